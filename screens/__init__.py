@@ -1,0 +1,1 @@
+"""onboard's Textual UI. It calls the core (``wizard``); the core never calls it."""

@@ -1,0 +1,13 @@
+"""Step screens and step bodies. Importing this package registers every body module below."""
+
+from __future__ import annotations
+
+import importlib
+
+# One module per engine-backed step body; each registers itself with ``register_body``.
+BODY_MODULES: list[str] = []
+
+
+def load_bodies() -> None:
+    for name in BODY_MODULES:
+        importlib.import_module(name)

@@ -1,0 +1,255 @@
+"""The `onboard` command: the one place that wires the core and the Textual UI together.
+
+The UI is imported only inside the functions that start it, so headless verbs (checks, copies,
+reports) never load Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, print_json
+from .profile import ProfileError, ProviderProfile, load_profile
+from .session import (
+    create_session,
+    delete_session,
+    list_sessions,
+    session_path,
+)
+from .store import SessionDamaged, SessionError, SessionExists, SessionLocked, SessionStore, SessionTooNew
+
+# Engines add their verbs here: each module has register(subparsers, check_subparsers).
+COMMAND_MODULES: list[str] = []
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _profile(args: argparse.Namespace) -> ProviderProfile:
+    try:
+        return load_profile(getattr(args, "profile", None))
+    except ProfileError as exc:
+        fail(str(exc), Exit.USAGE)
+
+
+def open_session(name: str, *, lock: str | None = "exclusive", what: str = "onboard") -> SessionStore:
+    """Open a session by name or path, turning store errors into operator messages and exit codes."""
+    path = session_path(name)
+    if not path.exists():
+        fail(f"there is no session named {name!r} (see `onboard sessions`)", Exit.NOT_FOUND)
+    try:
+        return SessionStore.open(path, lock=lock, what=what)
+    except SessionLocked as exc:
+        fail(str(exc), Exit.LOCKED)
+    except (SessionDamaged, SessionTooNew) as exc:
+        fail(str(exc), Exit.DAMAGED)
+
+
+def _run_app(**kwargs: Any) -> int:
+    from screens.app import OnboardApp  # the UI is loaded only when it is shown
+
+    app = OnboardApp(**kwargs)
+    app.run()
+    return int(app.return_code or 0)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    profile = _profile(args) if args.profile else None
+    if args.resume:
+        store = open_session(args.resume)
+        return _run_app(store=store, profile=profile, demo=args.demo)
+    return _run_app(profile=profile, demo=args.demo)
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    profile = _profile(args)
+    try:
+        store = create_session(
+            args.customer,
+            args.domain,
+            profile,
+            third_party_filter=args.third_party_filter,
+            name=args.name,
+        )
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
+    except SessionExists as exc:
+        fail(str(exc), Exit.USAGE)
+    if args.json:
+        print_json({"name": store.name, "path": str(store.path)})
+    else:
+        print(f"Created session {store.name} for {store.customer} ({store.domain}) at {store.path}")
+    if args.no_open or args.json:
+        store.close()
+        return Exit.OK
+    return _run_app(store=store)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    store = open_session(args.name)
+    return _run_app(store=store)
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    rows = list_sessions()
+    if args.json:
+        print_json(
+            [
+                {
+                    "name": r.name,
+                    "path": str(r.path),
+                    "customer": r.customer,
+                    "domain": r.domain,
+                    "current_step": r.current_step,
+                    "steps_done": r.done,
+                    "steps_total": r.total,
+                    "updated_at": r.updated_at,
+                    "demo": r.demo,
+                    "problem": r.problem,
+                }
+                for r in rows
+            ]
+        )
+        return Exit.OK
+    if not rows:
+        print("No saved sessions. Start one with `onboard new CUSTOMER --domain DOMAIN`.")
+        return Exit.OK
+    header = ("NAME", "CUSTOMER", "DOMAIN", "STEP", "DONE", "LAST CHANGE")
+    table = [header]
+    for r in rows:
+        if r.problem:
+            table.append((r.name, "(unreadable)", r.problem[:60], "", "", ""))
+        else:
+            customer = r.customer + (" [demo]" if r.demo else "")
+            table.append(
+                (r.name, customer, r.domain, r.current_step, f"{r.done}/{r.total}", r.updated_at)
+            )
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    return Exit.OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    path = session_path(args.name)
+    if not path.exists():
+        fail(f"there is no session named {args.name!r}", Exit.NOT_FOUND)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            fail("refusing to delete without --yes when not in a terminal", Exit.USAGE)
+        answer = input(f"Delete session {args.name} and its saved secrets? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            print("Nothing deleted.")
+            return Exit.OK
+    try:
+        delete_session(args.name)
+    except SessionLocked as exc:
+        fail(str(exc), Exit.LOCKED)
+    print(f"Deleted session {args.name}.")
+    return Exit.OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import render_report
+
+    store = open_session(args.name, lock=None)
+    try:
+        text = render_report(store, args.format)
+    finally:
+        store.close()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Wrote the {args.format} report of {args.name} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return Exit.OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="onboard",
+        description=(
+            "Walk an IMAP-to-hosted-Exchange onboarding step by step. Without a verb, opens the "
+            "start screen."
+        ),
+        epilog=EXIT_CODES_HELP
+        + "\nenvironment:\n"
+        "  ONBOARD_SOURCE_PASSWORD  password for the old IMAP server (headless verbs)\n"
+        "  ONBOARD_DEST_PASSWORD    password for the target (Exchange or IMAP)\n"
+        "  ONBOARD_DATA_DIR         where sessions are kept (default: the user's data directory)\n"
+        "  ONBOARD_OPERATOR         the name recorded as who did what (default: login name)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"onboard {__version__}")
+    parser.add_argument("--profile", metavar="FILE", help="provider profile (TOML)")
+    parser.add_argument("--resume", metavar="NAME", help="open a saved session")
+    parser.add_argument(
+        "--demo", action="store_true", help="start a demo with local servers, needs no setup"
+    )
+    parser.set_defaults(handler=cmd_start)
+    sub = parser.add_subparsers(title="verbs", metavar="VERB")
+
+    p = sub.add_parser("new", help="start a new onboarding session")
+    p.add_argument("customer", help="customer name, as shown in the report")
+    p.add_argument("--domain", required=True, help="the customer's mail domain")
+    p.add_argument("--profile", metavar="FILE", help="provider profile (TOML)")
+    p.add_argument(
+        "--third-party-filter",
+        action="store_true",
+        help="the customer keeps a third-party mail filtering service in front",
+    )
+    p.add_argument("--name", help="session name (default: from the customer name)")
+    p.add_argument("--no-open", action="store_true", help="create it without opening the app")
+    p.add_argument("--json", action="store_true", help="print the new session as JSON, do not open")
+    p.set_defaults(handler=cmd_new)
+
+    p = sub.add_parser("resume", help="open a saved session on the step where it was left")
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_resume)
+
+    p = sub.add_parser("sessions", help="list saved sessions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_sessions)
+
+    p = sub.add_parser("delete", help="delete a saved session")
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask")
+    p.set_defaults(handler=cmd_delete)
+
+    p = sub.add_parser("report", help="export the completion report of a session")
+    p.add_argument("name")
+    p.add_argument("--format", choices=("md", "html", "json"), default="md")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(handler=cmd_report)
+
+    check = sub.add_parser("check", help="headless checks: imap, ews, dns")
+    check_sub = check.add_subparsers(title="checks", metavar="WHAT", required=True)
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub, check_sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except CommandError as exc:
+        print(f"onboard: {exc}", file=sys.stderr)
+        return int(exc.code)
+    except SessionError as exc:
+        print(f"onboard: {exc}", file=sys.stderr)
+        return int(Exit.DAMAGED)
+    except KeyboardInterrupt:
+        print("onboard: interrupted", file=sys.stderr)
+        return int(Exit.INTERRUPTED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

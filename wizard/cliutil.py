@@ -1,0 +1,73 @@
+"""What every `onboard` verb shares: exit codes, password look-up, JSON and error output."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from enum import IntEnum
+from typing import Any, NoReturn
+
+from .secrets import SecretStore
+
+
+class Exit(IntEnum):
+    """Exit codes of `onboard`, listed in `onboard --help`."""
+
+    OK = 0
+    PROBLEMS = 1  # the command ran; what it checked needs fixing (or some items failed)
+    USAGE = 2  # bad arguments or input
+    NOT_FOUND = 3  # no such session
+    LOCKED = 4  # the session is open in another onboard
+    DAMAGED = 5  # the session file is damaged or from a newer onboard
+    UNREACHABLE = 6  # a server could not be reached or refused the login
+    INTERRUPTED = 130
+
+
+EXIT_CODES_HELP = """exit codes:
+  0    success
+  1    the command ran and found problems to fix (failed checks, failed messages)
+  2    bad arguments or input
+  3    no such session
+  4    the session is open in another onboard process
+  5    the session file is damaged or was written by a newer onboard
+  6    a server could not be reached, or it refused the login
+  130  interrupted (Ctrl+C)
+"""
+
+
+class CommandError(Exception):
+    """An error that ends a command with a message for the operator and an exit code."""
+
+    def __init__(self, message: str, code: Exit = Exit.USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
+    raise CommandError(message, code)
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def resolve_password(
+    *, env_var: str, secrets: SecretStore | None, key: str, prompt: str
+) -> str:
+    """A password from the environment, the keyring, or a prompt; never from the command line."""
+    value = os.environ.get(env_var)
+    if value:
+        return value
+    if secrets is not None:
+        stored = secrets.get(key)
+        if stored:
+            return stored
+    if not sys.stdin.isatty():
+        fail(
+            f"no password: set {env_var}, store it in the keyring, or run in a terminal to be asked",
+            Exit.USAGE,
+        )
+    return getpass.getpass(prompt)

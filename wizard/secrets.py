@@ -1,0 +1,87 @@
+"""Passwords and tokens: kept in the OS keyring, one service name per session, never on disk here.
+
+When the OS offers no usable keyring backend, secrets are kept in memory for this run only and
+``SecretStore.warning`` says so, for the UI and the CLI to show.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import keyring
+import keyring.errors
+
+SERVICE_PREFIX = "onboard"
+
+_memory: dict[tuple[str, str], str] = {}
+_memory_lock = threading.Lock()
+
+
+def _backend_usable() -> bool:
+    from keyring.backends import chainer, fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        return False
+    return not (isinstance(backend, chainer.ChainerBackend) and not backend.backends)
+
+
+class SecretStore:
+    """Secrets of one session (or of ad-hoc CLI use with ``scope="adhoc"``)."""
+
+    def __init__(self, scope: str) -> None:
+        self.service = f"{SERVICE_PREFIX}:{scope}"
+        self.in_memory = not _backend_usable()
+
+    @property
+    def warning(self) -> str:
+        if not self.in_memory:
+            return ""
+        return (
+            "No system keyring is available: passwords are kept in memory for this run only and "
+            "will be asked for again next time."
+        )
+
+    def get(self, key: str) -> str | None:
+        if not self.in_memory:
+            try:
+                return keyring.get_password(self.service, key)
+            except keyring.errors.KeyringError:
+                self.in_memory = True
+        with _memory_lock:
+            return _memory.get((self.service, key))
+
+    def set(self, key: str, secret: str) -> None:
+        if not self.in_memory:
+            try:
+                keyring.set_password(self.service, key, secret)
+                return
+            except keyring.errors.KeyringError:
+                self.in_memory = True
+        with _memory_lock:
+            _memory[(self.service, key)] = secret
+
+    def delete(self, key: str) -> None:
+        if not self.in_memory:
+            try:
+                keyring.delete_password(self.service, key)
+            except keyring.errors.PasswordDeleteError:
+                pass
+            except keyring.errors.KeyringError:
+                self.in_memory = True
+        with _memory_lock:
+            _memory.pop((self.service, key), None)
+
+    def delete_all(self, keys: list[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
+
+def source_password_key(login: str) -> str:
+    """Keyring key of a mailbox's password on the old IMAP server."""
+    return f"source:{login}"
+
+
+def target_password_key(login: str) -> str:
+    """Keyring key of a password on the provider's Exchange."""
+    return f"target:{login}"

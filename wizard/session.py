@@ -1,0 +1,158 @@
+"""Where sessions live and how they are found, listed, created and deleted."""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from .profile import ProviderProfile
+from .store import SessionError, SessionStore, now_iso
+
+SUFFIX = ".onboard"
+
+
+def data_dir() -> Path:
+    """The user's data directory for onboard (ONBOARD_DATA_DIR overrides it, e.g. in tests)."""
+    override = os.environ.get("ONBOARD_DATA_DIR")
+    base = Path(override) if override else Path(platformdirs.user_data_dir("onboard", appauthor=False))
+    return base
+
+
+def sessions_dir() -> Path:
+    path = data_dir() / "sessions"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:48] or "session"
+
+
+def session_path(name: str) -> Path:
+    """The file of a session name, or the path itself when given a path to a session file."""
+    candidate = Path(name)
+    if candidate.suffix == SUFFIX and (candidate.is_absolute() or os.sep in name):
+        return candidate
+    return sessions_dir() / f"{name}{SUFFIX}"
+
+
+def new_session_name(customer: str, domain: str) -> str:
+    base = slugify(customer) if customer.strip() else slugify(domain)
+    name, n = base, 2
+    while session_path(name).exists():
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def validate_domain(domain: str) -> str:
+    value = domain.strip().lower().rstrip(".")
+    try:
+        value = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"{domain!r} is not a valid domain name") from None
+    if not _DOMAIN_RE.match(value):
+        raise ValueError(f"{domain!r} is not a valid domain name (for example: example.com)")
+    return value
+
+
+def create_session(
+    customer: str,
+    domain: str,
+    profile: ProviderProfile,
+    *,
+    third_party_filter: bool = False,
+    demo: bool = False,
+    name: str | None = None,
+) -> SessionStore:
+    customer = customer.strip()
+    if not customer:
+        raise ValueError("the customer name is empty")
+    domain = validate_domain(domain)
+    name = name or new_session_name(customer, domain)
+    return SessionStore.create(
+        session_path(name),
+        customer=customer,
+        domain=domain,
+        profile=profile,
+        third_party_filter=third_party_filter,
+        demo=demo,
+    )
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One row of the saved-sessions table; ``problem`` is set when the file cannot be read."""
+
+    name: str
+    path: Path
+    customer: str = ""
+    domain: str = ""
+    current_step: str = ""
+    done: int = 0
+    total: int = 0
+    updated_at: str = ""
+    demo: bool = False
+    problem: str = ""
+
+
+def summarize(path: Path) -> SessionSummary:
+    try:
+        with SessionStore.open(path, lock=None) as store:
+            done, total = store.progress()
+            return SessionSummary(
+                name=path.stem,
+                path=path,
+                customer=store.customer,
+                domain=store.domain,
+                current_step=store.current_step,
+                done=done,
+                total=total,
+                updated_at=store.updated_at,
+                demo=store.demo,
+            )
+    except SessionError as exc:
+        return SessionSummary(name=path.stem, path=path, problem=str(exc))
+
+
+def list_sessions() -> list[SessionSummary]:
+    """Every session file in the data directory, most recently changed first."""
+    found = [summarize(p) for p in sessions_dir().glob(f"*{SUFFIX}")]
+    found.sort(key=lambda s: (s.updated_at or "", s.name), reverse=True)
+    return found
+
+
+def delete_session(name: str) -> None:
+    """Delete a session file with its WAL, lock and backups. Refused while it is open elsewhere."""
+    path = session_path(name)
+    if not path.exists():
+        raise SessionError(f"there is no session named {name}")
+    SessionStore.open(path, lock="exclusive", what="delete").close()
+    for extra in path.parent.glob(path.name + "*"):
+        extra.unlink(missing_ok=True)
+
+
+__all__ = [
+    "SUFFIX",
+    "SessionSummary",
+    "create_session",
+    "data_dir",
+    "delete_session",
+    "list_sessions",
+    "new_session_name",
+    "now_iso",
+    "session_path",
+    "sessions_dir",
+    "slugify",
+    "summarize",
+    "validate_domain",
+]
