@@ -22,7 +22,9 @@ def isolated_onboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.keyring_backend.JsonFileKeyring")
     monkeypatch.setenv("ONBOARD_OPERATOR", "tester")
     # Subprocesses (headless CLI runs) must find the tests package for the keyring backend.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
     from tests.support.keyring_backend import JsonFileKeyring
 
     previous = keyring.get_keyring()

@@ -22,7 +22,14 @@ from .session import (
     list_sessions,
     session_path,
 )
-from .store import SessionDamaged, SessionError, SessionExists, SessionLocked, SessionStore, SessionTooNew
+from .store import (
+    SessionDamaged,
+    SessionError,
+    SessionExists,
+    SessionLocked,
+    SessionStore,
+    SessionTooNew,
+)
 
 # Engines add their verbs here: each module has register(subparsers, check_subparsers).
 COMMAND_MODULES: list[str] = []
@@ -37,7 +44,9 @@ def _profile(args: argparse.Namespace) -> ProviderProfile:
         fail(str(exc), Exit.USAGE)
 
 
-def open_session(name: str, *, lock: str | None = "exclusive", what: str = "onboard") -> SessionStore:
+def open_session(
+    name: str, *, lock: str | None = "exclusive", what: str = "onboard"
+) -> SessionStore:
     """Open a session by name or path, turning store errors into operator messages and exit codes."""
     path = session_path(name)
     if not path.exists():
@@ -177,8 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Walk an IMAP-to-hosted-Exchange onboarding step by step. Without a verb, opens the "
             "start screen."
         ),
-        epilog=EXIT_CODES_HELP
-        + "\nenvironment:\n"
+        epilog=EXIT_CODES_HELP + "\nenvironment:\n"
         "  ONBOARD_SOURCE_PASSWORD  password for the old IMAP server (headless verbs)\n"
         "  ONBOARD_DEST_PASSWORD    password for the target (Exchange or IMAP)\n"
         "  ONBOARD_DATA_DIR         where sessions are kept (default: the user's data directory)\n"

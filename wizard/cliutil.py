@@ -54,9 +54,7 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def resolve_password(
-    *, env_var: str, secrets: SecretStore | None, key: str, prompt: str
-) -> str:
+def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, prompt: str) -> str:
     """A password from the environment, the keyring, or a prompt; never from the command line."""
     value = os.environ.get(env_var)
     if value:

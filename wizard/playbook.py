@@ -204,7 +204,9 @@ def parse_playbook(data: dict[str, Any]) -> Playbook:
     for step in steps:
         for dep in step.depends:
             if dep not in seen:
-                raise PlaybookError(f"step {step.number}: depends on step {dep}, which does not exist")
+                raise PlaybookError(
+                    f"step {step.number}: depends on step {dep}, which does not exist"
+                )
             if dep == step.number:
                 raise PlaybookError(f"step {step.number}: depends on itself")
         if step.parent is not None and step.parent not in seen:

@@ -120,7 +120,9 @@ def parse_profile(text: str, source: str = "<profile>") -> ProviderProfile:
     return ProviderProfile(
         name=name,
         mx=tuple(mx),
-        spf_include=_host(_require(mail, "spf_include", f"{source} [mail]"), f"{source} spf_include"),
+        spf_include=_host(
+            _require(mail, "spf_include", f"{source} [mail]"), f"{source} spf_include"
+        ),
         autodiscover_target=_host(
             _require(mail, "autodiscover_target", f"{source} [mail]"),
             f"{source} autodiscover_target",

@@ -19,7 +19,9 @@ SUFFIX = ".onboard"
 def data_dir() -> Path:
     """The user's data directory for onboard (ONBOARD_DATA_DIR overrides it, e.g. in tests)."""
     override = os.environ.get("ONBOARD_DATA_DIR")
-    base = Path(override) if override else Path(platformdirs.user_data_dir("onboard", appauthor=False))
+    base = (
+        Path(override) if override else Path(platformdirs.user_data_dir("onboard", appauthor=False))
+    )
     return base
 
 

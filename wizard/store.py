@@ -212,7 +212,7 @@ def _migrate_v1(db: sqlite3.Connection) -> None:
             action TEXT NOT NULL,
             detail TEXT NOT NULL
         );
-        """
+        """,
     )
 
 
@@ -333,7 +333,9 @@ class SessionStore:
         return store
 
     @classmethod
-    def open(cls, path: Path, *, lock: str | None = "exclusive", what: str = "onboard") -> SessionStore:
+    def open(
+        cls, path: Path, *, lock: str | None = "exclusive", what: str = "onboard"
+    ) -> SessionStore:
         """Open an existing session.
 
         ``lock`` is "exclusive" for the interactive app, "shared" for headless commands that may
@@ -629,11 +631,15 @@ class SessionStore:
     def checklist(self, number: str) -> dict[str, ChecklistTick]:
         rows = self.query("SELECT * FROM checklist WHERE step = ?", (number,))
         return {
-            r["item_id"]: ChecklistTick(r["item_id"], bool(r["ticked"]), r["actor"], r["changed_at"])
+            r["item_id"]: ChecklistTick(
+                r["item_id"], bool(r["ticked"]), r["actor"], r["changed_at"]
+            )
             for r in rows
         }
 
-    def tick(self, number: str, item_id: str, ticked: bool = True, actor: str | None = None) -> None:
+    def tick(
+        self, number: str, item_id: str, ticked: bool = True, actor: str | None = None
+    ) -> None:
         self.playbook.step(number)
         who = actor or default_actor()
         with self._tx() as tx:
@@ -738,7 +744,8 @@ class SessionStore:
     def mailboxes(self) -> list[Mailbox]:
         rows = self.query("SELECT * FROM mailboxes ORDER BY position, id")
         return [
-            Mailbox(r["id"], r["source_login"], r["target_address"], r["display_name"]) for r in rows
+            Mailbox(r["id"], r["source_login"], r["target_address"], r["display_name"])
+            for r in rows
         ]
 
     def add_mailboxes(
@@ -775,7 +782,9 @@ class SessionStore:
                     (login.strip(), target.strip(), display.strip(), mailbox_id),
                 )
             except sqlite3.IntegrityError:
-                raise ValueError(f"target address {target} is already in the mailbox list") from None
+                raise ValueError(
+                    f"target address {target} is already in the mailbox list"
+                ) from None
             self._log(tx, actor or default_actor(), "3", "mailbox edited", target)
 
     def remove_mailbox(self, mailbox_id: int, actor: str | None = None) -> None:
@@ -790,4 +799,6 @@ class SessionStore:
             rows = self.query("SELECT * FROM history ORDER BY id")
         else:
             rows = self.query("SELECT * FROM history WHERE step = ? ORDER BY id", (step,))
-        return [HistoryEntry(r["at"], r["actor"], r["step"], r["action"], r["detail"]) for r in rows]
+        return [
+            HistoryEntry(r["at"], r["actor"], r["step"], r["action"], r["detail"]) for r in rows
+        ]

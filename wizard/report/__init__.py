@@ -1,0 +1,41 @@
+"""The completion report for the customer: Markdown, self-contained HTML, or JSON. Never a secret."""
+
+from __future__ import annotations
+
+from ..store import SessionStore
+from .model import (
+    TABLE_SOURCES,
+    CompletionReport,
+    ReportTable,
+    build_report,
+    known_secrets,
+    redact,
+)
+from .render import to_html, to_json, to_markdown
+
+FORMATS = {"md": to_markdown, "html": to_html, "json": to_json}
+
+
+def render_report(store: SessionStore, fmt: str) -> str:
+    """The report of a session in one format ("md", "html" or "json"), with secrets redacted."""
+    try:
+        renderer = FORMATS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown report format {fmt!r} (expected md, html or json)") from None
+    return redact(renderer(build_report(store)), known_secrets(store))
+
+
+def report_filename(store: SessionStore, fmt: str) -> str:
+    """A file name for the report, e.g. ``acme-corp-onboarding-report.html``."""
+    return f"{store.name}-onboarding-report.{fmt}"
+
+
+__all__ = [
+    "FORMATS",
+    "TABLE_SOURCES",
+    "CompletionReport",
+    "ReportTable",
+    "build_report",
+    "render_report",
+    "report_filename",
+]

@@ -1,0 +1,206 @@
+"""The completion report as plain data, built from a session; renderers turn it into text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..playbook import PHASES
+from ..secrets import SecretStore, source_password_key, target_password_key
+from ..store import SessionStore, StepState, now_iso
+
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class ChecklistLine:
+    text: str
+    ticked: bool
+    actor: str = ""
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    at: str
+    kind: str
+    summary: str
+    ok: bool | None
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StepReport:
+    number: str
+    phase: int
+    phase_name: str
+    title: str
+    owner: str
+    state: str
+    reason: str
+    actor: str
+    changed_at: str
+    override: str
+    text: str
+    checklist: tuple[ChecklistLine, ...]
+    note: str
+    evidence: tuple[EvidenceLine, ...]
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in (StepState.DONE.value, StepState.SKIPPED.value)
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    step: str
+    title: str
+    owner: str
+    what: str
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A table an engine adds to the report (copy figures, verification, DNS evidence)."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+    # Optional numeric series for a small inline chart in the HTML report: {label: [values]}.
+    chart: dict[str, list[float]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompletionReport:
+    customer: str
+    domain: str
+    provider: str
+    provider_support: str
+    session: str
+    demo: bool
+    third_party_filter: bool
+    created_at: str
+    updated_at: str
+    generated_at: str
+    steps_done: int
+    steps_total: int
+    open_items: tuple[OpenItem, ...]
+    steps: tuple[StepReport, ...]
+    tables: tuple[ReportTable, ...] = ()
+
+
+# Engines append functions that add tables of their own to the report.
+TableSource = Callable[[SessionStore], list[ReportTable]]
+TABLE_SOURCES: list[TableSource] = []
+
+
+def _fill(text: str, store: SessionStore) -> str:
+    return text.replace("{provider}", store.profile.name).replace("{domain}", store.domain)
+
+
+def build_report(store: SessionStore) -> CompletionReport:
+    records = store.step_records()
+    notes = store.notes()
+    variant_filter = store.third_party_filter
+    steps: list[StepReport] = []
+    open_items: list[OpenItem] = []
+    for step in store.playbook:
+        record = records[step.number]
+        variant = step.variant(variant_filter)
+        ticks = store.checklist(step.number)
+        checklist = tuple(
+            ChecklistLine(
+                _fill(item.text, store),
+                bool(ticks.get(item.id) and ticks[item.id].ticked),
+                ticks[item.id].actor if item.id in ticks else "",
+                ticks[item.id].changed_at if item.id in ticks else "",
+            )
+            for item in variant.checklist
+        )
+        evidence = tuple(
+            EvidenceLine(e.created_at, e.kind, e.summary, e.ok, e.data)
+            for e in store.evidence(step.number)
+        )
+        report = StepReport(
+            number=step.number,
+            phase=step.phase,
+            phase_name=PHASES[step.phase],
+            title=step.title,
+            owner=step.owner.value,
+            state=record.state.value,
+            reason=record.reason,
+            actor=record.actor,
+            changed_at=record.changed_at,
+            override=record.override,
+            text=_fill(variant.text, store),
+            checklist=checklist,
+            note=notes.get(step.number, ""),
+            evidence=evidence,
+        )
+        steps.append(report)
+        if record.state == StepState.BLOCKED:
+            open_items.append(
+                OpenItem(step.number, step.title, step.owner.value, f"blocked: {record.reason}")
+            )
+        elif report.is_open:
+            missing = [c.text for c in checklist if not c.ticked]
+            what = record.state.label
+            if missing:
+                what += "; not yet ticked: " + "; ".join(missing)
+            open_items.append(OpenItem(step.number, step.title, step.owner.value, what))
+        failed = [e for e in evidence if e.ok is False]
+        if failed and not report.is_open:
+            open_items.append(
+                OpenItem(
+                    step.number,
+                    step.title,
+                    step.owner.value,
+                    f"last check failed: {failed[-1].summary}",
+                )
+            )
+    done, total = store.progress()
+    support = store.profile.support
+    tables: list[ReportTable] = []
+    for source in TABLE_SOURCES:
+        tables.extend(source(store))
+    return CompletionReport(
+        customer=store.customer,
+        domain=store.domain,
+        provider=store.profile.name,
+        provider_support=", ".join(x for x in (support.email, support.phone, support.url) if x),
+        session=store.name,
+        demo=store.demo,
+        third_party_filter=variant_filter,
+        created_at=store.created_at,
+        updated_at=store.updated_at,
+        generated_at=now_iso(),
+        steps_done=done,
+        steps_total=total,
+        open_items=tuple(open_items),
+        steps=tuple(steps),
+        tables=tuple(tables),
+    )
+
+
+def known_secrets(store: SessionStore) -> list[str]:
+    """Every secret the keyring holds for this session's mailboxes, to be kept out of reports."""
+    secrets = SecretStore(store.name)
+    keys: list[str] = []
+    for mailbox in store.mailboxes():
+        keys += [
+            source_password_key(mailbox.source_login),
+            target_password_key(mailbox.target_address),
+            target_password_key(mailbox.source_login),
+        ]
+    keys += [str(k) for k in store.setting("secrets.keys", [])]
+    found = [secrets.get(key) for key in dict.fromkeys(keys)]
+    return sorted({s for s in found if s and len(s) >= 3}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Replace every known secret in the rendered text; the report never carries one."""
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
