@@ -22,7 +22,9 @@ def render_report(store: SessionStore, fmt: str) -> str:
         renderer = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"unknown report format {fmt!r} (expected md, html or json)") from None
-    return redact(renderer(build_report(store)), known_secrets(store))
+    secrets = known_secrets(store)
+    text = renderer(redact(build_report(store), secrets))
+    return redact(text, secrets)
 
 
 def report_filename(store: SessionStore, fmt: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -199,8 +200,26 @@ def known_secrets(store: SessionStore) -> list[str]:
     return sorted({s for s in found if s and len(s) >= 3}, key=len, reverse=True)
 
 
-def redact(text: str, secrets: list[str]) -> str:
-    """Replace every known secret in the rendered text; the report never carries one."""
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
-    return text
+def redact(value: Any, secrets: list[str]) -> Any:
+    """A copy of a report (or any part of it) with every known secret replaced.
+
+    Done on the data before rendering, so escaping (HTML entities, JSON) cannot hide a secret.
+    """
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {
+            f.name: redact(getattr(value, f.name), secrets) for f in dataclasses.fields(value)
+        }
+        return dataclasses.replace(value, **changes)
+    if isinstance(value, dict):
+        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(redact(v, secrets) for v in value)
+    if isinstance(value, list):
+        return [redact(v, secrets) for v in value]
+    return value
