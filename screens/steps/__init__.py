@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 
 # One module per engine-backed step body; each registers itself with ``register_body``.
-BODY_MODULES: list[str] = []
+BODY_MODULES: list[str] = [
+    "screens.steps.guided",
+]
 
 
 def load_bodies() -> None:
