@@ -216,8 +216,67 @@ def _migrate_v1(db: sqlite3.Connection) -> None:
     )
 
 
+def _migrate_v2(db: sqlite3.Connection) -> None:
+    """The copy ledger (wizard/copy/ledger.py): folders, messages, runs and throughput samples."""
+    run_script(
+        db,
+        """
+        CREATE TABLE copy_folders (
+            mailbox TEXT NOT NULL,
+            source_folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            last_seen_uid INTEGER NOT NULL DEFAULT 0,
+            target_folder TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (mailbox, source_folder)
+        );
+        CREATE TABLE copy_messages (
+            mailbox TEXT NOT NULL,
+            source_folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            target_folder TEXT NOT NULL DEFAULT '',
+            target_id TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            size INTEGER NOT NULL DEFAULT 0,
+            sha256 TEXT NOT NULL DEFAULT '',
+            internaldate TEXT NOT NULL DEFAULT '',
+            flags TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (mailbox, source_folder, uidvalidity, uid)
+        );
+        CREATE INDEX copy_messages_by_state ON copy_messages (mailbox, state);
+        CREATE INDEX copy_messages_by_message_id ON copy_messages (mailbox, message_id);
+        CREATE TABLE copy_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            mailbox TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            state TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL DEFAULT '',
+            pid INTEGER NOT NULL DEFAULT 0,
+            messages INTEGER NOT NULL DEFAULT 0,
+            bytes INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX copy_runs_by_mailbox ON copy_runs (mailbox, id);
+        CREATE TABLE copy_samples (
+            run_id INTEGER NOT NULL REFERENCES copy_runs (id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            messages INTEGER NOT NULL,
+            bytes INTEGER NOT NULL
+        );
+        CREATE INDEX copy_samples_by_run ON copy_samples (run_id, at);
+        """,
+    )
+
+
 # Append-only: MIGRATIONS[i] brings a file from schema version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2]
 
 
 def schema_version() -> int:
