@@ -1,0 +1,73 @@
+"""How long a copy will take, from sizes measured on the source.
+
+Until a copy has run, the estimate uses a conservative rate for one IMAP-to-EWS connection over
+the internet; once the copy engine records a measured rate in the session
+(setting "copy.measured_rate": {"bytes_per_second": .., "messages_per_second": ..}), that wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# One connection: ~1.5 MB/s of message data, and a floor of ~15 messages/s for small mail.
+ASSUMED_BYTES_PER_SECOND = 1_500_000.0
+ASSUMED_MESSAGES_PER_SECOND = 15.0
+DEFAULT_CONCURRENCY = 4
+
+
+@dataclass(frozen=True)
+class CopyEstimate:
+    seconds: float
+    bytes_per_second: float
+    messages_per_second: float
+    concurrency: int
+    measured: bool
+
+    def describe(self) -> str:
+        basis = "measured rate" if self.measured else "assumed rate"
+        return (
+            f"about {format_duration(self.seconds)} with {self.concurrency} mailboxes at once "
+            f"({basis}: {self.bytes_per_second / 1e6:.1f} MB/s, "
+            f"{self.messages_per_second:.0f} messages/s per connection)"
+        )
+
+
+def estimate_copy(
+    mailbox_sizes: list[tuple[int, int]],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    measured: dict[str, Any] | None = None,
+) -> CopyEstimate:
+    """Estimate from (messages, bytes) per mailbox; the slowest lane decides."""
+    bps = float((measured or {}).get("bytes_per_second") or ASSUMED_BYTES_PER_SECOND)
+    mps = float((measured or {}).get("messages_per_second") or ASSUMED_MESSAGES_PER_SECOND)
+    lanes = [0.0] * max(1, concurrency)
+    per_mailbox = sorted(
+        (max(size / bps, count / mps) for count, size in mailbox_sizes), reverse=True
+    )
+    for seconds in per_mailbox:  # longest first into the least loaded lane
+        lanes[lanes.index(min(lanes))] += seconds
+    return CopyEstimate(max(lanes), bps, mps, max(1, concurrency), measured is not None)
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, _ = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h"
+
+
+def format_bytes(count: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(count) < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return f"{count:.1f} TB"
