@@ -31,6 +31,14 @@ def sessions_dir() -> Path:
     return path
 
 
+def exports_dir() -> Path:
+    """Where files exported from the app (reports, plans, provisioning lists) are written."""
+    override = os.environ.get("ONBOARD_EXPORT_DIR")
+    path = Path(override) if override else data_dir() / "exports"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def slugify(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
@@ -149,6 +157,7 @@ __all__ = [
     "create_session",
     "data_dir",
     "delete_session",
+    "exports_dir",
     "list_sessions",
     "new_session_name",
     "now_iso",

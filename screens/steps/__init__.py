@@ -7,6 +7,7 @@ import importlib
 # One module per engine-backed step body; each registers itself with ``register_body``.
 BODY_MODULES: list[str] = [
     "screens.steps.guided",
+    "screens.steps.plan",
 ]
 
 

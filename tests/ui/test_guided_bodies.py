@@ -125,3 +125,24 @@ async def test_step15_ticks_off_each_mailbox(store: SessionStore) -> None:
         await pilot.pause()
         assert "1 of 2 mailboxes confirmed" in str(app.query_one(".status", Static).render())
     assert store.checklist("15")["mailbox:tom@acme.example"].ticked
+
+
+async def test_step2_saves_the_window_and_exports_the_plan(store: SessionStore) -> None:
+    store.add_mailboxes([("tom", "tom@acme.example", "Tom")])
+    app = BodyHost(store, "2")
+    async with app.run_test(size=(120, 50)) as pilot:
+        app.query_one("#window", Input).value = "weekend of 12 December"
+        await pilot.click("#save-window")
+        await pilot.pause()
+        assert store.setting("plan")["cutover_window"] == "weekend of 12 December"
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        status = str(app.query_one("#plan-status", Static).render())
+        assert status.startswith("Plan written to ")
+    path = store.latest_evidence("2", "plan").data["path"]
+    with open(path, encoding="utf-8") as exported:
+        text = exported.read()
+    assert (
+        "Cutover window: weekend of 12 December" in text
+        and "| tom | tom@acme.example | Tom |" in text
+    )
