@@ -1,0 +1,27 @@
+"""Errors the copy engine tells apart: worth retrying after a pause, or not."""
+
+from __future__ import annotations
+
+
+class CopyError(Exception):
+    """Base class of copy errors; the message is for the operator."""
+
+
+class TransientError(CopyError):
+    """The connection dropped or the server is busy: reconnect, wait and try again."""
+
+
+class Throttled(TransientError):
+    """The server asked us to slow down; ``retry_after`` is its hint in seconds (0 = none)."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConnectFailed(CopyError):
+    """A server could not be reached or refused the login; retrying will not help soon."""
+
+
+class FolderChanged(TransientError):
+    """A source folder's UIDVALIDITY changed while it was being copied."""

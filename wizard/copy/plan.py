@@ -1,0 +1,320 @@
+"""The copy plan of one mailbox pair: which source folder goes to which target folder.
+
+Folder names here are always decoded text (IMAP's modified UTF-7 is undone by the source reader
+and redone by an IMAP target on the wire). A folder's path is its name split on the server's
+delimiter, so "INBOX.Kunden.Müller" on a "."-server and "Kunden/Müller" on a "/"-server plan to
+the same target path. Special-use folders (RFC 6154 flags, Gmail's XLIST flags, or well-known
+names when a server has no flags) go to the target's own Sent, Drafts, Trash, Junk and Archive,
+with their sub-folders beneath. Virtual folders that only repeat other mail (Gmail's "All Mail",
+"Starred", "Important") are excluded by default; more can be excluded by role or name pattern.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A folder's special use, the same on every server whatever it is called."""
+
+    INBOX = "inbox"
+    SENT = "sent"
+    DRAFTS = "drafts"
+    TRASH = "trash"
+    JUNK = "junk"
+    ARCHIVE = "archive"
+    ALL = "all"
+    FLAGGED = "flagged"
+    IMPORTANT = "important"
+
+
+# RFC 6154 SPECIAL-USE flags and Gmail's older XLIST spellings.
+_FLAG_ROLES: dict[str, Role] = {
+    "\\inbox": Role.INBOX,
+    "\\sent": Role.SENT,
+    "\\drafts": Role.DRAFTS,
+    "\\trash": Role.TRASH,
+    "\\junk": Role.JUNK,
+    "\\spam": Role.JUNK,
+    "\\archive": Role.ARCHIVE,
+    "\\all": Role.ALL,
+    "\\allmail": Role.ALL,
+    "\\flagged": Role.FLAGGED,
+    "\\starred": Role.FLAGGED,
+    "\\important": Role.IMPORTANT,
+}
+
+# Names that mean a role on servers without SPECIAL-USE (top-level folders only).
+WELL_KNOWN_NAMES: dict[Role, tuple[str, ...]] = {
+    Role.SENT: (
+        "sent",
+        "sent items",
+        "sent messages",
+        "sent mail",
+        "gesendet",
+        "gesendete elemente",
+        "gesendete objekte",
+        "envoyés",
+        "éléments envoyés",
+        "verzonden items",
+    ),
+    Role.DRAFTS: ("drafts", "draft", "entwürfe", "brouillons", "concepten"),
+    Role.TRASH: (
+        "trash",
+        "deleted items",
+        "deleted messages",
+        "bin",
+        "papierkorb",
+        "gelöschte elemente",
+        "corbeille",
+        "prullenbak",
+    ),
+    Role.JUNK: ("junk", "spam", "junk e-mail", "junk email", "junk mail", "bulk mail"),
+    Role.ARCHIVE: ("archive", "archives", "archiv"),
+}
+
+DEFAULT_EXCLUDED_ROLES: frozenset[Role] = frozenset({Role.ALL, Role.FLAGGED, Role.IMPORTANT})
+_NOT_SELECTABLE = {"\\noselect", "\\nonexistent"}
+
+
+@dataclass(frozen=True)
+class SourceFolder:
+    """A folder as listed by the source server (name decoded from modified UTF-7)."""
+
+    name: str
+    delimiter: str | None = None
+    flags: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return split_path(self.name, self.delimiter)
+
+    @property
+    def selectable(self) -> bool:
+        return not any(f.lower() in _NOT_SELECTABLE for f in self.flags)
+
+    @property
+    def flag_role(self) -> Role | None:
+        if self.name.upper() == "INBOX":
+            return Role.INBOX
+        for flag in self.flags:
+            role = _FLAG_ROLES.get(flag.lower())
+            if role is not None:
+                return role
+        return None
+
+
+@dataclass(frozen=True)
+class TargetLayout:
+    """What the plan needs to know about the target: its own special folders and limits.
+
+    ``roles`` maps a role to the path of the target's folder for it (Exchange: its well-known
+    folders by display name; IMAP: the SPECIAL-USE folders or the names it would create).
+    ``prefix`` is the target's personal namespace ("INBOX" on Courier-style servers), put in
+    front of every path that is not a role folder. ``max_message_size`` is in bytes.
+    """
+
+    kind: str
+    roles: Mapping[Role, tuple[str, ...]]
+    delimiter: str = "/"
+    prefix: tuple[str, ...] = ()
+    max_message_size: int | None = None
+
+    def key(self, path: Sequence[str]) -> str:
+        """The target folder's name as one string, as stored in the ledger."""
+        return self.delimiter.join(path)
+
+
+@dataclass(frozen=True)
+class FolderPlan:
+    """One source folder and where its mail goes, or why it is left out."""
+
+    source: str
+    role: Role | None
+    target_path: tuple[str, ...]
+    target: str
+    excluded: str = ""
+
+    @property
+    def included(self) -> bool:
+        return not self.excluded
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Choices the operator can make for a mailbox pair."""
+
+    exclude_roles: frozenset[Role] = DEFAULT_EXCLUDED_ROLES
+    exclude_patterns: tuple[str, ...] = ()  # fnmatch patterns on the decoded source name
+    size_limit: int | None = None  # bytes; the smaller of this and the target's limit applies
+    source_prefix: str | None = None  # personal namespace to strip, e.g. "INBOX."; None = guess
+
+
+@dataclass(frozen=True)
+class MailboxPlan:
+    mailbox: str
+    folders: tuple[FolderPlan, ...]
+    size_limit: int | None = None
+    target_kind: str = ""
+
+    @property
+    def included(self) -> tuple[FolderPlan, ...]:
+        return tuple(f for f in self.folders if f.included)
+
+    @property
+    def excluded(self) -> tuple[FolderPlan, ...]:
+        return tuple(f for f in self.folders if not f.included)
+
+    def folder(self, source: str) -> FolderPlan | None:
+        for f in self.folders:
+            if f.source == source:
+                return f
+        return None
+
+    def oversize_reason(self, size: int) -> str:
+        """Why a message of ``size`` bytes is skipped, or "" when it fits."""
+        if self.size_limit is None or size <= self.size_limit:
+            return ""
+        return (
+            f"larger than the target's limit: {size / 1_048_576:.1f} MB, "
+            f"limit {self.size_limit / 1_048_576:.1f} MB"
+        )
+
+
+def split_path(name: str, delimiter: str | None) -> tuple[str, ...]:
+    if not delimiter:
+        return (name,)
+    return tuple(part for part in name.split(delimiter) if part != "") or (name,)
+
+
+def guess_source_prefix(folders: Iterable[SourceFolder]) -> tuple[str, ...]:
+    """Courier-style servers keep every folder under INBOX; their prefix is stripped."""
+    folders = list(folders)
+    others = [f for f in folders if f.name.upper() != "INBOX"]
+    if others and all(f.path[0].upper() == "INBOX" and len(f.path) > 1 for f in others):
+        return ("INBOX",)
+    return ()
+
+
+def _strip_prefix(path: tuple[str, ...], prefix: tuple[str, ...]) -> tuple[str, ...]:
+    if (
+        prefix
+        and len(path) > len(prefix)
+        and tuple(p.upper() for p in path[: len(prefix)]) == tuple(p.upper() for p in prefix)
+    ):
+        return path[len(prefix) :]
+    return path
+
+
+def _clean(component: str, delimiter: str) -> str:
+    """A folder name may not contain the target's delimiter; a lookalike takes its place."""
+    return component.replace(delimiter, "_") if delimiter else component
+
+
+@dataclass
+class _Node:
+    folder: SourceFolder
+    path: tuple[str, ...]
+    role: Role | None = None
+
+
+def plan_mailbox(
+    mailbox: str,
+    source_folders: Sequence[SourceFolder],
+    target: TargetLayout,
+    options: PlanOptions | None = None,
+) -> MailboxPlan:
+    """Map every source folder to a target folder path, or to a reason it is left out."""
+    options = options or PlanOptions()
+    if options.source_prefix is not None:
+        delim = next((f.delimiter for f in source_folders if f.delimiter), None)
+        prefix = (
+            split_path(options.source_prefix.rstrip(delim or ""), delim)
+            if options.source_prefix
+            else ()
+        )
+    else:
+        prefix = guess_source_prefix(source_folders)
+
+    nodes = [_Node(f, _strip_prefix(f.path, prefix)) for f in source_folders]
+    flagged_roles = {n.folder.flag_role for n in nodes if n.folder.flag_role}
+    for node in nodes:
+        node.role = node.folder.flag_role
+        if node.role is None and len(node.path) == 1:
+            lowered = node.path[0].lower()
+            for role, names in WELL_KNOWN_NAMES.items():
+                if role not in flagged_roles and lowered in names:
+                    node.role = role
+                    break
+    # A role found by name goes to one folder only: the first in the source's own order.
+    taken: set[Role] = set()
+    for node in nodes:
+        if node.role is None:
+            continue
+        if node.role in taken and node.role not in flagged_roles:
+            node.role = None
+        else:
+            taken.add(node.role)
+
+    by_path = {n.path: n for n in nodes}
+    plans: list[FolderPlan] = []
+    for node in nodes:
+        path = node.path
+        target_path: tuple[str, ...] | None = None
+        # The nearest ancestor (or the folder itself) with a role decides where it lands.
+        for cut in range(len(path), 0, -1):
+            ancestor = by_path.get(path[:cut])
+            if ancestor is not None and ancestor.role and ancestor.role in target.roles:
+                rest = tuple(_clean(c, target.delimiter) for c in path[cut:])
+                target_path = tuple(target.roles[ancestor.role]) + rest
+                break
+            if cut == 1 and path[0].upper() == "INBOX" and Role.INBOX in target.roles:
+                target_path = tuple(target.roles[Role.INBOX]) + tuple(
+                    _clean(c, target.delimiter) for c in path[1:]
+                )
+        if target_path is None:
+            target_path = target.prefix + tuple(_clean(c, target.delimiter) for c in path)
+        excluded = ""
+        if not node.folder.selectable:
+            excluded = "not selectable (holds only sub-folders)"
+        elif node.role in options.exclude_roles:
+            excluded = f"excluded: {node.role.value} is a virtual folder or was left out"
+        else:
+            for pattern in options.exclude_patterns:
+                if fnmatch.fnmatch(node.folder.name.lower(), pattern.lower()):
+                    excluded = f"excluded by pattern {pattern!r}"
+                    break
+        plans.append(
+            FolderPlan(
+                source=node.folder.name,
+                role=node.role,
+                target_path=target_path,
+                target=target.key(target_path),
+                excluded=excluded,
+            )
+        )
+    limits = [x for x in (options.size_limit, target.max_message_size) if x]
+    return MailboxPlan(
+        mailbox=mailbox,
+        folders=tuple(plans),
+        size_limit=min(limits) if limits else None,
+        target_kind=target.kind,
+    )
+
+
+__all__ = [
+    "DEFAULT_EXCLUDED_ROLES",
+    "FolderPlan",
+    "MailboxPlan",
+    "PlanOptions",
+    "Role",
+    "SourceFolder",
+    "TargetLayout",
+    "WELL_KNOWN_NAMES",
+    "guess_source_prefix",
+    "plan_mailbox",
+    "split_path",
+]

@@ -1,0 +1,139 @@
+"""The read-only side of a copy: an IMAP source mailbox reached through an imapclient client.
+
+Everything here is read-only: folders are opened with EXAMINE and bodies read with BODY.PEEK[],
+so the copy never sets \\Seen or changes anything else on the customer's server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from imapclient import IMAPClient
+
+from .imaputil import imap_errors, parse_message_id, text_flags
+from .plan import SourceFolder
+
+_HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+_HEADER_KEY = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
+LIST_CHUNK = 5000  # UIDs per listing FETCH, so a 100 000-message folder is not one answer
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    uidvalidity: int
+    uidnext: int
+    exists: int
+
+
+@dataclass(frozen=True)
+class SourceMessage:
+    """What the listing tells about a message before its body is read."""
+
+    uid: int
+    size: int
+    flags: tuple[str, ...] = ()
+    internaldate: datetime | None = None
+    message_id: str = ""
+
+
+class CopySource(Protocol):
+    """A source mailbox as the engine reads it. One object = one connection, one thread."""
+
+    host: str
+
+    def folders(self) -> list[SourceFolder]: ...
+
+    def examine(self, folder: str) -> FolderStatus: ...
+
+    def list_messages(self, folder: str) -> list[SourceMessage]: ...
+
+    def fetch(self, uids: Sequence[int]) -> dict[int, bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class ImapSource:
+    """A CopySource over an imapclient connection that is already logged in."""
+
+    def __init__(self, client: IMAPClient, host: str = "") -> None:
+        self.client = client
+        self.host = host or str(getattr(client, "host", "")) or "source"
+        # Keep INTERNALDATE with the server's offset instead of local naive times.
+        client.normalise_times = False
+        self._examined: str | None = None
+        self._status = FolderStatus(0, 0, 0)
+
+    def folders(self) -> list[SourceFolder]:
+        with imap_errors(self.host, "LIST"):
+            listed = self.client.list_folders()
+        out: list[SourceFolder] = []
+        for flags, delimiter, name in listed:
+            delim = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
+            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+            out.append(SourceFolder(text, delim or None, text_flags(flags)))
+        return out
+
+    def examine(self, folder: str) -> FolderStatus:
+        with imap_errors(self.host, f"EXAMINE {folder}"):
+            info = self.client.select_folder(folder, readonly=True)
+        self._examined = folder
+        self._status = FolderStatus(
+            uidvalidity=int(info.get(b"UIDVALIDITY", 0)),
+            uidnext=int(info.get(b"UIDNEXT", 0)),
+            exists=int(info.get(b"EXISTS", 0)),
+        )
+        return self._status
+
+    def list_messages(self, folder: str) -> list[SourceMessage]:
+        """Every message of the folder; EXAMINEs it unless it is the one examined last."""
+        status = self._status if self._examined == folder else self.examine(folder)
+        if status.exists == 0:
+            return []
+        with imap_errors(self.host, f"SEARCH in {folder}"):
+            uids = sorted(self.client.search("ALL"))
+        out: list[SourceMessage] = []
+        for start in range(0, len(uids), LIST_CHUNK):
+            chunk = uids[start : start + LIST_CHUNK]
+            with imap_errors(self.host, f"FETCH listing of {folder}"):
+                data = self.client.fetch(
+                    chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE", _HEADER_ITEM]
+                )
+            for uid in chunk:
+                item = data.get(uid)
+                if item is None:
+                    continue  # expunged meanwhile
+                out.append(
+                    SourceMessage(
+                        uid=uid,
+                        size=int(item.get(b"RFC822.SIZE", 0)),
+                        flags=text_flags(item.get(b"FLAGS", ())),
+                        internaldate=item.get(b"INTERNALDATE"),
+                        message_id=parse_message_id(_header(item)),
+                    )
+                )
+        return out
+
+    def fetch(self, uids: Sequence[int]) -> dict[int, bytes]:
+        """Raw bytes of messages in the examined folder; expunged ones are missing."""
+        if not uids:
+            return {}
+        with imap_errors(self.host, f"FETCH from {self._examined}"):
+            data = self.client.fetch(list(uids), ["BODY.PEEK[]"])
+        return {uid: item[b"BODY[]"] for uid, item in data.items() if b"BODY[]" in item}
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.logout()
+        with contextlib.suppress(Exception):
+            self.client.shutdown()
+
+
+def _header(item: dict[bytes, object]) -> bytes | None:
+    for key, value in item.items():
+        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER.FIELDS"):
+            return value if isinstance(value, bytes) else None
+    return item.get(_HEADER_KEY)  # type: ignore[return-value]

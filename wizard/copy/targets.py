@@ -1,0 +1,365 @@
+"""Where a copy writes: one interface, an IMAP target here and Exchange in ``ews_target``.
+
+A target receives the exact bytes read from the source and never adds or rewrites a header; what
+identifies a copied message lives in the ledger. A target object is one connection used by one
+thread; the engine makes a new one through a factory after a dropped connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from .errors import TransientError
+from .imaputil import imap_errors, parse_appenduid, parse_message_id, text_flags
+from .plan import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message to write: the raw source bytes and what to set with it."""
+
+    uid: int  # the source UID, to match results to messages
+    raw: bytes
+    flags: tuple[str, ...] = ()
+    internaldate: datetime | None = None
+    message_id: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    uid: int
+    ok: bool
+    target_id: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What is known of a message that may already be on the target (after a crash)."""
+
+    message_id: str
+    size: int
+    sha256: str = ""
+    internaldate: datetime | None = None
+
+
+class CopyTarget(Protocol):
+    """A target mailbox as the copy engine writes it."""
+
+    kind: str  # "imap" or "ews"
+    host: str
+    supports_flags: bool
+
+    def layout(self) -> TargetLayout: ...
+
+    def ensure_folder(self, path: tuple[str, ...]) -> str:
+        """Create the folder and its parents if missing; return its key (TargetLayout.key)."""
+        ...
+
+    def append(self, folder: str, messages: Sequence[OutgoingMessage]) -> list[WriteResult]:
+        """Write messages; one result per message in order. Raises TransientError when the
+        connection dropped or the server is busy (some of the batch may have landed)."""
+        ...
+
+    def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
+        """Target ids of messages in ``folder`` that match each probe (all matches)."""
+        ...
+
+    def count(self, folder: str) -> int: ...
+
+    def message_ids(self, folder: str) -> list[str]:
+        """The Message-ID of every message in the folder ("" for those without one)."""
+        ...
+
+    def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
+        """Give copied messages (by target id) these flags; returns how many were applied."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_DEFAULT_ROLE_NAMES: dict[Role, str] = {
+    Role.SENT: "Sent",
+    Role.DRAFTS: "Drafts",
+    Role.TRASH: "Trash",
+    Role.JUNK: "Junk",
+    Role.ARCHIVE: "Archive",
+}
+_ROLE_FLAGS = {
+    "\\sent": Role.SENT,
+    "\\drafts": Role.DRAFTS,
+    "\\trash": Role.TRASH,
+    "\\junk": Role.JUNK,
+    "\\archive": Role.ARCHIVE,
+}
+
+
+class ImapTarget:
+    """An IMAP server as the target: APPEND with flags and INTERNALDATE, MULTIAPPEND and
+    LITERAL+ where offered (imapclient's multiappend), UIDPLUS to learn the new UIDs."""
+
+    kind = "imap"
+    supports_flags = True
+
+    def __init__(
+        self, client: IMAPClient, host: str = "", *, max_message_size: int | None = None
+    ) -> None:
+        self.client = client
+        self.host = host or str(getattr(client, "host", "")) or "target"
+        client.normalise_times = False
+        self._max = max_message_size
+        self._layout: TargetLayout | None = None
+        self._existing: set[str] = set()
+        self._selected: tuple[str, bool] | None = None
+        self._validity = 0
+        with imap_errors(self.host, "CAPABILITY"):
+            caps = {c.upper() for c in client.capabilities()}
+        self.multiappend = b"MULTIAPPEND" in caps
+        self.literal_plus = b"LITERAL+" in caps
+        self.uidplus = b"UIDPLUS" in caps
+        for cap in caps:
+            if cap.startswith(b"APPENDLIMIT="):
+                with contextlib.suppress(ValueError):
+                    limit = int(cap.split(b"=", 1)[1])
+                    self._max = min(self._max or limit, limit)
+
+    # ----- layout and folders -------------------------------------------------------------
+
+    def layout(self) -> TargetLayout:
+        if self._layout is not None:
+            return self._layout
+        with imap_errors(self.host, "LIST"):
+            listed = self.client.list_folders()
+        delimiter = "/"
+        roles: dict[Role, tuple[str, ...]] = {}
+        names: list[tuple[str, ...]] = []
+        for flags, delim, name in listed:
+            if delim:
+                delimiter = delim.decode() if isinstance(delim, bytes) else str(delim)
+            self._existing.add(name)
+            path = split_path(name, delimiter)
+            names.append(path)
+            for flag in text_flags(flags):
+                role = _ROLE_FLAGS.get(flag.lower())
+                if role is not None and role not in roles:
+                    roles[role] = path
+        prefix: tuple[str, ...] = ()
+        with contextlib.suppress(Exception):
+            namespace = self.client.namespace()
+            if namespace.personal:
+                personal = namespace.personal[0][0]
+                personal = personal.decode() if isinstance(personal, bytes) else str(personal)
+                prefix = split_path(personal.rstrip(delimiter), delimiter) if personal else ()
+        for role, defaults in WELL_KNOWN_NAMES.items():
+            if role in roles:
+                continue
+            for path in names:
+                if (
+                    path[len(prefix) :]
+                    and path[len(prefix) :][-1].lower() in defaults
+                    and len(path) == len(prefix) + 1
+                ):
+                    roles[role] = path
+                    break
+        for role, name in _DEFAULT_ROLE_NAMES.items():
+            roles.setdefault(role, prefix + (name,))
+        roles[Role.INBOX] = ("INBOX",)
+        self._layout = TargetLayout(
+            kind=self.kind,
+            roles=roles,
+            delimiter=delimiter,
+            prefix=prefix,
+            max_message_size=self._max,
+        )
+        return self._layout
+
+    def ensure_folder(self, path: tuple[str, ...]) -> str:
+        layout = self.layout()
+        name = layout.key(path)
+        if name in self._existing or name.upper() == "INBOX":
+            return name
+        for cut in range(1, len(path) + 1):
+            part = layout.key(path[:cut])
+            if part in self._existing or part.upper() == "INBOX":
+                continue
+            try:
+                with imap_errors(self.host, f"CREATE {part}"):
+                    self.client.create_folder(part)
+            except IMAPClientError as exc:
+                if "ALREADYEXISTS" not in str(exc).upper() and not self.client.folder_exists(part):
+                    raise
+            with contextlib.suppress(IMAPClientError):
+                self.client.subscribe_folder(part)
+            self._existing.add(part)
+        return name
+
+    def _select(self, folder: str, writable: bool = False) -> int:
+        with imap_errors(self.host, f"SELECT {folder}"):
+            info = self.client.select_folder(folder, readonly=not writable)
+        self._selected = (folder, writable)
+        return int(info.get(b"UIDVALIDITY", 0))
+
+    # ----- writing --------------------------------------------------------------------------
+
+    def append(self, folder: str, messages: Sequence[OutgoingMessage]) -> list[WriteResult]:
+        if not messages:
+            return []
+        if self.multiappend and len(messages) > 1:
+            items = [
+                {"msg": m.raw, "flags": _appendable(m.flags), **_date(m.internaldate)}
+                for m in messages
+            ]
+            try:
+                with imap_errors(self.host, f"APPEND to {folder}"):
+                    typ, data = self.client.multiappend(folder, items)
+            except IMAPClientError as exc:
+                typ, data = "NO", [str(exc).encode()]
+            if typ == "OK":
+                return self._results(messages, data[0] if data else b"")
+            # MULTIAPPEND is all or nothing: send one by one to learn which message was refused.
+        return [self._append_one(folder, m) for m in messages]
+
+    def _append_one(self, folder: str, message: OutgoingMessage) -> WriteResult:
+        try:
+            with imap_errors(self.host, f"APPEND to {folder}"):
+                response = self.client.append(
+                    folder,
+                    message.raw,
+                    flags=_appendable(message.flags),
+                    msg_time=message.internaldate,
+                )
+        except TransientError:
+            raise
+        except IMAPClientError as exc:
+            return WriteResult(message.uid, False, reason=f"the target refused it: {exc}")
+        return self._results([message], response)[0]
+
+    def _results(
+        self, messages: Sequence[OutgoingMessage], response: bytes | str
+    ) -> list[WriteResult]:
+        parsed = parse_appenduid(response)
+        if parsed is None or len(parsed[1]) != len(messages):
+            return [WriteResult(m.uid, True) for m in messages]
+        validity, uids = parsed
+        return [
+            WriteResult(m.uid, True, target_id=f"{validity}:{uid}")
+            for m, uid in zip(messages, uids, strict=True)
+        ]
+
+    def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
+        if not changes:
+            return 0
+        validity = self._select(folder, writable=True)
+        applied = 0
+        for target_id, flags in changes:
+            uid = _uid_of(target_id, validity)
+            if uid is None:
+                continue
+            with imap_errors(self.host, f"STORE in {folder}"):
+                self.client.set_flags([uid], list(_appendable(flags)))
+            applied += 1
+        return applied
+
+    # ----- reading back ---------------------------------------------------------------------
+
+    def count(self, folder: str) -> int:
+        with imap_errors(self.host, f"STATUS {folder}"):
+            status = self.client.folder_status(folder, ["MESSAGES"])
+        return int(status.get(b"MESSAGES", 0))
+
+    def message_ids(self, folder: str) -> list[str]:
+        info = self._examine(folder)
+        if not info:
+            return []
+        with imap_errors(self.host, f"FETCH from {folder}"):
+            data = self.client.fetch("1:*", ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+        return [parse_message_id(_first_header(item)) for item in data.values()]
+
+    def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
+        if not probes:
+            return []
+        if not self._examine(folder):
+            return [[] for _ in probes]
+        validity = self._validity
+        out: list[list[str]] = []
+        for probe in probes:
+            with imap_errors(self.host, f"SEARCH in {folder}"):
+                if probe.message_id:
+                    uids = self.client.search(["HEADER", "Message-ID", probe.message_id])
+                else:
+                    uids = self.client.search(
+                        ["LARGER", max(probe.size - 1, 0), "SMALLER", probe.size + 1]
+                    )
+            out.append([f"{validity}:{uid}" for uid in self._confirm(uids, probe)])
+        return out
+
+    def _confirm(self, uids: Sequence[int], probe: Probe) -> list[int]:
+        """Keep candidates whose size (and, without a Message-ID, content) is the same."""
+        if not uids:
+            return []
+        with imap_errors(self.host, "FETCH sizes"):
+            sizes = self.client.fetch(list(uids), ["RFC822.SIZE"])
+        same = sorted(u for u, item in sizes.items() if item.get(b"RFC822.SIZE") == probe.size)
+        if probe.message_id or not same:
+            return same
+        with imap_errors(self.host, "FETCH candidates"):
+            bodies = self.client.fetch(same, ["BODY.PEEK[]"])
+        if probe.sha256:
+            return sorted(
+                u
+                for u, item in bodies.items()
+                if hashlib.sha256(item.get(b"BODY[]", b"")).hexdigest() == probe.sha256
+            )
+        return same
+
+    def _examine(self, folder: str) -> int:
+        """EXAMINE a folder; returns how many messages it has (0 if it does not exist)."""
+        try:
+            with imap_errors(self.host, f"EXAMINE {folder}"):
+                info = self.client.select_folder(folder, readonly=True)
+        except IMAPClientError:
+            return 0
+        self._selected = (folder, False)
+        self._validity = int(info.get(b"UIDVALIDITY", 0))
+        return int(info.get(b"EXISTS", 0))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.logout()
+        with contextlib.suppress(Exception):
+            self.client.shutdown()
+
+
+def _appendable(flags: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f for f in flags if f.lower() != "\\recent")
+
+
+def _date(value: datetime | None) -> dict[str, datetime]:
+    return {"date": value} if value is not None else {}
+
+
+def _uid_of(target_id: str, validity: int) -> int | None:
+    try:
+        their_validity, uid = (int(x) for x in target_id.split(":", 1))
+    except ValueError:
+        return None
+    return uid if their_validity == validity else None
+
+
+def _first_header(item: dict[bytes, object]) -> bytes | None:
+    for key, value in item.items():
+        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER"):
+            return value if isinstance(value, bytes) else None
+    return None
