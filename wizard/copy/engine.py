@@ -24,7 +24,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..events import Done, EventSink, Failure, Started, ignore
@@ -93,6 +93,7 @@ class MailboxResult:
     flag_changes: int = 0
     seconds: float = 0.0
     error: str = ""
+    unreachable: bool = False  # a server could not be reached or refused the login
     folders: tuple[FolderResult, ...] = ()
     plan: MailboxPlan | None = None
 
@@ -412,6 +413,7 @@ class _MailboxCopy:
         if not self.settings.dry_run:
             self.run_id = self.ledger.start_run(self.mailbox, mode)
         error = ""
+        unreachable = False
         try:
             self.emit(force=True)
             self.source = self.connect("source")  # type: ignore[assignment]
@@ -428,6 +430,10 @@ class _MailboxCopy:
                 self.state = MailboxState.CANCELLED
             else:
                 self.state = MailboxState.DONE
+        except ConnectFailed as exc:
+            error = str(exc)
+            unreachable = True
+            self.state = MailboxState.FAILED
         except CopyError as exc:
             error = str(exc)
             self.state = MailboxState.FAILED
@@ -439,7 +445,7 @@ class _MailboxCopy:
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         conn.close()
-        result = self.result(error)
+        result = replace(self.result(error), unreachable=unreachable)
         if self.run_id:
             run_state = {
                 MailboxState.DONE: RunState.DONE,

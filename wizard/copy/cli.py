@@ -1,0 +1,427 @@
+"""`onboard copy` and `onboard verify`: the copy engine headless, with text progress.
+
+Session form: ``onboard copy SESSION [--mailbox ADDR]... [--differential] [--dry-run]`` copies the
+session's mailboxes with its source server and target. Ad-hoc form: ``onboard copy --source URL
+--dest URL`` copies one mailbox between two servers, keeping its ledger in a small session file of
+its own. Several copies of different mailboxes of one session may run at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..cliutil import Exit, fail, print_json, resolve_password
+from ..events import Done, Event, Failure
+from ..secrets import SecretStore
+from ..session import data_dir, slugify
+from ..store import SessionStore
+from .connect import Endpoint, parse_endpoint, source_factory, target_factory
+from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
+from .events import CopyLog, MailboxProgress, MailboxState
+from .ledger import CopyLedger, RunMode
+from .plan import PlanOptions, Role
+from .verify import Verification, verify
+
+SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
+DEST_ENV = "ONBOARD_DEST_PASSWORD"
+
+
+# ----- formatting ---------------------------------------------------------------------------
+
+
+def human_bytes(value: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(value) < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def human_seconds(value: float | None) -> str:
+    if value is None:
+        return "--"
+    value = int(value)
+    if value >= 3600:
+        return f"{value // 3600}h{value % 3600 // 60:02d}m"
+    if value >= 60:
+        return f"{value // 60}m{value % 60:02d}s"
+    return f"{value}s"
+
+
+def progress_line(p: MailboxProgress) -> str:
+    return (
+        f"{p.subject}: {p.state.value:<10} {p.done}/{p.total} msgs  "
+        f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)}  "
+        f"{human_bytes(p.rate_bytes)}/s  ETA {human_seconds(p.eta_seconds)}"
+        + (f"  failed {p.failed}" if p.failed else "")
+        + (f"  [{p.folder}]" if p.folder and not p.state.finished else "")
+    )
+
+
+class TextProgress:
+    """An EventSink for the terminal: a line per mailbox now and then, failures at once."""
+
+    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool = False) -> None:
+        self.out = out
+        self.err = err
+        self.quiet = quiet
+        self.latest: dict[str, MailboxProgress] = {}
+        self.printed: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            if isinstance(event, MailboxProgress):
+                self.latest[event.subject] = event
+            elif isinstance(event, Failure) and event.code == "message":
+                detail = event.detail
+                self.err.write(
+                    f"{event.subject}: {detail.get('folder')} UID {detail.get('uid')} "
+                    f"failed: {event.reason}\n"
+                )
+            elif isinstance(event, CopyLog) and event.level != "info":
+                self.err.write(f"{event.subject}: {event.message}\n")
+            elif isinstance(event, Done) and not self.quiet:
+                self.out.write(f"{event.subject}: {event.summary}\n")
+                self.out.flush()
+
+    def tick(self) -> None:
+        if self.quiet:
+            return
+        with self._lock:
+            for mailbox, progress in self.latest.items():
+                if progress.state.finished:
+                    continue
+                line = progress_line(progress)
+                if self.printed.get(mailbox) != line:
+                    self.printed[mailbox] = line
+                    self.out.write(line + "\n")
+            self.out.flush()
+
+
+def result_data(result: CopyResult) -> dict[str, Any]:
+    def one(m: MailboxResult) -> dict[str, Any]:
+        data = asdict(m)
+        data.pop("plan", None)
+        data["state"] = m.state.value
+        data["ok"] = m.ok
+        if m.plan is not None:
+            data["size_limit"] = m.plan.size_limit
+        return data
+
+    return {"ok": result.ok, "mailboxes": [one(m) for m in result.mailboxes]}
+
+
+def exit_code(result: CopyResult) -> Exit:
+    if any(m.state is MailboxState.CANCELLED for m in result.mailboxes):
+        return Exit.INTERRUPTED
+    if any(m.unreachable for m in result.mailboxes):
+        return Exit.UNREACHABLE
+    return Exit.OK if result.ok else Exit.PROBLEMS
+
+
+def print_dry_run(result: CopyResult, out: TextIO) -> None:
+    for m in result.mailboxes:
+        out.write(f"{m.mailbox}: {m.state.value}{' - ' + m.error if m.error else ''}\n")
+        for f in m.folders:
+            if f.excluded:
+                out.write(f"  {f.folder!r:<40} left out: {f.excluded}\n")
+                continue
+            to_copy = f.source_count - f.already - f.skipped
+            out.write(
+                f"  {f.folder!r:<40} -> {f.target!r:<30} {f.source_count:>6} msgs, "
+                f"{to_copy} to copy, {f.already} already copied"
+                + (f", {f.skipped} too large" if f.skipped else "")
+                + "\n"
+            )
+
+
+# ----- running ------------------------------------------------------------------------------
+
+
+def run_engine(engine: CopyEngine, progress: TextProgress, interval: float = 2.0) -> CopyResult:
+    """Run the engine in a thread; Ctrl+C or SIGTERM cancels it cleanly (rows stay consistent)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["result"] = engine.run()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="copy-engine", daemon=True)
+    previous = signal.getsignal(signal.SIGTERM)
+    with_handler = threading.current_thread() is threading.main_thread()
+    if with_handler:
+        signal.signal(signal.SIGTERM, lambda *_: engine.cancel())
+    try:
+        thread.start()
+        while thread.is_alive():
+            try:
+                thread.join(interval)
+            except KeyboardInterrupt:
+                print("onboard: cancelling the copy, please wait", file=sys.stderr)
+                engine.cancel()
+            progress.tick()
+    finally:
+        if with_handler:
+            signal.signal(signal.SIGTERM, previous)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def settings_from(args: argparse.Namespace) -> CopySettings:
+    return CopySettings(
+        mode=RunMode.DIFFERENTIAL if args.differential else RunMode.INITIAL,
+        concurrency=max(1, args.concurrency),
+        dry_run=args.dry_run,
+        only_failed=args.retry_failed,
+    )
+
+
+def plan_options(args: argparse.Namespace) -> PlanOptions:
+    roles = set(PlanOptions().exclude_roles)
+    for name in args.exclude_role or ():
+        roles.add(Role(name))
+    return PlanOptions(
+        exclude_roles=frozenset(roles),
+        exclude_patterns=tuple(args.exclude or ()),
+        size_limit=int(args.max_size * 1024 * 1024) if args.max_size else None,
+    )
+
+
+def _source_password(secrets: SecretStore | None, login: str, host: str) -> str:
+    from ..secrets import source_password_key
+
+    return resolve_password(
+        env_var=SOURCE_ENV,
+        secrets=secrets,
+        key=source_password_key(login),
+        prompt=f"Password of {login} on {host}: ",
+    )
+
+
+def _dest_password(secrets: SecretStore | None, login: str, host: str) -> str:
+    from ..secrets import target_password_key
+
+    return resolve_password(
+        env_var=DEST_ENV,
+        secrets=secrets,
+        key=target_password_key(login),
+        prompt=f"Password of {login} on {host}: ",
+    )
+
+
+def adhoc_ledger_path(source: Endpoint, dest: Endpoint) -> Path:
+    name = slugify(f"{source.user}-{source.host}-to-{dest.user}-{dest.host}") or "copy"
+    return data_dir() / "copies" / f"{name}.onboard"
+
+
+def open_adhoc_ledger(path: Path, source: Endpoint, dest: Endpoint) -> SessionStore:
+    from ..profile import example_profile
+    from ..store import SessionExists
+
+    if not path.exists():
+        with contextlib.suppress(SessionExists):  # another copy created it a moment ago
+            SessionStore.create(
+                path,
+                customer=f"ad-hoc copy {source.display} to {dest.display}",
+                domain="adhoc.invalid",
+                profile=example_profile(),
+            ).close()
+    return _open_shared(path)
+
+
+def _open_shared(path: Path) -> SessionStore:
+    from ..store import SessionDamaged, SessionLocked, SessionTooNew
+
+    try:
+        return SessionStore.open(path, lock="shared", what="onboard copy")
+    except SessionLocked as exc:
+        fail(str(exc), Exit.LOCKED)
+    except (SessionDamaged, SessionTooNew) as exc:
+        fail(str(exc), Exit.DAMAGED)
+
+
+def adhoc_job(args: argparse.Namespace) -> tuple[Endpoint, Endpoint, MailboxJob]:
+    try:
+        source = parse_endpoint(args.source).with_pin(args.pin)
+        dest = parse_endpoint(args.dest).with_pin(args.dest_pin)
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
+    if source.kind != "imap":
+        fail("--source must be an imap:// or imaps:// URL", Exit.USAGE)
+    secrets = SecretStore("adhoc")
+    source_pw = _source_password(secrets, source.user, source.host)
+    dest_pw = _dest_password(secrets, dest.user, dest.host)
+    job = MailboxJob(
+        mailbox=dest.user,
+        source=source_factory(source, source_pw),
+        target=target_factory(dest, dest_pw),
+        options=plan_options(args),
+        label=source.display,
+    )
+    return source, dest, job
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    out, err = sys.stdout, sys.stderr
+    if args.session and (args.source or args.dest):
+        fail("give either a SESSION or --source and --dest, not both", Exit.USAGE)
+    if args.session:
+        from ..cli import open_session
+        from .session_jobs import session_jobs
+
+        store = open_session(args.session, lock="shared", what="onboard copy")
+        jobs = session_jobs(store, args.mailbox or (), plan_options(args))
+    else:
+        if not (args.source and args.dest):
+            fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
+        source, dest, job = adhoc_job(args)
+        path = Path(args.ledger) if args.ledger else adhoc_ledger_path(source, dest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = open_adhoc_ledger(path, source, dest)
+        jobs = [job]
+    try:
+        progress = TextProgress(out, err, quiet=args.json)
+        engine = CopyEngine(CopyLedger(store), jobs, settings_from(args), sink=progress)
+        result = run_engine(engine, progress)
+    finally:
+        store.close()
+    if args.json:
+        print_json(result_data(result))
+    elif args.dry_run:
+        print_dry_run(result, out)
+    return int(exit_code(result))
+
+
+def print_verification(result: Verification, out: TextIO) -> None:
+    header = ("MAILBOX / FOLDER", "SOURCE", "TARGET", "MISSING", "EXTRA", "FAILED", "SKIPPED", "")
+    rows: list[tuple[str, ...]] = [header]
+    for m in result.mailboxes:
+        if m.error:
+            rows.append((m.mailbox, "", "", "", "", "", "", f"could not be checked: {m.error}"))
+            continue
+        rows.append(
+            (
+                m.mailbox,
+                str(m.source_count),
+                str(m.target_count),
+                str(m.missing_count),
+                str(m.extra_count),
+                str(m.failed),
+                str(m.skipped),
+                "ok" if m.ok else "CHECK",
+            )
+        )
+        for f in m.folders:
+            if f.excluded:
+                rows.append((f"  {f.source_folder}", "", "", "", "", "", "", f.excluded))
+                continue
+            rows.append(
+                (
+                    f"  {f.source_folder} -> {f.target_folder}",
+                    str(f.source_count),
+                    str(f.target_count),
+                    str(f.missing_count),
+                    str(f.extra_count),
+                    str(f.failed),
+                    str(f.skipped),
+                    "ok" if f.ok else "CHECK",
+                )
+            )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for r in rows:
+        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
+    for m in result.mailboxes:
+        for f in m.folders:
+            if f.missing:
+                out.write(f"{m.mailbox} {f.source_folder}: missing {', '.join(f.missing)}\n")
+    out.write(result.summary() + "\n")
+
+
+def default_verify_step(store: SessionStore) -> str:
+    runs = CopyLedger(store).runs()
+    return "16" if any(r.mode is RunMode.DIFFERENTIAL for r in runs) else "10"
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ..cli import open_session
+    from .session_jobs import session_jobs
+
+    store = open_session(args.session, lock="shared", what="onboard verify")
+    try:
+        jobs = session_jobs(store, args.mailbox or (), PlanOptions())
+        step = args.step or default_verify_step(store)
+        result = verify(store, jobs, step=step, concurrency=args.concurrency)
+    finally:
+        store.close()
+    if args.json:
+        data = result.to_data()
+        data["ok"] = result.ok
+        data["summary"] = result.summary()
+        print_json(data)
+    else:
+        print_verification(result, sys.stdout)
+    if any(m.error for m in result.mailboxes):
+        return int(Exit.UNREACHABLE)
+    return int(Exit.OK if result.ok else Exit.PROBLEMS)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mailbox",
+        action="append",
+        metavar="ADDR",
+        help="only this mailbox (target address or source login); repeat for more",
+    )
+    p.add_argument("--concurrency", type=int, default=4, metavar="N", help="mailboxes at once")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def register(subparsers: Any, check_subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "copy",
+        help="copy mailboxes from the IMAP server to the target (resumable)",
+        description=(
+            "Copy the session's mailboxes, or one mailbox ad hoc with --source and --dest. "
+            "Rerunning goes on from the ledger and never duplicates. Passwords come from "
+            f"{SOURCE_ENV} / {DEST_ENV}, the keyring, or a prompt."
+        ),
+    )
+    p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
+    _common(p)
+    p.add_argument("--differential", action="store_true", help="copy only what is new (step 14)")
+    p.add_argument("--dry-run", action="store_true", help="show the plan, copy nothing")
+    p.add_argument("--retry-failed", action="store_true", help="retry only failed messages")
+    p.add_argument("--source", metavar="URL", help="imaps://user@host[:port] (ad-hoc form)")
+    p.add_argument("--dest", metavar="URL", help="imaps://... or ews://user@host (ad-hoc form)")
+    p.add_argument("--pin", metavar="SHA256", help="trust the source's certificate by fingerprint")
+    p.add_argument("--dest-pin", metavar="SHA256", help="trust the target's certificate")
+    p.add_argument("--ledger", metavar="FILE", help="ledger file of an ad-hoc copy")
+    p.add_argument("--exclude", action="append", metavar="PATTERN", help="leave folders out")
+    p.add_argument(
+        "--exclude-role",
+        action="append",
+        choices=[r.value for r in Role if r is not Role.INBOX],
+        help="leave a special folder out (e.g. trash, junk)",
+    )
+    p.add_argument("--max-size", type=float, metavar="MB", help="skip messages larger than this")
+    p.set_defaults(handler=cmd_copy)
+
+    p = subparsers.add_parser("verify", help="compare source and target counts and Message-IDs")
+    p.add_argument("session", help="session name")
+    _common(p)
+    p.add_argument("--step", choices=("10", "16"), help="record as evidence of this step")
+    p.set_defaults(handler=cmd_verify)
+
+
+__all__ = ["TextProgress", "cmd_copy", "cmd_verify", "register"]

@@ -1,0 +1,146 @@
+"""Mailbox jobs from a session: its mailbox list, source server, target and stored passwords.
+
+The source server is the one recorded in step 3 (setting ``imap.server``). The target is the
+provider's Exchange (EWS URL from the provider profile, each mailbox logging in as its target
+address) unless the setting ``copy.target`` names an IMAP server for an IMAP-to-IMAP move:
+``{"url": "imaps://host:993", "pin": "..."}``. Passwords come from the environment
+(ONBOARD_SOURCE_PASSWORD / ONBOARD_DEST_PASSWORD), the session's keyring entries, or a prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlparse
+
+from ..cliutil import Exit, fail, resolve_password
+from ..secrets import SecretStore, source_password_key, target_password_key
+from ..store import Mailbox, SessionStore
+from .connect import Endpoint, parse_endpoint, source_factory, target_factory
+from .engine import MailboxJob
+from .plan import PlanOptions
+
+SOURCE_SETTING = "imap.server"
+TARGET_SETTING = "copy.target"
+PLAN_SETTING = "copy.plan"  # {"exclude_roles": [...], "exclude_patterns": [...]}
+
+
+def source_endpoint(store: SessionStore) -> Endpoint:
+    """The session's IMAP server, without a user (each mailbox logs in as itself)."""
+    server: dict[str, Any] | None = store.setting(SOURCE_SETTING)
+    if not server or not server.get("host"):
+        fail(
+            f"session {store.name} has no IMAP server yet: enter it in step 3 first",
+            Exit.USAGE,
+        )
+    security = str(server.get("security", "tls")).lower()
+    if security in ("ssl", "implicit"):
+        security = "tls"
+    port = int(server.get("port") or (993 if security == "tls" else 143))
+    return Endpoint(
+        kind="imap",
+        host=str(server["host"]),
+        port=port,
+        user="",
+        security=security,
+        pin=str(server.get("pin") or server.get("fingerprint") or ""),
+    )
+
+
+def target_endpoint(store: SessionStore) -> Endpoint:
+    configured: dict[str, Any] | None = store.setting(TARGET_SETTING)
+    if configured and configured.get("url"):
+        url = str(configured["url"])
+        if "@" not in url.partition("://")[2]:
+            scheme, _, rest = url.partition("://")
+            url = f"{scheme}://placeholder@{rest}"
+        return replace(parse_endpoint(url), user="", pin=str(configured.get("pin") or ""))
+    ews = urlparse(store.profile.ews_url)
+    return Endpoint(
+        kind="ews",
+        host=ews.hostname or "",
+        port=ews.port or (443 if ews.scheme == "https" else 80),
+        user="",
+        security="tls" if ews.scheme == "https" else "none",
+        path=ews.path,
+    )
+
+
+def plan_options(store: SessionStore, base: PlanOptions) -> PlanOptions:
+    from .plan import Role
+
+    saved: dict[str, Any] = store.setting(PLAN_SETTING) or {}
+    roles = set(base.exclude_roles) | {Role(r) for r in saved.get("exclude_roles", [])}
+    patterns = tuple(base.exclude_patterns) + tuple(saved.get("exclude_patterns", []))
+    limit = base.size_limit
+    if limit is None:
+        limit = store.profile.max_message_mb * 1024 * 1024
+    return replace(
+        base, exclude_roles=frozenset(roles), exclude_patterns=patterns, size_limit=limit
+    )
+
+
+def select_mailboxes(store: SessionStore, wanted: Sequence[str]) -> list[Mailbox]:
+    mailboxes = store.mailboxes()
+    if not mailboxes:
+        fail(f"session {store.name} has no mailboxes yet: add them in step 3", Exit.USAGE)
+    if not wanted:
+        return mailboxes
+    chosen: list[Mailbox] = []
+    for name in wanted:
+        match = [
+            m
+            for m in mailboxes
+            if name.lower() in (m.target_address.lower(), m.source_login.lower())
+        ]
+        if not match:
+            fail(f"session {store.name} has no mailbox {name!r}", Exit.USAGE)
+        chosen.extend(m for m in match if m not in chosen)
+    return chosen
+
+
+def session_jobs(
+    store: SessionStore,
+    wanted: Sequence[str],
+    options: PlanOptions,
+    *,
+    passwords: dict[str, tuple[str, str]] | None = None,
+) -> list[MailboxJob]:
+    """One job per chosen mailbox. ``passwords`` (address → (source, target)) skips the look-up,
+    for the app, which asked for them already."""
+    source = source_endpoint(store)
+    target = target_endpoint(store)
+    secrets = SecretStore(store.name)
+    options = plan_options(store, options)
+    jobs: list[MailboxJob] = []
+    for mailbox in select_mailboxes(store, wanted):
+        if passwords and mailbox.target_address in passwords:
+            source_pw, target_pw = passwords[mailbox.target_address]
+        else:
+            source_pw = resolve_password(
+                env_var="ONBOARD_SOURCE_PASSWORD",
+                secrets=secrets,
+                key=source_password_key(mailbox.source_login),
+                prompt=f"Password of {mailbox.source_login} on {source.host}: ",
+            )
+            target_pw = resolve_password(
+                env_var="ONBOARD_DEST_PASSWORD",
+                secrets=secrets,
+                key=target_password_key(mailbox.target_address),
+                prompt=f"Password of {mailbox.target_address} on {target.host}: ",
+            )
+        jobs.append(
+            MailboxJob(
+                mailbox=mailbox.target_address,
+                source=source_factory(replace(source, user=mailbox.source_login), source_pw),
+                target=target_factory(
+                    replace(target, user=mailbox.target_address),
+                    target_pw,
+                    max_message_size=store.profile.max_message_mb * 1024 * 1024,
+                ),
+                options=options,
+                label=mailbox.source_login,
+            )
+        )
+    return jobs
