@@ -283,9 +283,16 @@ class ImapTarget:
         info = self._examine(folder)
         if not info:
             return []
-        with imap_errors(self.host, f"FETCH from {folder}"):
-            data = self.client.fetch("1:*", ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
-        return [parse_message_id(_first_header(item)) for item in data.values()]
+        with imap_errors(self.host, f"SEARCH in {folder}"):
+            uids = self.client.search("ALL")
+        out: list[str] = []
+        for start in range(0, len(uids), 5000):
+            with imap_errors(self.host, f"FETCH from {folder}"):
+                data = self.client.fetch(
+                    uids[start : start + 5000], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
+                )
+            out.extend(parse_message_id(_first_header(item)) for item in data.values())
+        return out
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         if not probes:

@@ -1,0 +1,105 @@
+"""Kill -9 a headless `onboard copy` at random moments; the rerun copies what is missing, once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .corpus import WHEN, bodies, message
+
+FOLDERS = ("INBOX", "Projekte/2023", "Sent")
+TARGET = {"INBOX": "INBOX", "Projekte/2023": "Projekte.2023", "Sent": "Sent Items"}
+
+
+def fill(client, per_folder: int) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(7)
+    for folder in FOLDERS:
+        if not client.folder_exists(folder):
+            client.create_folder(folder)
+        batch = []
+        for n in range(per_folder):
+            number = 10_000 * (FOLDERS.index(folder) + 1) + n
+            batch.append(
+                {
+                    "msg": message(number, message_id=n % 7 != 0, size=rng.randint(500, 60_000)),
+                    "flags": (b"\\Seen",) if n % 3 else (),
+                    "date": WHEN,
+                }
+            )
+            if n % 9 == 0:  # an identical twin now and then
+                batch.append(dict(batch[-1]))
+            if len(batch) >= 50:
+                client.multiappend(folder, batch)
+                batch = []
+        if batch:
+            client.multiappend(folder, batch)
+
+
+def copied_so_far(ledger: Path) -> int:
+    if not ledger.exists():
+        return 0
+    with contextlib.closing(sqlite3.connect(ledger, timeout=10)) as db:
+        try:
+            return db.execute(
+                "SELECT COUNT(*) FROM copy_messages WHERE state = 'copied'"
+            ).fetchone()[0]
+        except sqlite3.OperationalError:  # killed before the tables were made
+            return 0
+
+
+def copy_command(dovecots, users, ledger: Path) -> list[str]:  # type: ignore[no-untyped-def]
+    src, dst = dovecots
+    return [
+        sys.executable,
+        "-m",
+        "wizard.cli",
+        "copy",
+        "--source",
+        src.url(users[0]),
+        "--dest",
+        dst.url(users[1]),
+        "--ledger",
+        str(ledger),
+        "--json",
+    ]
+
+
+def test_kill_at_random_moments_then_rerun(dovecots, users, tmp_path: Path) -> None:
+    src, dst = dovecots
+    fill(src.client(users[0]), 400)
+    total = sum(sum(bodies(src.client(users[0]), f).values()) for f in FOLDERS)
+    env = {
+        **os.environ,
+        "ONBOARD_SOURCE_PASSWORD": src.password,
+        "ONBOARD_DEST_PASSWORD": dst.password,
+    }
+    command = copy_command(dovecots, users, tmp_path / "ledger.onboard")
+    rng = random.Random(int(os.environ.get("ONBOARD_KILL_SEED", "1234")))
+    kills = 0
+    partial: list[int] = []
+    for _ in range(5):
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.3, 1.2))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        partial.append(copied_so_far(tmp_path / "ledger.onboard"))
+    final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+    assert kills >= 1, "the copy finished before any kill; make the mailbox larger"
+    assert any(0 < n < total for n in partial), f"no kill hit the middle of the copy: {partial}"
+    source, target = src.client(users[0]), dst.client(users[1])
+    for folder in FOLDERS:
+        theirs = bodies(source, folder)
+        ours = bodies(target, TARGET[folder])
+        assert sum(ours.values()) == sum(theirs.values()), folder
+        assert ours == theirs, f"{folder}: missing or duplicated messages"
