@@ -27,6 +27,7 @@ from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxRes
 from .events import CopyLog, MailboxProgress, MailboxState
 from .ledger import CopyLedger, RunMode
 from .plan import PlanOptions, Role
+from .service import record_copy_evidence
 from .verify import Verification, verify
 
 SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
@@ -292,8 +293,11 @@ def cmd_copy(args: argparse.Namespace) -> int:
         jobs = [job]
     try:
         progress = TextProgress(out, err, quiet=args.json)
-        engine = CopyEngine(CopyLedger(store), jobs, settings_from(args), sink=progress)
+        settings = settings_from(args)
+        engine = CopyEngine(CopyLedger(store), jobs, settings, sink=progress)
         result = run_engine(engine, progress)
+        if args.session and not args.dry_run:
+            record_copy_evidence(store, result, settings.mode)
     finally:
         store.close()
     if args.json:

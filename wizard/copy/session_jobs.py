@@ -9,6 +9,7 @@ address) unless the setting ``copy.target`` names an IMAP server for an IMAP-to-
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -19,6 +20,7 @@ from ..secrets import SecretStore, source_password_key, target_password_key
 from ..store import Mailbox, SessionStore
 from .connect import Endpoint, parse_endpoint, source_factory, target_factory
 from .engine import MailboxJob
+from .errors import CopyError
 from .plan import PlanOptions
 
 SOURCE_SETTING = "imap.server"
@@ -100,15 +102,32 @@ def select_mailboxes(store: SessionStore, wanted: Sequence[str]) -> list[Mailbox
     return chosen
 
 
+class MissingPassword(CopyError):
+    """A mailbox's password is neither in the environment nor in the keyring."""
+
+
+def _password(env_var: str, secrets: SecretStore, key: str, prompt: str, interactive: bool) -> str:
+    if interactive:
+        return resolve_password(env_var=env_var, secrets=secrets, key=key, prompt=prompt)
+    value = os.environ.get(env_var) or secrets.get(key)
+    if not value:
+        raise MissingPassword(
+            f"no password stored for {key.split(':', 1)[-1]}: enter it in step 3 or 4 first"
+        )
+    return value
+
+
 def session_jobs(
     store: SessionStore,
     wanted: Sequence[str],
     options: PlanOptions,
     *,
     passwords: dict[str, tuple[str, str]] | None = None,
+    interactive: bool = True,
 ) -> list[MailboxJob]:
-    """One job per chosen mailbox. ``passwords`` (address → (source, target)) skips the look-up,
-    for the app, which asked for them already."""
+    """One job per chosen mailbox. ``passwords`` (address → (source, target)) skips the look-up.
+    With ``interactive=False`` (the app) a password missing from the environment and the keyring
+    raises MissingPassword instead of prompting."""
     source = source_endpoint(store)
     target = target_endpoint(store)
     secrets = SecretStore(store.name)
@@ -118,17 +137,19 @@ def session_jobs(
         if passwords and mailbox.target_address in passwords:
             source_pw, target_pw = passwords[mailbox.target_address]
         else:
-            source_pw = resolve_password(
-                env_var="ONBOARD_SOURCE_PASSWORD",
-                secrets=secrets,
-                key=source_password_key(mailbox.source_login),
-                prompt=f"Password of {mailbox.source_login} on {source.host}: ",
+            source_pw = _password(
+                "ONBOARD_SOURCE_PASSWORD",
+                secrets,
+                source_password_key(mailbox.source_login),
+                f"Password of {mailbox.source_login} on {source.host}: ",
+                interactive,
             )
-            target_pw = resolve_password(
-                env_var="ONBOARD_DEST_PASSWORD",
-                secrets=secrets,
-                key=target_password_key(mailbox.target_address),
-                prompt=f"Password of {mailbox.target_address} on {target.host}: ",
+            target_pw = _password(
+                "ONBOARD_DEST_PASSWORD",
+                secrets,
+                target_password_key(mailbox.target_address),
+                f"Password of {mailbox.target_address} on {target.host}: ",
+                interactive,
             )
         jobs.append(
             MailboxJob(

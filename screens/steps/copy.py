@@ -1,0 +1,409 @@
+"""Steps 9 and 14: the mailbox copy with live progress; steps 10 and 16: the verification table.
+
+The copy itself belongs to the app's ``CopyService`` (``screens.copy_service``), so leaving the
+step keeps it running; this body only shows its events. Progress is coalesced: the listener keeps
+the newest event per mailbox and a timer applies them, so 200 busy mailboxes stay smooth.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, DataTable, Label, Static, Tree
+
+from wizard.cliutil import CommandError
+from wizard.copy.cli import human_bytes, human_seconds
+from wizard.copy.errors import CopyError
+from wizard.copy.events import MailboxProgress, MailboxState
+from wizard.copy.ledger import RunMode
+from wizard.copy.plan import PlanOptions
+from wizard.copy.session_jobs import session_jobs
+from wizard.copy.verify import Verification, latest_verification, verify
+from wizard.events import Done, Event
+
+from ..copy_service import copy_service
+from .base import StepBody, register_body
+
+SPARKS = "▁▂▃▄▅▆▇█"
+COLUMNS = (
+    ("mailbox", "Mailbox"),
+    ("state", "State"),
+    ("bar", "Progress"),
+    ("messages", "Messages"),
+    ("bytes", "Size"),
+    ("rate", "Rate"),
+    ("eta", "ETA"),
+    ("spark", "Throughput"),
+    ("failed", "Failed"),
+    ("folder", "Folder"),
+)
+
+
+def progress_bar(fraction: float, width: int = 16) -> str:
+    fraction = max(0.0, min(1.0, fraction))
+    filled = int(round(fraction * width))
+    return "█" * filled + "░" * (width - filled) + f" {fraction * 100:3.0f}%"
+
+
+def sparkline(values: list[float], width: int = 12) -> str:
+    values = values[-width:]
+    if not values:
+        return ""
+    top = max(values) or 1.0
+    return "".join(SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1)))] for v in values)
+
+
+@register_body("copy", "differential")
+class CopyBody(StepBody):
+    """One row per mailbox: bar, counts, rate, ETA, sparkline; pause, cancel, retry failed."""
+
+    BINDINGS = [
+        Binding("s", "start", "Start / resume copy"),
+        Binding("space", "toggle_selected", "Pause/resume mailbox"),
+        Binding("p", "toggle_all", "Pause/resume all"),
+        Binding("c", "cancel_selected", "Cancel mailbox"),
+        Binding("x", "cancel_all", "Cancel all"),
+        Binding("r", "retry_failed", "Retry failed only"),
+        Binding("f", "toggle_failures", "Failures"),
+    ]
+    DEFAULT_CSS = """
+    CopyBody { height: auto; }
+    CopyBody #copy-buttons { height: auto; }
+    CopyBody #copy-table { height: auto; max-height: 24; }
+    CopyBody #copy-failures { height: auto; display: none; }
+    CopyBody #copy-failures.shown { display: block; }
+    CopyBody #failures-table { height: auto; max-height: 12; }
+    CopyBody #copy-totals { text-style: bold; }
+    CopyBody #copy-status { color: $warning; }
+    """
+
+    REFRESH_SECONDS = 0.3
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mode = RunMode.DIFFERENTIAL if self.step.kind == "differential" else RunMode.INITIAL
+        self._pending: dict[str, MailboxProgress] = {}
+        self._pending_lock = threading.Lock()
+        self._finished = False
+        self._unsubscribe: Any = None
+
+    @property
+    def service(self):  # type: ignore[no-untyped-def]
+        return copy_service(self.app, self.store)
+
+    def compose(self) -> ComposeResult:
+        verb = "differential copy" if self.mode is RunMode.DIFFERENTIAL else "copy"
+        yield Static("", id="copy-totals")
+        with Horizontal(id="copy-buttons"):
+            yield Button(f"Start {verb}", id="copy-start", variant="primary")
+            yield Button("Pause/resume all", id="copy-pause")
+            yield Button("Cancel all", id="copy-cancel", variant="error")
+            yield Button("Retry failed only", id="copy-retry")
+            yield Button("Failures", id="copy-show-failures")
+        yield Static("", id="copy-status")
+        table: DataTable[str] = DataTable(id="copy-table", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        with Vertical(id="copy-failures"):
+            yield Label("Failed messages (retry them with r)")
+            failures: DataTable[str] = DataTable(id="failures-table", cursor_type="row")
+            for key, label in (
+                ("mailbox", "Mailbox"),
+                ("folder", "Folder"),
+                ("uid", "UID"),
+                ("message_id", "Message-ID"),
+                ("reason", "Reason"),
+            ):
+                failures.add_column(label, key=key)
+            yield failures
+
+    def on_mount(self) -> None:
+        table = self.query_one("#copy-table", DataTable)
+        ledger = self.service.ledger
+        for mailbox in self.store.mailboxes():
+            address = mailbox.target_address
+            latest = self.service.latest.get(address)
+            if latest is not None:
+                cells = self._cells(latest)
+            else:
+                totals = ledger.totals(address)
+                state = f"{totals.copied} copied earlier" if totals.copied else "not started"
+                cells = [
+                    address,
+                    state,
+                    progress_bar(0.0),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    str(totals.failed),
+                    "",
+                ]
+            table.add_row(*cells, key=address)
+        self._unsubscribe = self.service.subscribe(self._on_engine_event)
+        self.set_interval(self.REFRESH_SECONDS, self.apply_progress)
+        self._update_totals()
+        self._load_failures()
+        self._update_status()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    # ----- engine events (engine threads) ------------------------------------------------------
+
+    def _on_engine_event(self, event: Event) -> None:
+        if isinstance(event, MailboxProgress):
+            with self._pending_lock:
+                self._pending[event.subject] = event  # a newer one replaces an older one
+        elif isinstance(event, Done) and event.subject == "*":
+            self._finished = True
+
+    # ----- applying progress (UI thread, on a timer) -----------------------------------------
+
+    def apply_progress(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            table = self.query_one("#copy-table", DataTable)
+            for mailbox, progress in pending.items():
+                cells = self._cells(progress)
+                if mailbox not in table.rows:
+                    table.add_row(*cells, key=mailbox)
+                    continue
+                for (key, _label), value in zip(COLUMNS, cells, strict=True):
+                    table.update_cell(mailbox, key, value)
+            self._update_totals()
+        if self._finished:
+            self._finished = False
+            self._load_failures()
+            self._update_status()
+            self.post_message(StepBody.EvidenceAdded())
+
+    def _cells(self, p: MailboxProgress) -> list[str]:
+        history = list(self.service.history.get(p.subject, ()))
+        return [
+            p.subject,
+            p.state.value,
+            progress_bar(p.fraction),
+            f"{p.done}/{p.total}",
+            f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)}",
+            f"{human_bytes(p.rate_bytes)}/s" if p.rate_bytes else "",
+            human_seconds(p.eta_seconds) if p.eta_seconds is not None else "",
+            sparkline(history),
+            str(p.failed),
+            "" if p.state.finished else p.folder,
+        ]
+
+    def _update_totals(self) -> None:
+        latest = list(self.service.latest.values())
+        count = len(self.store.mailboxes())
+        finished = sum(1 for p in latest if p.state is MailboxState.DONE)
+        done = sum(p.done for p in latest)
+        total = sum(p.total for p in latest)
+        bytes_done = sum(p.bytes_done for p in latest)
+        bytes_total = sum(p.bytes_total for p in latest)
+        rate = sum(p.rate_bytes for p in latest if not p.state.finished)
+        failed = sum(p.failed for p in latest)
+        remaining = max(0, bytes_total - bytes_done)
+        eta = human_seconds(remaining / rate) if rate else "--"
+        self.query_one("#copy-totals", Static).update(
+            f"{finished}/{count} mailboxes done · {done}/{total} messages · "
+            f"{human_bytes(bytes_done)}/{human_bytes(bytes_total)} · {human_bytes(rate)}/s · "
+            f"ETA {eta} · {failed} failed"
+        )
+
+    def _update_status(self, text: str | None = None) -> None:
+        if text is None:
+            service = self.service
+            if service.running:
+                text = "Copying. You may leave this step: the copy goes on in the background."
+            elif service.error:
+                text = f"The copy stopped: {service.error}"
+            elif service.last_result is not None:
+                text = "Finished. Review failed and skipped messages, then verify."
+            else:
+                text = "Press s to start; a copy that was interrupted goes on where it stopped."
+        self.query_one("#copy-status", Static).update(text)
+
+    def _load_failures(self) -> None:
+        table = self.query_one("#failures-table", DataTable)
+        table.clear()
+        for row in self.service.failures()[:500]:
+            table.add_row(row.mailbox, row.source_folder, str(row.uid), row.message_id, row.reason)
+
+    # ----- actions --------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        actions = {
+            "copy-start": self.action_start,
+            "copy-pause": self.action_toggle_all,
+            "copy-cancel": self.action_cancel_all,
+            "copy-retry": self.action_retry_failed,
+            "copy-show-failures": self.action_toggle_failures,
+        }
+        action = actions.get(event.button.id or "")
+        if action is not None:
+            action()
+
+    def _start(self, *, only_failed: bool = False) -> None:
+        try:
+            started = self.service.start(self.mode, only_failed=only_failed)
+        except (CommandError, CopyError) as exc:
+            self._update_status(str(exc))
+            self.notify(str(exc), severity="error")
+            return
+        if not started:
+            self.notify("A copy is running already.")
+        self._update_status()
+
+    def action_start(self) -> None:
+        self._start()
+
+    def action_retry_failed(self) -> None:
+        if not self.service.failures():
+            self.notify("No failed messages to retry.")
+            return
+        self._start(only_failed=True)
+
+    def _selected(self) -> str | None:
+        table = self.query_one("#copy-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value) if key.value is not None else None
+
+    def action_toggle_selected(self) -> None:
+        mailbox = self._selected()
+        if mailbox is None or not self.service.running:
+            return
+        if self.service.paused(mailbox):
+            self.service.resume(mailbox)
+        else:
+            self.service.pause(mailbox)
+
+    def action_toggle_all(self) -> None:
+        if not self.service.running:
+            return
+        if self.service.paused():
+            self.service.resume()
+            self._update_status("Resumed.")
+        else:
+            self.service.pause()
+            self._update_status("Paused. Press p to resume.")
+
+    def action_cancel_selected(self) -> None:
+        mailbox = self._selected()
+        if mailbox is not None:
+            self.service.cancel(mailbox)
+
+    def action_cancel_all(self) -> None:
+        self.service.cancel()
+        self._update_status("Cancelling; start again later to go on from here.")
+
+    def action_toggle_failures(self) -> None:
+        self._load_failures()
+        self.query_one("#copy-failures").toggle_class("shown")
+
+
+@register_body("verify")
+class VerifyBody(StepBody):
+    """The verification table: per mailbox, expandable per folder, with the webmail link."""
+
+    BINDINGS = [
+        Binding("v", "verify", "Verify now"),
+        Binding("o", "open_webmail", "Open webmail"),
+    ]
+    DEFAULT_CSS = """
+    VerifyBody { height: auto; }
+    VerifyBody #verify-tree { height: auto; max-height: 30; }
+    VerifyBody #verify-summary { text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        owa = self.store.profile.owa_url
+        yield Static(
+            f'Customer\'s spot checks in webmail: [link="{owa}"]{owa}[/link] (o opens it)',
+            id="verify-webmail",
+        )
+        with Horizontal(id="verify-buttons"):
+            yield Button("Verify now", id="verify-run", variant="primary")
+        yield Static("", id="verify-summary")
+        tree: Tree[str] = Tree("Verification", id="verify-tree")
+        tree.show_root = False
+        yield tree
+
+    def on_mount(self) -> None:
+        result = latest_verification(self.store, self.step.number)
+        self.show(result)
+
+    def show(self, result: Verification | None) -> None:
+        summary = self.query_one("#verify-summary", Static)
+        tree = self.query_one("#verify-tree", Tree)
+        tree.clear()
+        if result is None:
+            summary.update("Not verified yet: press v to compare source and target.")
+            return
+        summary.update(f"{result.summary()} ({result.created_at})")
+        for m in result.mailboxes:
+            mark = "✓" if m.ok else "✗"
+            if m.error:
+                tree.root.add_leaf(f"{mark} {m.mailbox}: could not be checked: {m.error}")
+                continue
+            node = tree.root.add(
+                f"{mark} {m.mailbox}: source {m.source_count}, target {m.target_count}, "
+                f"missing {m.missing_count}, extra {m.extra_count}, failed {m.failed}, "
+                f"skipped {m.skipped}",
+                expand=not m.ok,
+            )
+            for f in m.folders:
+                if f.excluded:
+                    node.add_leaf(f"  {f.source_folder}: left out ({f.excluded})")
+                    continue
+                fmark = "✓" if f.ok else "✗"
+                folder = node.add(
+                    f"{fmark} {f.source_folder} → {f.target_folder}: {f.source_count} / "
+                    f"{f.target_count}, missing {f.missing_count}, extra {f.extra_count}, "
+                    f"failed {f.failed}, skipped {f.skipped}",
+                    expand=False,
+                )
+                for message_id in f.missing:
+                    folder.add_leaf(f"missing {message_id}")
+                for message_id in f.extra:
+                    folder.add_leaf(f"extra {message_id}")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "verify-run":
+            self.action_verify()
+
+    def action_verify(self) -> None:
+        self.query_one("#verify-summary", Static).update("Verifying…")
+        self.run_verification()
+
+    @work(thread=True, exclusive=True, group="verify")
+    def run_verification(self) -> None:
+        try:
+            jobs = session_jobs(self.store, (), PlanOptions(), interactive=False)
+            result = verify(self.store, jobs, step=self.step.number)
+        except (CommandError, CopyError) as exc:
+            self.app.call_from_thread(
+                self.query_one("#verify-summary", Static).update, f"Cannot verify: {exc}"
+            )
+            return
+        self.app.call_from_thread(self._verified, result)
+
+    def _verified(self, result: Verification) -> None:
+        self.show(result)
+        self.post_message(StepBody.EvidenceAdded())
+
+    def action_open_webmail(self) -> None:
+        self.app.open_url(self.store.profile.owa_url)
