@@ -9,13 +9,14 @@ An endpoint is written as a URL in the ad-hoc CLI form:
 from __future__ import annotations
 
 import hashlib
+import imaplib
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote
 
 from imapclient import IMAPClient
-from imapclient.exceptions import LoginError
+from imapclient.exceptions import IMAPClientAbortError, LoginError
 
 from .errors import ConnectFailed, TransientError
 from .source import CopySource, ImapSource
@@ -143,7 +144,7 @@ def imap_client(endpoint: Endpoint, password: str, timeout: float = 60.0) -> IMA
             f"{endpoint.host}: the certificate is not trusted ({exc.verify_message}); "
             "pass its SHA-256 fingerprint with --pin to trust it"
         ) from exc
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, imaplib.IMAP4.abort, IMAPClientAbortError) as exc:
         raise TransientError(f"{endpoint.host}:{endpoint.port} cannot be reached ({exc})") from exc
     return client
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 
 from ..events import Done, EventSink, Failure, Started, ignore
 from .errors import ConnectFailed, CopyError, Throttled, TransientError
@@ -36,6 +37,7 @@ from .source import CopySource, FolderStatus, SourceMessage
 from .targets import CopyTarget, OutgoingMessage, Probe, WriteResult
 
 MiB = 1024 * 1024
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -512,11 +514,41 @@ class _MailboxCopy:
 
     # ----- scanning -------------------------------------------------------------------------
 
+    def retrying(self, what: str, step: Callable[[], T], reconnect: Callable[[], object]) -> T:
+        """Run ``step``; after a dropped connection reconnect with back-off and run it again."""
+        attempt = 0
+        while True:
+            try:
+                return step()
+            except TransientError as exc:
+                attempt += 1
+                if attempt > self.settings.retries or self.stopped():
+                    raise CopyError(f"{what} kept failing: {exc}") from exc
+                self.log(f"{what}: {exc}; retrying", "warning")
+                if not self.sleep(self.backoff(attempt, exc)):
+                    raise CopyError("cancelled") from exc
+                with contextlib.suppress(TransientError):
+                    reconnect()
+
+    def reconnect_source(self) -> CopySource:
+        if self.source is not None:
+            with contextlib.suppress(Exception):
+                self.source.close()
+        self.source = self.connect("source")  # type: ignore[assignment]
+        return self.source
+
     def scan(self) -> None:
-        source, target = self.source, self.target
-        assert source is not None and target is not None
-        layout = target.layout()
-        self.plan = plan_mailbox(self.mailbox, source.folders(), layout, self.job.options)
+        layout = self.retrying(
+            "reading the target's folders",
+            lambda: self.target.layout(),  # type: ignore[union-attr]
+            self.reconnect_target,
+        )
+        folders = self.retrying(
+            "listing the source's folders",
+            lambda: self.source.folders(),  # type: ignore[union-attr]
+            self.reconnect_source,
+        )
+        self.plan = plan_mailbox(self.mailbox, folders, layout, self.job.options)
         for excluded in self.plan.excluded:
             self.log(f"folder {excluded.source!r} left out: {excluded.excluded}")
         for folder in self.plan.included:
@@ -524,7 +556,11 @@ class _MailboxCopy:
                 return
             self.current = folder.source
             self.emit()
-            self.scan_folder(folder)
+            self.retrying(
+                f"listing {folder.source}",
+                lambda folder=folder: self.scan_folder(folder),  # type: ignore[misc]
+                self.reconnect_source,
+            )
 
     def scan_folder(self, folder: FolderPlan) -> None:
         source = self.source
@@ -718,7 +754,13 @@ class _MailboxCopy:
             if not pending or self.stopped():
                 continue
             rows = self.ledger.by_uid(self.mailbox, work.plan.source, work.status.uidvalidity)
-            found = self.find_on_target(work, [(t, rows[t.message.uid].sha256) for t in pending])
+            found = self.retrying(
+                "looking up interrupted messages on the target",
+                lambda work=work, rows=rows, pending=pending: self.find_on_target(  # type: ignore[misc]
+                    work, [(t, rows[t.message.uid].sha256) for t in pending]
+                ),
+                self.reconnect_target,
+            )
             if found:
                 landed = {t.message.uid for t, _ in found}
                 work.todo = [t for t in work.todo if t.message.uid not in landed]
@@ -847,7 +889,9 @@ class _MailboxCopy:
 
     def fetch_folder(self, work: _FolderWork, batches: queue.Queue[object]) -> None:
         self.current = work.plan.source
-        self.reexamine(work)
+        self.retrying(
+            f"opening {work.plan.source}", lambda: self.reexamine(work), self.reconnect_source
+        )
         for group in self.batch_groups(work.todo):
             if self._abort_fetch or not self.wait_running():
                 return
@@ -912,9 +956,7 @@ class _MailboxCopy:
                 self.log(f"source: {exc}; retrying", "warning")
                 if not self.sleep(self.backoff(attempt, exc)):
                     raise CopyError("cancelled") from exc
-                with contextlib.suppress(Exception):
-                    self.source.close()  # type: ignore[union-attr]
-                self.source = self.connect("source")  # type: ignore[assignment]
+                self.reconnect_source()
                 self.reexamine(work)
 
     def ensure_folder(self, work: _FolderWork) -> str:
