@@ -383,17 +383,20 @@ class _MailboxCopy:
             return 0.0, 0.0
         return (window[-1][1] - window[0][1]) / span, (window[-1][2] - window[0][2]) / span
 
-    def connect(self, which: str) -> CopySource | CopyTarget:
+    def connect(self, which: str, *, first: bool = False) -> CopySource | CopyTarget:
+        """Open a connection. The first one of a run gives up sooner: a server that is down
+        at the start is more likely misconfigured than busy."""
         factory: Callable[[], CopySource | CopyTarget] = (
             self.job.source if which == "source" else self.job.target
         )
+        retries = min(2, self.settings.retries) if first else self.settings.retries
         attempt = 0
         while True:
             try:
                 return factory()
             except TransientError as exc:
                 attempt += 1
-                if attempt > self.settings.retries or self.stopped():
+                if attempt > retries or self.stopped():
                     raise ConnectFailed(f"{which}: {exc}") from exc
                 self.log(f"could not connect to the {which} ({exc}); retrying", "warning")
                 if not self.sleep(self.backoff(attempt, exc)):
@@ -418,8 +421,8 @@ class _MailboxCopy:
         unreachable = False
         try:
             self.emit(force=True)
-            self.source = self.connect("source")  # type: ignore[assignment]
-            self.target = self.connect("target")  # type: ignore[assignment]
+            self.source = self.connect("source", first=True)  # type: ignore[assignment]
+            self.target = self.connect("target", first=True)  # type: ignore[assignment]
             self.state = MailboxState.SCANNING
             self.emit(force=True)
             self.scan()
