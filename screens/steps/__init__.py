@@ -8,6 +8,7 @@ import importlib
 BODY_MODULES: list[str] = [
     "screens.steps.guided",
     "screens.steps.plan",
+    "screens.steps.signoff",
     "screens.steps.copy",
 ]
 

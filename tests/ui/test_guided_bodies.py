@@ -146,3 +146,30 @@ async def test_step2_saves_the_window_and_exports_the_plan(store: SessionStore) 
         "Cutover window: weekend of 12 December" in text
         and "| tom | tom@acme.example | Tom |" in text
     )
+
+
+async def test_step17_records_the_signoff_and_exports_the_report(store: SessionStore) -> None:
+    store.add_mailboxes([("tom", "tom@acme.example", "Tom")])
+    app = BodyHost(store, "17")
+    async with app.run_test(size=(140, 60)) as pilot:
+        figures = str(app.query_one("#figures", Static).render())
+        assert "1 mailboxes · 0 messages copied" in figures and "not verified yet" in figures
+        app.query_one("#provider-name", Input).value = "Pat Engineer"
+        app.query_one("#signoff-date", Input).value = "2026-11-25"
+        await pilot.click("#record-signoff")
+        assert "customer representative's name is empty" in str(
+            app.query_one("#signoff-status", Static).render()
+        )
+        app.query_one("#customer-name", Input).value = "Tom Jones"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "by Pat Engineer (Example Hosted Exchange) and Tom Jones (Acme Corp)" in str(
+            app.query_one("#signoff-status", Static).render()
+        )
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+    path = store.latest_evidence("17", "report").data["path"]
+    with open(path, encoding="utf-8") as exported:
+        html = exported.read()
+    assert path.endswith("acme-corp-onboarding-report.html")
+    assert "Signed off on 2026-11-25 by Pat Engineer" in html

@@ -97,6 +97,12 @@ TableSource = Callable[[SessionStore], list[ReportTable]]
 TABLE_SOURCES: list[TableSource] = []
 
 
+def _default_sources() -> list[TableSource]:
+    from .figures import copy_tables
+
+    return [copy_tables]
+
+
 def _fill(text: str, store: SessionStore) -> str:
     return text.replace("{provider}", store.profile.name).replace("{domain}", store.domain)
 
@@ -164,7 +170,7 @@ def build_report(store: SessionStore) -> CompletionReport:
     done, total = store.progress()
     support = store.profile.support
     tables: list[ReportTable] = []
-    for source in TABLE_SOURCES:
+    for source in [*_default_sources(), *TABLE_SOURCES]:
         tables.extend(source(store))
     return CompletionReport(
         customer=store.customer,

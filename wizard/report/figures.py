@@ -1,0 +1,98 @@
+"""Report tables drawn from the copy ledger and the checks: per-mailbox figures and throughput."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ..estimate import format_bytes
+from ..store import SessionStore
+from .model import ReportTable
+
+
+def copy_tables(store: SessionStore) -> list[ReportTable]:
+    from ..copy.ledger import CopyLedger
+    from ..signoff import gather_figures
+
+    figures = gather_figures(store, with_open_items=False)
+    if (
+        not any(m.copied or m.skipped or m.failed for m in figures.mailboxes)
+        and not figures.verification
+    ):
+        return []
+    rows = tuple(
+        (
+            m.mailbox,
+            str(m.copied),
+            format_bytes(m.copied_bytes),
+            str(m.skipped),
+            str(m.failed),
+            "" if m.source_count is None else str(m.source_count),
+            "" if m.target_count is None else str(m.target_count),
+            {True: "ok", False: "needs attention", None: "not verified"}[m.verified],
+        )
+        for m in figures.mailboxes
+    )
+    tables = [
+        ReportTable(
+            title="Mail copied per mailbox",
+            columns=(
+                "Mailbox",
+                "Copied",
+                "Size",
+                "Skipped",
+                "Failed",
+                "Source",
+                "Target",
+                "Verification",
+            ),
+            rows=rows,
+            note=f"Verification: {figures.verification_text}.",
+            chart={
+                "source messages": [float(m.source_count or 0) for m in figures.mailboxes],
+                "target messages": [float(m.target_count or 0) for m in figures.mailboxes],
+            }
+            if figures.verification
+            else {"copied messages": [float(m.copied) for m in figures.mailboxes]},
+        )
+    ]
+    ledger = CopyLedger(store)
+    problems = ledger.problems()
+    if problems:
+        tables.append(
+            ReportTable(
+                title="Messages not copied",
+                columns=("Mailbox", "Folder", "UID", "State", "Reason"),
+                rows=tuple(
+                    (p.mailbox, p.source_folder, str(p.uid), str(p.state), p.reason)
+                    for p in problems[:500]
+                ),
+                note="" if len(problems) <= 500 else f"First 500 of {len(problems)}.",
+            )
+        )
+    throughput = _throughput(ledger)
+    if throughput:
+        tables.append(throughput)
+    return tables
+
+
+def _throughput(ledger: object) -> ReportTable | None:
+    """Messages copied per minute over the session's copy runs, all mailboxes together."""
+    per_minute: dict[int, int] = {}
+    for run in ledger.runs():  # type: ignore[attr-defined]
+        previous = 0
+        for sample in ledger.samples(run.id):  # type: ignore[attr-defined]
+            minute = int(sample.at // 60)
+            per_minute[minute] = per_minute.get(minute, 0) + max(0, sample.messages - previous)
+            previous = sample.messages
+    if not per_minute:
+        return None
+    minutes = sorted(per_minute)
+    return ReportTable(
+        title="Copy throughput",
+        columns=("Minute (UTC)", "Messages copied"),
+        rows=tuple(
+            (datetime.fromtimestamp(m * 60, UTC).strftime("%Y-%m-%d %H:%M"), str(per_minute[m]))
+            for m in minutes
+        ),
+        chart={"messages per minute": [float(per_minute[m]) for m in minutes]},
+    )
