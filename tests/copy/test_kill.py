@@ -84,9 +84,17 @@ def test_kill_at_random_moments_then_rerun(dovecots, users, tmp_path: Path) -> N
     rng = random.Random(int(os.environ.get("ONBOARD_KILL_SEED", "1234")))
     kills = 0
     partial: list[int] = []
-    for _ in range(5):
+    for _ in range(4):
+        # Kill when the ledger passes a random point, plus a random few milliseconds: lands
+        # in the middle of fetching, sending or recording a batch.
+        point = rng.randint(1, total - 1)
         proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(0.3, 1.2))
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if copied_so_far(tmp_path / "ledger.onboard") >= point:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.05))
         if proc.poll() is not None:
             break
         proc.send_signal(signal.SIGKILL)

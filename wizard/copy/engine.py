@@ -21,6 +21,7 @@ import queue
 import random
 import threading
 import time
+import traceback
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from ..events import Done, EventSink, Failure, Started, ignore
 from .errors import ConnectFailed, CopyError, Throttled, TransientError
 from .events import CopyLog, FlagsChanged, FolderProgress, MailboxProgress, MailboxState
 from .ledger import CopyLedger, MessageRecord, MessageState, RunMode, RunState
+from .memory import return_big_buffers_to_the_os
 from .plan import FolderPlan, MailboxPlan, PlanOptions, plan_mailbox
 from .source import CopySource, FolderStatus, SourceMessage
 from .targets import CopyTarget, OutgoingMessage, Probe, WriteResult
@@ -195,6 +197,7 @@ class CopyEngine:
     # ----- running --------------------------------------------------------------------------
 
     def run(self) -> CopyResult:
+        return_big_buffers_to_the_os()
         for job in self.jobs:
             self.sink(
                 MailboxProgress(subject=job.mailbox, state=MailboxState.QUEUED, detail="queued")
@@ -445,6 +448,7 @@ class _MailboxCopy:
         except Exception as exc:  # noqa: BLE001 - one mailbox's bug must not stop the others
             error = f"{type(exc).__name__}: {exc}"
             self.state = MailboxState.FAILED
+            self.log(traceback.format_exc(), "error")
         finally:
             for conn in (self.source, self.target):
                 if conn is not None:

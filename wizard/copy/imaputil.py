@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import imaplib
+import logging
 import re
 import ssl
 from collections.abc import Iterator, Sequence
@@ -33,6 +34,15 @@ def imap_errors(host: str, what: str) -> Iterator[None]:
         if any(code in text.upper() for code in _BUSY_CODES):
             raise Throttled(f"{host}: the server is busy during {what} ({text})") from exc
         raise
+
+
+def quiet_imaplib(client: object) -> None:
+    """imapclient sets imaplib's debug level to 5, which makes imaplib format every response
+    (message bodies included) into a log string even when nobody logs: most of the CPU of a
+    copy. Turn it off unless imapclient's debug logging is really on."""
+    imap = getattr(client, "_imap", None)
+    if imap is not None and not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        imap.debug = 0
 
 
 def text_flags(flags: Sequence[bytes | str]) -> tuple[str, ...]:

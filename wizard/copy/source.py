@@ -14,7 +14,7 @@ from typing import Protocol
 
 from imapclient import IMAPClient
 
-from .imaputil import imap_errors, parse_message_id, text_flags
+from .imaputil import imap_errors, parse_message_id, quiet_imaplib, text_flags
 from .plan import SourceFolder
 
 _HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
@@ -64,6 +64,7 @@ class ImapSource:
         self.host = host or str(getattr(client, "host", "")) or "source"
         # Keep INTERNALDATE with the server's offset instead of local naive times.
         client.normalise_times = False
+        quiet_imaplib(client)
         self._examined: str | None = None
         self._status = FolderStatus(0, 0, 0)
 

@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Protocol
 
 from imapclient import IMAPClient
+from imapclient.datetime_util import datetime_to_INTERNALDATE
 from imapclient.exceptions import IMAPClientError
+from imapclient.imapclient import seq_to_parenstr
 
-from .errors import TransientError
-from .imaputil import imap_errors, parse_appenduid, parse_message_id, text_flags
+from .errors import Throttled
+from .imaputil import imap_errors, parse_appenduid, parse_message_id, quiet_imaplib, text_flags
 from .plan import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 
 
@@ -119,6 +121,7 @@ class ImapTarget:
         self.client = client
         self.host = host or str(getattr(client, "host", "")) or "target"
         client.normalise_times = False
+        quiet_imaplib(client)
         self._max = max_message_size
         self._layout: TargetLayout | None = None
         self._existing: set[str] = set()
@@ -217,13 +220,9 @@ class ImapTarget:
         if not messages:
             return []
         if self.multiappend and len(messages) > 1:
-            items = [
-                {"msg": m.raw, "flags": _appendable(m.flags), **_date(m.internaldate)}
-                for m in messages
-            ]
             try:
                 with imap_errors(self.host, f"APPEND to {folder}"):
-                    typ, data = self.client.multiappend(folder, items)
+                    typ, data = self._append_raw(folder, messages)
             except IMAPClientError as exc:
                 typ, data = "NO", [str(exc).encode()]
             if typ == "OK":
@@ -231,20 +230,46 @@ class ImapTarget:
             # MULTIAPPEND is all or nothing: send one by one to learn which message was refused.
         return [self._append_one(folder, m) for m in messages]
 
+    def _append_raw(
+        self, folder: str, messages: Sequence[OutgoingMessage]
+    ) -> tuple[str, list[bytes]]:
+        """APPEND (several messages: MULTIAPPEND) sending each message's bytes exactly as read.
+
+        Not imaplib's append, which rewrites bare CR and LF to CRLF (the copy must be
+        byte-identical), nor imapclient's multiappend, which copies every message twice.
+        Literals are non-synchronising where the server offers LITERAL+.
+        """
+        imap = self.client._imap  # noqa: SLF001 - the raw connection imapclient holds
+        tag = imap._new_tag()  # noqa: SLF001
+        imap.send(tag + b" APPEND " + self.client._normalise_folder(folder))  # noqa: SLF001
+        for message in messages:
+            head = b" " + seq_to_parenstr(_appendable(message.flags)).encode()
+            if message.internaldate is not None:
+                head += b' "' + datetime_to_INTERNALDATE(message.internaldate).encode() + b'"'
+            if self.literal_plus:
+                imap.send(head + b" {%d+}\r\n" % len(message.raw))
+            else:
+                imap.send(head + b" {%d}\r\n" % len(message.raw))
+                while imap._get_response():  # noqa: SLF001 - None means "+ go ahead"
+                    if imap.tagged_commands.get(tag):
+                        return imap.tagged_commands.pop(tag)  # refused before the literal
+            imap.send(message.raw)
+        imap.send(b"\r\n")
+        typ, data = imap._command_complete("APPEND", tag)  # noqa: SLF001
+        return typ, data
+
     def _append_one(self, folder: str, message: OutgoingMessage) -> WriteResult:
-        try:
-            with imap_errors(self.host, f"APPEND to {folder}"):
-                response = self.client.append(
-                    folder,
-                    message.raw,
-                    flags=_appendable(message.flags),
-                    msg_time=message.internaldate,
-                )
-        except TransientError:
-            raise
-        except IMAPClientError as exc:
-            return WriteResult(message.uid, False, reason=f"the target refused it: {exc}")
-        return self._results([message], response)[0]
+        with imap_errors(self.host, f"APPEND to {folder}"):
+            try:
+                typ, data = self._append_raw(folder, [message])
+            except IMAPClientError as exc:
+                typ, data = "NO", [str(exc).encode()]
+        if typ != "OK":
+            reason = (data[0] or b"").decode("utf-8", "replace") if data else typ
+            if any(code in reason.upper() for code in ("[UNAVAILABLE]", "[LIMIT]", "[INUSE]")):
+                raise Throttled(f"{self.host}: the server is busy ({reason})")
+            return WriteResult(message.uid, False, reason=f"the target refused it: {reason}")
+        return self._results([message], data[0] if data else b"")[0]
 
     def _results(
         self, messages: Sequence[OutgoingMessage], response: bytes | str

@@ -1,0 +1,384 @@
+"""Benchmark of the copy engine (a script, not a test).
+
+Builds a deterministic corpus in a local Dovecot (8 mailboxes x 500 messages over 15 folders,
+nested and non-ASCII names, 2 KB-2 MB log-uniform plus a few over 10 MB, some without a
+Message-ID), then measures, each in a child process of its own so peak RSS is its own:
+
+  engine   onboard's copy engine, IMAP to IMAP (concurrency N, pipelined, MULTIAPPEND)
+  naive    a sequential imapclient loop: one FETCH, one APPEND at a time
+  ews      (with --ews) the engine IMAP to the EWS stand-in, against a bare exchangelib
+           bulk_create loop with the same number of connections
+
+Prints msgs/s, MB/s and peak RSS per round and the median of the rounds.
+
+    .venv/bin/python bench/copy.py --scale 0.2 --rounds 1     # a quick look
+    .venv/bin/python bench/copy.py                            # the full run (median of 3)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FOLDERS = (
+    "INBOX",
+    "Sent",
+    "Drafts",
+    "Trash",
+    "Junk",
+    "Archiv",
+    "Kunden",
+    "Kunden/Müller",
+    "Kunden/Schmidt & Co",
+    "Projekte",
+    "Projekte/2023",
+    "Projekte/2024/Q1",
+    "Rechnungen",
+    "Privat/Urlaub",
+    "Ärzte",
+)
+KB = 1024
+MB = 1024 * 1024
+
+
+def corpus_message(rng: random.Random, mailbox: int, n: int, size: int) -> bytes:
+    when = datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 10**6))
+    head = [
+        f"From: Sender {n} <sender{n}@old.example>",
+        f"To: user{mailbox}@old.example",
+        f"Subject: Bench message {mailbox}-{n}",
+        f"Date: {when.strftime('%a, %d %b %Y %H:%M:%S +0000')}",
+    ]
+    if n % 10 != 3:  # one in ten has no Message-ID
+        head.append(f"Message-ID: <bench-{mailbox}-{n}@old.example>")
+    head += [
+        "MIME-Version: 1.0",
+        "Content-Type: application/octet-stream",
+        "Content-Transfer-Encoding: base64",
+    ]
+    raw_len = max(0, (size - 400) * 3 // 4)
+    payload = base64.encodebytes(rng.randbytes(raw_len)).replace(b"\n", b"\r\n")
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+
+
+def message_sizes(rng: random.Random, count: int, big: int) -> list[int]:
+    sizes = [int(math.exp(rng.uniform(math.log(2 * KB), math.log(2 * MB)))) for _ in range(count)]
+    for i in range(big):  # a few over 10 MB
+        sizes[rng.randrange(count)] = rng.randint(10 * MB + 1, 12 * MB) + i
+    return sizes
+
+
+def build_corpus(source, users: list[str], per_mailbox: int, big: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    messages = total = 0
+    for index, user in enumerate(users):
+        rng = random.Random(1000 + index)
+        client = source.client(user)
+        for folder in FOLDERS:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+        batch: dict[str, list[dict[str, object]]] = {}
+        batch_bytes = 0
+        for n, size in enumerate(message_sizes(rng, per_mailbox, big)):
+            folder = FOLDERS[0] if n % 3 == 0 else rng.choice(FOLDERS)
+            raw = corpus_message(rng, index, n, size)
+            flags = [b"\\Seen"] if rng.random() < 0.7 else []
+            batch.setdefault(folder, []).append(
+                {"msg": raw, "flags": flags, "date": datetime(2023, 5, 1, tzinfo=UTC)}
+            )
+            batch_bytes += len(raw)
+            messages += 1
+            total += len(raw)
+            if batch_bytes > 16 * MB:
+                for name, items in batch.items():
+                    client.multiappend(name, items)
+                batch, batch_bytes = {}, 0
+        for name, items in batch.items():
+            client.multiappend(name, items)
+        client.logout()
+    return messages, total
+
+
+# ----- children: each method runs in a process of its own -----------------------------------
+
+
+def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
+    from wizard.copy.connect import parse_endpoint, source_factory, target_factory
+    from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+    from wizard.copy.ledger import CopyLedger
+    from wizard.copy.plan import PlanOptions
+    from wizard.profile import example_profile
+    from wizard.store import SessionStore
+
+    store = SessionStore.create(
+        Path(spec["ledger"]), customer="bench", domain="bench.example", profile=example_profile()
+    )
+    jobs = [
+        MailboxJob(
+            mailbox=dest,
+            source=source_factory(parse_endpoint(src), spec["password"]),
+            target=target_factory(parse_endpoint(dst), spec["dest_password"]),
+            options=PlanOptions(),
+        )
+        for src, dst, dest in spec["pairs"]
+    ]
+    settings = CopySettings(concurrency=spec["concurrency"])
+    started = time.monotonic()
+    result = CopyEngine(CopyLedger(store), jobs, settings).run()
+    seconds = time.monotonic() - started
+    store.close()
+    return {
+        "seconds": seconds,
+        "messages": result.copied,
+        "bytes": sum(m.bytes_copied for m in result.mailboxes),
+        "failed": result.failed,
+        "errors": [m.error for m in result.mailboxes if m.error],
+    }
+
+
+def child_naive(spec: dict) -> dict:  # type: ignore[type-arg]
+    """The loop a quick script would use: one FETCH, one APPEND, one message at a time."""
+    from imapclient import IMAPClient
+
+    from wizard.copy.connect import parse_endpoint
+
+    messages = total = 0
+    started = time.monotonic()
+    for src_url, dst_url, _dest in spec["pairs"]:
+        src, dst = parse_endpoint(src_url), parse_endpoint(dst_url)
+        source = IMAPClient(src.host, src.port, ssl=False)
+        source.login(src.user, spec["password"])
+        source.normalise_times = False
+        target = IMAPClient(dst.host, dst.port, ssl=False)
+        target.login(dst.user, spec["dest_password"])
+        target_delim = target.list_folders()[0][1].decode()
+        for flags, delim, name in source.list_folders():
+            if b"\\Noselect" in flags or b"\\NonExistent" in flags:
+                continue
+            info = source.select_folder(name, readonly=True)
+            target_name = name.replace(delim.decode(), target_delim)
+            if target_name != "INBOX" and not target.folder_exists(target_name):
+                target.create_folder(target_name)
+            if not info.get(b"EXISTS"):
+                continue
+            for uid in source.search("ALL"):
+                item = source.fetch([uid], ["BODY.PEEK[]", "FLAGS", "INTERNALDATE"])[uid]
+                raw = item[b"BODY[]"]
+                flags = [f for f in item[b"FLAGS"] if f != b"\\Recent"]
+                target.append(target_name, raw, flags=flags, msg_time=item[b"INTERNALDATE"])
+                messages += 1
+                total += len(raw)
+        source.logout()
+        target.logout()
+    return {
+        "seconds": time.monotonic() - started,
+        "messages": messages,
+        "bytes": total,
+        "failed": 0,
+    }
+
+
+def child_ews_engine(spec: dict) -> dict:  # type: ignore[type-arg]
+    return child_engine(spec)
+
+
+def child_ews_bare(spec: dict) -> dict:  # type: ignore[type-arg]
+    """Bare exchangelib: fetch in batches, bulk_create the MIME, N mailboxes at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from exchangelib import DELEGATE, Account, Configuration, Credentials, Message
+    from imapclient import IMAPClient
+
+    from wizard.copy.connect import parse_endpoint
+
+    def one(pair: list[str]) -> tuple[int, int]:
+        src_url, dst_url, dest = pair
+        src, dst = parse_endpoint(src_url), parse_endpoint(dst_url)
+        scheme = "https" if dst.security == "tls" else "http"
+        config = Configuration(
+            service_endpoint=f"{scheme}://{dst.host}:{dst.port}{dst.path or '/EWS/Exchange.asmx'}",
+            credentials=Credentials(dst.user, spec["dest_password"]),
+        )
+        account = Account(dest, config=config, autodiscover=False, access_type=DELEGATE)
+        source = IMAPClient(src.host, src.port, ssl=False)
+        source.login(src.user, spec["password"])
+        count = size = 0
+        for flags, _delim, name in source.list_folders():
+            if b"\\Noselect" in flags or b"\\NonExistent" in flags:
+                continue
+            info = source.select_folder(name, readonly=True)
+            if not info.get(b"EXISTS"):
+                continue
+            uids = source.search("ALL")
+            for start in range(0, len(uids), 32):
+                data = source.fetch(uids[start : start + 32], ["BODY.PEEK[]"])
+                items = [
+                    Message(account=account, folder=account.inbox, mime_content=d[b"BODY[]"])
+                    for d in data.values()
+                ]
+                account.bulk_create(folder=account.inbox, items=items)
+                count += len(items)
+                size += sum(len(d[b"BODY[]"]) for d in data.values())
+        return count, size
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(spec["concurrency"]) as pool:
+        results = list(pool.map(one, spec["pairs"]))
+    return {
+        "seconds": time.monotonic() - started,
+        "messages": sum(r[0] for r in results),
+        "bytes": sum(r[1] for r in results),
+        "failed": 0,
+    }
+
+
+CHILDREN = {
+    "engine": child_engine,
+    "naive": child_naive,
+    "ews-engine": child_ews_engine,
+    "ews-bare": child_ews_bare,
+}
+
+
+def busy_seconds() -> float:
+    """CPU time the whole machine spent busy so far (all processes, all cores)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    values = [int(v) for v in fields]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(method: str, spec: dict) -> dict:  # type: ignore[type-arg]
+    before = busy_seconds()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", method],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{method} failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["machine_cpu_seconds"] = busy_seconds() - before
+    return result
+
+
+def child_main(method: str) -> None:
+    spec = json.loads(sys.stdin.read())
+    result = CHILDREN[method](spec)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    print(json.dumps(result))
+
+
+# ----- the run --------------------------------------------------------------------------------
+
+
+def fmt(r: dict) -> str:  # type: ignore[type-arg]
+    mps = r["messages"] / r["seconds"]
+    mbs = r["bytes"] / MB / r["seconds"]
+    return (
+        f"{r['messages']:>5} msgs {r['bytes'] / MB:8.1f} MB {r['seconds']:7.1f} s  "
+        f"{mps:7.1f} msgs/s {mbs:7.1f} MB/s  peak RSS {r['peak_rss_mb']:6.1f} MB"
+        + (
+            f"  CPU: ours {r['cpu_seconds']:.1f} s, machine {r['machine_cpu_seconds']:.1f} s"
+            if "cpu_seconds" in r
+            else ""
+        )
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the 500 messages per mailbox"
+    )
+    parser.add_argument("--mailboxes", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--big", type=int, default=2, help="messages over 10 MB per mailbox")
+    parser.add_argument("--ews", action="store_true", help="also IMAP to the EWS stand-in")
+    parser.add_argument("--skip-naive", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        child_main(args.child)
+        return 0
+
+    from tests.copy.dovecot_dev import DovecotPair
+
+    per_mailbox = max(10, int(500 * args.scale))
+    pair = DovecotPair()
+    work = Path(tempfile.mkdtemp(prefix="onboard-bench-"))
+    try:
+        users = [f"bench{i}" for i in range(args.mailboxes)]
+        print(
+            f"building the corpus: {args.mailboxes} mailboxes x {per_mailbox} messages, {len(FOLDERS)} folders"
+        )
+        started = time.monotonic()
+        messages, total = build_corpus(pair.source, users, per_mailbox, args.big)
+        print(f"  {messages} messages, {total / MB:.1f} MB in {time.monotonic() - started:.1f} s")
+        results: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+        methods = ["engine"] + ([] if args.skip_naive else ["naive"])
+        for round_no in range(1, args.rounds + 1):
+            for method in methods:
+                dests = [f"r{round_no}{method[:2]}{u}" for u in users]
+                spec = {
+                    "pairs": [
+                        (pair.source.url(u), pair.target.url(d), d)
+                        for u, d in zip(users, dests, strict=True)
+                    ],
+                    "password": pair.source.password,
+                    "dest_password": pair.target.password,
+                    "concurrency": args.concurrency,
+                    "ledger": str(work / f"{method}-{round_no}.onboard"),
+                }
+                result = run_child(method, spec)
+                results.setdefault(method, []).append(result)
+                print(f"round {round_no} {method:<7} {fmt(result)}")
+                for d in dests:  # keep the disk small between rounds
+                    shutil.rmtree(pair.home("target", d), ignore_errors=True)
+        print("\nmedian of rounds:")
+        medians = {}
+        for method, rounds in results.items():
+            median = {
+                key: statistics.median(r[key] for r in rounds)
+                for key in ("seconds", "messages", "bytes", "peak_rss_mb")
+            }
+            medians[method] = median
+            print(f"  {method:<7} {fmt(median)}")
+        if "naive" in medians:
+            speed = (medians["engine"]["messages"] / medians["engine"]["seconds"]) / (
+                medians["naive"]["messages"] / medians["naive"]["seconds"]
+            )
+            print(
+                f"\nengine / naive msgs/s: {speed:.1f}x (target >= 5x); engine peak RSS "
+                f"{medians['engine']['peak_rss_mb']:.0f} MB (target <= 150 MB)"
+            )
+    finally:
+        pair.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
