@@ -319,6 +319,12 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=2, help="messages over 10 MB per mailbox")
     parser.add_argument("--ews", action="store_true", help="also IMAP to the EWS stand-in")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--storage",
+        choices=("mdbox", "maildir", "sdbox"),
+        default="mdbox",
+        help="Dovecot mail storage of both servers (maildir makes a file per message)",
+    )
     args = parser.parse_args()
     if args.child:
         child_main(args.child)
@@ -327,7 +333,7 @@ def main() -> int:
     from tests.copy.dovecot_dev import DovecotPair
 
     per_mailbox = max(10, int(500 * args.scale))
-    pair = DovecotPair()
+    pair = DovecotPair(args.storage)
     work = Path(tempfile.mkdtemp(prefix="onboard-bench-"))
     try:
         users = [f"bench{i}" for i in range(args.mailboxes)]

@@ -36,7 +36,7 @@ userdb {{
   driver = static
   args = uid={uid} gid={gid} home={d}/home/%u
 }}
-mail_location = maildir:~/Maildir
+mail_location = {mail_location}
 service imap-login {{
   chroot =
   inet_listener imap {{
@@ -85,7 +85,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(root: Path, name: str, sep: str, names: dict[str, str]) -> tuple[Dovecot, Path]:
+def _start(
+    root: Path, name: str, sep: str, names: dict[str, str], storage: str = "maildir"
+) -> tuple[Dovecot, Path]:
     d = root / name
     (d / "home").mkdir(parents=True)
     port = _free_port()
@@ -100,7 +102,16 @@ def _start(root: Path, name: str, sep: str, names: dict[str, str]) -> tuple[Dove
     else:  # everything runs as the user who runs the tests
         me = pwd.getpwuid(os.geteuid()).pw_name
         ids = {"uid": os.geteuid(), "gid": os.getegid(), "login_user": me, "internal_user": me}
-    (d / "dovecot.conf").write_text(CONF.format(d=d, port=port, sep=sep, special=special, **ids))
+    (d / "dovecot.conf").write_text(
+        CONF.format(
+            d=d,
+            port=port,
+            sep=sep,
+            special=special,
+            mail_location=f"{storage}:~/mail",
+            **ids,
+        )
+    )
     os.chmod(d, 0o755)
     if os.geteuid() == 0:
         shutil.chown(d / "home", "nobody", "nogroup")
@@ -126,13 +137,13 @@ TARGET_SPECIAL = {
 class DovecotPair:
     """A source ("/" separator) and a target ("." separator, Exchange-like folder names)."""
 
-    def __init__(self) -> None:
+    def __init__(self, storage: str = "maildir") -> None:
         if shutil.which("dovecot") is None:
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd)")
         self.root = Path(tempfile.mkdtemp(prefix="onboard-dovecot-"))
         os.chmod(self.root, 0o755)
-        self.source, self._src_dir = _start(self.root, "src", "/", SOURCE_SPECIAL)
-        self.target, self._dst_dir = _start(self.root, "dst", ".", TARGET_SPECIAL)
+        self.source, self._src_dir = _start(self.root, "src", "/", SOURCE_SPECIAL, storage)
+        self.target, self._dst_dir = _start(self.root, "dst", ".", TARGET_SPECIAL, storage)
 
     def home(self, which: str, user: str) -> Path:
         return (self._src_dir if which == "source" else self._dst_dir) / "home" / user
