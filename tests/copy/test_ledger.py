@@ -1,0 +1,73 @@
+"""The copy ledger in the session file: per-batch writes, attempts, runs, samples, two writers."""
+
+from __future__ import annotations
+
+from wizard.copy.imaputil import parse_appenduid, parse_message_id, parse_uid_set
+from wizard.copy.ledger import CopyLedger, MessageRecord, MessageState, RunMode, RunState
+from wizard.profile import example_profile
+from wizard.session import create_session
+from wizard.store import SessionStore
+
+
+def record(uid: int, state: MessageState, **extra: object) -> MessageRecord:
+    return MessageRecord(
+        mailbox="a@new.example",
+        source_folder="INBOX",
+        uidvalidity=7,
+        uid=uid,
+        state=state,
+        target_folder="INBOX",
+        message_id=f"<{uid}@x>",
+        size=100 + uid,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_in_flight_then_outcome_counts_attempts_and_keeps_the_hash() -> None:
+    store = create_session("Ledger", "ledger.example", example_profile())
+    ledger = CopyLedger(store)
+    ledger.mark_in_flight(
+        [record(1, MessageState.IN_FLIGHT, sha256="ab"), record(2, MessageState.IN_FLIGHT)]
+    )
+    assert ledger.totals("a@new.example").in_flight == 2
+    ledger.record([record(1, MessageState.COPIED, target_id="7:1", attempts=1)])
+    ledger.record([record(2, MessageState.FAILED, reason="refused", attempts=1)])
+    ledger.mark_in_flight([record(2, MessageState.IN_FLIGHT)])
+    rows = ledger.by_uid("a@new.example", "INBOX", 7)
+    assert rows[1].state is MessageState.COPIED and rows[1].sha256 == "ab"  # kept from in-flight
+    assert rows[2].state is MessageState.IN_FLIGHT and rows[2].attempts == 2
+    totals = ledger.totals("a@new.example")
+    assert (totals.copied, totals.in_flight, totals.copied_bytes) == (1, 1, 101)
+    run = ledger.start_run("a@new.example", RunMode.INITIAL)
+    ledger.add_sample(run, 1, 101, at=1000.0)
+    ledger.add_sample(run, 5, 900, at=1002.0)
+    ledger.finish_run(run, RunState.DONE, messages=5, bytes_copied=900, failures=0)
+    assert [s.messages for s in ledger.samples(run)] == [1, 5]
+    assert ledger.runs("a@new.example")[0].state is RunState.DONE
+    store.close()
+
+
+def test_two_shared_writers_on_one_session() -> None:
+    store = create_session("Shared", "shared.example", example_profile())
+    store.close()
+    first = SessionStore.open(store.path, lock="shared")
+    second = SessionStore.open(store.path, lock="shared")
+    a, b = CopyLedger(first), CopyLedger(second)
+    for uid in range(50):
+        a.record([record(uid, MessageState.COPIED)])
+        b.record([MessageRecord("b@new.example", "INBOX", 3, uid, MessageState.COPIED)])
+    assert a.totals("b@new.example").copied == 50 and b.totals("a@new.example").copied == 50
+    first.close()
+    second.close()
+
+
+def test_wire_helpers() -> None:
+    assert parse_uid_set("5:7,9") == [5, 6, 7, 9]
+    assert parse_appenduid(b"[APPENDUID 38505 3955:3957] APPEND completed") == (
+        38505,
+        [3955, 3956, 3957],
+    )
+    assert parse_appenduid(b"APPEND completed") is None
+    header = b"Subject: x\r\nMessage-ID:\r\n <folded@id.example>\r\nTo: y\r\n\r\n"
+    assert parse_message_id(header) == "<folded@id.example>"
+    assert parse_message_id(b"Subject: none\r\n\r\n") == ""
