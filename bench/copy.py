@@ -137,7 +137,11 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
         )
         for src, dst, dest in spec["pairs"]
     ]
-    settings = CopySettings(concurrency=spec["concurrency"])
+    settings = CopySettings(
+        concurrency=spec["concurrency"],
+        batch_bytes=int(spec.get("batch_mb", 4) * MB),
+        batch_messages=spec.get("batch_messages", 64),
+    )
     started = time.monotonic()
     result = CopyEngine(CopyLedger(store), jobs, settings).run()
     seconds = time.monotonic() - started
@@ -315,7 +319,9 @@ def main() -> int:
     )
     parser.add_argument("--mailboxes", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=8, help="mailboxes at once (engine)")
+    parser.add_argument("--batch-mb", type=float, default=4.0, help="engine batch size")
+    parser.add_argument("--batch-messages", type=int, default=64)
     parser.add_argument("--big", type=int, default=2, help="messages over 10 MB per mailbox")
     parser.add_argument("--ews", action="store_true", help="also IMAP to the EWS stand-in")
     parser.add_argument("--skip-naive", action="store_true")
@@ -356,6 +362,8 @@ def main() -> int:
                     "password": pair.source.password,
                     "dest_password": pair.target.password,
                     "concurrency": args.concurrency,
+                    "batch_mb": args.batch_mb,
+                    "batch_messages": args.batch_messages,
                     "ledger": str(work / f"{method}-{round_no}.onboard"),
                 }
                 result = run_child(method, spec)
