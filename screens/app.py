@@ -1,0 +1,188 @@
+"""The onboard Textual app: the start screen, or an open session shown one step per screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import CommandListItem, SimpleCommand
+
+from wizard.profile import ProviderProfile
+from wizard.report import render_report, report_filename
+from wizard.session import exports_dir
+from wizard.store import SessionStore
+
+from .commands import SessionCommands
+from .dialogs import ConfirmDialog
+from .services import SessionService
+from .start import StartScreen
+from .step_screen import StepScreen
+from .steps import load_bodies
+
+REPORT_FORMATS = {"md": "Markdown", "html": "HTML", "json": "JSON"}
+
+
+class OnboardApp(App[int]):
+    """Runs one onboarding session at a time.
+
+    The App owns the open ``SessionStore`` (``self.store``) and closes it, releasing the session
+    lock, when the session is closed or the app exits. Long-running services that must outlive a
+    step screen (the copy engine) live in ``self.services`` (see screens/services.py);
+    ``app.copy_service`` is the one named "copy".
+    """
+
+    TITLE = "onboard"
+    CSS_PATH = "app.tcss"
+    COMMANDS = App.COMMANDS | {SessionCommands}
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(
+        self,
+        store: SessionStore | None = None,
+        profile: ProviderProfile | None = None,
+        demo: bool = False,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.profile = profile  # the default profile for new sessions (from --profile)
+        self.demo = demo
+        self.services: dict[str, SessionService] = {}
+        load_bodies()
+
+    @property
+    def copy_service(self) -> SessionService | None:
+        return self.services.get("copy")
+
+    @copy_service.setter
+    def copy_service(self, service: SessionService) -> None:
+        self.services["copy"] = service
+
+    def on_mount(self) -> None:
+        if self.store is not None:
+            self.push_screen(StepScreen(self.store, self.store.current_step))
+        else:
+            self.push_screen(StartScreen())
+
+    # ----- sessions ----------------------------------------------------------------------------
+
+    def open_session(self, store: SessionStore) -> None:
+        """Show an opened session on the step where it was left (called by the start screen)."""
+        self._release_session()
+        self.store = store
+        self.switch_screen(StepScreen(store, store.current_step))
+
+    def goto_step(self, number: str) -> None:
+        if self.store is None:
+            return
+        if isinstance(self.screen, StepScreen):
+            self.screen.save_notes()
+        self.switch_screen(StepScreen(self.store, number))
+
+    def close_session(self) -> None:
+        """Back to the start screen; asks first while a service (a copy) is running."""
+
+        def close(yes: bool | None) -> None:
+            if yes:
+                if isinstance(self.screen, StepScreen):
+                    self.screen.save_notes()
+                self._release_session()
+                self.switch_screen(StartScreen())
+
+        self._ask_if_busy("Close this session", close)
+
+    def _busy(self) -> list[str]:
+        return [name for name, service in self.services.items() if service.running]
+
+    def _ask_if_busy(self, what: str, then) -> None:  # type: ignore[no-untyped-def]
+        busy = self._busy()
+        if not busy:
+            then(True)
+            return
+        self.push_screen(
+            ConfirmDialog(
+                f"{what} while the {', '.join(busy)} is running?",
+                "It is stopped cleanly and goes on where it left off next time.",
+                yes=f"{what} and stop it",
+                no="Keep working",
+            ),
+            then,
+        )
+
+    def _release_session(self) -> None:
+        for service in self.services.values():
+            service.shutdown()
+        self.services.clear()
+        if self.store is not None:
+            self.store.close()  # also releases the session lock
+            self.store = None
+
+    async def action_quit(self) -> None:
+        def leave(yes: bool | None) -> None:
+            if yes:
+                self.exit(0)
+
+        self._ask_if_busy("Quit", leave)
+
+    def on_unmount(self) -> None:
+        # Screens are gone by now (their notes saved); close what the session holds.
+        self._release_session()
+
+    # ----- palette entries shared by keys and commands -----------------------------------------
+
+    def toggle_filtering(self) -> None:
+        if self.store is None:
+            return
+        enabled = not self.store.third_party_filter
+        self.store.set_third_party_filter(enabled)
+        if isinstance(self.screen, StepScreen):
+            self.run_worker(self.screen.show_variant())
+        self.notify(
+            "Third-party filtering variant: the filtering service stays in front of the mail."
+            if enabled
+            else "Plain variant: no third-party filtering service."
+        )
+
+    def search_steps(self) -> None:
+        if self.store is None:
+            return
+        commands: list[CommandListItem] = [
+            SimpleCommand(
+                f"Step {s.number}: {s.title}",
+                lambda n=s.number: self.goto_step(n),
+                f"{s.owner.value} · phase {s.phase}",
+            )
+            for s in self.store.playbook
+        ]
+        self.search_commands(commands, placeholder="Go to step…")
+
+    def search_exports(self) -> None:
+        commands: list[CommandListItem] = [
+            SimpleCommand(
+                f"Export report ({label})",
+                lambda f=fmt: self.export_report(f),
+                f"written to {exports_dir()}",
+            )
+            for fmt, label in REPORT_FORMATS.items()
+        ]
+        self.search_commands(commands, placeholder="Export the completion report as…")
+
+    @work(thread=True, exclusive=True, group="export")
+    def export_report(self, fmt: str) -> Path | None:
+        """Write the completion report into the exports directory and say where."""
+        store = self.store
+        if store is None:
+            return None
+        path = exports_dir() / report_filename(store, fmt)
+        try:
+            path.write_text(render_report(store, fmt), encoding="utf-8")
+        except OSError as exc:
+            self.call_from_thread(
+                self.notify,
+                f"Could not write the report to {path}: {exc.strerror}",
+                severity="error",
+            )
+            return None
+        self.call_from_thread(self.notify, f"Report written to {path}", title="Report exported")
+        return path

@@ -1,0 +1,319 @@
+"""One numbered step on its own screen: navigator, text, body, checklist, notes, evidence, actions.
+
+Every step uses this class. What is particular to a step (a connection test, a DNS matrix, the copy
+view) is its registered ``StepBody`` (screens/steps/base.py); a step without one still has all the
+rest. The screen reads the session when it opens and after an action, never per keystroke.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Label, Static, TextArea
+
+from wizard.playbook import PHASES, Step
+from wizard.store import SessionStore, StepRecord, StepState
+
+from .dialogs import ReasonDialog
+from .steps.base import StepBody, body_for
+from .text import OWNER_STYLE, STATE_ICON, STATE_STYLE, owner_badge, step_text, when
+from .widgets.checklist import Checklist
+from .widgets.evidence import EvidenceList
+from .widgets.navigator import StepNavigator
+
+if TYPE_CHECKING:
+    from .app import OnboardApp
+
+
+def state_line(record: StepRecord) -> Text:
+    line = Text()
+    line.append(f"{STATE_ICON[record.state]} {record.state.label}", style=STATE_STYLE[record.state])
+    if record.reason:
+        line.append(f": {record.reason}")
+    if record.actor:
+        line.append(f"  · by {record.actor}, {when(record.changed_at)}", style="dim")
+    if record.override:
+        line.append(f"\nDone before its dependencies; override: {record.override}", style="#d9a21b")
+    return line
+
+
+class StepScreen(Screen[None]):
+    CSS_PATH = "step_screen.tcss"
+    AUTO_FOCUS = "#navigator"
+    BINDINGS = [
+        Binding("ctrl+n", "next_step", "Next", priority=True),
+        Binding("ctrl+b", "previous_step", "Back", priority=True),
+        Binding("f2", "mark_done", "Done"),
+        Binding("f3", "mark_in_progress", "Doing"),
+        Binding("f4", "skip", "Skip…"),
+        Binding("f5", "block", "Block…"),
+        Binding("f6", "reopen", "Reopen"),
+        Binding("ctrl+s", "save_notes", "Save notes"),
+        Binding("ctrl+t", "toggle_filtering", "Filtering"),
+        Binding("ctrl+g", "go_to_step", "Go to"),
+        Binding("ctrl+r", "export_report", "Report"),
+        Binding("ctrl+o", "sessions", "Sessions"),
+    ]
+
+    def __init__(self, store: SessionStore, number: str) -> None:
+        super().__init__(name=f"step-{number}")
+        self.store = store
+        self.step: Step = store.playbook.step(number)
+        self.record = store.step_record(number)
+        self._notes_text = store.note(number)
+        self._notes_saved = self._notes_text
+
+    @property
+    def onboard(self) -> OnboardApp:
+        return cast("OnboardApp", self.app)
+
+    # ----- layout ------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        step, store = self.step, self.store
+        yield Header()
+        with Horizontal(id="session"):
+            yield StepNavigator(store.playbook, store.step_records(), step.number, id="navigator")
+            with VerticalScroll(id="step-pane"):
+                yield Static(f"Step {step.number} · {step.title}", id="step-title", markup=False)
+                yield Static(self._meta_line(), id="step-meta")
+                yield Static(state_line(self.record), id="step-state")
+                text = step_text(step, store)
+                yield Static(text.text, id="step-text", markup=False)
+                body = body_for(step)
+                if body is not None:
+                    with Vertical(id="step-body"):
+                        yield body(store, step)
+                yield Label("Checklist", classes="section")
+                yield Checklist(text.checklist, store.checklist(step.number), id="checklist")
+                yield Label(
+                    "Notes (saved when you leave the notes, the step, or with ctrl+s)",
+                    classes="section",
+                )
+                yield TextArea(self._notes_text, id="notes", soft_wrap=True)
+                yield Static(self._notes_status(), id="notes-status")
+                yield Label("Evidence", classes="section")
+                yield EvidenceList(id="evidence")
+                with Horizontal(id="actions"):
+                    yield Button("Done (F2)", id="action-done", variant="success")
+                    yield Button("In progress (F3)", id="action-in-progress")
+                    yield Button("Skip… (F4)", id="action-skip")
+                    yield Button("Block… (F5)", id="action-block", variant="error")
+                    yield Button("Reopen (F6)", id="action-reopen")
+        yield Footer(compact=True)
+
+    def _meta_line(self) -> Text:
+        step = self.step
+        line = Text()
+        line.append(owner_badge(step.owner), style=OWNER_STYLE[step.owner])
+        line.append(f"   Phase {step.phase} · {PHASES[step.phase]}")
+        if step.depends:
+            records = self.store.step_records()
+            line.append("  ·  Depends on ", style="dim")
+            for i, dep in enumerate(step.depends):
+                state = records[dep].state
+                if i:
+                    line.append(", ", style="dim")
+                line.append(f"{dep} {STATE_ICON[state]}", style=STATE_STYLE[state])
+        return line
+
+    def _notes_status(self) -> str:
+        who, stamp = self.store.note_meta(self.step.number)
+        return f"Last saved by {who}, {when(stamp)}" if who else "No notes yet."
+
+    def on_mount(self) -> None:
+        self.store.set_current_step(self.step.number)  # resume lands here
+        self._show_progress()
+        self.refresh_evidence()
+        self._update_buttons()
+
+    def _show_progress(self) -> None:
+        done, total = self.store.progress()
+        self.title = f"{self.store.customer} · {self.store.domain}"
+        variant = " · third-party filtering" if self.store.third_party_filter else ""
+        self.sub_title = f"{done}/{total} steps settled{variant}"
+
+    # ----- evidence, checklist, notes --------------------------------------------------------
+
+    def refresh_evidence(self) -> None:
+        self.query_one("#evidence", EvidenceList).show(self.store.evidence(self.step.number))
+
+    def on_step_body_evidence_added(self, event: StepBody.EvidenceAdded) -> None:
+        event.stop()
+        self.refresh_evidence()
+
+    def on_checklist_ticked(self, event: Checklist.Ticked) -> None:
+        self.store.tick(self.step.number, event.item_id, event.ticked)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if event.text_area.id == "notes":
+            self._notes_text = event.text_area.text  # kept in memory; written on leaving
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        if getattr(event.widget, "id", None) == "notes":
+            self.save_notes()
+
+    def save_notes(self) -> bool:
+        """Write the notes if they changed; True when something was written."""
+        if self._notes_text == self._notes_saved or self.store.closed:
+            return False
+        self.store.set_note(self.step.number, self._notes_text)
+        self._notes_saved = self._notes_text
+        for status in self.query("#notes-status").results(Static):  # none while closing
+            status.update(self._notes_status())
+        return True
+
+    def action_save_notes(self) -> None:
+        if self.save_notes():
+            self.notify(f"Notes of step {self.step.number} saved.")
+        else:
+            self.notify("Notes are saved already.")
+
+    def on_unmount(self) -> None:
+        self.save_notes()
+
+    # ----- state actions -----------------------------------------------------------------------
+
+    def _update_buttons(self) -> None:
+        for action, button in (
+            ("mark_done", "action-done"),
+            ("mark_in_progress", "action-in-progress"),
+            ("skip", "action-skip"),
+            ("block", "action-block"),
+            ("reopen", "action-reopen"),
+        ):
+            self.query_one(f"#{button}", Button).disabled = not self.check_action(action, ())
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        state = self.record.state
+        allowed = {
+            "mark_done": state is not StepState.DONE,
+            "mark_in_progress": state is not StepState.IN_PROGRESS,
+            "skip": state is not StepState.SKIPPED,
+            "block": state is not StepState.BLOCKED,
+            "reopen": state is not StepState.NOT_STARTED,
+        }.get(action, True)
+        return True if allowed else None  # None: shown dimmed in the footer
+
+    def set_state(self, state: StepState, *, reason: str = "", override: str = "") -> None:
+        self.record = self.store.set_step_state(
+            self.step.number, state, reason=reason, override=override
+        )
+        self.query_one("#step-state", Static).update(state_line(self.record))
+        self.query_one(StepNavigator).update_states({self.step.number: self.record})
+        self._show_progress()
+        self._update_buttons()
+        self.notify(f"Step {self.step.number} marked {state.label}.")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {
+            "action-done": self.action_mark_done,
+            "action-in-progress": self.action_mark_in_progress,
+            "action-skip": self.action_skip,
+            "action-block": self.action_block,
+            "action-reopen": self.action_reopen,
+        }
+        if event.button.id in actions:
+            event.stop()
+            actions[event.button.id]()
+
+    def action_mark_done(self) -> None:
+        unmet = self.store.unmet_dependencies(self.step.number)
+        if not unmet:
+            self.set_state(StepState.DONE)
+            return
+        records = self.store.step_records()
+        lines = "\n".join(
+            f"  Step {n} · {self.store.playbook.step(n).title} ({records[n].state.label})"
+            for n in unmet
+        )
+
+        def proceed(reason: str | None) -> None:
+            if reason:
+                self.set_state(StepState.DONE, override=reason)
+
+        self.app.push_screen(
+            ReasonDialog(
+                f"Step {self.step.number} depends on steps that are not finished",
+                "Why mark it done anyway? The reason is recorded as an override.",
+                message=f"Not done or skipped yet:\n{lines}",
+                confirm="Mark done anyway",
+                warning=True,
+            ),
+            proceed,
+        )
+
+    def action_mark_in_progress(self) -> None:
+        self.set_state(StepState.IN_PROGRESS)
+
+    def _ask_reason(self, state: StepState, verb: str) -> None:
+        def record(reason: str | None) -> None:
+            if reason:
+                self.set_state(state, reason=reason)
+
+        self.app.push_screen(
+            ReasonDialog(
+                f"{verb} step {self.step.number} · {self.step.title}",
+                f"Why is this step {state.label}? The reason goes into the report.",
+                confirm=f"{verb} step",
+            ),
+            record,
+        )
+
+    def action_skip(self) -> None:
+        self._ask_reason(StepState.SKIPPED, "Skip")
+
+    def action_block(self) -> None:
+        self._ask_reason(StepState.BLOCKED, "Block")
+
+    def action_reopen(self) -> None:
+        self.set_state(StepState.NOT_STARTED)
+
+    # ----- texts of the filtering variant ------------------------------------------------------
+
+    async def show_variant(self) -> None:
+        """Show the text and checklist of the session's current filtering variant."""
+        text = step_text(self.step, self.store)
+        self.query_one("#step-text", Static).update(text.text)
+        await self.query_one(Checklist).show(text.checklist, self.store.checklist(self.step.number))
+        self._show_progress()
+
+    # ----- moving around -----------------------------------------------------------------------
+
+    def on_step_navigator_step_chosen(self, event: StepNavigator.StepChosen) -> None:
+        event.stop()
+        if event.number != self.step.number:
+            self.onboard.goto_step(event.number)
+
+    def action_next_step(self) -> None:
+        following = self.store.playbook.next_after(self.step.number)
+        if following is None:
+            self.notify("This is the last step.")
+        else:
+            self.onboard.goto_step(following.number)
+
+    def action_previous_step(self) -> None:
+        before = self.store.playbook.previous_before(self.step.number)
+        if before is None:
+            self.notify("This is the first step.")
+        else:
+            self.onboard.goto_step(before.number)
+
+    def action_go_to_step(self) -> None:
+        self.onboard.search_steps()
+
+    def action_toggle_filtering(self) -> None:
+        self.onboard.toggle_filtering()
+
+    def action_export_report(self) -> None:
+        self.onboard.search_exports()
+
+    def action_sessions(self) -> None:
+        self.onboard.close_session()

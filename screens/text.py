@@ -1,0 +1,62 @@
+"""How session facts read on screen: filled-in step texts, owner badges, state icons, times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wizard.playbook import Owner, Step, StepText
+from wizard.store import SessionStore, StepState
+
+# Distinct colours per owner, readable on dark and light themes.
+OWNER_STYLE: dict[Owner, str] = {
+    Owner.CUSTOMER: "bold #ffffff on #8a4fbf",
+    Owner.PROVIDER: "bold #ffffff on #2f6fb0",
+    Owner.EVERYONE: "bold #000000 on #d9a21b",
+}
+
+STATE_ICON: dict[StepState, str] = {
+    StepState.NOT_STARTED: "○",
+    StepState.IN_PROGRESS: "◐",
+    StepState.DONE: "✔",
+    StepState.SKIPPED: "↷",
+    StepState.BLOCKED: "✖",
+}
+
+STATE_STYLE: dict[StepState, str] = {
+    StepState.NOT_STARTED: "dim",
+    StepState.IN_PROGRESS: "bold #d9a21b",
+    StepState.DONE: "bold #3fae5a",
+    StepState.SKIPPED: "#8a8a8a",
+    StepState.BLOCKED: "bold #d9534f",
+}
+
+
+def fill(text: str, store: SessionStore) -> str:
+    """Put the session's provider name and domain into a playbook text."""
+    return text.replace("{provider}", store.profile.name).replace("{domain}", store.domain)
+
+
+def step_text(step: Step, store: SessionStore) -> StepText:
+    """The step's text and checklist for the session's filtering variant, filled in."""
+    variant = step.variant(store.third_party_filter)
+    return StepText(
+        text=fill(variant.text, store),
+        checklist=tuple(
+            type(item)(id=item.id, text=fill(item.text, store)) for item in variant.checklist
+        ),
+    )
+
+
+def owner_badge(owner: Owner) -> str:
+    return f" {owner.value} "
+
+
+def when(stamp: str) -> str:
+    """An ISO time from the store as 'YYYY-MM-DD HH:MM UTC' (stored times are UTC)."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,71 @@
+"""The checklist of a step: one checkbox per item; posts ``Checklist.Ticked`` when one changes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Checkbox, Static
+
+from wizard.playbook import ChecklistItem
+from wizard.store import ChecklistTick
+
+
+def checkbox_id(item_id: str) -> str:
+    return "check-" + re.sub(r"[^A-Za-z0-9_-]", "-", item_id)
+
+
+class ChecklistBox(Checkbox):
+    def __init__(self, item: ChecklistItem, ticked: bool) -> None:
+        super().__init__(item.text, value=ticked, id=checkbox_id(item.id))
+        self.item_id = item.id
+
+
+class Checklist(Vertical):
+    DEFAULT_CSS = """
+    Checklist { height: auto; }
+    Checklist ChecklistBox { border: none; padding: 0 1; background: transparent; }
+    Checklist .empty { color: $text-muted; padding: 0 1; }
+    """
+
+    class Ticked(Message):
+        def __init__(self, item_id: str, ticked: bool) -> None:
+            super().__init__()
+            self.item_id = item_id
+            self.ticked = ticked
+
+    def __init__(
+        self,
+        items: Sequence[ChecklistItem],
+        ticks: Mapping[str, ChecklistTick],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.items = tuple(items)
+        self.ticked = {key: tick.ticked for key, tick in ticks.items()}
+
+    def compose(self) -> ComposeResult:
+        if not self.items:
+            yield Static("This step has no checklist.", classes="empty")
+        for item in self.items:
+            yield ChecklistBox(item, self.ticked.get(item.id, False))
+
+    async def show(
+        self, items: Sequence[ChecklistItem], ticks: Mapping[str, ChecklistTick]
+    ) -> None:
+        """Show another set of items (the other filtering variant)."""
+        self.items = tuple(items)
+        self.ticked = {key: tick.ticked for key, tick in ticks.items()}
+        await self.recompose()
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        box = event.checkbox
+        if isinstance(box, ChecklistBox):
+            if self.ticked.get(box.item_id, False) == event.value:
+                return  # shown as saved already
+            self.ticked[box.item_id] = event.value
+            self.post_message(self.Ticked(box.item_id, event.value))
