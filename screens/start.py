@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from .app import OnboardApp
 
 STEP_TITLE_WIDTH = 30
+PROBLEM_WIDTH = 30  # the whole problem shows below the table when its row is highlighted
+
+
+def short_problem(summary: SessionSummary) -> str:
+    """The problem without the file's path (the row names the session already)."""
+    return summary.problem.replace(str(summary.path), "the file").strip()
 
 
 class SessionTable(DataTable[Text]):
@@ -105,7 +111,7 @@ class StartScreen(Screen[None]):
             ("changed", "Last change"),
             ("note", "Note"),
         ):
-            table.add_column(label, key=key)
+            table.add_column(label, key=key, width=PROBLEM_WIDTH if key == "note" else None)
         self.refresh_sessions()
         if self.summaries:
             table.focus()
@@ -137,7 +143,7 @@ class StartScreen(Screen[None]):
                 Text(""),
                 Text(""),
                 Text(""),
-                Text(summary.problem, style="#d9534f"),
+                Text(short_problem(summary), style="#d9534f", overflow="ellipsis", no_wrap=True),
             ]
         from wizard.playbook import default_playbook
 
@@ -169,6 +175,14 @@ class StartScreen(Screen[None]):
     def _problem(self, text: str) -> None:
         self.query_one("#sessions-status", Static).update(Text(text, style="#d9534f"))
         self.notify(text, severity="error", timeout=10)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        summary = self.summaries.get(str(event.row_key.value))
+        status = self.query_one("#sessions-status", Static)
+        if summary is not None and summary.problem:
+            status.update(Text(f"{summary.name}: {short_problem(summary)}", style="#d9534f"))
+        elif self.summaries:
+            status.update("enter: resume · d or delete: delete (asks first)")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -15,12 +15,12 @@ SHOWN = 30  # older records stay in the session and the report
 
 
 def evidence_line(record: Evidence) -> Text:
-    marker = {True: ("✔ ok    ", "bold #3fae5a"), False: ("✖ failed", "bold #d9534f")}.get(
-        record.ok, ("• note  ", "dim")
+    marker = {True: ("✔ ok", "bold #3fae5a"), False: ("✖ failed", "bold #d9534f")}.get(
+        record.ok, ("• noted", "dim")
     )
     line = Text()
-    line.append(marker[0], style=marker[1])
-    line.append(f"  {when(record.created_at)}  ", style="dim")
+    line.append(f"{marker[0]:<9}", style=marker[1])
+    line.append(f" {when(record.created_at)}  ", style="dim")
     line.append(f"[{record.kind}] ", style="italic")
     line.append(record.summary)
     return line
