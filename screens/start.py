@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static, Switch
 
+from wizard.playbook import default_playbook
 from wizard.profile import ProfileError, ProviderProfile, load_profile
 from wizard.session import SessionSummary, create_session, delete_session, list_sessions
 from wizard.store import (
@@ -145,8 +146,6 @@ class StartScreen(Screen[None]):
                 Text(""),
                 Text(short_problem(summary), style="#d9534f", overflow="ellipsis", no_wrap=True),
             ]
-        from wizard.playbook import default_playbook
-
         playbook = default_playbook()
         step = summary.current_step
         title = playbook.step(step).title if step in playbook else ""

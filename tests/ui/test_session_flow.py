@@ -322,3 +322,39 @@ async def test_quitting_while_a_service_runs_asks_first_and_stops_it() -> None:
         await pilot.press("y")
         await settle(pilot)
     assert service.stopped and store.closed
+
+
+async def test_navigator_notes_on_blur_and_key_and_back_to_the_sessions() -> None:
+    store = create_session("Acme Corp", "acme.example", example_profile(), name="acme")
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.screen.focused is app.screen.query_one(StepNavigator)
+        await pilot.press("down", "down", "enter")  # step 1 -> 3 in the navigator
+        await settle(pilot)
+        assert isinstance(app.screen, StepScreen) and app.screen.step.number == "3"
+        assert store.current_step == "3"
+
+        notes = app.screen.query_one("#notes", TextArea)
+        notes.focus()
+        await type_text(pilot, "first")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert store.note("3") == "first"
+        assert "Last saved by tester" in shown(app.screen.query_one("#notes-status", Static))
+
+        await type_text(pilot, " and second")
+        assert store.note("3") == "first"  # nothing written per keystroke
+        app.screen.query_one(StepNavigator).focus()  # leaving the editor saves
+        await settle(pilot)
+        assert store.note("3") == "first and second"
+
+        await pilot.press("ctrl+o")  # back to the saved sessions; the session is closed
+        await settle(pilot)
+        assert isinstance(app.screen, StartScreen) and app.store is None and store.closed
+        table = app.screen.query_one("#sessions", DataTable)
+        assert str(table.get_row("acme")[3]).startswith("3 · ")
+        table.focus()
+        await pilot.press("enter")  # and open it again, on step 3
+        await settle(pilot)
+        assert isinstance(app.screen, StepScreen) and app.screen.step.number == "3"
+        assert app.screen.query_one("#notes", TextArea).text == "first and second"
