@@ -147,6 +147,17 @@ class StepScreen(Screen[None]):
     def on_step_body_evidence_added(self, event: StepBody.EvidenceAdded) -> None:
         event.stop()
         self.refresh_evidence()
+        self.refresh_states()  # a body may have settled steps along with its evidence
+
+    def refresh_states(self) -> None:
+        """Re-read every step's state (after a body changed the session) and show it."""
+        records = self.store.step_records()
+        self.record = records[self.step.number]
+        self.query_one(StepNavigator).update_states(records)
+        self.query_one("#step-state", Static).update(state_line(self.record))
+        self.query_one("#step-meta", Static).update(self._meta_line())
+        self._show_progress()
+        self._update_buttons()
 
     def on_checklist_ticked(self, event: Checklist.Ticked) -> None:
         self.store.tick(self.step.number, event.item_id, event.ticked)

@@ -287,10 +287,13 @@ async def test_evidence_list_refreshes_when_a_body_records_evidence() -> None:
         screen.query_one("#email", Input).value = "tom@acme.example"
         screen.query_one("#agreed-on", Input).value = "2026-11-20"
         screen.query_one("#contact", Input).focus()
+        store.set_step_state("2", StepState.DONE)  # as a body might, along with its evidence
+        assert "✔" not in navigator_line(app, "2")
         await pilot.press("ctrl+s")  # the step 1 body's own save key
         await settle(pilot)
         listed = shown(screen.query_one("#evidence", Static))
         assert "✔ ok" in listed and "Terms agreed on 2026-11-20 with Tom Jones" in listed
+        assert "✔" in navigator_line(app, "2")
 
 
 class FakeCopy:
