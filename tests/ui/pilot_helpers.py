@@ -5,7 +5,16 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-KEY_NAMES = {" ": "space", ".": "full_stop", "-": "minus", "/": "slash", ",": "comma", "@": "at"}
+KEY_NAMES = {
+    " ": "space",
+    ".": "full_stop",
+    "-": "minus",
+    "/": "slash",
+    ",": "comma",
+    "@": "at",
+    "(": "left_parenthesis",
+    ")": "right_parenthesis",
+}
 
 
 async def type_text(pilot: Pilot, text: str) -> None:

@@ -361,3 +361,22 @@ async def test_navigator_notes_on_blur_and_key_and_back_to_the_sessions() -> Non
         await settle(pilot)
         assert isinstance(app.screen, StepScreen) and app.screen.step.number == "3"
         assert app.screen.query_one("#notes", TextArea).text == "first and second"
+
+
+async def test_palette_exports_json_and_toggles_the_filtering_variant(
+    isolated_onboard: Path,
+) -> None:
+    store = create_session("Acme Corp", "acme.example", example_profile(), name="acme")
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        for query in ("Export report (JSON)", "Turn the third-party filtering variant on"):
+            await pilot.press("ctrl+p")
+            await settle(pilot)
+            await type_text(pilot, query)
+            await settle(pilot, 6)
+            await pilot.press("enter")
+            await settle(pilot)
+        await app.workers.wait_for_complete()
+        report = isolated_onboard / "exports" / "acme-onboarding-report.json"
+        assert '"customer": "Acme Corp"' in report.read_text()
+        assert store.third_party_filter
