@@ -141,6 +141,7 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
         concurrency=spec["concurrency"],
         batch_bytes=int(spec.get("batch_mb", 4) * MB),
         batch_messages=spec.get("batch_messages", 64),
+        memory_budget=int(spec.get("budget_mb", 32) * MB),
     )
     started = time.monotonic()
     result = CopyEngine(CopyLedger(store), jobs, settings).run()
@@ -322,6 +323,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="mailboxes at once (engine)")
     parser.add_argument("--batch-mb", type=float, default=4.0, help="engine batch size")
     parser.add_argument("--batch-messages", type=int, default=64)
+    parser.add_argument("--budget-mb", type=float, default=32.0, help="engine memory budget")
     parser.add_argument("--big", type=int, default=2, help="messages over 10 MB per mailbox")
     parser.add_argument("--ews", action="store_true", help="also IMAP to the EWS stand-in")
     parser.add_argument("--skip-naive", action="store_true")
@@ -364,6 +366,7 @@ def main() -> int:
                     "concurrency": args.concurrency,
                     "batch_mb": args.batch_mb,
                     "batch_messages": args.batch_messages,
+                    "budget_mb": args.budget_mb,
                     "ledger": str(work / f"{method}-{round_no}.onboard"),
                 }
                 result = run_child(method, spec)

@@ -75,6 +75,9 @@ class Dovecot:
         c.login(user, self.password)
         return c
 
+    def ensure_user(self, user: str) -> None:
+        """Any user logs in here; kept for the same interface as the shared server."""
+
     def url(self, user: str) -> str:
         return f"imap://{user}@{self.host}:{self.port}?tls=none"
 

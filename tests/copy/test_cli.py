@@ -26,6 +26,7 @@ def make_session(dovecots, tag: str, count: int = 2) -> tuple[str, list[tuple[st
     store.set_setting(TARGET_SETTING, {"url": f"imap://{dst.host}:{dst.port}?tls=none"})
     secrets = SecretStore(store.name)
     for s, d in pairs:
+        dst.ensure_user(d)
         secrets.set(source_password_key(s), src.password)
         secrets.set(target_password_key(d), dst.password)
         populate(src.client(s))

@@ -59,7 +59,7 @@ class CopySettings:
     concurrency: int = 4  # mailboxes at once
     batch_bytes: int = 4 * MiB
     batch_messages: int = 64
-    memory_budget: int = 48 * MiB  # message bytes held at once, over all mailboxes
+    memory_budget: int = 32 * MiB  # message bytes held at once, over all mailboxes
     retries: int = 6
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
