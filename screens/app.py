@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -95,7 +96,7 @@ class OnboardApp(App[int]):
     def _busy(self) -> list[str]:
         return [name for name, service in self.services.items() if service.running]
 
-    def _ask_if_busy(self, what: str, then) -> None:  # type: ignore[no-untyped-def]
+    def _ask_if_busy(self, what: str, then: Callable[[bool | None], None]) -> None:
         busy = self._busy()
         if not busy:
             then(True)
