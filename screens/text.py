@@ -31,20 +31,9 @@ STATE_STYLE: dict[StepState, str] = {
 }
 
 
-def fill(text: str, store: SessionStore) -> str:
-    """Put the session's provider name and domain into a playbook text."""
-    return text.replace("{provider}", store.profile.name).replace("{domain}", store.domain)
-
-
 def step_text(step: Step, store: SessionStore) -> StepText:
     """The step's text and checklist for the session's filtering variant, filled in."""
-    variant = step.variant(store.third_party_filter)
-    return StepText(
-        text=fill(variant.text, store),
-        checklist=tuple(
-            type(item)(id=item.id, text=fill(item.text, store)) for item in variant.checklist
-        ),
-    )
+    return store.step_text(step.number)
 
 
 def owner_badge(owner: Owner) -> str:

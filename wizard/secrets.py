@@ -7,9 +7,13 @@ When the OS offers no usable keyring backend, secrets are kept in memory for thi
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import keyring
 import keyring.errors
+
+if TYPE_CHECKING:
+    from .store import SessionStore
 
 SERVICE_PREFIX = "onboard"
 
@@ -85,3 +89,27 @@ def source_password_key(login: str) -> str:
 def target_password_key(login: str) -> str:
     """Keyring key of a password on the provider's Exchange."""
     return f"target:{login}"
+
+
+def session_secret_keys(store: SessionStore) -> list[str]:
+    """Every keyring key a session may have used: its mailboxes' and any its engines listed.
+
+    Engines that store other secrets (an admin login, an OAuth token, a service account) add their
+    keys to the session setting "secrets.keys" so reports can redact them and deletion removes them.
+    """
+    keys: list[str] = []
+    for mailbox in store.mailboxes():
+        keys += [
+            source_password_key(mailbox.source_login),
+            target_password_key(mailbox.target_address),
+            target_password_key(mailbox.source_login),
+        ]
+    keys += [str(k) for k in store.setting("secrets.keys", []) or []]
+    return list(dict.fromkeys(keys))
+
+
+def remember_secret_key(store: SessionStore, key: str) -> None:
+    """Note a keyring key in the session so that reports redact it and deletion removes it."""
+    keys = [str(k) for k in store.setting("secrets.keys", []) or []]
+    if key not in keys:
+        store.set_setting("secrets.keys", [*keys, key])

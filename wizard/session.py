@@ -11,6 +11,7 @@ from pathlib import Path
 import platformdirs
 
 from .profile import ProviderProfile
+from .secrets import SecretStore, session_secret_keys
 from .store import SessionError, SessionStore, now_iso
 
 SUFFIX = ".onboard"
@@ -142,11 +143,14 @@ def list_sessions() -> list[SessionSummary]:
 
 
 def delete_session(name: str) -> None:
-    """Delete a session file with its WAL, lock and backups. Refused while it is open elsewhere."""
+    """Delete a session with its WAL, lock, backups and keyring secrets. Refused while open elsewhere."""
     path = session_path(name)
     if not path.exists():
         raise SessionError(f"there is no session named {name}")
-    SessionStore.open(path, lock="exclusive", what="delete").close()
+    with SessionStore.open(path, lock="exclusive", what="delete") as store:
+        secrets = SecretStore(store.name)
+        for key in session_secret_keys(store):
+            secrets.delete(key)
     for extra in path.parent.glob(path.name + "*"):
         extra.unlink(missing_ok=True)
 

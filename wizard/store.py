@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .playbook import Playbook, default_playbook
+from .playbook import ChecklistItem, Playbook, StepText, default_playbook
 from .profile import ProviderProfile, parse_profile
 
 APPLICATION_ID = 0x0B0A_4D31  # marks a SQLite file as an onboard session
@@ -646,6 +646,20 @@ class SessionStore:
 
     def step_records(self) -> dict[str, StepRecord]:
         return {s.number: self.step_record(s.number) for s in self.playbook}
+
+    def fill(self, text: str) -> str:
+        """Put the session's provider name and domain into a playbook text."""
+        return text.replace("{provider}", self.profile.name).replace("{domain}", self.domain)
+
+    def step_text(self, number: str) -> StepText:
+        """The step's text and checklist for this session's filtering variant, filled in."""
+        variant = self.playbook.step(number).variant(self.third_party_filter)
+        return StepText(
+            text=self.fill(variant.text),
+            checklist=tuple(
+                ChecklistItem(id=item.id, text=self.fill(item.text)) for item in variant.checklist
+            ),
+        )
 
     def unmet_dependencies(self, number: str) -> list[str]:
         """Dependencies of a step that are neither done nor skipped."""

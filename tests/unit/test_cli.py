@@ -113,3 +113,19 @@ def test_delete_refuses_while_open_and_then_deletes() -> None:
     result = onboard("delete", "acme", "--yes")
     assert result.returncode == 0
     assert not session_path("acme").exists()
+
+
+def test_delete_removes_the_sessions_secrets_from_the_keyring() -> None:
+    from tests.support.keyring_backend import JsonFileKeyring
+    from wizard.profile import example_profile
+    from wizard.secrets import SecretStore, remember_secret_key, source_password_key
+    from wizard.session import create_session
+
+    with create_session("Acme", "acme.example", example_profile()) as store:
+        store.add_mailboxes([("tom", "tom@acme.example", "")])
+        SecretStore(store.name).set(source_password_key("tom"), "tom-secret")
+        SecretStore(store.name).set("ews:service-account", "svc-secret")
+        remember_secret_key(store, "ews:service-account")
+    SecretStore("other").set(source_password_key("tom"), "other-session-secret")
+    assert main(["delete", "acme", "--yes"]) == 0
+    assert JsonFileKeyring().all_secrets() == ["other-session-secret"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..playbook import PHASES
-from ..secrets import SecretStore, source_password_key, target_password_key
+from ..secrets import SecretStore, session_secret_keys
 from ..store import SessionStore, StepState, now_iso
 
 REDACTED = "[redacted]"
@@ -103,10 +103,6 @@ def _default_sources() -> list[TableSource]:
     return [copy_tables]
 
 
-def _fill(text: str, store: SessionStore) -> str:
-    return text.replace("{provider}", store.profile.name).replace("{domain}", store.domain)
-
-
 def build_report(store: SessionStore) -> CompletionReport:
     records = store.step_records()
     notes = store.notes()
@@ -115,11 +111,11 @@ def build_report(store: SessionStore) -> CompletionReport:
     open_items: list[OpenItem] = []
     for step in store.playbook:
         record = records[step.number]
-        variant = step.variant(variant_filter)
+        variant = store.step_text(step.number)
         ticks = store.checklist(step.number)
         checklist = tuple(
             ChecklistLine(
-                _fill(item.text, store),
+                item.text,
                 bool(ticks.get(item.id) and ticks[item.id].ticked),
                 ticks[item.id].actor if item.id in ticks else "",
                 ticks[item.id].changed_at if item.id in ticks else "",
@@ -141,7 +137,7 @@ def build_report(store: SessionStore) -> CompletionReport:
             actor=record.actor,
             changed_at=record.changed_at,
             override=record.override,
-            text=_fill(variant.text, store),
+            text=variant.text,
             checklist=checklist,
             note=notes.get(step.number, ""),
             evidence=evidence,
@@ -192,17 +188,9 @@ def build_report(store: SessionStore) -> CompletionReport:
 
 
 def known_secrets(store: SessionStore) -> list[str]:
-    """Every secret the keyring holds for this session's mailboxes, to be kept out of reports."""
+    """Every secret the keyring holds for this session, to be kept out of reports."""
     secrets = SecretStore(store.name)
-    keys: list[str] = []
-    for mailbox in store.mailboxes():
-        keys += [
-            source_password_key(mailbox.source_login),
-            target_password_key(mailbox.target_address),
-            target_password_key(mailbox.source_login),
-        ]
-    keys += [str(k) for k in store.setting("secrets.keys", [])]
-    found = [secrets.get(key) for key in dict.fromkeys(keys)]
+    found = [secrets.get(key) for key in session_secret_keys(store)]
     return sorted({s for s in found if s and len(s) >= 3}, key=len, reverse=True)
 
 
