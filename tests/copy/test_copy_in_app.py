@@ -1,0 +1,72 @@
+"""In the real app: a copy started in step 9 keeps running while the operator is on other steps,
+and quitting during the copy asks first."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable
+
+from screens.app import OnboardApp
+from screens.dialogs.confirm import ConfirmDialog
+from wizard.copy.session_jobs import SOURCE_SETTING, TARGET_SETTING
+from wizard.profile import example_profile
+from wizard.secrets import SecretStore, source_password_key, target_password_key
+from wizard.session import create_session
+
+from .corpus import WHEN, bodies, message
+
+
+@pytest.fixture
+def session(dovecots, users):  # type: ignore[no-untyped-def]
+    src, dst = dovecots
+    store = create_session("App Copy", "appcopy.example", example_profile())
+    address = f"{users[1]}@appcopy.example"
+    store.add_mailboxes([(users[0], address, "")])
+    store.set_setting(SOURCE_SETTING, {"host": src.host, "port": src.port, "security": "none"})
+    store.set_setting(TARGET_SETTING, {"url": f"imap://{dst.host}:{dst.port}?tls=none"})
+    secrets = SecretStore(store.name)
+    secrets.set(source_password_key(users[0]), src.password)
+    secrets.set(target_password_key(address), dst.password)
+    dst.ensure_user(address)
+    client = src.client(users[0])
+    for start in range(0, 600, 50):
+        client.multiappend(
+            "INBOX",
+            [{"msg": message(n, size=50_000), "date": WHEN} for n in range(start, start + 50)],
+        )
+    store.set_current_step("9")
+    yield store, address
+
+
+async def test_copy_goes_on_while_on_other_steps_and_quit_asks(dovecots, users, session) -> None:
+    store, address = session
+    src, dst = dovecots
+    app = OnboardApp(store=store)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause(0.3)
+        app.screen.query_one("#copy-table", DataTable).focus()  # as after tabbing to the table
+        await pilot.press("s", "p")  # start, and hold it paused while we look around
+        await pilot.pause(0.2)
+        service = app.copy_service
+        assert service is not None and service.running, (service.error, service.latest)
+        app.goto_step("10")
+        await pilot.pause(0.2)
+        assert service.running  # the copy did not stop with the step screen
+        await pilot.press("ctrl+q")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ConfirmDialog)  # quitting during a copy asks first
+        assert "copy is running" in app.screen.title_text
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert app.is_running and service.running
+        app.goto_step("9")
+        await pilot.pause(0.3)
+        table = app.screen.query_one("#copy-table", DataTable)
+        assert table.get_cell(address, "state") == "paused"
+        table.focus()
+        await pilot.press("p")  # resume all
+        assert service.wait(120)
+        await pilot.pause(0.6)
+        assert table.get_cell(address, "state") == "done"
+        assert "100%" in str(table.get_cell(address, "bar"))
+    assert bodies(dst.client(address), "INBOX") == bodies(src.client(users[0]), "INBOX")
