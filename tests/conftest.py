@@ -11,6 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Real-server fixtures (Dovecot ...) for every test directory.
+pytest_plugins = ["tests.servers.plugin"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_onboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
