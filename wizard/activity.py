@@ -206,7 +206,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"""(?i)(\b(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key)\b["']?\s*[=:]\s*)"""
-            r"""("[^"]*"|'[^']*'|[^\s,;&}]+)"""
+            r"""(?:"[^"]*"|'[^']*'|[^\s,;&}"']+)"""
         ),
         r"\1" + REDACTED,
     ),
@@ -309,6 +309,10 @@ class SessionLogHandler(logging.handlers.RotatingFileHandler):
         with contextlib.suppress(OSError):
             os.chmod(self.baseFilename, 0o600)  # the log says who and where: not for everyone
         return stream
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        """A line that cannot be written is lost quietly: a traceback on stderr would tear the
+        app's screen, and the engine must go on."""
 
     def emit(self, record: logging.LogRecord) -> None:
         super().emit(record)
@@ -566,6 +570,33 @@ def log_summary(store: SessionStore) -> dict[str, Any]:
     }
 
 
+def report_tables(store: SessionStore) -> list[Any]:
+    """The completion report's "Activity log" table: where the log is and what it holds."""
+    from .report.model import ReportTable
+
+    summary = log_summary(store)
+    row = (
+        summary["path"],
+        str(summary["records"]),
+        str(summary["warnings"]),
+        str(summary["errors"]),
+        summary["first"] or "-",
+        summary["last"] or "-",
+    )
+    return [
+        ReportTable(
+            title="Activity log",
+            columns=("File", "Lines", "Warnings", "Errors", "First line", "Last line"),
+            rows=(row,),
+            note=(
+                "Every connection, folder, copied batch, retry, throttling wait and failure of "
+                f"this session is logged here, without passwords. `onboard report {store.name} "
+                "--with-log` bundles the log with this report."
+            ),
+        )
+    ]
+
+
 __all__ = [
     "BACKUP_COUNT",
     "LEVELS",
@@ -588,4 +619,5 @@ __all__ = [
     "read_records",
     "redact_text",
     "redact_value",
+    "report_tables",
 ]

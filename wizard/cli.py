@@ -167,6 +167,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report import render_report
 
     store = open_session(args.name, lock=None)
+    if args.with_log:
+        from .report.bundle import bundle_filename, write_bundle
+        from .session import exports_dir
+
+        try:
+            target = Path(args.output) if args.output else exports_dir() / bundle_filename(store)
+            path = write_bundle(store, args.format, target)
+        except OSError as exc:
+            fail(f"could not write the report bundle: {exc.strerror or exc}", Exit.USAGE)
+        finally:
+            store.close()
+        print(f"Wrote the {args.format} report of {args.name} with its activity log to {path}")
+        return Exit.OK
     try:
         text = render_report(store, args.format)
     finally:
@@ -233,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--format", choices=("md", "html", "json"), default="md")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--with-log",
+        action="store_true",
+        help="write a zip with the report, the activity log and a README (to FILE or the exports "
+        "folder) and print its path",
+    )
     p.set_defaults(handler=cmd_report)
 
     check = sub.add_parser("check", help="headless checks: imap, ews, dns")

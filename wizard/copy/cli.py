@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..activity import event_logger
 from ..cliutil import Exit, fail, print_json, resolve_password
 from ..events import Done, Event, Failure
 from ..secrets import SecretStore
@@ -294,7 +295,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
     try:
         progress = TextProgress(out, err, quiet=args.json)
         settings = settings_from(args)
-        engine = CopyEngine(CopyLedger(store), jobs, settings, sink=progress)
+        sink = event_logger(store, "copy", inner=progress)
+        engine = CopyEngine(CopyLedger(store), jobs, settings, sink=sink)
         result = run_engine(engine, progress)
         if args.session and not args.dry_run:
             record_copy_evidence(store, result, settings.mode)

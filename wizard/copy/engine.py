@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..events import Done, EventSink, Failure, Started, ignore
 from .errors import ConnectFailed, CopyError, Throttled, TransientError
@@ -327,10 +327,21 @@ class _MailboxCopy:
         delay *= random.uniform(0.8, 1.2)
         if isinstance(exc, Throttled) and exc.retry_after:
             delay = max(delay, exc.retry_after)
+        if isinstance(exc, Throttled):
+            self.log(f"throttled: waiting {delay:.0f}s", "warning", "throttle", seconds=delay)
         return delay
 
-    def log(self, message: str, level: str = "info") -> None:
-        self.sink(CopyLog(subject=self.mailbox, level=level, message=message, at=time.time()))
+    def log(self, message: str, level: str = "info", event: str = "", **fields: Any) -> None:
+        self.sink(
+            CopyLog(
+                subject=self.mailbox,
+                level=level,
+                message=message,
+                at=time.time(),
+                event=event,
+                fields=fields,
+            )
+        )
 
     def emit(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -396,12 +407,20 @@ class _MailboxCopy:
         attempt = 0
         while True:
             try:
-                return factory()
+                connection = factory()
+                self.log(f"connected to the {which}", event="connect", side=which)
+                return connection
             except TransientError as exc:
                 attempt += 1
                 if attempt > retries or self.stopped():
                     raise ConnectFailed(f"{which}: {exc}") from exc
-                self.log(f"could not connect to the {which} ({exc}); retrying", "warning")
+                self.log(
+                    f"could not connect to the {which} ({exc}); retrying",
+                    "warning",
+                    "retry",
+                    side=which,
+                    attempt=attempt,
+                )
                 if not self.sleep(self.backoff(attempt, exc)):
                     raise ConnectFailed(f"{which}: cancelled while reconnecting") from exc
 
@@ -470,7 +489,7 @@ class _MailboxCopy:
                     failures=result.failed,
                 )
         if error:
-            self.log(f"stopped: {error}", "error")
+            self.log(f"stopped: {error}", "error", "failure")
             self.sink(Failure(subject=self.mailbox, reason=error, code="mailbox"))
         self.emit(force=True)
         summary = (
@@ -960,7 +979,7 @@ class _MailboxCopy:
                 attempt += 1
                 if attempt > self.settings.retries or self.stopped():
                     raise CopyError(f"the source kept failing: {exc}") from exc
-                self.log(f"source: {exc}; retrying", "warning")
+                self.log(f"source: {exc}; retrying", "warning", "retry", side="source")
                 if not self.sleep(self.backoff(attempt, exc)):
                     raise CopyError("cancelled") from exc
                 self.reconnect_source()
@@ -971,6 +990,11 @@ class _MailboxCopy:
         if path not in self._folders_made:
             assert self.target is not None
             self._folders_made[path] = self.target.ensure_folder(path)
+            self.log(
+                f"target folder {work.plan.target!r} ready",
+                event="folder",
+                folder=work.plan.target,
+            )
         return self._folders_made[path]
 
     def upload(self, batch: _Batch) -> bool:
@@ -1025,10 +1049,20 @@ class _MailboxCopy:
                         WriteResult(t.message.uid, False, reason=reason) for t, _ in pending
                     )
                     self.record_results(work, batch, results, hashes)
-                    self.log(f"{work.plan.source}: {len(pending)} messages failed ({exc})", "error")
+                    self.log(
+                        f"{work.plan.source}: {len(pending)} messages failed ({exc})",
+                        "error",
+                        "failure",
+                        folder=work.plan.source,
+                    )
                     return False
                 self.state = MailboxState.RETRYING
-                self.log(f"target: {exc}; retrying (attempt {attempt})", "warning")
+                self.log(
+                    f"target: {exc}; retrying (attempt {attempt})",
+                    "warning",
+                    "retry",
+                    side="target",
+                )
                 self.emit(force=True)
                 if not self.sleep(self.backoff(attempt, exc)):
                     break  # cancelled: the rest stays in flight for the next run to look up
@@ -1049,6 +1083,17 @@ class _MailboxCopy:
                 pending = [(t, raw) for t, raw in pending if t.message.uid not in landed]
                 self.state = MailboxState.COPYING
         self.record_results(work, batch, results, hashes)
+        copied = {r.uid for r in results if r.ok}
+        self.log(
+            f"{work.plan.source}: batch of {len(copied)} messages copied to {work.plan.target!r}"
+            + (f", {len(results) - len(copied)} failed" if len(copied) < len(results) else ""),
+            event="batch",
+            folder=work.plan.source,
+            target=work.plan.target,
+            messages=len(copied),
+            failed=len(results) - len(copied),
+            bytes=sum(len(raw) for t, raw in batch.items if t.message.uid in copied),
+        )
         return True
 
     def record_results(

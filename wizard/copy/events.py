@@ -8,8 +8,9 @@ that could not be copied (code "message") or for a mailbox that stopped (code "m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ..events import Event, Progress
 
@@ -86,6 +87,8 @@ class CopyLog(Event):
     level: str = "info"  # info, warning, error
     message: str = ""
     at: float = 0.0
+    event: str = ""  # for the activity log: connect, folder, batch, retry, throttle, failure
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from ..activity import event_logger
 from ..events import Done, Event, EventSink
 from ..store import SessionStore
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob
@@ -47,6 +48,7 @@ class CopyService:
         self._thread: threading.Thread | None = None
         self._listeners: list[EventSink] = []
         self._lock = threading.Lock()
+        self._activity = event_logger(store, "copy")
 
     # ----- state ------------------------------------------------------------------------------
 
@@ -79,6 +81,7 @@ class CopyService:
         return unsubscribe
 
     def _event(self, event: Event) -> None:
+        self._activity(event)
         if isinstance(event, MailboxProgress):
             self.latest[event.subject] = event
             if event.state is MailboxState.COPYING or event.rate_bytes:

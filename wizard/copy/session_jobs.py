@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlparse
 
+from ..activity import add_secret
 from ..cliutil import Exit, fail, resolve_password
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..store import Mailbox, SessionStore
@@ -151,6 +152,8 @@ def session_jobs(
                 f"Password of {mailbox.target_address} on {target.host}: ",
                 interactive,
             )
+        add_secret(store, source_pw)  # a prompted password must not reach the activity log
+        add_secret(store, target_pw)
         jobs.append(
             MailboxJob(
                 mailbox=mailbox.target_address,

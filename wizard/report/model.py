@@ -98,9 +98,10 @@ TABLE_SOURCES: list[TableSource] = []
 
 
 def _default_sources() -> list[TableSource]:
+    from ..activity import report_tables as activity_tables
     from .figures import copy_tables
 
-    return [copy_tables]
+    return [copy_tables, activity_tables]
 
 
 def build_report(store: SessionStore) -> CompletionReport:
