@@ -237,7 +237,8 @@ class StepScreen(Screen[None]):
 
     def action_mark_done(self) -> None:
         unmet = self.store.unmet_dependencies(self.step.number)
-        if not unmet:
+        refusals = [r for body in self.query(StepBody) if (r := body.done_refusal())]
+        if not unmet and not refusals:
             self.set_state(StepState.DONE)
             return
         records = self.store.step_records()
@@ -245,6 +246,10 @@ class StepScreen(Screen[None]):
             f"  Step {n} · {self.store.playbook.step(n).title} ({records[n].state.label})"
             for n in unmet
         )
+        if refusals:  # the body's own reason (an incomplete check) comes first
+            lines = "\n".join(refusals) + (
+                f"\n\nNot done or skipped yet:\n{lines}" if unmet else ""
+            )
 
         def proceed(reason: str | None) -> None:
             if reason:
@@ -252,9 +257,11 @@ class StepScreen(Screen[None]):
 
         self.app.push_screen(
             ReasonDialog(
-                f"Step {self.step.number} depends on steps that are not finished",
+                f"Step {self.step.number} is not finished"
+                if refusals
+                else f"Step {self.step.number} depends on steps that are not finished",
                 "Why mark it done anyway? The reason is recorded as an override.",
-                message=f"Not done or skipped yet:\n{lines}",
+                message=lines if refusals else f"Not done or skipped yet:\n{lines}",
                 confirm="Mark done anyway",
                 warning=True,
             ),
@@ -294,6 +301,8 @@ class StepScreen(Screen[None]):
         text = step_text(self.step, self.store)
         self.query_one("#step-text", Static).update(text.text)
         await self.query_one(Checklist).show(text.checklist, self.store.checklist(self.step.number))
+        for body in self.query(StepBody):
+            await body.variant_changed()
         self._show_progress()
 
     # ----- moving around -----------------------------------------------------------------------

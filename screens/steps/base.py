@@ -34,6 +34,16 @@ class StepBody(Widget):
         self.store = store
         self.step = step
 
+    def done_refusal(self) -> str:
+        """Why the step should not be marked done yet ("" when nothing speaks against it).
+
+        The step screen then asks for a reason and records it as an override instead.
+        """
+        return ""
+
+    async def variant_changed(self) -> None:
+        """The session's filtering variant was toggled while this body is shown."""
+
 
 _BODIES: dict[str, type[StepBody]] = {}
 
