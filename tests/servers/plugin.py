@@ -9,14 +9,19 @@
 
 Without the dovecot binary the fixtures skip with the reason, except under CI=true, where
 they fail: CI must run every server test.
+
+- ``ews_sandbox`` (function): a fresh EWS stand-in; ``ews_sandbox_factory`` for options (TLS ...).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+
+from wizard.sandbox import EwsSandbox
 
 from .dovecot import DOVECOT, Account, DovecotFactory, DovecotServer, dovecot_installed
 
@@ -46,3 +51,32 @@ def dovecot(dovecot_factory: DovecotFactory) -> DovecotServer:
 @pytest.fixture
 def dovecot_user(dovecot: DovecotServer) -> Account:
     return dovecot.add_user(tree=True)
+
+
+# EWS stand-in (wizard/sandbox, pure Python: never skipped). See tests/servers/ews.py.
+@pytest.fixture
+def ews_sandbox() -> Iterator[EwsSandbox]:
+    """A fresh EWS stand-in over HTTP with mailbox ews.USER and impersonating ews.SERVICE_LOGIN."""
+    from .ews import close_exchangelib, start_sandbox
+
+    sandbox = start_sandbox()
+    yield sandbox
+    close_exchangelib()
+    sandbox.stop()
+
+
+@pytest.fixture
+def ews_sandbox_factory() -> Iterator[Callable[..., EwsSandbox]]:
+    """Call with EwsSandbox options (tls=True, storage_dir=..., max_message_bytes=...)."""
+    from .ews import close_exchangelib, start_sandbox
+
+    started: list[EwsSandbox] = []
+
+    def factory(**options: Any) -> EwsSandbox:
+        started.append(start_sandbox(**options))
+        return started[-1]
+
+    yield factory
+    close_exchangelib()
+    for sandbox in started:
+        sandbox.stop()
