@@ -17,6 +17,7 @@ from wizard.store import SessionStore
 
 from .commands import SessionCommands
 from .dialogs import ConfirmDialog
+from .log_screen import LogScreen
 from .services import SessionService
 from .start import StartScreen
 from .step_screen import StepScreen
@@ -37,7 +38,10 @@ class OnboardApp(App[int]):
     TITLE = "onboard"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {SessionCommands}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+l", "show_log", "Log", priority=True),
+    ]
 
     def __init__(
         self,
@@ -144,6 +148,20 @@ class OnboardApp(App[int]):
             if enabled
             else "Plain variant: no third-party filtering service."
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "show_log":
+            return self.store is not None  # no session, no log: the key stays out of the footer
+        return True
+
+    def action_show_log(self) -> None:
+        """Show the session's activity log over the current screen (again: back)."""
+        if isinstance(self.screen, LogScreen):
+            self.screen.dismiss()
+        elif self.store is not None:
+            self.push_screen(LogScreen(self.store))
+        else:
+            self.notify("Open a session first: the activity log belongs to a session.")
 
     def search_steps(self) -> None:
         if self.store is None:

@@ -38,6 +38,11 @@ class SessionCommands(Provider):
             app.toggle_filtering,
             "Steps 8 and 13.1 read differently when a filtering service stays in front",
         )
+        yield (
+            "Show the activity log",
+            app.action_show_log,
+            "Every connection, copied batch, retry and failure, live (ctrl+l)",
+        )
         yield ("Close this session", app.close_session, "Back to the saved sessions")
         for step in store.playbook:
             yield (
