@@ -36,6 +36,7 @@ class FaultRule:
     message: str = ""
     index: int | None = None
     predicate: Callable[[IncomingItem], bool] | None = None
+    after_processing: bool = False
     seen: int = 0
     fired: int = 0
 
@@ -95,14 +96,23 @@ class FaultInjector:
         return self._add(FaultRule("slow", operation, times, after, delay=seconds))
 
     def drop_connection(
-        self, *, operation: str | None = None, times: int | None = 1, after: int = 0
+        self,
+        *,
+        operation: str | None = None,
+        times: int | None = 1,
+        after: int = 0,
+        after_processing: bool = False,
     ) -> FaultRule:
-        """Read the request, then close the connection without an answer (nothing is written)."""
-        return self._add(FaultRule("drop", operation, times, after))
+        """Close the connection without an answer. With ``after_processing`` the request is
+        carried out first (a batch is saved, the client never hears so): the worst case for
+        duplicates."""
+        return self._add(
+            FaultRule("drop", operation, times, after, after_processing=after_processing)
+        )
 
     def item_error(
         self,
-        code: str = "ErrorInternalServerError",
+        code: str = "ErrorMimeContentConversionFailed",
         *,
         index: int | None = None,
         predicate: Callable[[IncomingItem], bool] | None = None,
@@ -111,7 +121,12 @@ class FaultInjector:
         after: int = 0,
     ) -> FaultRule:
         """Refuse single items in a CreateItem batch: the item at ``index`` of a batch, or every
-        item the predicate picks (``times`` counts refused items). The rest of the batch is saved."""
+        item the predicate picks (``times`` counts refused items). The rest of the batch is saved.
+
+        exchangelib returns an exception in the item's place only for the codes in its
+        ERRORS_TO_CATCH_IN_RESPONSE (ErrorMimeContentConversionFailed, ErrorMessageSizeExceeded,
+        ErrorItemSave, ErrorCorruptData ...); any other code makes ``bulk_create`` raise, and the
+        ids of the items saved in that batch are lost to the client."""
         return self._add(
             FaultRule(
                 "item",

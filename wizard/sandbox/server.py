@@ -353,6 +353,8 @@ class _Handler(BaseHTTPRequestHandler):
         if rule is not None:
             sandbox.requests.append(RequestRecord(operation, login, 0, None, len(body)))
             if rule.kind == "drop":
+                if rule.after_processing:
+                    sandbox.answer(body, login)
                 self.close_connection = True
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
