@@ -64,7 +64,7 @@ BACKUP_COUNT = 5
 LEVELS = ("debug", "info", "warning", "error")
 REDACTED = "[redacted]"
 SECRET_ENV = ("ONBOARD_SOURCE_PASSWORD", "ONBOARD_DEST_PASSWORD")
-SECRETS_TTL = 5.0  # seconds the keyring look-up of a session's secrets is reused
+SECRETS_TTL = 120.0  # seconds a keyring look-up of the session's secrets is reused (D-Bus is slow)
 MIN_SECRET = 3  # shorter secrets would redact ordinary words
 
 _LEVEL_NUMBERS = {
@@ -145,14 +145,18 @@ def read_records(
     where: SessionStore | Path | str, limit: int | None = None
 ) -> list[ActivityRecord]:
     """Every record of a session's log, oldest first (the last ``limit`` when given)."""
-    records: list[ActivityRecord] = []
-    for path in log_files(where):
-        with contextlib.suppress(OSError):
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                record = ActivityRecord.from_json(line)
-                if record is not None:
-                    records.append(record)
+    records = [r for path in log_files(where) for r in read_log_file(path)]
     return records[-limit:] if limit else records
+
+
+def read_log_file(path: Path) -> list[ActivityRecord]:
+    """The records of one log file (current or rotated); none when it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    records = (ActivityRecord.from_json(line) for line in text.splitlines())
+    return [r for r in records if r is not None]
 
 
 class LogTail:
@@ -616,6 +620,7 @@ __all__ = [
     "log_files",
     "log_path",
     "log_summary",
+    "read_log_file",
     "read_records",
     "redact_text",
     "redact_value",
