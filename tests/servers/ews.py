@@ -90,9 +90,10 @@ def pinned_adapter(fingerprint: str) -> type:
             kwargs["assert_fingerprint"] = wanted
             super().init_poolmanager(*args, **kwargs)
 
-        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        def send(self, request: Any, **kwargs: Any) -> Any:
             # The pin replaces CA verification; urllib3 checks assert_fingerprint on connect.
-            super().cert_verify(conn, url, False, cert)
+            kwargs["verify"] = False
+            return super().send(request, **kwargs)
 
     return PinnedAdapter
 
@@ -103,6 +104,7 @@ def exchangelib_adapter(adapter: type) -> Iterator[None]:
     from exchangelib.protocol import BaseProtocol
 
     previous = BaseProtocol.HTTP_ADAPTER_CLS
+    close_exchangelib()  # pooled sessions were made with the previous adapter
     BaseProtocol.HTTP_ADAPTER_CLS = adapter
     try:
         yield

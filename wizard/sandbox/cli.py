@@ -1,0 +1,101 @@
+"""`onboard sandbox ews`: run the EWS stand-in alone on 127.0.0.1, for trying the tool by hand."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any
+
+from ..cliutil import Exit, fail, print_json
+from .server import EwsSandbox
+
+DEMO_MAILBOX = "demo@sandbox.test"
+DEMO_SERVICE = "svc-migration@sandbox.test"
+
+
+def register(subparsers: Any, check_subparsers: Any) -> None:
+    p = subparsers.add_parser("sandbox", help="run a stand-in server (EWS) for trying the tool")
+    sandbox_sub = p.add_subparsers(title="stand-ins", metavar="WHAT", required=True)
+    ews = sandbox_sub.add_parser(
+        "ews",
+        help="an EWS stand-in on 127.0.0.1 until Ctrl-C",
+        description=(
+            "Runs the EWS stand-in on 127.0.0.1 and prints its URL, the demo logins (a mailbox "
+            "and a service account allowed to impersonate, with passwords made up for this run) "
+            "and, with --tls, the certificate's SHA-256 fingerprint for --pin. Stop with Ctrl-C."
+        ),
+    )
+    ews.add_argument("--port", type=int, default=0, help="port to listen on (default: any free)")
+    ews.add_argument("--tls", action="store_true", help="HTTPS with a self-signed certificate")
+    ews.add_argument(
+        "--mailbox",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="another mailbox to create (reachable through the service account); repeatable",
+    )
+    ews.add_argument("--storage", metavar="DIR", help="keep the mailboxes in DIR between runs")
+    ews.add_argument("--json", action="store_true", help="print the connection facts as JSON")
+    ews.set_defaults(handler=cmd_sandbox_ews)
+
+
+def cmd_sandbox_ews(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        fail(f"--port {args.port} is not a TCP port (0-65535)", Exit.USAGE)
+    password = secrets.token_urlsafe(12)
+    service_password = secrets.token_urlsafe(12)
+    sandbox = EwsSandbox(port=args.port, tls=args.tls, storage_dir=args.storage)
+    sandbox.add_mailbox(DEMO_MAILBOX, password, "Demo Mailbox")
+    sandbox.add_service_account(DEMO_SERVICE, service_password, impersonate=True)
+    for address in args.mailbox:
+        sandbox.add_mailbox(address)
+    try:
+        sandbox.start()
+    except OSError as exc:
+        fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", Exit.UNREACHABLE)
+    facts = {
+        "url": sandbox.url,
+        "port": sandbox.port,
+        "tls": args.tls,
+        "fingerprint": sandbox.fingerprint,
+        "mailbox": DEMO_MAILBOX,
+        "password": password,
+        "service_account": DEMO_SERVICE,
+        "service_password": service_password,
+        "mailboxes": sorted(m.address for m in sandbox.mailboxes),
+    }
+    if args.json:
+        print_json(facts)
+    else:
+        print("EWS stand-in running; Ctrl-C stops it.")
+        print(f"  URL              {facts['url']}")
+        print(f"  mailbox          {DEMO_MAILBOX}  password {password}")
+        print(f"  service account  {DEMO_SERVICE}  password {service_password}")
+        print("                   (may impersonate every mailbox)")
+        if sandbox.fingerprint:
+            print(f"  certificate      SHA-256 {sandbox.fingerprint}  (use with --pin)")
+        if args.mailbox:
+            print(f"  more mailboxes   {', '.join(args.mailbox)}")
+    sys.stdout.flush()
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sandbox.stop()
+    if not args.json:
+        print("EWS stand-in stopped.")
+    return int(Exit.OK)
