@@ -10,6 +10,9 @@ BODY_MODULES: list[str] = [
     "screens.steps.plan",
     "screens.steps.signoff",
     "screens.steps.copy",
+    "screens.steps.dns",
+    "screens.steps.propagation",
+    "screens.steps.spf",
 ]
 
 

@@ -1,0 +1,247 @@
+"""Steps 8 and 11: the records the customer enters, and live checks of MX and Autodiscover.
+
+Neither body asks DNS on its own when it opens: it shows the last check saved in the session
+(evidence) and checks on a key press, in a worker thread. The servers asked are the session's
+resolver list (step 12 edits it), else this machine's resolver.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, DataTable, Label, Static
+
+from wizard.clients import client_guides
+from wizard.dns import (
+    DnsConfigError,
+    RecordToPublish,
+    check_autodiscover,
+    check_mx,
+    records_to_publish,
+    save_evidence,
+)
+
+from .base import StepBody, register_body
+from .dns_view import FindingList, servers_line, session_resolver, when_short
+
+
+class _DnsCheckBody(StepBody):
+    """A body with a "check now" action that saves each result as evidence."""
+
+    DEFAULT_CSS = """
+    _DnsCheckBody { height: auto; }
+    _DnsCheckBody .buttons { height: auto; margin: 1 0 0 0; }
+    _DnsCheckBody .hint { color: $text-muted; }
+    _DnsCheckBody .check-status { margin: 1 0 0 0; }
+    _DnsCheckBody DataTable { height: auto; max-height: 10; }
+    """
+
+    def _show_status(self, text: str | Text) -> None:
+        self.query_one(".check-status", Static).update(text)
+
+    def _last(self, kind: str) -> dict[str, Any] | None:
+        evidence = self.store.latest_evidence(self.step.number, kind)
+        return evidence.data if evidence else None
+
+    def _save(self, check: Any) -> None:
+        """Evidence for one check result (from the worker thread: the store is thread-safe)."""
+        save_evidence(self.store, self.step.number, check)
+
+
+@register_body("8")
+class DnsRecordsBody(_DnsCheckBody):
+    """Step 8: the exact records to enter, and a live check of MX and Autodiscover."""
+
+    BINDINGS = [
+        Binding("c", "check", "Check MX + Autodiscover"),
+        Binding("y", "copy_records", "Copy records"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="dns-instructions")
+        table: DataTable[str | Text] = DataTable(
+            id="dns-records", cursor_type="row", zebra_stripes=True
+        )
+        for key, label in (
+            ("name", "Name"),
+            ("type", "Type"),
+            ("value", "Value"),
+            ("note", "Note"),
+        ):
+            table.add_column(label, key=key)
+        yield table
+        with Horizontal(classes="buttons"):
+            yield Button("Check MX and Autodiscover (c)", id="dns-check", variant="primary")
+            yield Button("Copy the records (y)", id="dns-copy")
+        yield Static("", classes="check-status hint")
+        yield Label("MX")
+        yield FindingList(id="mx-findings")
+        yield Label("Autodiscover")
+        yield FindingList(id="autodiscover-findings")
+
+    def on_mount(self) -> None:
+        self._show_records()
+        self._show_saved()
+
+    async def variant_changed(self) -> None:
+        self._show_records()
+
+    # ----- the records ---------------------------------------------------------------------------
+
+    def _records(self) -> tuple[RecordToPublish, ...]:
+        return records_to_publish(
+            self.store.domain, self.store.profile, third_party_filter=self.store.third_party_filter
+        )
+
+    def _show_records(self) -> None:
+        store, profile = self.store, self.store.profile
+        if store.third_party_filter:
+            text = (
+                f"The customer keeps a third-party filtering service in front of {store.domain}: "
+                "leave the MX records alone, they stay on the filtering service until the "
+                "cutover (step 13.1). At the DNS host of the domain, create only the Autodiscover "
+                "records below."
+            )
+        else:
+            text = (
+                f"At the DNS host of {store.domain}, replace every MX record with the "
+                f"{profile.name} hosts below (delete the old ones), and create the Autodiscover "
+                "records. A TTL of 3600 s or less lets the change spread quickly."
+            )
+        self.query_one("#dns-instructions", Static).update(text)
+        table = self.query_one("#dns-records", DataTable)
+        table.clear()
+        for record in self._records():
+            table.add_row(record.name, record.rdtype, record.value, record.note)
+
+    def action_copy_records(self) -> None:
+        lines = "\n".join(r.zone_line() for r in self._records())
+        self.app.copy_to_clipboard(lines)
+        self.notify(f"{len(self._records())} records copied in zone-file form.", title="Copied")
+
+    # ----- the check -----------------------------------------------------------------------------
+
+    def _show_saved(self) -> None:
+        mx, auto = self._last("dns.mx"), self._last("dns.autodiscover")
+        self.query_one("#mx-findings", FindingList).show(
+            mx["findings"] if mx else [], "Not checked yet: press c after the customer's change."
+        )
+        self.query_one("#autodiscover-findings", FindingList).show(
+            auto["findings"] if auto else [], "Not checked yet."
+        )
+        stamp = (mx or auto or {}).get("checked_at", "")
+        self._show_status(
+            f"Last checked {when_short(stamp)}. {servers_line(self.store)}"
+            if stamp
+            else servers_line(self.store)
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {"dns-check": self.action_check, "dns-copy": self.action_copy_records}
+        if event.button.id in actions:
+            event.stop()
+            actions[event.button.id]()
+
+    def action_check(self) -> None:
+        self._show_status("Checking MX and Autodiscover…")
+        self.query_one("#dns-check", Button).disabled = True
+        self.run_check()
+
+    @work(thread=True, exclusive=True, group="dns-check")
+    def run_check(self) -> None:
+        store = self.store
+        try:
+            resolver = session_resolver(store)
+        except DnsConfigError as exc:
+            self.app.call_from_thread(self._checked, f"Not checked: {exc}")
+            return
+        mx = check_mx(
+            resolver, store.domain, store.profile, third_party_filter=store.third_party_filter
+        )
+        auto = check_autodiscover(resolver, store.domain, store.profile)
+        self._save(mx)
+        self._save(auto)
+        self.app.call_from_thread(self._checked, "")
+
+    def _checked(self, error: str) -> None:
+        self.query_one("#dns-check", Button).disabled = False
+        if error:
+            self._show_status(Text(error, style="red"))
+            return
+        self._show_saved()
+        self.post_message(StepBody.EvidenceAdded())
+
+
+@register_body("11")
+class OutlookBody(_DnsCheckBody):
+    """Step 11: what the users type into Outlook, and what Autodiscover will give Outlook."""
+
+    BINDINGS = [Binding("c", "check", "Check Autodiscover")]
+
+    def compose(self) -> ComposeResult:
+        outlook = next(
+            g for g in client_guides(self.store.profile, self.store.domain) if g.id == "outlook"
+        )
+        yield Static(outlook.how)
+        yield Static("\n".join(f"    {s.label}: {s.value}" for s in outlook.settings))
+        yield Static(
+            "On each computer: Control Panel > Mail > Show Profiles > Add, name it after the new "
+            "account, enter the user's address; choose 'Always use this profile' on cutover day.",
+            classes="hint",
+        )
+        with Horizontal(classes="buttons"):
+            yield Button("Check Autodiscover (c)", id="dns-check", variant="primary")
+        yield Static("", classes="check-status hint")
+        yield Label("What Outlook will find")
+        yield Static("", id="outlook-finds")
+        yield FindingList(id="autodiscover-findings")
+
+    def on_mount(self) -> None:
+        self._show_saved()
+
+    def _show_saved(self) -> None:
+        auto = self._last("dns.autodiscover")
+        self.query_one("#outlook-finds", Static).update(
+            auto.get("outlook", "") if auto else "Not checked yet: press c."
+        )
+        self.query_one("#autodiscover-findings", FindingList).show(auto["findings"] if auto else [])
+        stamp = auto.get("checked_at", "") if auto else ""
+        self._show_status(
+            f"Last checked {when_short(stamp)}. {servers_line(self.store)}"
+            if stamp
+            else servers_line(self.store)
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "dns-check":
+            event.stop()
+            self.action_check()
+
+    def action_check(self) -> None:
+        self._show_status("Checking Autodiscover…")
+        self.query_one("#dns-check", Button).disabled = True
+        self.run_check()
+
+    @work(thread=True, exclusive=True, group="dns-check")
+    def run_check(self) -> None:
+        store = self.store
+        try:
+            resolver = session_resolver(store)
+        except DnsConfigError as exc:
+            self.app.call_from_thread(self._checked, f"Not checked: {exc}")
+            return
+        self._save(check_autodiscover(resolver, store.domain, store.profile))
+        self.app.call_from_thread(self._checked, "")
+
+    def _checked(self, error: str) -> None:
+        self.query_one("#dns-check", Button).disabled = False
+        if error:
+            self._show_status(Text(error, style="red"))
+            return
+        self._show_saved()
+        self.post_message(StepBody.EvidenceAdded())

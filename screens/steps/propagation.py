@@ -1,0 +1,401 @@
+"""Step 12: the propagation matrix, refreshed on its own by the App's poller.
+
+The poller is an App service (screens/propagation_service.py): it keeps polling while the
+operator is on other steps and stops when the session closes. This body starts it (``w``, or on
+its own when it opens once the change time is known), steers it (pause, faster, slower, now) and
+shows each round it publishes. Done is held back until a round says the matrix is complete; the
+step screen then asks for a reason and records it as an override.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from wizard.dns import (
+    CellState,
+    DnsConfigError,
+    DnsResolver,
+    PropagationCell,
+    PropagationMatrix,
+    authoritative_from_store,
+    check_propagation,
+    find_authoritative,
+    mx_question,
+    query_server,
+    question,
+    required_share_from_store,
+    resolvers_from_store,
+    save_evidence,
+    save_resolvers,
+)
+from wizard.store import SessionStore, StepState, now_iso
+
+from ..propagation_service import (
+    DEFAULT_INTERVAL,
+    INTERVALS,
+    PollResult,
+    PropagationPoller,
+    propagation_poller,
+)
+from .base import StepBody, register_body
+from .dns_view import when_short
+
+INTERVAL_SETTING = "dns.poll_seconds"
+CHANGE_SETTING = "dns.change_made_at"
+
+
+def cell_style(state: CellState) -> str:
+    if state is CellState.AGREES:
+        return "bold green"
+    return "bold red" if state.failed else "bold #d9a21b"
+
+
+def cell_icon(state: CellState) -> str:
+    if state is CellState.AGREES:
+        return "✔"
+    return "✖" if state.failed else "≠"
+
+
+def matrix_check(store: SessionStore) -> Callable[[], PropagationMatrix]:
+    """One round of step 12 for the session: its resolvers, the domain's authoritative servers
+    (fixed in "dns.authoritative" or found through NS), asked for the domain's MX.
+
+    Plain variant: every server must answer the profile's MX hosts. Filtering variant: MX stays
+    on the filtering service, so every server must answer what the first authoritative server
+    answers.
+    """
+
+    def check() -> PropagationMatrix:
+        resolvers = resolvers_from_store(store)
+        fixed = authoritative_from_store(store)
+        if fixed is not None:
+            authoritative, note = fixed, ""
+        else:
+            authoritative, note = find_authoritative(DnsResolver(resolvers), store.domain)
+        q = mx_question(store.domain, store.profile)
+        if store.third_party_filter and authoritative:
+            found = query_server(authoritative[0], store.domain, "MX", recursion=False)
+            if found.ok:
+                hosts = [r.exchange.to_text() for r in found.rdata]
+                q = question(store.domain, "MX", hosts, store.domain)
+        return check_propagation(
+            q,
+            resolvers,
+            authoritative,
+            required_share=required_share_from_store(store),
+            authoritative_note=note,
+        )
+
+    return check
+
+
+def resolver_texts(store: SessionStore) -> str:
+    return ", ".join(
+        f"{s.label}={s.address}" if s.label else s.address for s in resolvers_from_store(store)
+    )
+
+
+def change_time(store: SessionStore) -> tuple[str, str]:
+    """When the DNS change was made, and where that time comes from ("" when unknown)."""
+    recorded = store.setting(CHANGE_SETTING, "")
+    if recorded:
+        return str(recorded), "recorded in step 12"
+    step8 = store.step_record("8")
+    if step8.state is StepState.DONE and step8.changed_at:
+        return step8.changed_at, "step 8 marked done"
+    return "", ""
+
+
+def since(stamp: str, now: float | None = None) -> str:
+    """ "2 h 05 min" since an ISO time stamp."""
+    try:
+        then = datetime.fromisoformat(stamp)
+    except ValueError:
+        return "?"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    seconds = max(0, int((now or time.time()) - then.timestamp()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s"
+
+
+@register_body("12")
+class PropagationBody(StepBody):
+    """The matrix (servers × answer, TTL, serial, state), its summary, and the poller's controls."""
+
+    BINDINGS = [
+        Binding("w", "watch", "Watch"),
+        Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("r", "refresh_now", "Refresh now"),
+        Binding("plus,equals_sign", "faster", "Faster"),
+        Binding("minus", "slower", "Slower"),
+        Binding("m", "change_made", "Change made now"),
+    ]
+    DEFAULT_CSS = """
+    PropagationBody { height: auto; }
+    PropagationBody .buttons { height: auto; margin: 1 0 0 0; }
+    PropagationBody .hint { color: $text-muted; }
+    PropagationBody #prop-summary { text-style: bold; margin: 1 0 0 0; }
+    PropagationBody #prop-matrix { height: auto; max-height: 20; }
+    PropagationBody #prop-resolvers { width: 1fr; }
+    """
+
+    class RoundDone(Message):
+        """The poller finished a round (posted from its thread)."""
+
+        def __init__(self, result: PollResult) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unsubscribe: Any = None
+        self._poller: PropagationPoller | None = None
+        self.view: PropagationMatrix | None = None
+        self._last_saved_complete: bool | None = None
+
+    # ----- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="prop-expected")
+        yield Static("", id="prop-summary")
+        yield Static("", id="prop-since")
+        yield Static("", id="prop-poll", classes="hint")
+        table: DataTable[str | Text] = DataTable(
+            id="prop-matrix", cursor_type="row", zebra_stripes=True
+        )
+        for key, label in (
+            ("server", "Server"),
+            ("role", "Role"),
+            ("answer", "Answer"),
+            ("ttl", "TTL"),
+            ("serial", "SOA serial"),
+            ("state", "State"),
+        ):
+            table.add_column(label, key=key)
+        yield table
+        with Horizontal(classes="buttons"):
+            yield Button("Watch (w)", id="prop-watch", variant="primary")
+            yield Button("Pause/resume (p)", id="prop-pause")
+            yield Button("Refresh now (r)", id="prop-refresh")
+            yield Button("Faster (+)", id="prop-faster")
+            yield Button("Slower (-)", id="prop-slower")
+            yield Button("Change made now (m)", id="prop-change")
+        yield Label("Resolvers asked (IP, IP:PORT or label=IP; comma separated; Enter saves)")
+        yield Input(resolver_texts(self.store), id="prop-resolvers")
+        yield Static("", id="prop-resolvers-status", classes="hint")
+
+    # ----- the poller -----------------------------------------------------------------------------
+
+    @property
+    def poller(self) -> PropagationPoller:
+        if self._poller is None:
+            interval = float(self.store.setting(INTERVAL_SETTING, DEFAULT_INTERVAL))
+            self._poller = propagation_poller(self.app, matrix_check(self.store), interval)
+        return self._poller
+
+    def on_mount(self) -> None:
+        poller = self.poller
+        self._unsubscribe = poller.subscribe(self._on_round)
+        if poller.latest is not None:
+            self._show_round(poller.latest)
+        else:
+            self._show_view(None)
+        if not poller.watching and change_time(self.store)[0]:
+            poller.start()  # the change is made: watching is what this step is for
+        self.set_interval(1.0, self._tick)
+        self._tick()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def _on_round(self, result: PollResult) -> None:
+        self.post_message(self.RoundDone(result))  # from the poller's thread
+
+    def on_propagation_body_round_done(self, message: PropagationBody.RoundDone) -> None:
+        message.stop()
+        self._show_round(message.result)
+
+    def _show_round(self, result: PollResult) -> None:
+        if result.error:
+            self.query_one("#prop-summary", Static).update(
+                Text(f"Round {result.round} failed: {result.error}", style="red")
+            )
+            return
+        matrix: PropagationMatrix = result.matrix
+        self._show_view(matrix)
+        self._save_when_changed(matrix)
+
+    def _save_when_changed(self, matrix: PropagationMatrix) -> None:
+        """Evidence when completeness differs from the last saved round, not every round."""
+        if self._last_saved_complete is matrix.complete:
+            return
+        self._last_saved_complete = matrix.complete
+        last = self.store.latest_evidence("12", matrix.kind)
+        if last is not None and last.ok is matrix.complete and last.summary == matrix.summary:
+            return
+        save_evidence(self.store, "12", matrix)
+        self.post_message(StepBody.EvidenceAdded())
+
+    # ----- showing ------------------------------------------------------------------------------
+
+    def _show_view(self, view: PropagationMatrix | None) -> None:
+        self.view = view
+        expected = self.query_one("#prop-expected", Static)
+        summary = self.query_one("#prop-summary", Static)
+        table = self.query_one("#prop-matrix", DataTable)
+        table.clear()
+        if view is None:
+            expected.update("")
+            summary.update(
+                Text("No round yet: press w to start watching.", style="dim")
+                if not self.poller.watching
+                else Text("First round running…", style="dim")
+            )
+            return
+        expected.update(f"Expected: {view.question.describe()}")
+        summary.update(Text(view.summary, style="bold green" if view.complete else "bold #d9a21b"))
+        if view.authoritative_note:
+            summary.update(Text(f"{view.summary}\n{view.authoritative_note}", style="bold red"))
+        for i, cell in enumerate(view.cells):
+            table.add_row(
+                cell.server.name,
+                str(cell.role),
+                self._cell(cell.shown, cell),
+                "" if cell.ttl is None else str(cell.ttl),
+                "" if cell.soa_serial is None else str(cell.soa_serial),
+                self._cell(f"{cell_icon(cell.state)} {cell.state.label}", cell, detail=True),
+                key=f"cell-{i}",
+            )
+
+    @staticmethod
+    def _cell(text: str, cell: PropagationCell, *, detail: bool = False) -> Text:
+        if detail and cell.detail:
+            text = f"{text} ({cell.detail})"
+        return Text(text, style=cell_style(cell.state))
+
+    def _tick(self) -> None:
+        stamp, source = change_time(self.store)
+        self.query_one("#prop-since", Static).update(
+            f"Change made {since(stamp)} ago ({when_short(stamp)}, {source})."
+            if stamp
+            else Text(
+                "Change time unknown: mark step 8 done, or press m when the customer made it.",
+                style="dim",
+            )
+        )
+        poller = self.poller
+        if not poller.watching:
+            text = "Not watching (w starts)."
+        elif poller.paused:
+            text = f"Paused (p resumes) · interval {poller.interval:g} s"
+        else:
+            left = max(0, int((poller.next_at or time.time()) - time.time()))
+            rounds = poller.latest.round if poller.latest else 0
+            text = f"Refreshing every {poller.interval:g} s · next in {left} s · round {rounds}"
+        self.query_one("#prop-poll", Static).update(text)
+
+    # ----- done only when complete ---------------------------------------------------------------
+
+    def done_refusal(self) -> str:
+        view = self.view
+        if view is None:
+            return "The propagation matrix has not been checked yet (press w to watch it)."
+        if not view.complete:
+            return f"The propagation matrix is not complete: {view.summary}"
+        return ""
+
+    # ----- actions --------------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {
+            "prop-watch": self.action_watch,
+            "prop-pause": self.action_toggle_pause,
+            "prop-refresh": self.action_refresh_now,
+            "prop-faster": self.action_faster,
+            "prop-slower": self.action_slower,
+            "prop-change": self.action_change_made,
+        }
+        if event.button.id in actions:
+            event.stop()
+            actions[event.button.id]()
+
+    def action_watch(self) -> None:
+        self.poller.start()
+        self._tick()
+
+    def action_toggle_pause(self) -> None:
+        poller = self.poller
+        if not poller.watching:
+            poller.start()
+        elif poller.paused:
+            poller.resume()
+            self.notify("Propagation watch resumed.")
+        else:
+            poller.pause()
+            self.notify("Propagation watch paused.")
+        self._tick()
+
+    def action_refresh_now(self) -> None:
+        self.poller.start() if not self.poller.watching else self.poller.refresh_now()
+        self._tick()
+
+    def _step_interval(self, direction: int) -> None:
+        poller = self.poller
+        current = poller.interval
+        if direction < 0:
+            choices = [i for i in INTERVALS if i < current]
+            new = choices[-1] if choices else INTERVALS[0]
+        else:
+            choices = [i for i in INTERVALS if i > current]
+            new = choices[0] if choices else INTERVALS[-1]
+        poller.set_interval(new)
+        self.store.set_setting(INTERVAL_SETTING, new)
+        self.notify(f"The matrix refreshes every {new} s.")
+        self._tick()
+
+    def action_faster(self) -> None:
+        self._step_interval(-1)
+
+    def action_slower(self) -> None:
+        self._step_interval(+1)
+
+    def action_change_made(self) -> None:
+        stamp = now_iso()
+        self.store.set_setting(CHANGE_SETTING, stamp)
+        self.store.add_evidence("12", "dns.change-made", f"DNS change made at {when_short(stamp)}")
+        self.post_message(StepBody.EvidenceAdded())
+        self.poller.start()
+        self._tick()
+
+    @on(Input.Submitted, "#prop-resolvers")
+    def save_resolvers(self, event: Input.Submitted) -> None:
+        event.stop()
+        status = self.query_one("#prop-resolvers-status", Static)
+        entries = [e.strip() for e in event.value.split(",") if e.strip()]
+        if not entries:
+            status.update(Text("Not saved: name at least one resolver.", style="red"))
+            return
+        try:
+            saved = save_resolvers(self.store, entries)
+        except DnsConfigError as exc:
+            status.update(Text(f"Not saved: {exc}", style="red"))
+            return
+        status.update(f"Saved: {len(saved)} resolvers. The next round asks them.")
+        if self.poller.watching:
+            self.poller.refresh_now()

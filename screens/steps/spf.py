@@ -1,0 +1,133 @@
+"""Step 13.2: the domain's SPF record(s), what is wrong with them, and the record to publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, Label, Static
+
+from wizard.dns import DnsConfigError, check_spf
+
+from .base import StepBody, register_body
+from .dns import _DnsCheckBody
+from .dns_view import FindingList, servers_line, session_resolver, when_short
+
+
+@register_body("13.2")
+class SpfBody(_DnsCheckBody):
+    """Current SPF, findings with severity, the lookup count, the recommended record to copy."""
+
+    BINDINGS = [
+        Binding("c", "check", "Re-check SPF"),
+        Binding("y", "copy_recommended", "Copy record"),
+    ]
+    DEFAULT_CSS = """
+    SpfBody #spf-recommended { text-style: bold; padding: 0 1; border: round $success 50%; }
+    SpfBody #spf-copied { color: $success; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Label("Published now")
+        yield Static("", id="spf-records")
+        yield Static("", id="spf-count")
+        yield FindingList(id="spf-findings")
+        yield Label("Record to publish (TXT at the domain itself)", id="spf-recommended-label")
+        yield Static("", id="spf-recommended", markup=False)
+        with Horizontal(classes="buttons"):
+            yield Button("Re-check SPF (c)", id="dns-check", variant="primary")
+            yield Button("Copy the record (y)", id="spf-copy")
+        yield Static("", id="spf-copied")
+        yield Static("", classes="check-status hint")
+
+    def on_mount(self) -> None:
+        self._show_saved()
+
+    # ----- showing ----------------------------------------------------------------------------
+
+    def _show_saved(self) -> None:
+        spf = self._last("dns.spf")
+        self._spf = spf
+        records = self.query_one("#spf-records", Static)
+        count = self.query_one("#spf-count", Static)
+        recommended = self.query_one("#spf-recommended", Static)
+        if spf is None:
+            records.update(Text("Not checked yet: press c.", style="dim"))
+            count.update("")
+            self.query_one("#spf-findings", FindingList).show([])
+            recommended.update(self._fallback_record())
+            self._show_status(servers_line(self.store))
+            return
+        published = spf.get("records") or []
+        records.update(
+            "\n".join(f"    {r}" for r in published)
+            if published
+            else Text(f"    {spf['domain']} publishes no SPF record.", style="#d9a21b")
+        )
+        count.update(self._count_text(spf))
+        self.query_one("#spf-findings", FindingList).show(spf.get("findings") or [])
+        recommended.update(spf.get("recommended", ""))
+        self.query_one("#spf-recommended-label", Label).update(
+            "Record to publish (TXT at the domain itself; "
+            f"{spf.get('recommended_lookup_count', '?')} of {spf.get('lookup_limit', 10)} lookups)"
+        )
+        self._show_status(
+            f"Last checked {when_short(spf.get('checked_at', ''))}. {servers_line(self.store)}"
+        )
+
+    @staticmethod
+    def _count_text(spf: dict[str, Any]) -> Text:
+        used, limit = int(spf.get("lookup_count", 0)), int(spf.get("lookup_limit", 10))
+        voids, void_limit = int(spf.get("void_count", 0)), int(spf.get("void_limit", 2))
+        text = Text("DNS lookups: ")
+        text.append(f"{used} of {limit}", style="bold red" if used > limit else "bold green")
+        text.append("   Void lookups: ")
+        text.append(f"{voids} of {void_limit}", style="bold red" if voids > void_limit else "")
+        return text
+
+    def _fallback_record(self) -> str:
+        """Before a check: the provider's include alone (the check merges existing senders)."""
+        return f"v=spf1 {self.store.profile.spf_mechanism()} -all"
+
+    # ----- actions ------------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {"dns-check": self.action_check, "spf-copy": self.action_copy_recommended}
+        if event.button.id in actions:
+            event.stop()
+            actions[event.button.id]()
+
+    def action_copy_recommended(self) -> None:
+        record = str(self.query_one("#spf-recommended", Static).render()).strip()
+        self.app.copy_to_clipboard(record)
+        self.query_one("#spf-copied", Static).update(f"Copied to the clipboard: {record}")
+        self.notify("The recommended SPF record is on the clipboard.", title="Copied")
+
+    def action_check(self) -> None:
+        self._show_status("Checking SPF…")
+        self.query_one("#dns-check", Button).disabled = True
+        self.run_check()
+
+    @work(thread=True, exclusive=True, group="dns-check")
+    def run_check(self) -> None:
+        store = self.store
+        try:
+            resolver = session_resolver(store)
+        except DnsConfigError as exc:
+            self.app.call_from_thread(self._checked, f"Not checked: {exc}")
+            return
+        self._save(check_spf(resolver, store.domain, store.profile))
+        self.app.call_from_thread(self._checked, "")
+
+    def _checked(self, error: str) -> None:
+        self.query_one("#dns-check", Button).disabled = False
+        if error:
+            self._show_status(Text(error, style="red"))
+            return
+        self._show_saved()
+        self.query_one("#spf-copied", Static).update("")
+        self.post_message(StepBody.EvidenceAdded())
