@@ -114,3 +114,14 @@ def test_report_with_log_bundles_report_log_and_readme(servers, capsys, tmp_path
     assert str(chosen) in capsys.readouterr().out
     with zipfile.ZipFile(chosen) as bundle:
         assert f"{name}-onboarding-report.md" in bundle.namelist()
+
+
+def test_verification_is_logged_too(servers, capsys) -> None:  # type: ignore[no-untyped-def]
+    name, address, _source_pw, _target_pw = make_session(servers)
+    assert main(["copy", name]) == Exit.OK
+    assert main(["verify", name]) == Exit.OK
+    capsys.readouterr()
+    records = activity.read_records(session_path(name))
+    checks = [r for r in records if r.engine == "verify" and r.mailbox == address]
+    assert [r.event for r in checks] == ["started", "done"]
+    assert checks[-1].level == "info"

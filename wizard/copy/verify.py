@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..activity import event_logger
 from ..events import Done, EventSink, Started, ignore
 from ..store import Evidence, SessionStore, now_iso
 from .engine import MailboxJob
@@ -243,6 +244,7 @@ def verify(
 ) -> Verification:
     """Verify every mailbox and save the result as evidence of ``step`` ("10" or "16")."""
     ledger = CopyLedger(store)
+    sink = event_logger(store, "verify", inner=sink)
 
     def one(job: MailboxJob) -> MailboxCheck:
         sink(Started(subject=job.mailbox, detail="verifying"))
