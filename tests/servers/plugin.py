@@ -6,8 +6,12 @@
   stopped at the end of the session.
 - ``dovecot`` (session): one shared Dovecot; add fresh users per test with ``add_user()``.
 - ``dovecot_user`` (function): a fresh user on the shared server with the nested/non-ASCII tree.
+- ``knot_factory`` (function): call it with zones to start a Knot DNS server on its own loopback
+  address, ``knot_factory({"example.com": "@ MX 10 mx1.example.net."})``; ``set_zone`` on the
+  server rewrites and reloads a zone. Stopped when the test ends (tests/servers/knot.py).
+- ``silent_dns`` (function): a UDP socket on loopback that never answers, for timeouts.
 
-Without the dovecot binary the fixtures skip with the reason, except under CI=true, where
+Without the dovecot (knotd) binary the fixtures skip with the reason, except under CI=true, where
 they fail: CI must run every server test.
 
 - ``ews_sandbox`` (function): a fresh EWS stand-in; ``ews_sandbox_factory`` for options (TLS ...).
@@ -24,6 +28,7 @@ import pytest
 from wizard.sandbox import EwsSandbox
 
 from .dovecot import DOVECOT, Account, DovecotFactory, DovecotServer, dovecot_installed
+from .knot import KNOTD, KnotFactory, SilentServer, knot_installed
 
 
 def require_dovecot() -> None:
@@ -80,3 +85,27 @@ def ews_sandbox_factory() -> Iterator[Callable[..., EwsSandbox]]:
     close_exchangelib()
     for sandbox in started:
         sandbox.stop()
+
+
+def require_knot() -> None:
+    if knot_installed():
+        return
+    reason = f"Knot DNS is not installed ({KNOTD} missing): apt-get install knot knot-dnsutils"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI=true needs every server test to run", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def knot_factory() -> Iterator[KnotFactory]:
+    require_knot()
+    factory = KnotFactory()
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def silent_dns() -> Iterator[SilentServer]:
+    server = SilentServer()
+    yield server
+    server.close()
