@@ -1,0 +1,122 @@
+"""`onboard check dns DOMAIN`: MX, Autodiscover and SPF of a domain, headless."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from wizard.cliutil import Exit, fail, print_json
+from wizard.profile import ProfileError, load_profile
+
+from .checks import DomainReport, check_domain
+from .model import Finding, Severity
+from .resolver import DEFAULT_TIMEOUT, DnsConfigError, DnsResolver
+
+_MARK = {
+    Severity.OK: "ok   ",
+    Severity.INFO: "info ",
+    Severity.WARNING: "warn ",
+    Severity.ERROR: "FIX  ",
+}
+
+
+def register(subparsers: Any, check_subparsers: Any) -> None:
+    p = check_subparsers.add_parser(
+        "dns",
+        help="MX, Autodiscover and SPF of a domain, with the SPF record to publish",
+        description=(
+            "Check the domain's MX and Autodiscover records against the provider profile and "
+            "its SPF record (one record, the provider's include, at most 10 DNS lookups), and "
+            "print the recommended SPF record. Exits 1 when something must be fixed."
+        ),
+    )
+    p.add_argument("domain", help="the customer's mail domain")
+    p.add_argument("--profile", metavar="FILE", help="provider profile (TOML)")
+    p.add_argument(
+        "--third-party-filter",
+        action="store_true",
+        help="the customer keeps a third-party filtering service: MX stays on it",
+    )
+    p.add_argument(
+        "--resolver",
+        metavar="IP[:PORT]",
+        action="append",
+        default=[],
+        help="ask this DNS server instead of the system resolver (repeat for several)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"per question and server (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.set_defaults(handler=cmd_check_dns)
+
+
+def cmd_check_dns(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(args.profile)
+    except ProfileError as exc:
+        fail(str(exc), Exit.USAGE)
+    if args.timeout <= 0:
+        fail("--timeout must be more than 0 seconds", Exit.USAGE)
+    try:
+        resolver = DnsResolver(args.resolver or None, timeout=args.timeout)
+    except DnsConfigError as exc:
+        fail(str(exc), Exit.USAGE)
+    report = check_domain(
+        resolver, args.domain, profile, third_party_filter=args.third_party_filter
+    )
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        print_report(report)
+    if report.mx.lookup.failed and report.spf.txt.failed and report.autodiscover.cname.failed:
+        return Exit.UNREACHABLE
+    return Exit.PROBLEMS if report.must_fix else Exit.OK
+
+
+def _print_findings(findings: tuple[Finding, ...]) -> None:
+    for finding in findings:
+        print(f"  {_MARK[finding.severity]} {finding.message}  [{finding.code}]")
+        if finding.advice and finding.severity is not Severity.OK:
+            print(f"         → {finding.advice}")
+
+
+def print_report(report: DomainReport) -> None:
+    print(f"DNS checks for {report.domain} (asked: {', '.join(report.servers)})")
+    print()
+    mx = report.mx
+    print("MX" + (" (third-party filtering kept in front)" if mx.third_party_filter else ""))
+    if mx.records:
+        shown = ", ".join(
+            f"{r.preference} {r.host}" + (" (provider)" if r.provider else "") for r in mx.records
+        )
+        print(f"  records: {shown}")
+    _print_findings(mx.findings)
+    print()
+    ad = report.autodiscover
+    print("Autodiscover")
+    _print_findings(ad.findings)
+    print(f"  Outlook: {ad.outlook_finds()}")
+    print()
+    spf = report.spf
+    print("SPF")
+    for record in spf.records:
+        print(f"  record: {record}")
+    if spf.records:
+        print(f"  DNS lookups: {spf.lookup_count} of 10, void lookups: {spf.void_count} of 2")
+    _print_findings(spf.findings)
+    print()
+    print("Recommended SPF record (TXT at " + report.domain + "):")
+    print(f"  {spf.recommended}")
+    if spf.records and not spf.needs_change:
+        print("  (the published record already matches)")
+    print()
+    errors = [f for f in report.findings if f.must_fix]
+    if errors:
+        print(f"{len(errors)} thing(s) to fix: " + ", ".join(f.code for f in errors))
+    else:
+        print("Nothing to fix.")
