@@ -10,6 +10,7 @@ BODY_MODULES: list[str] = [
     "screens.steps.plan",
     "screens.steps.signoff",
     "screens.steps.copy",
+    "screens.steps.source_settings",
     "screens.steps.dns",
     "screens.steps.propagation",
     "screens.steps.spf",
