@@ -1,0 +1,116 @@
+"""Everything the demo runs, started and stopped together: the old IMAP server, the provider's
+Exchange (the EWS stand-in) and the DNS servers, each in background threads on 127.0.0.1.
+
+    with DemoServers(state_dir=...) as servers:
+        store = open_demo_session(servers)
+        ...
+
+``state_dir`` keeps what the demo Exchange received between runs, so a resumed demo session finds
+its copied mail again; without it everything is in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+from types import TracebackType
+
+from ..profile import ProviderProfile
+from ..sandbox import EwsSandbox
+from .corpus import DemoCompany, generate_company
+from .dns_server import DemoDns, DnsChange, PropagationPlan
+from .imap_server import LOOPBACK, DemoImapServer, DemoServerError
+from .profile import demo_profile
+from .tls import make_certificate
+
+
+class DemoServers:
+    """The demo's three servers; ``start()`` returns once all of them accept connections."""
+
+    def __init__(
+        self,
+        company: DemoCompany | None = None,
+        *,
+        state_dir: Path | None = None,
+        plan: PropagationPlan | None = None,
+        change: DnsChange | None = None,
+        tls: bool = True,
+    ) -> None:
+        self.company = company or generate_company()
+        self.state_dir = Path(state_dir) if state_dir else None
+        self.plan = plan or PropagationPlan()
+        self.change = change or DnsChange()
+        self.tls = tls
+        self.imap: DemoImapServer | None = None
+        self.ews: EwsSandbox | None = None
+        self.dns: DemoDns | None = None
+        self._profile: ProviderProfile | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.imap is not None
+
+    @property
+    def profile(self) -> ProviderProfile:
+        """The demo provider, pointing at this run's EWS stand-in (only while running)."""
+        if self._profile is None:
+            raise RuntimeError("the demo servers are not running")
+        return self._profile
+
+    def start(self) -> DemoServers:
+        if self.running:
+            return self
+        try:
+            certificate = None
+            if self.tls:
+                self._tmp = tempfile.TemporaryDirectory(prefix="onboard-demo-")
+                certificate = make_certificate(Path(self._tmp.name), LOOPBACK)
+            self.imap = DemoImapServer(self.company, certificate=certificate).start()
+            ews_dir = None
+            if self.state_dir is not None:
+                ews_dir = self.state_dir / "ews"
+                ews_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # Plain HTTP on loopback: the copy engine's Exchange target does not pin certificates.
+            self.ews = EwsSandbox(host=LOOPBACK, storage_dir=ews_dir)
+            for mailbox in self.company.mailboxes:
+                self.ews.add_mailbox(mailbox.address, mailbox.password, mailbox.display_name)
+            self.ews.start()
+            self._profile = demo_profile(self.ews.url)
+            self.dns = DemoDns(
+                self.company.domain, self._profile, plan=self.plan, change=self.change
+            ).start()
+        except BaseException as exc:
+            self.stop()
+            if isinstance(exc, DemoServerError | KeyboardInterrupt):
+                raise
+            raise DemoServerError(f"the demo could not start its servers: {exc}") from exc
+        return self
+
+    def stop(self) -> None:
+        """Stop whatever runs (safe to call twice, and after a failed start)."""
+        dns, ews, imap = self.dns, self.ews, self.imap
+        self.dns = self.ews = self.imap = None
+        self._profile = None
+        for server in (dns, ews, imap):
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    server.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> DemoServers:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+__all__ = ["DemoServers"]
