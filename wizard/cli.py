@@ -32,7 +32,12 @@ from .store import (
 )
 
 # Engines add their verbs here: each module has register(subparsers, check_subparsers).
-COMMAND_MODULES: list[str] = ["wizard.copy.cli", "wizard.sandbox.cli", "wizard.dns.cli"]
+COMMAND_MODULES: list[str] = [
+    "wizard.copy.cli",
+    "wizard.sandbox.cli",
+    "wizard.dns.cli",
+    "wizard.imap.cli",
+]
 
 Handler = Callable[[argparse.Namespace], int]
 
