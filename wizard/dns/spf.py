@@ -441,7 +441,8 @@ def check_spf(resolver: DnsResolver, domain: str, profile: ProviderProfile) -> S
     include = profile.spf_mechanism().lower()
     provider = normalize_host(profile.spf_include)
     walker = _Walker(resolver)
-    records, txt = walker.spf_records(domain)
+    found, txt = walker.spf_records(domain)
+    records = sorted(found)  # servers rotate TXT records; the recommendation must not
     findings: list[Finding] = []
     if txt.failed:
         findings.append(
