@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from tests.servers.dovecot import SeedMessage, make_message
 from wizard import activity
 from wizard.cli import main
 from wizard.cliutil import Exit
+from wizard.copy.errors import Throttled
 from wizard.copy.session_jobs import SOURCE_SETTING, TARGET_SETTING
 from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key, target_password_key
@@ -125,3 +127,46 @@ def test_verification_is_logged_too(servers, capsys) -> None:  # type: ignore[no
     checks = [r for r in records if r.engine == "verify" and r.mailbox == address]
     assert [r.event for r in checks] == ["started", "done"]
     assert checks[-1].level == "info"
+
+
+class BusyOnce:
+    """A real target that answers the first upload with "slow down", as a busy Exchange does."""
+
+    busy = True
+
+    def __init__(self, target) -> None:  # type: ignore[no-untyped-def]
+        self.target = target
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.target, name)
+
+    def append(self, folder, messages):  # type: ignore[no-untyped-def]
+        if BusyOnce.busy:
+            BusyOnce.busy = False
+            raise Throttled("target: the server is busy", retry_after=0.2)
+        return self.target.append(folder, messages)
+
+
+def test_throttling_waits_and_retries_are_logged(servers) -> None:  # type: ignore[no-untyped-def]
+    from wizard.copy.engine import CopyEngine, CopySettings
+    from wizard.copy.ledger import CopyLedger
+    from wizard.copy.plan import PlanOptions
+    from wizard.copy.session_jobs import session_jobs
+    from wizard.store import SessionStore
+
+    name, address, _source_pw, _target_pw = make_session(servers)
+    with SessionStore.open(session_path(name)) as store:
+        (job,) = session_jobs(store, [], PlanOptions(), interactive=False)
+        real_target = job.target
+        job = replace(job, target=lambda: BusyOnce(real_target()))
+        settings = CopySettings(backoff_initial=0.01, backoff_max=0.05)
+        sink = activity.event_logger(store, "copy")
+        result = CopyEngine(CopyLedger(store), [job], settings, sink=sink).run()
+        assert result.ok and result.copied == 6
+    records = activity.read_records(session_path(name))
+    problems = [(r.level, r.event) for r in records if r.level != "info"]
+    assert problems == [("warning", "retry"), ("warning", "throttle")]
+    (throttle,) = [r for r in records if r.event == "throttle"]
+    assert throttle.mailbox == address and throttle.fields["seconds"] >= 0.2
+    assert "waiting" in throttle.message
+    assert sum(r.fields["messages"] for r in records if r.event == "batch") == 6
