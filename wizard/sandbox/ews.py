@@ -2,7 +2,7 @@
 
 GetFolder, FindFolder, CreateFolder, DeleteFolder, CreateItem (SaveOnly, MIME, extended
 properties), FindItem (restrictions, sort, paging), GetItem, UpdateItem (read state, extended
-properties), DeleteItem and ResolveNames. Anything else is answered with ErrorInvalidOperation.
+properties), DeleteItem, ResolveNames, and ConvertId as far as exchangelib's version guess needs. Anything else is answered with ErrorInvalidOperation.
 """
 
 from __future__ import annotations
@@ -540,6 +540,14 @@ class EwsOperations:
             sub(mailbox, t("EmailAddress"), mb.address)
             sub(mailbox, t("RoutingType"), "SMTP")
             sub(mailbox, t("MailboxType"), "Mailbox")
+
+    def op_ConvertId(self, body: etree._Element, caller: Caller, out: etree._Element) -> None:
+        # Only exchangelib's version guess sends this (with a dummy id); ids are never converted.
+        ids = body.find(m("SourceIds"))
+        for _ in ids if ids is not None else ():
+            response_message(
+                out, "ConvertId", EwsError("ErrorInvalidIdMalformed", "Id is malformed.")
+            )
 
     # -- rendering items ------------------------------------------------------------------------
 

@@ -117,8 +117,7 @@ def serialize(root: etree._Element) -> bytes:
 
 
 def fault_response(fault: SoapFault, api_version: str = DEFAULT_API_VERSION) -> bytes:
-    root = etree.Element(f"{{{SOAPNS}}}Envelope", nsmap={"s": SOAPNS})
-    body = sub(root, f"{{{SOAPNS}}}Body")
+    root, body = envelope(api_version)
     elem = sub(body, f"{{{SOAPNS}}}Fault")
     code = etree.SubElement(elem, "faultcode", nsmap={"a": TNS})
     code.text = f"a:{fault.code}"
