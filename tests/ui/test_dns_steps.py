@@ -1,0 +1,217 @@
+"""Steps 8, 12 and 13.2 in the real app, asking real Knot servers on loopback (never the internet).
+
+The session's resolvers ("dns.resolvers") and authoritative servers ("dns.authoritative") are
+the Knot fixtures' addresses, so every check and every poller round stays on 127.0.0.x.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from screens.app import OnboardApp
+from screens.dialogs import ReasonDialog
+from screens.step_screen import StepScreen
+from screens.steps.propagation import PropagationBody
+from wizard.profile import example_profile
+from wizard.session import create_session
+from wizard.store import SessionStore, StepState
+
+from .pilot_helpers import settle, shown, type_text
+
+SIZE = (150, 60)
+DOMAIN = "acme.example"
+OLD_MX = "@ IN MX 10 mail.acme.example.\nmail IN A 192.0.2.25\n"
+NEW_MX = "@ IN MX 10 mx1.hosted.example.net.\n@ IN MX 20 mx2.hosted.example.net.\n"
+MIXED_MX = (
+    "@ IN MX 10 mx1.hosted.example.net.\n@ IN MX 20 mail.acme.example.\nmail IN A 192.0.2.25\n"
+)
+
+
+@pytest.fixture
+def store() -> Iterator[SessionStore]:
+    s = create_session("Acme Corp", DOMAIN, example_profile(), name="acme")
+    yield s
+    if not s.closed:
+        s.close()
+
+
+async def wait_until(pilot: Pilot, done: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run (no keys pressed) until ``done()`` or the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.1)
+        if done():
+            return
+    raise AssertionError(f"not reached within {timeout:g} s")
+
+
+def state_cells(app: OnboardApp) -> list[object]:
+    table = app.screen.query_one("#prop-matrix", DataTable)
+    return [table.get_row_at(i)[5] for i in range(table.row_count)]
+
+
+async def test_step12_cells_turn_green_on_their_own_after_a_zone_reload(
+    store: SessionStore, knot_factory
+) -> None:
+    auth = knot_factory({DOMAIN: OLD_MX})
+    resolvers = [knot_factory({DOMAIN: OLD_MX}), knot_factory({DOMAIN: OLD_MX})]
+    store.set_setting("dns.resolvers", [f"R{i}={r.address}" for i, r in enumerate(resolvers)])
+    store.set_setting("dns.authoritative", [auth.address])
+    store.set_setting("dns.poll_seconds", 1)
+    store.set_step_state("8", StepState.DONE)  # the change is made: step 12 watches on its own
+
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto_step("12")
+        await settle(pilot)
+        body = app.screen.query_one(PropagationBody)
+        await wait_until(pilot, lambda: body.view is not None)
+        cells = state_cells(app)
+        assert len(cells) == 3
+        assert all("differs" in str(c) and "green" not in str(c.style) for c in cells)  # type: ignore[attr-defined]
+        assert "not yet complete" in shown(app.screen.query_one("#prop-summary", Static))
+        assert "Change made" in shown(app.screen.query_one("#prop-since", Static))
+
+        # The customer's change reaches the name server and the resolvers: no key is pressed.
+        for server in (auth, *resolvers):
+            server.set_zone(DOMAIN, NEW_MX)
+        await wait_until(pilot, lambda: body.view is not None and body.view.complete)
+        await settle(pilot)
+        cells = state_cells(app)
+        assert all("agrees" in str(c) and "green" in str(c.style) for c in cells)  # type: ignore[attr-defined]
+        table = app.screen.query_one("#prop-matrix", DataTable)
+        serial_column = [table.get_row_at(i)[4] for i in range(table.row_count)]
+        assert serial_column == ["2", "2", "2"]  # the reloaded zone's serial, from every server
+        assert "complete" in shown(app.screen.query_one("#prop-summary", Static))
+        saved = store.latest_evidence("12", "dns.propagation")
+        assert saved is not None and saved.ok is True
+
+        await pilot.press("f2")  # complete: done without a question
+        await settle(pilot)
+        assert store.step_record("12").state is StepState.DONE
+        assert store.step_record("12").override == ""
+
+
+async def test_step12_done_is_refused_while_the_matrix_is_incomplete(
+    store: SessionStore, knot_factory
+) -> None:
+    auth = knot_factory({DOMAIN: NEW_MX})
+    lagging = knot_factory({DOMAIN: OLD_MX})
+    store.set_setting("dns.resolvers", [lagging.address])
+    store.set_setting("dns.authoritative", [auth.address])
+    store.set_step_state("8", StepState.DONE)
+
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto_step("12")
+        await settle(pilot)
+        body = app.screen.query_one(PropagationBody)
+        await wait_until(pilot, lambda: body.view is not None)
+        assert not body.view.complete  # type: ignore[union-attr]
+
+        await pilot.press("f2")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, ReasonDialog)
+        assert "not complete" in shown(dialog.query_one("#message", Static))
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, StepScreen)
+        assert store.step_record("12").state is StepState.NOT_STARTED
+
+        await pilot.press("f2")  # again, this time with a recorded override
+        await settle(pilot)
+        await type_text(pilot, "resolver R0 caches for a day")
+        await pilot.press("enter")
+        await settle(pilot)
+        record = store.step_record("12")
+        assert record.state is StepState.DONE
+        assert record.override == "resolver R0 caches for a day"
+
+
+async def test_step8_shows_the_records_to_enter_and_finds_mixed_mx(
+    store: SessionStore, knot_factory
+) -> None:
+    dns = knot_factory({DOMAIN: MIXED_MX})
+    store.set_setting("dns.resolvers", [dns.address])
+
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto_step("8")
+        await settle(pilot)
+        table = app.screen.query_one("#dns-records", DataTable)
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows[0][:3] == [DOMAIN, "MX", "10 mx1.hosted.example.net"]
+        assert rows[1][:3] == [DOMAIN, "MX", "20 mx2.hosted.example.net"]
+        assert [f"autodiscover.{DOMAIN}", "CNAME", "autodiscover.hosted.example.net"] == rows[2][:3]
+        assert rows[3][:2] == [f"_autodiscover._tcp.{DOMAIN}", "SRV"]
+        assert "0 0 443 autodiscover.hosted.example.net" in rows[3][2]
+
+        await pilot.click("#dns-check")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        mx = shown(app.screen.query_one("#mx-findings", Static))
+        assert "ERROR" in mx and "mixed" in mx and "mail.acme.example" in mx
+        auto = shown(app.screen.query_one("#autodiscover-findings", Static))
+        assert "autodiscover" in auto.lower()
+        saved = store.latest_evidence("8", "dns.mx")
+        assert saved is not None and saved.ok is False and saved.data["status"] == "mixed"
+        assert "Last checked" in shown(app.screen.query_one(".check-status", Static))
+
+        # The filtering variant: MX is left alone, only Autodiscover is entered.
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        types = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert types == ["CNAME", "SRV"]
+        assert "leave the MX records alone" in shown(
+            app.screen.query_one("#dns-instructions", Static)
+        )
+
+
+def nested_spf_zone() -> str:
+    """acme.example's SPF needs 11 lookups through a chain of nested includes."""
+    lines = ['@ IN TXT "v=spf1 include:s1.acme.example -all"']
+    for i in range(1, 11):
+        lines.append(f's{i} IN TXT "v=spf1 ip4:192.0.2.{i} include:s{i + 1}.acme.example -all"')
+    lines.append('s11 IN TXT "v=spf1 ip4:192.0.2.11 -all"')
+    return "\n".join(lines) + "\n"
+
+
+async def test_step13_2_flags_too_many_lookups_and_offers_the_merged_record(
+    store: SessionStore, knot_factory
+) -> None:
+    dns = knot_factory(
+        {
+            DOMAIN: nested_spf_zone(),
+            "hosted.example.net": 'spf IN TXT "v=spf1 ip4:198.51.100.0/24 -all"\n',
+        }
+    )
+    store.set_setting("dns.resolvers", [dns.address])
+
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto_step("13.2")
+        await settle(pilot)
+        await pilot.click("#dns-check")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        screen = app.screen
+        assert "include:s1.acme.example" in shown(screen.query_one("#spf-records", Static))
+        assert "11 of 10" in shown(screen.query_one("#spf-count", Static))
+        findings = shown(screen.query_one("#spf-findings", Static))
+        assert "ERROR" in findings and "11 DNS lookups" in findings
+        assert "lacks the provider's include:spf.hosted.example.net" in findings
+        recommended = shown(screen.query_one("#spf-recommended", Static)).strip()
+        assert recommended == "v=spf1 include:s1.acme.example include:spf.hosted.example.net -all"
+
+        await pilot.click("#spf-copy")
+        await settle(pilot)
+        assert app.clipboard == recommended
+        assert "Copied to the clipboard" in shown(screen.query_one("#spf-copied", Static))
+        saved = store.latest_evidence("13.2", "dns.spf")
+        assert saved is not None and saved.data["lookup_count"] == 11
