@@ -8,8 +8,10 @@ in another terminal show up too. The view follows the end unless the operator sc
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -17,6 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, RichLog, Select, Static
 
 from wizard.activity import ActivityRecord, LogTail, log_files, log_path, read_log_file
+from wizard.report.bundle import bundle_filename, write_bundle
+from wizard.session import exports_dir
 from wizard.store import SessionStore
 
 ALL = "*"
@@ -60,6 +64,7 @@ class LogScreen(Screen[None]):
         Binding("m", "focus_mailbox", "Mailbox"),
         Binding("v", "focus_level", "Level"),
         Binding("end", "follow", "Follow"),
+        Binding("b", "bundle", "Bundle for a colleague"),
     ]
 
     def __init__(self, store: SessionStore) -> None:
@@ -168,3 +173,19 @@ class LogScreen(Screen[None]):
         view = self.query_one("#log-lines", RichLog)
         view.scroll_end(animate=False)
         view.focus()
+
+    @work(thread=True, exclusive=True, group="log-bundle")
+    def action_bundle(self) -> Path | None:
+        """The HTML report, this log and a README as one zip in the exports folder."""
+        path = exports_dir() / bundle_filename(self.store)
+        try:
+            write_bundle(self.store, "html", path)
+        except OSError as exc:
+            self.app.call_from_thread(
+                self.notify, f"Could not write {path}: {exc.strerror or exc}", severity="error"
+            )
+            return None
+        self.app.call_from_thread(
+            self.notify, f"Report and activity log written to {path}", title="Bundle written"
+        )
+        return path

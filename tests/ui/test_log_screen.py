@@ -142,3 +142,26 @@ async def test_the_palette_opens_the_log() -> None:
         await pilot.press("ctrl+l")  # the same key takes the operator back
         await settle(pilot)
         assert isinstance(app.screen, StepScreen)
+
+
+async def test_b_writes_the_report_and_log_bundle_into_the_exports_folder() -> None:
+    import zipfile
+
+    from wizard.session import exports_dir
+
+    store = session()
+    activity.log_event(store, "info", "copy", "batch", "5 copied", mailbox=ANNA)
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        await pilot.press("b")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        path = exports_dir() / f"{store.name}-onboarding-report-with-log.zip"
+        with zipfile.ZipFile(path) as bundle:
+            names = bundle.namelist()
+            log = bundle.read(f"logs/{store.name}.onboard.log").decode()
+        assert f"{store.name}-onboarding-report.html" in names and "README.txt" in names
+        assert "5 copied" in log
