@@ -136,6 +136,7 @@ class KnotServer:
 
     def _write_config(self) -> None:
         zones = "".join(f"  - domain: {origin}\n" for origin in sorted(self.zones))
+        zones = f"zone:\n{zones}" if zones else ""  # Knot rejects an empty zone list
         self.config.write_text(
             f"""server:
     rundir: "{self.workdir}"
@@ -157,9 +158,7 @@ template:
     journal-content: none
     zonefile-sync: -1
     semantic-checks: off
-zone:
-{zones or "  []"}
-""",
+{zones}""",
             encoding="utf-8",
         )
 
