@@ -100,8 +100,11 @@ class LogScreen(Screen[None]):
         current = log_path(self.store)
         older = [r for p in log_files(self.store) if p != current for r in read_log_file(p)]
         self.records = (older + self._tail.read_new())[-KEEP:]
-        self.redraw()
+        self.call_after_refresh(self.redraw)  # once the log has its width, so lines wrap to it
         self.set_interval(POLL_SECONDS, self.poll)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.redraw)  # RichLog wraps when writing: wrap again
 
     # ----- filtering ----------------------------------------------------------------------------
 
@@ -119,7 +122,7 @@ class LogScreen(Screen[None]):
         view.clear()
         shown = [r for r in self.records if self.wanted(r)]
         for record in shown:
-            view.write(log_line(record), scroll_end=False)
+            view.write(log_line(record), scroll_end=False, expand=True)
         view.scroll_end(animate=False)
         self.shown_count = len(shown)
         self.show_status()
@@ -153,7 +156,7 @@ class LogScreen(Screen[None]):
         follow = view.is_vertical_scroll_end or view.max_scroll_y == 0
         for record in new:
             if self.wanted(record):
-                view.write(log_line(record), scroll_end=follow)
+                view.write(log_line(record), scroll_end=follow, expand=True)
                 self.shown_count += 1
         self.shown_count = min(self.shown_count, len(self.records))
         self.show_status()
