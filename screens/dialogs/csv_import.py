@@ -29,7 +29,6 @@ class CsvImportDialog(ModalScreen[ImportResult | None]):
     CSS_PATH = "dialogs.tcss"
     DEFAULT_CSS = """
     CsvImportDialog { align: center middle; background: $background 60%; }
-    CsvImportDialog .dialog { width: 110; }
     CsvImportDialog #csv-hint { color: $text-muted; margin-bottom: 1; }
     CsvImportDialog #csv-problems { height: auto; max-height: 14; display: none; }
     CsvImportDialog #csv-problems.shown { display: block; }
@@ -46,7 +45,8 @@ class CsvImportDialog(ModalScreen[ImportResult | None]):
         self.initial_path = path
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog") as frame:
+            frame.styles.width = 110  # wider than the other dialogs: the problems need room
             yield Static("Import mailboxes from a CSV file", classes="dialog-title")
             yield Static(FORMAT_HINT, id="csv-hint")
             yield Input(self.initial_path, placeholder="Path of the CSV file", id="csv-path")
@@ -89,7 +89,7 @@ class CsvImportDialog(ModalScreen[ImportResult | None]):
             count = len(exc.problems)
             summary.update(
                 f"Nothing was imported: {count} problem{'s' if count != 1 else ''} in the file. "
-                "Fix them and import the file again."
+                "Fix the file and import it again."
             )
             for number, problem in enumerate(exc.problems):
                 table.add_row(

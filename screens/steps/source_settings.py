@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from wizard.imap import (
@@ -71,10 +71,11 @@ class SourceSettingsBody(StepBody):
     DEFAULT_CSS = """
     SourceSettingsBody { height: auto; }
     SourceSettingsBody .row { height: auto; }
-    SourceSettingsBody #imap-host { width: 2fr; }
-    SourceSettingsBody #imap-port { width: 12; }
-    SourceSettingsBody #imap-security, SourceSettingsBody #imap-auth { width: 1fr; }
-    SourceSettingsBody #imap-master, SourceSettingsBody #imap-secret { width: 1fr; }
+    SourceSettingsBody .field { height: auto; width: 1fr; }
+    SourceSettingsBody .field Label { padding: 0 1; color: $text-muted; }
+    SourceSettingsBody #field-host { width: 2fr; }
+    SourceSettingsBody #field-port { width: 12; }
+    SourceSettingsBody #field-security { width: 36; }
     SourceSettingsBody #plain-warning {
         display: none; background: $error; color: $text; text-style: bold; padding: 0 1;
     }
@@ -104,32 +105,44 @@ class SourceSettingsBody(StepBody):
         auth = saved.auth if saved else AuthMode.PASSWORD
         yield Label("IMAP server of the customer", classes="section")
         with Horizontal(classes="row"):
-            yield Input(
-                saved.host if saved else "", placeholder="imap.customer.example", id="imap-host"
-            )
-            yield Input(
-                str(saved.effective_port if saved else security.default_port),
-                placeholder="port",
-                type="integer",
-                id="imap-port",
-            )
-            yield Select(
-                [(s.label, s) for s in Security],
-                value=security,
-                allow_blank=False,
-                id="imap-security",
-            )
+            with Vertical(classes="field", id="field-host"):
+                yield Label("Host")
+                yield Input(
+                    saved.host if saved else "", placeholder="imap.customer.example", id="imap-host"
+                )
+            with Vertical(classes="field", id="field-port"):
+                yield Label("Port")
+                yield Input(
+                    str(saved.effective_port if saved else security.default_port),
+                    placeholder="port",
+                    type="integer",
+                    id="imap-port",
+                )
+            with Vertical(classes="field", id="field-security"):
+                yield Label("Security")
+                yield Select(
+                    [(s.label, s) for s in Security],
+                    value=security,
+                    allow_blank=False,
+                    id="imap-security",
+                )
         yield Static(PLAIN_WARNING, id="plain-warning", markup=False)
         with Horizontal(classes="row"):
-            yield Select(
-                [(a.label, a) for a in AuthMode], value=auth, allow_blank=False, id="imap-auth"
-            )
-            yield Input(
-                saved.master_user if saved else "",
-                placeholder="master / admin user name",
-                id="imap-master",
-            )
-            yield Input(password=True, id="imap-secret")
+            with Vertical(classes="field", id="field-auth"):
+                yield Label("Login method")
+                yield Select(
+                    [(a.label, a) for a in AuthMode], value=auth, allow_blank=False, id="imap-auth"
+                )
+            with Vertical(classes="field", id="field-master"):
+                yield Label("Master / admin user")
+                yield Input(
+                    saved.master_user if saved else "",
+                    placeholder="e.g. migration",
+                    id="imap-master",
+                )
+            with Vertical(classes="field", id="field-secret"):
+                yield Label("", id="secret-label")
+                yield Input(password=True, id="imap-secret")
         yield Static("", id="cert-line")
         with Horizontal(classes="row"):
             yield Button("Save server (ctrl+s)", id="save-server", variant="primary")
@@ -203,10 +216,11 @@ class SourceSettingsBody(StepBody):
         self.query_one("#plain-warning", Static).set_class(security is Security.PLAIN, "shown")
 
     def _show_auth(self, auth: AuthMode) -> None:
-        self.query_one("#imap-master", Input).set_class(not auth.uses_master, "hidden")
+        self.query_one("#field-master").set_class(not auth.uses_master, "hidden")
         secret = self.query_one("#imap-secret", Input)
         label = server_secret_label(auth)
-        secret.set_class(not label, "hidden")
+        self.query_one("#field-secret").set_class(not label, "hidden")
+        self.query_one("#secret-label", Label).update(label.split(" (")[0])
         if label:
             stored = False
             with contextlib.suppress(ValueError):

@@ -75,9 +75,11 @@ async def test_saved_settings_come_back_when_the_session_is_resumed() -> None:
         await type_text(pilot, "imap.acme.example")
         await choose(pilot, body.query_one("#imap-security", Select), Security.STARTTLS.label)
         assert body.query_one("#imap-port", Input).value == "143"  # follows the security
+        assert not body.query_one("#field-master").display  # per-user passwords: no master
         await choose(pilot, body.query_one("#imap-auth", Select), AuthMode.MASTER.label)
+        assert body.query_one("#field-master").display
+        assert "Master user's password" in shown(body.query_one("#secret-label", Static))
         master = body.query_one("#imap-master", Input)
-        assert master.display
         master.focus()
         await type_text(pilot, "admin")
         body.query_one("#imap-secret", Input).focus()
