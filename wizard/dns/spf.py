@@ -6,7 +6,9 @@ bound to one check's servers without patching it for the whole process, and its 
 needs a sending IP and stops at the first match, while the count here must cover every branch
 the record could take. The walker counts what RFC 7208 section 4.6.4 counts (``include``, ``a``,
 ``mx``, ``ptr``, ``exists`` and ``redirect``, nested to any depth, each include target once per
-path with a loop guard) and the void lookups (NXDOMAIN or no record).
+path with a loop guard) and the void lookups (NXDOMAIN or no record). pyspf stays the
+reference: tests/dns/test_spf_pyspf.py evaluates the same records with it on the same test DNS
+and checks that it fails with "Too many DNS lookups" exactly when this count is above ten.
 """
 
 from __future__ import annotations
