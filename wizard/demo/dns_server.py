@@ -125,10 +125,11 @@ class DemoZone:
             else:
                 mx = [("MX", MX(self.old_mx_host, 10))]
             spf = "v=spf1 mx -all"
+            serial = 2026010101 + view.new_mx + view.new_spf  # each change bumps the serial
             if view.new_spf:
                 spf = f"v=spf1 mx {profile.spf_mechanism()} -all"
             everything = [
-                ("SOA", SOA(self.ns_host, f"hostmaster.{d}", (2026010101, 3600, 600, 86400, TTL))),
+                ("SOA", SOA(self.ns_host, f"hostmaster.{d}", (serial, 3600, 600, 86400, TTL))),
                 ("NS", NS(self.ns_host)),
                 *mx,
                 ("TXT", TXT(spf)),

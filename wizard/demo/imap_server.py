@@ -14,6 +14,7 @@ import contextlib
 import socket
 import ssl
 import threading
+import zlib
 from argparse import Namespace
 from collections.abc import Callable
 from typing import Any
@@ -76,12 +77,20 @@ async def _load_mailbox(config: Any, login: Any, mailbox: DemoMailbox) -> None:
                 await mailbox_set.add_mailbox(name)
                 created.add(name)
         target = await mailbox_set.get_mailbox(folder.name)
+        # pymap draws UIDVALIDITY at random; a resumed demo must see the same folders, or its
+        # copy would take them for new ones and start again.
+        target._uid_validity = stable_uidvalidity(mailbox.login, folder.name)
         for message in folder.messages:
             flags = frozenset(Flag(f.encode("ascii")) for f in message.flags)
             await target.append(
                 AppendMessage(message.raw, message.internal_date, flags), recent=False
             )
     config.set_cache[mailbox.login] = (mailbox_set, FilterSet())
+
+
+def stable_uidvalidity(login: str, folder: str) -> int:
+    """The same non-zero 32-bit UIDVALIDITY for a folder on every start."""
+    return zlib.crc32(f"{login}/{folder}".encode()) or 1
 
 
 class DemoImapServer:

@@ -1,0 +1,59 @@
+"""What `onboard --demo` does: start the demo servers, open the demo session, run the app, stop.
+
+The servers stop when the app ends, however it ends (quit, an exception, Ctrl+C). The demo
+Exchange keeps what it received in ``<data dir>/demo/ews`` so a later `onboard --demo` resumes
+the same demo session with its copied mail.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ..cliutil import Exit, fail
+from ..session import data_dir
+from ..store import SessionLocked
+from .dns_server import PropagationPlan
+from .imap_server import DemoServerError
+from .servers import DemoServers
+from .session import DEMO_SESSION_NAME, DnsChangeWatcher, NotADemoSession, open_demo_session
+
+
+def demo_state_dir() -> Path:
+    return data_dir() / "demo"
+
+
+def run_demo(
+    run_app: Callable[..., int],
+    *,
+    name: str = DEMO_SESSION_NAME,
+    state_dir: Path | None = None,
+    plan: PropagationPlan | None = None,
+    quiet: bool = False,
+) -> int:
+    """Run ``run_app(store=..., demo=True)`` with the demo servers up; returns its exit code."""
+    if not quiet:
+        print("Starting the demo servers on 127.0.0.1 (IMAP, Exchange, DNS)…", file=sys.stderr)
+    try:
+        servers = DemoServers(state_dir=state_dir or demo_state_dir(), plan=plan).start()
+    except DemoServerError as exc:
+        fail(str(exc), Exit.UNREACHABLE)
+    try:
+        try:
+            store = open_demo_session(servers, name=name)
+        except SessionLocked as exc:
+            fail(str(exc), Exit.LOCKED)
+        except NotADemoSession as exc:
+            fail(str(exc), Exit.USAGE)
+        watcher = DnsChangeWatcher(store, servers).start()
+        try:
+            return run_app(store=store, demo=True)
+        finally:
+            watcher.stop()
+            if not store.closed:
+                store.close()
+    finally:
+        servers.stop()
+        if not quiet:
+            print("Demo servers stopped.", file=sys.stderr)
