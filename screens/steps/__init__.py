@@ -14,6 +14,7 @@ BODY_MODULES: list[str] = [
     "screens.steps.dns",
     "screens.steps.propagation",
     "screens.steps.spf",
+    "screens.steps.connection",
 ]
 
 

@@ -365,9 +365,16 @@ SecretLookup = Callable[[str], "str | None"]
 
 
 def session_secrets(store: SessionStore, settings: ImapServerSettings) -> SecretLookup:
-    """Look a mailbox's login secret up in the session's keyring, as step 3 stored it."""
+    """Look a mailbox's login secret up in the session's keyring, as step 3 stored it. One look-up
+    at a time: a keyring backend (D-Bus, a file) is not made for many threads at once."""
     secrets = SecretStore(store.name)
-    return lambda login: mailbox_secret(secrets, settings, login)
+    lock = threading.Lock()
+
+    def lookup(login: str) -> str | None:
+        with lock:
+            return mailbox_secret(secrets, settings, login)
+
+    return lookup
 
 
 def run_probes(
@@ -392,8 +399,10 @@ def run_probes(
     for login in logins:
         sink(ProbeUpdate(login, ProbeState.WAITING))
 
+    broken = threading.Event()  # saving failed (session closed): start no more tests
+
     def one(login: str) -> ProbeResult | None:
-        if cancel is not None and cancel.is_set():
+        if broken.is_set() or (cancel is not None and cancel.is_set()):
             return None
         secret = secret_for(login)
         if not secret:
@@ -408,7 +417,11 @@ def run_probes(
                 on_state=lambda state: sink(ProbeUpdate(login, state)),
             )
         if store is not None:
-            save_result(store, result)
+            try:
+                save_result(store, result)
+            except Exception:
+                broken.set()
+                raise
         state = ProbeState.OK if result.ok else ProbeState.FAILED
         sink(ProbeUpdate(login, state, result))
         return result

@@ -1,0 +1,45 @@
+"""Step 4: connection tests, the source (IMAP) half and the target (Exchange) half in two tabs."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Static, TabbedContent, TabPane
+
+from .base import StepBody, register_body
+from .source_test import SourceTestPanel
+
+try:  # the Exchange engineer's panel; a placeholder until that module exists
+    from screens.steps.target_check import TargetCheckPanel
+except ImportError:  # pragma: no cover - only while the target half is missing
+    TargetCheckPanel = None  # type: ignore[assignment,misc]
+
+
+@register_body("4")
+class ConnectionBody(StepBody):
+    """Tab "Source (IMAP)": every mailbox tested and measured; tab "Target (Exchange)"."""
+
+    DEFAULT_CSS = """
+    ConnectionBody { height: auto; }
+    ConnectionBody TabbedContent { height: auto; }
+    ConnectionBody TabPane { height: auto; padding: 0; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="connection-tabs"):
+            with TabPane("Source (IMAP)", id="source-tab"):
+                yield SourceTestPanel(self.store, self.step, id="source-test")
+            with TabPane("Target (Exchange)", id="target-tab"):
+                if TargetCheckPanel is not None:
+                    yield TargetCheckPanel(self.store, self.step, id="target-check")
+                else:
+                    yield Static("The Exchange check is not available in this build yet.")
+
+    def done_refusal(self) -> str:
+        """Both halves must pass; each panel says what is missing in its own words."""
+        reasons = []
+        for panel in self.query("#source-test, #target-check"):
+            refusal = getattr(panel, "done_refusal", None)
+            text = refusal() if callable(refusal) else ""
+            if isinstance(text, str) and text:
+                reasons.append(text)
+        return " ".join(reasons)
