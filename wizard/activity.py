@@ -348,6 +348,7 @@ class ActivityLog:
         self._known: list[str] = []
         self._known_at = 0.0
         self._lock = threading.Lock()
+        self.refresh()  # now, while no engine thread is logging yet
 
     def add_secret(self, secret: str) -> None:
         if secret:
@@ -355,19 +356,32 @@ class ActivityLog:
                 self.extra_secrets.add(secret)
 
     def secrets(self) -> list[str]:
-        """The session's secrets: keyring entries (looked up again every few seconds), the ones
+        """The session's secrets: keyring entries (looked up again every two minutes), the ones
         added in this process, and the password environment variables."""
         now = time.monotonic()
         with self._lock:
-            if now - self._known_at > SECRETS_TTL or not self._known_at:
-                with contextlib.suppress(Exception):  # a closed store keeps the last list
-                    from .report.model import known_secrets
-
-                    self._known = known_secrets(self.store)
-                self._known_at = now
+            due = now - self._known_at > SECRETS_TTL
+            if due:
+                self._known_at = now  # this thread looks them up; others use the last list
             found = set(self._known) | self.extra_secrets
+        if due:
+            # Outside self._lock: a thread holding the store's mutex may be logging meanwhile.
+            found |= set(self.refresh())
         found |= {os.environ.get(name, "") for name in SECRET_ENV}
         return sorted((s for s in found if s and len(s) >= MIN_SECRET), key=len, reverse=True)
+
+    def refresh(self) -> list[str]:
+        """Look the session's keyring entries up now (a closed store keeps the last list)."""
+        from .report.model import known_secrets
+
+        try:
+            known = known_secrets(self.store)
+        except Exception:  # noqa: BLE001 - a closed store or a broken keyring
+            return self._known
+        with self._lock:
+            self._known = known
+            self._known_at = time.monotonic()
+        return known
 
     def log(
         self,
@@ -421,7 +435,7 @@ def activity_log(store: SessionStore) -> ActivityLog:
             log = _logs[key] = ActivityLog(store)
         elif log.store is not store:
             log.store = store  # the session was closed and opened again
-            log._known_at = 0.0
+            log.refresh()
         return log
 
 
