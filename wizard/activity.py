@@ -21,7 +21,8 @@ How an engine logs (exchange, dns, sandbox, imap, demo ...):
       activity.log_event(store, "warning", "exchange", "login", "EWS refused", mailbox=address)
 
   ``level`` is "debug", "info", "warning" or "error"; ``event`` a short word (connect, login,
-  folder, batch, retry, throttle, failure, query, ...); ``fields`` anything JSON-friendly.
+  folder, batch, retry, throttle, failure, query, ...); ``fields`` anything JSON-friendly;
+  ``mailbox`` the mailbox's target address (the log screen filters on it), None for a server.
 * or by wrapping the engine's event sink, so its ``wizard.events`` (Started, Progress, Failure,
   Done) are logged too (progress at most every ``progress_every`` seconds per subject)::
 
@@ -30,9 +31,11 @@ How an engine logs (exchange, dns, sandbox, imap, demo ...):
 
   An engine may also emit ``activity.Note(subject, level=, event=, message=, fields=)`` through its
   sink for a line of its own; any event with ``level`` and ``message`` attributes (the copy's
-  ``CopyLog``) is logged the same way.
-* a password the engine got from a prompt or the environment: ``activity.add_secret(store, pw)``
-  before anything might print it.
+  ``CopyLog``) is logged the same way. An event's ``subject`` with an "@" is taken as the
+  mailbox; any other subject (a host, a DNS server) goes into ``fields["subject"]``.
+* a password the engine got from a prompt or the environment, or stored in the keyring after the
+  log was opened: ``activity.add_secret(store, pw)`` before anything might print it (the keyring
+  is looked up when the log opens and then at most every two minutes).
 
 Logging never raises into an engine: a full disk or a closed store loses the line, not the copy.
 """
