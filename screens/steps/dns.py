@@ -37,6 +37,7 @@ class _DnsCheckBody(StepBody):
     _DnsCheckBody { height: auto; }
     _DnsCheckBody .buttons { height: auto; margin: 1 0 0 0; }
     _DnsCheckBody .hint { color: $text-muted; }
+    _DnsCheckBody Label { margin: 1 0 0 0; text-style: bold; }
     _DnsCheckBody .check-status { margin: 1 0 0 0; }
     _DnsCheckBody DataTable { height: auto; max-height: 10; }
     """

@@ -51,6 +51,14 @@ from ..propagation_service import (
 from .base import StepBody, register_body
 from .dns_view import when_short
 
+COLUMNS = (
+    ("server", "Server"),
+    ("role", "Role"),
+    ("state", "State"),
+    ("ttl", "TTL"),
+    ("serial", "SOA serial"),
+    ("answer", "Answer"),
+)
 INTERVAL_SETTING = "dns.poll_seconds"
 CHANGE_SETTING = "dns.change_made_at"
 
@@ -148,6 +156,8 @@ class PropagationBody(StepBody):
     DEFAULT_CSS = """
     PropagationBody { height: auto; }
     PropagationBody .buttons { height: auto; margin: 1 0 0 0; }
+    PropagationBody Label { margin: 1 0 0 0; text-style: bold; }
+    PropagationBody .buttons Button { width: auto; min-width: 0; margin: 0 1 0 0; }
     PropagationBody .hint { color: $text-muted; }
     PropagationBody #prop-summary { text-style: bold; margin: 1 0 0 0; }
     PropagationBody #prop-matrix { height: auto; max-height: 20; }
@@ -178,23 +188,16 @@ class PropagationBody(StepBody):
         table: DataTable[str | Text] = DataTable(
             id="prop-matrix", cursor_type="row", zebra_stripes=True
         )
-        for key, label in (
-            ("server", "Server"),
-            ("role", "Role"),
-            ("answer", "Answer"),
-            ("ttl", "TTL"),
-            ("serial", "SOA serial"),
-            ("state", "State"),
-        ):
+        for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
         with Horizontal(classes="buttons"):
-            yield Button("Watch (w)", id="prop-watch", variant="primary")
-            yield Button("Pause/resume (p)", id="prop-pause")
-            yield Button("Refresh now (r)", id="prop-refresh")
-            yield Button("Faster (+)", id="prop-faster")
-            yield Button("Slower (-)", id="prop-slower")
-            yield Button("Change made now (m)", id="prop-change")
+            yield Button("Watch w", id="prop-watch", variant="primary", compact=True)
+            yield Button("Pause/resume p", id="prop-pause", compact=True)
+            yield Button("Refresh now r", id="prop-refresh", compact=True)
+            yield Button("Faster +", id="prop-faster", compact=True)
+            yield Button("Slower -", id="prop-slower", compact=True)
+            yield Button("Change made now m", id="prop-change", compact=True)
         yield Label("Resolvers asked (IP, IP:PORT or label=IP; comma separated; Enter saves)")
         yield Input(resolver_texts(self.store), id="prop-resolvers")
         yield Static("", id="prop-resolvers-status", classes="hint")
@@ -259,8 +262,8 @@ class PropagationBody(StepBody):
         expected = self.query_one("#prop-expected", Static)
         summary = self.query_one("#prop-summary", Static)
         table = self.query_one("#prop-matrix", DataTable)
-        table.clear()
         if view is None:
+            table.clear()
             expected.update("")
             summary.update(
                 Text("No round yet: press w to start watching.", style="dim")
@@ -272,22 +275,31 @@ class PropagationBody(StepBody):
         summary.update(Text(view.summary, style="bold green" if view.complete else "bold #d9a21b"))
         if view.authoritative_note:
             summary.update(Text(f"{view.summary}\n{view.authoritative_note}", style="bold red"))
-        for i, cell in enumerate(view.cells):
-            table.add_row(
-                cell.server.name,
-                str(cell.role),
-                self._cell(cell.shown, cell),
-                "" if cell.ttl is None else str(cell.ttl),
-                "" if cell.soa_serial is None else str(cell.soa_serial),
-                self._cell(f"{cell_icon(cell.state)} {cell.state.label}", cell, detail=True),
-                key=f"cell-{i}",
-            )
+        rows = {f"{c.role}:{c.server.address}": self._row(c) for c in view.cells}
+        if [k.value for k in table.rows] == list(rows):
+            for key, cells in rows.items():  # same servers: change cells in place, keep the cursor
+                for (column, _label), value in zip(COLUMNS, cells, strict=True):
+                    table.update_cell(key, column, value)
+        else:
+            table.clear()
+            for key, cells in rows.items():
+                table.add_row(*cells, key=key)
 
     @staticmethod
-    def _cell(text: str, cell: PropagationCell, *, detail: bool = False) -> Text:
-        if detail and cell.detail:
-            text = f"{text} ({cell.detail})"
-        return Text(text, style=cell_style(cell.state))
+    def _row(cell: PropagationCell) -> list[str | Text]:
+        style = cell_style(cell.state)
+        if cell.state in (CellState.AGREES, CellState.DIFFERS):
+            answer = ", ".join(r.rstrip(".") for r in cell.answer)
+        else:
+            answer = cell.detail
+        return [
+            cell.server.name,
+            str(cell.role),
+            Text(f"{cell_icon(cell.state)} {cell.state.label}", style=style),
+            "" if cell.ttl is None else str(cell.ttl),
+            "" if cell.soa_serial is None else str(cell.soa_serial),
+            Text(answer, style=style),
+        ]
 
     def _tick(self) -> None:
         stamp, source = change_time(self.store)

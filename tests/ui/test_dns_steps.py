@@ -52,7 +52,7 @@ async def wait_until(pilot: Pilot, done: Callable[[], bool], timeout: float = 15
 
 def state_cells(app: OnboardApp) -> list[object]:
     table = app.screen.query_one("#prop-matrix", DataTable)
-    return [table.get_row_at(i)[5] for i in range(table.row_count)]
+    return [table.get_row_at(i)[2] for i in range(table.row_count)]
 
 
 async def test_step12_cells_turn_green_on_their_own_after_a_zone_reload(
