@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from wizard.store import now_iso as utc_now  # one time format for checks and evidence
+
+__all__ = ["Finding", "Severity", "normalize_host", "utc_now", "worst"]
 
 
 class Severity(StrEnum):
@@ -48,10 +51,6 @@ class Finding:
 def worst(findings: tuple[Finding, ...] | list[Finding]) -> Severity:
     """The most serious severity among the findings (``OK`` for none)."""
     return max((f.severity for f in findings), key=lambda s: s.rank, default=Severity.OK)
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def normalize_host(name: str) -> str:
