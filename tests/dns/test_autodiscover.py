@@ -71,3 +71,15 @@ def test_a_record_elsewhere(dns_world: DnsWorld, profile: ProviderProfile) -> No
     result = check_autodiscover(resolver, DOMAIN, profile)
     assert not result.ok and "autodiscover.a_wrong" in codes(result)
     assert "192.0.2.99" in result.findings[0].message
+
+
+def test_cname_chain_ending_at_the_target(dns_world: DnsWorld, profile: ProviderProfile) -> None:
+    _server, resolver = dns_world(
+        "autodiscover CNAME ad.customer.example.\nad CNAME autodiscover.hosted.example.net.\n"
+    )
+    result = check_autodiscover(resolver, DOMAIN, profile)
+    assert result.cname_ok and result.ok
+    chain = next(f for f in result.findings if f.code == "autodiscover.cname_chain")
+    assert chain.message.endswith(
+        "autodiscover.customer.example → ad.customer.example → autodiscover.hosted.example.net"
+    )

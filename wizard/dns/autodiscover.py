@@ -94,6 +94,8 @@ def check_autodiscover(
     cname_ok = False
     if cname.ok:
         points_to = normalize_host(cname.records[0])
+        # A chain through the customer's own aliases is fine when it ends at the target.
+        chain = (points_to,) if points_to == target else resolver.query(host, "A").cnames
         if points_to == target:
             cname_ok = True
             findings.append(
@@ -101,6 +103,17 @@ def check_autodiscover(
                     "autodiscover.cname_ok",
                     Severity.OK,
                     f"{host} is a CNAME for {target}, as the profile asks",
+                )
+            )
+        elif target in chain:
+            cname_ok = True
+            path = " → ".join((host, *chain[: chain.index(target) + 1]))
+            findings.append(
+                Finding(
+                    "autodiscover.cname_chain",
+                    Severity.OK,
+                    f"{host} reaches {target} through a chain of CNAMEs: {path}",
+                    data={"chain": list(chain)},
                 )
             )
         else:
