@@ -318,14 +318,23 @@ class SourceSettingsBody(StepBody):
         except ValueError as exc:
             self.say(f"Not saved: {exc}.", error=True)
             return
+        dropped = bool(self.saved and self.saved.pin and not settings.pin)
         self._save(settings)
         secret_input = self.query_one("#imap-secret", Input)
-        note = ""
-        if secret_input.value and server_secret_label(settings.auth):
+        notes: list[str] = []
+        label = server_secret_label(settings.auth)
+        if secret_input.value and label:
             save_server_secret(self.store, self.secrets, settings, secret_input.value)
             secret_input.value = ""
-            note = " The secret is in the keyring."
+            notes.append("The secret is in the keyring.")
+        elif label and not has_server_secret(self.secrets, settings):
+            notes.append(
+                f"No {label.split(' (')[0].lower()} is stored yet: type it and save again."
+            )
+        if dropped:
+            notes.append("The pinned certificate was dropped because the server changed.")
         self._show_auth(settings.auth)
+        note = "".join(f" {n}" for n in notes)
         if settings.security is Security.PLAIN:
             self.say(
                 f"Saved {settings.address}, WITHOUT encryption: passwords will cross the network "
@@ -360,11 +369,17 @@ class SourceSettingsBody(StepBody):
         try:
             info = fetch_certificate(settings)
         except ImapError as exc:
-            self.app.call_from_thread(self.say, exc.failure.message, error=True)
+            self.app.call_from_thread(self._fetch_failed, exc.failure.message)
             return
         self.app.call_from_thread(self._certificate_fetched, settings, info)
 
+    def _fetch_failed(self, message: str) -> None:
+        if self.is_attached:  # the operator may have left the step meanwhile
+            self.say(message, error=True)
+
     def _certificate_fetched(self, settings: ImapServerSettings, info: CertificateInfo) -> None:
+        if not self.is_attached:
+            return
         shown = format_fingerprint(info.fingerprint)
         if info.trusted:
             self.say(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from textual.widgets import DataTable, Input, Select, Static
@@ -269,6 +270,14 @@ async def test_pin_a_self_signed_certificate_after_confirming_its_fingerprint(
         assert evidence is not None and evidence.data["fingerprint"] == dovecot.fingerprint
         settings = load_settings(store)
         assert settings is not None and settings.pin == dovecot.fingerprint
+
+        # Another server must not inherit the pin.
+        body.query_one("#imap-host", Input).value = "localhost"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "pinned certificate was dropped" in shown(body.query_one("#server-status", Static))
+        moved = load_settings(store)
+        assert moved is not None and moved.host == "localhost" and moved.pin == ""
         await pilot.press("ctrl+q")
 
     account = dovecot.add_user()
@@ -292,4 +301,24 @@ async def test_declining_the_fingerprint_pins_nothing(dovecot: DovecotServer) ->
         await settle(pilot)
         assert "not pinned" in shown(body.query_one("#server-status", Static))
         assert load_settings(store) is None
+        await pilot.press("ctrl+q")
+
+
+async def test_fetching_from_a_closed_port_says_so() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = new_store()
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        body = await open_step3(app, pilot)
+        body.query_one("#imap-host", Input).value = "127.0.0.1"
+        body.query_one("#imap-port", Input).value = str(port)
+        body.query_one("#imap-host", Input).focus()
+        await pilot.press("f7")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert isinstance(app.screen, StepScreen)  # nothing to confirm
+        status = shown(body.query_one("#server-status", Static))
+        assert "refused" in status.lower() and str(port) in status
         await pilot.press("ctrl+q")
