@@ -94,3 +94,10 @@ def test_unknown_domain_is_not_a_wrong_record(
     assert result.status is MxStatus.LOOKUP_FAILED
     assert codes(result) == {"mx.lookup_failed"}
     assert "refused" in result.findings[0].message
+
+
+def test_null_mx(dns_world: DnsWorld, profile: ProviderProfile) -> None:
+    _server, resolver = dns_world("@ MX 0 .\n")
+    result = check_mx(resolver, DOMAIN, profile)
+    assert result.status is MxStatus.NONE and not result.ok
+    assert codes(result) == {"mx.null"}

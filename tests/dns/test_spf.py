@@ -167,3 +167,9 @@ def test_provider_include_reached_through_another_include(
 )
 def test_merge_records(records: list[str], expected: str) -> None:
     assert merge_records(records, INCLUDE) == expected
+
+
+def test_record_split_into_several_strings(dns_world: DnsWorld, profile: ProviderProfile) -> None:
+    result = spf(dns_world, profile, f'@ TXT "v=spf1 mx " "{INCLUDE} -all"\n')
+    assert result.records == (f"v=spf1 mx {INCLUDE} -all",)
+    assert result.ok and result.lookup_count == 2

@@ -122,6 +122,20 @@ def check_mx(
             )
         )
         return _result(domain, status, records, expected, third_party_filter, findings, lookup)
+    if any(r.host == "" for r in records):  # RFC 7505 null MX: "this domain takes no mail"
+        findings.append(
+            Finding(
+                "mx.null",
+                Severity.ERROR,
+                f"{domain} publishes a null MX (0 .): it declares that it accepts no mail",
+                f"Replace it with: {wanted}"
+                if not third_party_filter
+                else "Replace it with the filtering service's MX records.",
+            )
+        )
+        return _result(
+            domain, MxStatus.NONE, records, expected, third_party_filter, findings, lookup
+        )
     on_provider = [r for r in records if r.provider]
     others = [r for r in records if not r.provider]
     other_names = ", ".join(r.host for r in others)
