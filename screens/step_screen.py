@@ -24,6 +24,7 @@ from .dialogs import ReasonDialog
 from .steps.base import StepBody, body_for
 from .text import OWNER_STYLE, STATE_ICON, STATE_STYLE, owner_badge, step_text, when
 from .widgets.checklist import Checklist
+from .widgets.demo_banner import DemoBanner, is_demo
 from .widgets.evidence import EvidenceList
 from .widgets.navigator import StepNavigator
 
@@ -78,6 +79,8 @@ class StepScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         step, store = self.step, self.store
         yield Header()
+        if is_demo(store):
+            yield DemoBanner()
         with Horizontal(id="session"):
             yield StepNavigator(store.playbook, store.step_records(), step.number, id="navigator")
             with VerticalScroll(id="step-pane"):

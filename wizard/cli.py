@@ -73,6 +73,10 @@ def _run_app(**kwargs: Any) -> int:
 
 
 def cmd_start(args: argparse.Namespace) -> int:
+    if args.demo:
+        from .demo.run import run_demo  # local demo servers around the app, stopped after it
+
+        return run_demo(_run_app)
     profile = _profile(args) if args.profile else None
     if args.resume:
         store = open_session(args.resume)

@@ -1,0 +1,33 @@
+"""The strip across a demo session's screens: generated data, local servers, how to get rid of it."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from wizard.store import SessionStore
+
+DEMO_TEXT = (
+    "DEMO · generated mail of a made-up company, served from this computer (127.0.0.1) only · "
+    "delete it from the start screen when done"
+)
+
+
+def is_demo(store: SessionStore) -> bool:
+    """A demo session: the store's own mark, or the "demo" setting the demo writes."""
+    return store.demo or bool(store.setting("demo", False))
+
+
+class DemoBanner(Static):
+    DEFAULT_CSS = """
+    DemoBanner {
+        width: 100%;
+        height: 1;
+        background: $warning;
+        color: $text;
+        text-style: bold;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, id: str = "demo-banner") -> None:  # noqa: A002 - Textual's name
+        super().__init__(DEMO_TEXT, id=id, markup=False)

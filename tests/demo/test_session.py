@@ -1,0 +1,139 @@
+"""The demo session: marked demo, filled with the running servers, resumable, deleted in one go."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from wizard.demo import (
+    DEMO_SESSION_NAME,
+    DemoServers,
+    DnsChangeWatcher,
+    NotADemoSession,
+    create_demo_session,
+    open_demo_session,
+)
+from wizard.demo.session import DNS_CHANGE_SETTING, dns_change_due
+from wizard.exchange.settings import load_settings as load_exchange_settings
+from wizard.imap import connect, list_folders, load_settings
+from wizard.imap.connection import close
+from wizard.profile import example_profile
+from wizard.secrets import SecretStore, source_password_key, target_password_key
+from wizard.session import create_session, delete_session, list_sessions, session_path
+from wizard.store import StepState
+
+
+def test_a_new_demo_session_is_marked_and_filled_in(demo_servers: DemoServers) -> None:
+    store = create_demo_session(demo_servers)
+    try:
+        assert store.name == DEMO_SESSION_NAME
+        assert store.demo and store.setting("demo") is True
+        assert store.customer == "Demo company"
+        assert store.profile.name == "Demo Hosted Exchange (local)"
+        assert store.profile.ews_url == demo_servers.ews.url
+        logins = [m.source_login for m in store.mailboxes()]
+        assert logins == [m.login for m in demo_servers.company.mailboxes]
+        secrets = SecretStore(store.name)
+        first = demo_servers.company.mailboxes[0]
+        assert secrets.get(source_password_key(first.login)) == first.password
+        assert secrets.get(target_password_key(first.address)) == first.password
+        exchange = load_exchange_settings(store)
+        assert exchange is not None and exchange.ews_url == demo_servers.ews.url
+        assert store.setting("dns.resolvers") == demo_servers.dns.resolvers
+        assert store.setting("dns.authoritative") == demo_servers.dns.authoritative
+        # The saved IMAP settings (with the pinned certificate) reach the demo server.
+        settings = load_settings(store)
+        assert settings is not None and settings.pin == demo_servers.imap.fingerprint
+        client = connect(settings, first.login, secrets.get(source_password_key(first.login)))
+        try:
+            assert "INBOX" in [f.name for f in list_folders(client)]
+        finally:
+            close(client)
+        # Passwords never go into the session file.
+        assert first.password.encode() not in store.path.read_bytes()
+    finally:
+        store.close()
+    summary = next(s for s in list_sessions() if s.name == DEMO_SESSION_NAME)
+    assert summary.demo and summary.customer == "Demo company"
+
+
+def test_resuming_repoints_the_session_at_the_new_ports(
+    demo_servers: DemoServers, tmp_path
+) -> None:
+    store = open_demo_session(demo_servers)
+    store.set_step_state("1", StepState.DONE)
+    store.set_note("1", "agreed on the phone")
+    store.close()
+    with DemoServers(demo_servers.company, state_dir=tmp_path / "again") as later:
+        again = open_demo_session(later)
+        try:
+            assert again.step_record("1").state is StepState.DONE
+            assert again.note("1") == "agreed on the phone"
+            assert len(again.mailboxes()) == 5  # not added twice
+            assert load_settings(again).port == later.imap.port != demo_servers.imap.port
+            assert again.profile.ews_url == later.ews.url
+            assert again.setting("dns.resolvers") == later.dns.resolvers
+        finally:
+            again.close()
+
+
+def test_a_real_session_of_that_name_is_left_alone(demo_servers: DemoServers) -> None:
+    real = create_session(
+        "Real customer", "real.example", example_profile(), name=DEMO_SESSION_NAME
+    )
+    real.close()
+    with pytest.raises(NotADemoSession):
+        open_demo_session(demo_servers)
+
+
+def test_deleted_in_one_action_with_its_secrets(demo_servers: DemoServers) -> None:
+    store = create_demo_session(demo_servers)
+    store.close()
+    delete_session(DEMO_SESSION_NAME)
+    assert not session_path(DEMO_SESSION_NAME).exists()
+    first = demo_servers.company.mailboxes[0]
+    secrets = SecretStore(DEMO_SESSION_NAME)
+    assert secrets.get(source_password_key(first.login)) is None
+    assert secrets.get(target_password_key(first.address)) is None
+
+
+def test_the_mx_change_begins_when_the_operator_reaches_the_dns_step(
+    demo_servers: DemoServers,
+) -> None:
+    store = create_demo_session(demo_servers)
+    try:
+        assert not dns_change_due(store)
+        watcher = DnsChangeWatcher(store, demo_servers, interval=0.02).start()
+        time.sleep(0.1)
+        assert demo_servers.change.started_at is None
+        store.set_step_state("8", StepState.IN_PROGRESS)
+        deadline = time.monotonic() + 5
+        while demo_servers.change.started_at is None:
+            assert time.monotonic() < deadline, "the watcher never began the MX change"
+            time.sleep(0.02)
+        watcher.stop()
+        assert store.setting(DNS_CHANGE_SETTING) == demo_servers.change.started_at
+    finally:
+        store.close()
+
+
+def test_reaching_step_12_also_begins_it(demo_servers: DemoServers) -> None:
+    store = create_demo_session(demo_servers)
+    try:
+        store.set_current_step("12")
+        assert dns_change_due(store)
+    finally:
+        store.close()
+
+
+def test_a_resumed_demo_keeps_the_time_the_change_began(
+    demo_servers: DemoServers, tmp_path
+) -> None:
+    store = create_demo_session(demo_servers)
+    store.set_setting(DNS_CHANGE_SETTING, 1234.5)
+    store.close()
+    with DemoServers(demo_servers.company, state_dir=tmp_path / "again") as later:
+        again = open_demo_session(later)
+        again.close()
+        assert later.change.started_at == 1234.5
