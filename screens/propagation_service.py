@@ -53,6 +53,7 @@ class PropagationPoller:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._force = False
         self.next_at: float | None = None
 
     # ----- SessionService ----------------------------------------------------------------------
@@ -63,11 +64,13 @@ class PropagationPoller:
         return False
 
     def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop polling. A round still asking slow servers is left to end on its own (its thread
+        is a daemon and publishes nothing once stopped), so closing never waits for DNS."""
         self._stop.set()
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+            thread.join(min(timeout, 0.5))
         self._thread = None
 
     # ----- state and steering ------------------------------------------------------------------
@@ -77,12 +80,15 @@ class PropagationPoller:
         return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> None:
-        """Start polling now (a first round at once); nothing happens if it polls already."""
+        """Start polling with a first round at once (just that round if it polls already)."""
         if self.watching:
             self.refresh_now()
             return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="propagation-poller", daemon=True)
+        # Events of its own, so a round left over from before stays stopped.
+        self._stop, self._wake = threading.Event(), threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, args=(self._stop, self._wake), name="propagation-poller", daemon=True
+        )
         self._thread.start()
 
     def set_interval(self, seconds: float) -> None:
@@ -100,8 +106,6 @@ class PropagationPoller:
         """Poll at once (also while paused), then go on at the interval."""
         self._force = True
         self._wake.set()
-
-    _force = False
 
     # ----- listening ---------------------------------------------------------------------------
 
@@ -125,28 +129,28 @@ class PropagationPoller:
 
     # ----- the thread --------------------------------------------------------------------------
 
-    def _round(self) -> None:
+    def _round(self, stop: threading.Event) -> None:
         self._rounds += 1
         try:
             result = PollResult(self._rounds, time.time(), matrix=self.check())
         except Exception as exc:  # a broken round is shown, and the next one tries again
             result = PollResult(self._rounds, time.time(), error=str(exc) or type(exc).__name__)
-        if not self._stop.is_set():
+        if not stop.is_set():
             self._publish(result)
 
-    def _loop(self) -> None:
+    def _loop(self, stop: threading.Event, wake: threading.Event) -> None:
         force = True
-        while not self._stop.is_set():
+        while not stop.is_set():
             if force or not self.paused:
                 self._force = False
-                self._round()
+                self._round(stop)
             last = time.time()
             force = False
-            while not self._stop.is_set():
+            while not stop.is_set():
                 self.next_at = None if self.paused else last + self.interval
                 timeout = None if self.next_at is None else max(0.0, self.next_at - time.time())
-                self._wake.wait(timeout)
-                self._wake.clear()
+                wake.wait(timeout)
+                wake.clear()
                 if self._force:
                     force = True
                     break

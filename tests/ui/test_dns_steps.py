@@ -215,3 +215,96 @@ async def test_step13_2_flags_too_many_lookups_and_offers_the_merged_record(
         assert "Copied to the clipboard" in shown(screen.query_one("#spf-copied", Static))
         saved = store.latest_evidence("13.2", "dns.spf")
         assert saved is not None and saved.data["lookup_count"] == 11
+
+
+async def test_step12_poller_belongs_to_the_app_and_the_keys_steer_it(
+    store: SessionStore, knot_factory
+) -> None:
+    auth = knot_factory({DOMAIN: OLD_MX})
+    resolver = knot_factory({DOMAIN: OLD_MX})
+    store.set_setting("dns.resolvers", [resolver.address])
+    store.set_setting("dns.authoritative", [auth.address])
+
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto_step("12")
+        await settle(pilot)
+        body = app.screen.query_one(PropagationBody)
+        assert "press w" in shown(app.screen.query_one("#prop-summary", Static))
+        assert "Change time unknown" in shown(app.screen.query_one("#prop-since", Static))
+        app.screen.query_one("#prop-matrix", DataTable).focus()
+
+        await pilot.press("m")  # the customer says the change is made: recorded, watching starts
+        await wait_until(pilot, lambda: body.view is not None)
+        assert store.setting("dns.change_made_at")
+        assert store.latest_evidence("12", "dns.change-made") is not None
+        assert "recorded in step 12" in shown(app.screen.query_one("#prop-since", Static))
+        poller = app.services["propagation"]
+
+        await pilot.press("minus")  # slower: 30 s -> 60 s, kept in the session
+        await settle(pilot)
+        assert poller.interval == 60 and store.setting("dns.poll_seconds") == 60
+        await pilot.press("p")
+        await settle(pilot)
+        assert poller.paused
+        assert "Paused" in shown(app.screen.query_one("#prop-poll", Static))
+        await pilot.press("p")
+        await settle(pilot)
+        assert not poller.paused
+
+        # Elsewhere in the session the poller goes on: the change lands while on step 13.2.
+        for server in (auth, resolver):
+            server.set_zone(DOMAIN, NEW_MX)
+        app.goto_step("13.2")
+        await settle(pilot)
+        assert app.services["propagation"] is poller and poller.watching
+        poller.refresh_now()
+        await wait_until(pilot, lambda: poller.latest is not None and poller.latest.matrix.complete)
+        app.goto_step("12")
+        await settle(pilot)
+        assert all("agrees" in str(c) for c in state_cells(app))  # shown at once, no new round
+
+        # The resolver list is edited in the session; a bad entry is refused.
+        field = app.screen.query_one("#prop-resolvers")
+        field.focus()
+        field.value = ""  # type: ignore[attr-defined]
+        await type_text(pilot, "nonsense")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Not saved" in shown(app.screen.query_one("#prop-resolvers-status", Static))
+        field.value = ""  # type: ignore[attr-defined]
+        await type_text(pilot, f"Lab={resolver.address}")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert store.setting("dns.resolvers") == [f"Lab={resolver.address}"]
+        await wait_until(pilot, lambda: "Lab (" in str(state_rows_servers(app)))
+
+        app.close_session()
+        await settle(pilot)
+        assert "propagation" not in app.services and not poller.watching
+
+
+def state_rows_servers(app: OnboardApp) -> list[str]:
+    table = app.screen.query_one("#prop-matrix", DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+async def test_step11_shows_what_outlook_will_find(store: SessionStore, knot_factory) -> None:
+    dns = knot_factory(
+        {DOMAIN: NEW_MX + "autodiscover IN CNAME autodiscover.hosted.example.net.\n"}
+    )
+    store.set_setting("dns.resolvers", [dns.address])
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto_step("11")
+        await settle(pilot)
+        assert "Not checked yet" in shown(app.screen.query_one("#outlook-finds", Static))
+        await pilot.click("#dns-check")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        finds = shown(app.screen.query_one("#outlook-finds", Static))
+        assert f"https://autodiscover.{DOMAIN}/autodiscover/autodiscover.xml" in finds
+        assert "autodiscover.hosted.example.net" in finds
+        findings = shown(app.screen.query_one("#autodiscover-findings", Static))
+        assert "is a CNAME for autodiscover.hosted.example.net" in findings
+        assert store.latest_evidence("11", "dns.autodiscover") is not None
