@@ -9,6 +9,7 @@ import pytest
 
 from tests.servers.dovecot import Account, DovecotServer, SeedMessage, make_message
 from wizard.cli import main
+from wizard.imap.cli import _width
 from wizard.imap.settings import format_fingerprint
 
 OTHER_PIN = "cd" * 32
@@ -44,6 +45,10 @@ def test_good_login_prints_capabilities_folders_and_sizes(
     assert inbox.split()[:3] == ["INBOX", "inbox", "4"]
     assert "Total: 5 messages" in out
     assert user.password not in out + err
+    # Sizes are right-aligned: every folder row ends in the same terminal column, 日本語 too.
+    table = out.split("(sized with STATUS=SIZE)\n")[1].split("Total:")[0].splitlines()
+    assert any(line.strip().startswith("日本語") for line in table)
+    assert len({_width(line) for line in table}) == 1
 
 
 def test_json_shape_and_fetch_sizes(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from typing import Any
 
 from ..cliutil import Exit, fail, print_json, resolve_password
@@ -86,6 +87,11 @@ def exit_code(result: ProbeResult) -> Exit:
     return Exit.UNREACHABLE
 
 
+def _width(text: str) -> int:
+    """Terminal columns: East Asian wide characters (日本語) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def print_result(result: ProbeResult, settings: ImapServerSettings) -> None:
     """The operator's view of one connection test."""
     print(
@@ -111,10 +117,13 @@ def print_result(result: ProbeResult, settings: ImapServerSettings) -> None:
                 "" if f.bytes is None else format_bytes(f.bytes),
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     for row in rows:
         cells = [
-            cell.rjust(widths[i]) if i >= 3 else cell.ljust(widths[i]) for i, cell in enumerate(row)
+            " " * (widths[i] - _width(cell)) + cell
+            if i >= 3
+            else cell + " " * (widths[i] - _width(cell))
+            for i, cell in enumerate(row)
         ]
         print("  " + "  ".join(cells).rstrip())
     print(f"Total: {result.messages} messages, {format_bytes(result.bytes)}")
