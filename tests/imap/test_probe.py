@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
+from wizard.activity import read_records
 from wizard.events import Event
 from wizard.imap import AuthMode, ImapServerSettings, Security
 from wizard.imap.probe import (
@@ -150,6 +151,9 @@ def test_runner_with_a_good_and_a_bad_mailbox_saves_evidence(
     size = dovecot.status(good.login, "INBOX")["size"]
     assert measured_sizes(store) == {good.login: (3, size)}
     assert latest_results(store)[bad.login].reason == by_login[bad.login].reason
+    logged = {r.mailbox: r for r in read_records(store) if r.engine == "imap"}
+    assert logged[good.login].level == "info" and logged[bad.login].level == "warning"
+    assert logged[bad.login].fields["code"] == "login-rejected"
 
 
 def test_runner_reads_secrets_from_the_session_keyring(

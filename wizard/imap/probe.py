@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from .. import activity
 from ..events import Event, EventSink, ignore
 from ..secrets import SecretStore
 from ..store import SessionStore
@@ -422,6 +423,18 @@ def run_probes(
             except Exception:
                 broken.set()
                 raise
+            activity.log_event(
+                store,
+                "info" if result.ok else "warning",
+                "imap",
+                "connection-test",
+                result.summary(),
+                mailbox=login,
+                code=result.code,
+                host=result.host,
+                port=result.port,
+                seconds=round(result.seconds, 3),
+            )
         state = ProbeState.OK if result.ok else ProbeState.FAILED
         sink(ProbeUpdate(login, state, result))
         return result
