@@ -7,6 +7,8 @@ No Textual here. Public API (stable for the copy engine and the screens):
 - ``folders``: ``list_folders(client) -> list[Folder]``, ``Role``
 - ``fetch``: ``examine``, ``list_uids``, ``message_sizes``, ``fetch_messages``
 - ``errors``: ``ImapError`` (carries an ``ImapFailure`` with a stable ``FailureCode``)
+- ``sizing``: ``size_mailbox(client) -> MailboxSize``, ``folder_size`` (STATUS=SIZE or RFC822.SIZE)
+- ``probe``: ``probe_mailbox(settings, login, secret) -> ProbeResult``, ``run_probes`` (step 4)
 """
 
 from .connection import CertificateInfo, close, connect, fetch_certificate
