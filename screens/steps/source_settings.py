@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from wizard import activity
 from wizard.imap import (
     AuthMode,
     CertificateInfo,
@@ -334,6 +335,13 @@ class SourceSettingsBody(StepBody):
         if dropped:
             notes.append("The pinned certificate was dropped because the server changed.")
         self._show_auth(settings.auth)
+        activity.log_event(
+            self.store,
+            "warning" if settings.security is Security.PLAIN else "info",
+            "imap",
+            "settings",
+            f"IMAP server {settings.address} saved ({settings.security.label}, {settings.auth.label})",
+        )
         note = "".join(f" {n}" for n in notes)
         if settings.security is Security.PLAIN:
             self.say(
@@ -451,6 +459,14 @@ class SourceSettingsBody(StepBody):
             ok=True,
         )
         self.post_message(StepBody.EvidenceAdded())
+        activity.log_event(
+            self.store,
+            "info",
+            "imap",
+            "pin",
+            f"certificate of {pinned.address} pinned after the operator confirmed it",
+            fingerprint=info.fingerprint,
+        )
         self.say(
             f"Certificate pinned and settings saved: SHA-256 {format_fingerprint(info.fingerprint)}"
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from wizard.activity import log_files, read_records
 from wizard.imap.credentials import (
     SHARED_TOKEN_KEY,
     mailbox_secret,
@@ -90,6 +91,9 @@ def test_good_file_goes_in_whole_with_passwords_in_the_keyring_only(
     raw = b"".join(f.read_bytes() for f in store.path.parent.glob(f"{store.path.name}*"))
     assert b"pw-anna" not in raw
     assert b"anna@acme.example" in raw  # the file was the right one to look at
+    log = [r.message for r in read_records(store.path)]
+    assert any("2 mailbox(es) imported" in m for m in log)
+    assert b"pw-anna" not in b"".join(p.read_bytes() for p in log_files(store.path))
 
 
 def test_microsoft_365_columns(store: SessionStore, secrets: SecretStore) -> None:

@@ -12,6 +12,7 @@ them and deleting the session removes them.
 
 from __future__ import annotations
 
+from .. import activity
 from ..secrets import SecretStore, remember_secret_key, source_password_key
 from ..store import SessionStore
 from .settings import AuthMode, ImapServerSettings
@@ -49,6 +50,7 @@ def save_server_secret(
     key = server_secret_key(settings)
     if key is None:
         raise ValueError(f"the authentication mode {settings.auth.label} has no server secret")
+    activity.add_secret(store, secret)  # before anything could log it
     secrets.set(key, secret)
     remember_secret_key(store, key)
 

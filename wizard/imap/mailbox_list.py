@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import activity
 from ..forms import check_email
 from ..secrets import SecretStore, source_password_key
 from ..store import Mailbox, SessionStore
@@ -139,9 +140,22 @@ def add_mailbox(
     """Check and add one mailbox; a password given goes to the keyring."""
     entry = check_mailbox(login, target, display, taken=_targets(store), password=password)
     (added,) = store.add_mailboxes([(entry.source_login, entry.target_address, entry.display_name)])
-    if entry.password:
-        secrets.set(source_password_key(entry.source_login), entry.password)
+    _keep_password(store, secrets, entry.source_login, entry.password)
+    activity.log_event(
+        store,
+        "info",
+        "imap",
+        "mailbox",
+        f"mailbox {added.target_address} added",
+        added.target_address,
+    )
     return added
+
+
+def _keep_password(store: SessionStore, secrets: SecretStore, login: str, password: str) -> None:
+    if password:
+        activity.add_secret(store, password)  # before anything could log it
+        secrets.set(source_password_key(login), password)
 
 
 def edit_mailbox(
@@ -164,13 +178,21 @@ def edit_mailbox(
     store.update_mailbox(mailbox_id, entry.source_login, entry.target_address, entry.display_name)
     old_key, new_key = (source_password_key(x) for x in (before.source_login, entry.source_login))
     if entry.password:
-        secrets.set(new_key, entry.password)
+        _keep_password(store, secrets, entry.source_login, entry.password)
     elif old_key != new_key:
         kept = secrets.get(old_key)
         if kept is not None and secrets.get(new_key) is None:
             secrets.set(new_key, kept)
     if old_key != new_key and not _login_in_use(store, before.source_login):
         secrets.delete(old_key)
+    activity.log_event(
+        store,
+        "info",
+        "imap",
+        "mailbox",
+        f"mailbox {entry.target_address} edited",
+        entry.target_address,
+    )
     return next(m for m in store.mailboxes() if m.id == mailbox_id)
 
 
@@ -178,8 +200,12 @@ def remove_mailbox(store: SessionStore, secrets: SecretStore, mailbox_id: int) -
     """Remove one mailbox and, when no other row uses its login, its stored password."""
     before = next((m for m in store.mailboxes() if m.id == mailbox_id), None)
     store.remove_mailbox(mailbox_id)
-    if before is not None and not _login_in_use(store, before.source_login):
-        secrets.delete(source_password_key(before.source_login))
+    if before is not None:
+        if not _login_in_use(store, before.source_login):
+            secrets.delete(source_password_key(before.source_login))
+        activity.log_event(
+            store, "info", "imap", "mailbox", f"mailbox {before.target_address} removed"
+        )
 
 
 def _login_in_use(store: SessionStore, login: str) -> bool:
@@ -392,7 +418,18 @@ def import_mailboxes(
     else:
         parsed, name = read_mailbox_csv(source, taken=taken), str(source)
     if not parsed.ok:
+        activity.log_event(
+            store,
+            "warning",
+            "imap",
+            "import",
+            f"mailbox CSV {name} refused: {len(parsed.problems)} problem(s), nothing imported",
+            lines=[p.line for p in parsed.problems],
+        )
         raise MailboxImportError(name, parsed.problems)
+    for row in parsed.rows:
+        if row.password:
+            activity.add_secret(store, row.password)
     try:
         added = store.add_mailboxes(
             [(r.source_login, r.target_address, r.display_name) for r in parsed.rows]
@@ -414,4 +451,12 @@ def import_mailboxes(
             with contextlib.suppress(Exception):
                 secrets.delete(key)
         raise
+    activity.log_event(
+        store,
+        "info",
+        "imap",
+        "import",
+        f"{len(added)} mailbox(es) imported from {name} ({parsed.layout} columns), "
+        f"{len(written)} password(s) to the keyring",
+    )
     return ImportResult(tuple(added), len(written), parsed.layout)
