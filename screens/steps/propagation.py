@@ -49,7 +49,7 @@ from ..propagation_service import (
     propagation_poller,
 )
 from .base import StepBody, register_body
-from .dns_view import when_short
+from .dns_view import FindingList, when_short
 
 COLUMNS = (
     ("server", "Server"),
@@ -191,6 +191,7 @@ class PropagationBody(StepBody):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
+        yield FindingList(id="prop-findings")
         with Horizontal(classes="buttons"):
             yield Button("Watch w", id="prop-watch", variant="primary", compact=True)
             yield Button("Pause/resume p", id="prop-pause", compact=True)
@@ -264,6 +265,7 @@ class PropagationBody(StepBody):
         table = self.query_one("#prop-matrix", DataTable)
         if view is None:
             table.clear()
+            self.query_one("#prop-findings", FindingList).show([])
             expected.update("")
             summary.update(
                 Text("No round yet: press w to start watching.", style="dim")
@@ -271,7 +273,16 @@ class PropagationBody(StepBody):
                 else Text("First round running…", style="dim")
             )
             return
-        expected.update(f"Expected: {view.question.describe()}")
+        share = (
+            f"at least {view.resolvers_needed} of {len(view.resolvers)} resolvers"
+            f" ({view.required_share:.0%})"
+        )
+        expected.update(
+            f"Expected: {view.question.describe()}\n"
+            f"Complete when every authoritative server and {share} answer it."
+        )
+        # The first finding is the summary shown above; the rest explain failed servers.
+        self.query_one("#prop-findings", FindingList).show([f.to_dict() for f in view.findings[1:]])
         summary.update(Text(view.summary, style="bold green" if view.complete else "bold #d9a21b"))
         if view.authoritative_note:
             summary.update(Text(f"{view.summary}\n{view.authoritative_note}", style="bold red"))

@@ -9,7 +9,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Collapsible, Label, Static
 
 from wizard.dns import DnsConfigError, check_spf
 
@@ -36,6 +36,8 @@ class SpfBody(_DnsCheckBody):
         yield Static("", id="spf-records")
         yield Static("", id="spf-count")
         yield FindingList(id="spf-findings")
+        with Collapsible(title="How the lookups add up", id="spf-steps-box"):
+            yield Static("", id="spf-steps")
         yield Label("Record to publish (TXT at the domain itself)", id="spf-recommended-label")
         yield Static("", id="spf-recommended", markup=False)
         with Horizontal(classes="buttons"):
@@ -70,6 +72,7 @@ class SpfBody(_DnsCheckBody):
         )
         count.update(self._count_text(spf))
         self.query_one("#spf-findings", FindingList).show(spf.get("findings") or [])
+        self.query_one("#spf-steps", Static).update(self._steps_text(spf.get("steps") or []))
         recommended.update(spf.get("recommended", ""))
         self.query_one("#spf-recommended-label", Label).update(
             "Record to publish (TXT at the domain itself; "
@@ -88,6 +91,26 @@ class SpfBody(_DnsCheckBody):
         text.append("   Void lookups: ")
         text.append(f"{voids} of {void_limit}", style="bold red" if voids > void_limit else "")
         return text
+
+    @staticmethod
+    def _steps_text(steps: list[dict[str, Any]]) -> Text:
+        """Each lookup, indented by include depth, numbered when it counts against the limit."""
+        text = Text()
+        number = 0
+        for step in steps:
+            if step.get("counted"):
+                number += 1
+                text.append(f"{number:>3} ", style="bold")
+            else:
+                text.append("    ")
+            text.append("  " * int(step.get("depth", 0)) + str(step.get("term", "")))
+            text.append(f"  in {step.get('within', '')}", style="dim")
+            if step.get("void"):
+                text.append("  void (nothing found)", style="#d9a21b")
+            if step.get("note"):
+                text.append(f"  {step['note']}", style="dim")
+            text.append("\n")
+        return text if steps else Text("No lookups.", style="dim")
 
     def _fallback_record(self) -> str:
         """Before a check: the provider's include alone (the check merges existing senders)."""
