@@ -194,3 +194,24 @@ async def test_200_mailboxes_keep_the_screen_responsive(store: SessionStore) -> 
             assert len(store.evidence("4", "imap-test")) == 200
     finally:
         server.stop()
+
+
+async def test_without_server_settings_the_step_says_to_fill_in_step_3(
+    store: SessionStore,
+) -> None:
+    store.add_mailboxes([("tom", "tom@acme.example", "Tom")])
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        status = shown(app.screen.query_one("#source-status", Static))
+        assert "enter the server settings in step 3 first" in status
+        table = app.screen.query_one("#source-table", DataTable)
+        table.focus()
+        await pilot.press("t")
+        await settle(pilot)
+        assert cell(table, "tom", "state") == "not tested"
+        assert store.evidence("4", "imap-test") == []
+        assert (
+            "1 of 1 mailboxes have not passed"
+            in app.screen.query_one(ConnectionBody).done_refusal()
+        )
