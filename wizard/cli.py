@@ -37,6 +37,7 @@ COMMAND_MODULES: list[str] = [
     "wizard.sandbox.cli",
     "wizard.dns.cli",
     "wizard.imap.cli",
+    "wizard.imap.mailbox_cli",
 ]
 
 Handler = Callable[[argparse.Namespace], int]

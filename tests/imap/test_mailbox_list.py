@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,3 +203,31 @@ def test_server_secrets_per_mode(store: SessionStore, secrets: SecretStore) -> N
     assert mailbox_secret(secrets, oauth, "bert") == "tok"
     plain = ImapServerSettings("imap.acme.example")
     assert mailbox_secret(secrets, plain, "bert") is None
+
+
+def test_cli_import_all_or_none_then_list(store: SessionStore, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from wizard.cli import main
+
+    name = store.name
+    store.close()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(MIXED)
+    assert main(["mailboxes", "import", name, str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}: line 3: the source login is empty" in err
+    assert "nothing imported" in err
+
+    good = tmp_path / "good.csv"
+    good.write_text("EmailAddress,UserName,Password\nanna@acme.example,anna,pw-anna\n")
+    assert main(["mailboxes", "import", name, str(good)]) == 0
+    assert "Imported 1 mailbox(es)" in capsys.readouterr().out
+    assert main(["mailboxes", "list", name, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["mailboxes"]
+    assert listed == [
+        {
+            "source_login": "anna",
+            "target_address": "anna@acme.example",
+            "display_name": "",
+            "password_stored": True,
+        }
+    ]

@@ -1,0 +1,110 @@
+"""`onboard mailboxes list|import SESSION`: the step-3 mailbox list, headless.
+
+``import`` reads a CSV (onboard's columns or Microsoft 365's IMAP-migration columns) and adds
+every row or none; each bad row is printed with its line number. Passwords in the file go to the
+keyring, never to the session file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..cliutil import Exit, print_json
+from ..secrets import SecretStore
+from .mailbox_list import MailboxImportError, has_password, import_mailboxes
+
+
+def register(subparsers: Any, check_subparsers: Any) -> None:
+    p = subparsers.add_parser("mailboxes", help="the mailbox list of a session (step 3)")
+    sub = p.add_subparsers(dest="mailboxes_verb", required=True, metavar="VERB")
+
+    show = sub.add_parser("list", help="show the mailboxes to migrate")
+    show.add_argument("session", help="session name or file")
+    show.add_argument("--json", action="store_true", help="print the list as JSON")
+    show.set_defaults(handler=cmd_list)
+
+    load = sub.add_parser(
+        "import",
+        help="add mailboxes from a CSV file, all rows or none",
+        description=(
+            "The first line names the columns: source_login, source_password (optional), "
+            "target_address, display_name (optional); or Microsoft 365's EmailAddress, UserName, "
+            "Password. Nothing is imported when any row is bad; every bad row is listed with its "
+            "line number. Exits 2 then."
+        ),
+    )
+    load.add_argument("session", help="session name or file")
+    load.add_argument("csv", help="the CSV file")
+    load.add_argument("--json", action="store_true", help="print the result as JSON")
+    load.set_defaults(handler=cmd_import)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ..cli import open_session
+
+    store = open_session(args.session, lock=None)
+    try:
+        secrets = SecretStore(store.name)
+        rows = [
+            {
+                "source_login": m.source_login,
+                "target_address": m.target_address,
+                "display_name": m.display_name,
+                "password_stored": has_password(secrets, m.source_login),
+            }
+            for m in store.mailboxes()
+        ]
+    finally:
+        store.close()
+    if args.json:
+        print_json({"mailboxes": rows})
+        return Exit.OK
+    if not rows:
+        print("No mailboxes yet: add them in step 3 or with `onboard mailboxes import`.")
+        return Exit.OK
+    width = max(len(r["source_login"]) for r in rows)
+    for r in rows:
+        stored = "password in keyring" if r["password_stored"] else ""
+        name = f"  {r['display_name']}" if r["display_name"] else ""
+        print(f"{r['source_login']:<{width}}  ->  {r['target_address']}{name}  {stored}".rstrip())
+    return Exit.OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..cli import open_session
+
+    store = open_session(args.session, what="onboard mailboxes import")
+    try:
+        result = import_mailboxes(store, SecretStore(store.name), args.csv)
+    except MailboxImportError as exc:
+        if args.json:
+            print_json(
+                {
+                    "imported": 0,
+                    "problems": [{"line": p.line, "reason": p.reason} for p in exc.problems],
+                }
+            )
+        else:
+            for problem in exc.problems:
+                print(f"{args.csv}: {problem}", file=sys.stderr)
+            print(f"onboard: {exc}", file=sys.stderr)
+        return Exit.USAGE
+    finally:
+        store.close()
+    if args.json:
+        print_json(
+            {
+                "imported": len(result.added),
+                "passwords": result.passwords,
+                "layout": result.layout,
+                "mailboxes": [m.target_address for m in result.added],
+            }
+        )
+    else:
+        print(
+            f"Imported {len(result.added)} mailbox(es) into {store.name} "
+            f"({result.passwords} password(s) to the keyring)."
+        )
+    return Exit.OK
