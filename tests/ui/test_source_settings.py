@@ -15,7 +15,7 @@ from screens.step_screen import StepScreen
 from screens.steps.source_settings import SourceSettingsBody
 from tests.servers.dovecot import DovecotServer
 from wizard.imap import AuthMode, Security, close, connect, load_settings
-from wizard.imap.credentials import master_secret_key
+from wizard.imap.credentials import SHARED_TOKEN_KEY, master_secret_key
 from wizard.imap.settings import format_fingerprint
 from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key
@@ -321,4 +321,23 @@ async def test_fetching_from_a_closed_port_says_so() -> None:
         assert isinstance(app.screen, StepScreen)  # nothing to confirm
         status = shown(body.query_one("#server-status", Static))
         assert "refused" in status.lower() and str(port) in status
+        await pilot.press("ctrl+q")
+
+
+async def test_xoauth2_token_goes_to_the_keyring_only() -> None:
+    store = new_store()
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        body = await open_step3(app, pilot)
+        body.query_one("#imap-host", Input).value = "imap.acme.example"
+        await choose(pilot, body.query_one("#imap-auth", Select), AuthMode.XOAUTH2.label)
+        assert not body.query_one("#field-master").display
+        assert "OAuth2 access token" in shown(body.query_one("#secret-label", Static))
+        body.query_one("#imap-secret", Input).value = "ya29.token-for-everyone"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "The secret is in the keyring" in shown(body.query_one("#server-status", Static))
+        assert SecretStore("acme").get(SHARED_TOKEN_KEY) == "ya29.token-for-everyone"
+        raw = b"".join(f.read_bytes() for f in store.path.parent.glob(f"{store.path.name}*"))
+        assert b"ya29" not in raw
         await pilot.press("ctrl+q")
