@@ -82,6 +82,7 @@ class SourceSettingsBody(StepBody):
     }
     SourceSettingsBody #plain-warning.shown { display: block; }
     SourceSettingsBody .hidden { display: none; }
+    SourceSettingsBody #keyring-warning { color: $warning; }
     SourceSettingsBody #cert-line { margin: 1 0 0 0; }
     SourceSettingsBody .status { margin: 1 0; }
     SourceSettingsBody .status.error { color: $error; }
@@ -128,6 +129,8 @@ class SourceSettingsBody(StepBody):
                     id="imap-security",
                 )
         yield Static(PLAIN_WARNING, id="plain-warning", markup=False)
+        if self.secrets.warning:
+            yield Static(self.secrets.warning, id="keyring-warning", markup=False)
         with Horizontal(classes="row"):
             with Vertical(classes="field", id="field-auth"):
                 yield Label("Login method")
