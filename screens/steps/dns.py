@@ -19,6 +19,7 @@ from textual.widgets import Button, DataTable, Label, Static
 from wizard.clients import client_guides
 from wizard.dns import (
     DnsConfigError,
+    DnsResolver,
     RecordToPublish,
     check_autodiscover,
     check_mx,
@@ -30,16 +31,16 @@ from .base import StepBody, register_body
 from .dns_view import FindingList, servers_line, session_resolver, when_short
 
 
-class _DnsCheckBody(StepBody):
+class DnsCheckBody(StepBody):
     """A body with a "check now" action that saves each result as evidence."""
 
     DEFAULT_CSS = """
-    _DnsCheckBody { height: auto; }
-    _DnsCheckBody .buttons { height: auto; margin: 1 0 0 0; }
-    _DnsCheckBody .hint { color: $text-muted; }
-    _DnsCheckBody Label { margin: 1 0 0 0; text-style: bold; }
-    _DnsCheckBody .check-status { margin: 1 0 0 0; }
-    _DnsCheckBody DataTable { height: auto; max-height: 10; }
+    DnsCheckBody { height: auto; }
+    DnsCheckBody .buttons { height: auto; margin: 1 0 0 0; }
+    DnsCheckBody .hint { color: $text-muted; }
+    DnsCheckBody Label { margin: 1 0 0 0; text-style: bold; }
+    DnsCheckBody .check-status { margin: 1 0 0 0; }
+    DnsCheckBody DataTable { height: auto; max-height: 10; }
     """
 
     def _show_status(self, text: str | Text) -> None:
@@ -49,13 +50,57 @@ class _DnsCheckBody(StepBody):
         evidence = self.store.latest_evidence(self.step.number, kind)
         return evidence.data if evidence else None
 
-    def _save(self, check: Any) -> None:
-        """Evidence for one check result (from the worker thread: the store is thread-safe)."""
-        save_evidence(self.store, self.step.number, check)
+    checking = "Checking…"  # the status line while the worker runs
+    button_actions: dict[str, str] = {}  # button id -> action name, besides "dns-check"
+
+    def run_checks(self, resolver: DnsResolver) -> list[Any]:
+        """The checks of this step, run in the worker thread; each result becomes evidence."""
+        raise NotImplementedError
+
+    def show_saved(self) -> None:
+        """Show the newest results saved in the session."""
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        self.show_saved()
+
+    def _last_checked(self, stamp: str) -> None:
+        line = servers_line(self.store)
+        self._show_status(f"Last checked {when_short(stamp)}. {line}" if stamp else line)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {"dns-check": "check", **self.button_actions}
+        if event.button.id in actions:
+            event.stop()
+            getattr(self, f"action_{actions[event.button.id]}")()
+
+    def action_check(self) -> None:
+        self._show_status(self.checking)
+        self.query_one("#dns-check", Button).disabled = True
+        self.run_check()
+
+    @work(thread=True, exclusive=True, group="dns-check")
+    def run_check(self) -> None:
+        try:
+            resolver = session_resolver(self.store)
+        except DnsConfigError as exc:
+            self.app.call_from_thread(self._checked, f"Not checked: {exc}")
+            return
+        for result in self.run_checks(resolver):
+            save_evidence(self.store, self.step.number, result)  # the store is thread-safe
+        self.app.call_from_thread(self._checked, "")
+
+    def _checked(self, error: str) -> None:
+        self.query_one("#dns-check", Button).disabled = False
+        if error:
+            self._show_status(Text(error, style="red"))
+            return
+        self.show_saved()
+        self.post_message(StepBody.EvidenceAdded())
 
 
 @register_body("8")
-class DnsRecordsBody(_DnsCheckBody):
+class DnsRecordsBody(DnsCheckBody):
     """Step 8: the exact records to enter, and a live check of MX and Autodiscover."""
 
     BINDINGS = [
@@ -85,9 +130,12 @@ class DnsRecordsBody(_DnsCheckBody):
         yield Label("Autodiscover")
         yield FindingList(id="autodiscover-findings")
 
+    checking = "Checking MX and Autodiscover…"
+    button_actions = {"dns-copy": "copy_records"}
+
     def on_mount(self) -> None:
         self._show_records()
-        self._show_saved()
+        self.show_saved()
 
     async def variant_changed(self) -> None:
         self._show_records()
@@ -127,7 +175,7 @@ class DnsRecordsBody(_DnsCheckBody):
 
     # ----- the check -----------------------------------------------------------------------------
 
-    def _show_saved(self) -> None:
+    def show_saved(self) -> None:
         mx, auto = self._last("dns.mx"), self._last("dns.autodiscover")
         self.query_one("#mx-findings", FindingList).show(
             mx["findings"] if mx else [], "Not checked yet: press c after the customer's change."
@@ -135,51 +183,20 @@ class DnsRecordsBody(_DnsCheckBody):
         self.query_one("#autodiscover-findings", FindingList).show(
             auto["findings"] if auto else [], "Not checked yet."
         )
-        stamp = (mx or auto or {}).get("checked_at", "")
-        self._show_status(
-            f"Last checked {when_short(stamp)}. {servers_line(self.store)}"
-            if stamp
-            else servers_line(self.store)
-        )
+        self._last_checked((mx or auto or {}).get("checked_at", ""))
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"dns-check": self.action_check, "dns-copy": self.action_copy_records}
-        if event.button.id in actions:
-            event.stop()
-            actions[event.button.id]()
-
-    def action_check(self) -> None:
-        self._show_status("Checking MX and Autodiscover…")
-        self.query_one("#dns-check", Button).disabled = True
-        self.run_check()
-
-    @work(thread=True, exclusive=True, group="dns-check")
-    def run_check(self) -> None:
+    def run_checks(self, resolver: DnsResolver) -> list[Any]:
         store = self.store
-        try:
-            resolver = session_resolver(store)
-        except DnsConfigError as exc:
-            self.app.call_from_thread(self._checked, f"Not checked: {exc}")
-            return
-        mx = check_mx(
-            resolver, store.domain, store.profile, third_party_filter=store.third_party_filter
-        )
-        auto = check_autodiscover(resolver, store.domain, store.profile)
-        self._save(mx)
-        self._save(auto)
-        self.app.call_from_thread(self._checked, "")
-
-    def _checked(self, error: str) -> None:
-        self.query_one("#dns-check", Button).disabled = False
-        if error:
-            self._show_status(Text(error, style="red"))
-            return
-        self._show_saved()
-        self.post_message(StepBody.EvidenceAdded())
+        return [
+            check_mx(
+                resolver, store.domain, store.profile, third_party_filter=store.third_party_filter
+            ),
+            check_autodiscover(resolver, store.domain, store.profile),
+        ]
 
 
 @register_body("11")
-class OutlookBody(_DnsCheckBody):
+class OutlookBody(DnsCheckBody):
     """Step 11: what the users type into Outlook, and what Autodiscover will give Outlook."""
 
     BINDINGS = [Binding("c", "check", "Check Autodiscover")]
@@ -202,47 +219,15 @@ class OutlookBody(_DnsCheckBody):
         yield Static("", id="outlook-finds")
         yield FindingList(id="autodiscover-findings")
 
-    def on_mount(self) -> None:
-        self._show_saved()
+    checking = "Checking Autodiscover…"
 
-    def _show_saved(self) -> None:
+    def show_saved(self) -> None:
         auto = self._last("dns.autodiscover")
         self.query_one("#outlook-finds", Static).update(
             auto.get("outlook", "") if auto else "Not checked yet: press c."
         )
         self.query_one("#autodiscover-findings", FindingList).show(auto["findings"] if auto else [])
-        stamp = auto.get("checked_at", "") if auto else ""
-        self._show_status(
-            f"Last checked {when_short(stamp)}. {servers_line(self.store)}"
-            if stamp
-            else servers_line(self.store)
-        )
+        self._last_checked(auto.get("checked_at", "") if auto else "")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "dns-check":
-            event.stop()
-            self.action_check()
-
-    def action_check(self) -> None:
-        self._show_status("Checking Autodiscover…")
-        self.query_one("#dns-check", Button).disabled = True
-        self.run_check()
-
-    @work(thread=True, exclusive=True, group="dns-check")
-    def run_check(self) -> None:
-        store = self.store
-        try:
-            resolver = session_resolver(store)
-        except DnsConfigError as exc:
-            self.app.call_from_thread(self._checked, f"Not checked: {exc}")
-            return
-        self._save(check_autodiscover(resolver, store.domain, store.profile))
-        self.app.call_from_thread(self._checked, "")
-
-    def _checked(self, error: str) -> None:
-        self.query_one("#dns-check", Button).disabled = False
-        if error:
-            self._show_status(Text(error, style="red"))
-            return
-        self._show_saved()
-        self.post_message(StepBody.EvidenceAdded())
+    def run_checks(self, resolver: DnsResolver) -> list[Any]:
+        return [check_autodiscover(resolver, self.store.domain, self.store.profile)]

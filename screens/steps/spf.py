@@ -5,27 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Collapsible, Label, Static
 
-from wizard.dns import DnsConfigError, check_spf
+from wizard.dns import DnsResolver, check_spf
 
-from .base import StepBody, register_body
-from .dns import _DnsCheckBody
-from .dns_view import FindingList, servers_line, session_resolver, when_short
+from .base import register_body
+from .dns import DnsCheckBody
+from .dns_view import FindingList
 
 
 @register_body("13.2")
-class SpfBody(_DnsCheckBody):
+class SpfBody(DnsCheckBody):
     """Current SPF, findings with severity, the lookup count, the recommended record to copy."""
 
     BINDINGS = [
         Binding("c", "check", "Re-check SPF"),
         Binding("y", "copy_recommended", "Copy record"),
     ]
+    checking = "Checking SPF…"
+    button_actions = {"spf-copy": "copy_recommended"}
     DEFAULT_CSS = """
     SpfBody #spf-recommended { text-style: bold; padding: 0 1; border: round $success 50%; }
     SpfBody #spf-copied { color: $success; }
@@ -46,14 +47,10 @@ class SpfBody(_DnsCheckBody):
         yield Static("", id="spf-copied")
         yield Static("", classes="check-status hint")
 
-    def on_mount(self) -> None:
-        self._show_saved()
-
     # ----- showing ----------------------------------------------------------------------------
 
-    def _show_saved(self) -> None:
+    def show_saved(self) -> None:
         spf = self._last("dns.spf")
-        self._spf = spf
         records = self.query_one("#spf-records", Static)
         count = self.query_one("#spf-count", Static)
         recommended = self.query_one("#spf-recommended", Static)
@@ -62,7 +59,7 @@ class SpfBody(_DnsCheckBody):
             count.update("")
             self.query_one("#spf-findings", FindingList).show([])
             recommended.update(self._fallback_record())
-            self._show_status(servers_line(self.store))
+            self._last_checked("")
             return
         published = spf.get("records") or []
         records.update(
@@ -78,9 +75,7 @@ class SpfBody(_DnsCheckBody):
             "Record to publish (TXT at the domain itself; "
             f"{spf.get('recommended_lookup_count', '?')} of {spf.get('lookup_limit', 10)} lookups)"
         )
-        self._show_status(
-            f"Last checked {when_short(spf.get('checked_at', ''))}. {servers_line(self.store)}"
-        )
+        self._last_checked(spf.get("checked_at", ""))
 
     @staticmethod
     def _count_text(spf: dict[str, Any]) -> Text:
@@ -118,39 +113,16 @@ class SpfBody(_DnsCheckBody):
 
     # ----- actions ------------------------------------------------------------------------------
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"dns-check": self.action_check, "spf-copy": self.action_copy_recommended}
-        if event.button.id in actions:
-            event.stop()
-            actions[event.button.id]()
-
     def action_copy_recommended(self) -> None:
         record = str(self.query_one("#spf-recommended", Static).render()).strip()
         self.app.copy_to_clipboard(record)
         self.query_one("#spf-copied", Static).update(f"Copied to the clipboard: {record}")
         self.notify("The recommended SPF record is on the clipboard.", title="Copied")
 
-    def action_check(self) -> None:
-        self._show_status("Checking SPF…")
-        self.query_one("#dns-check", Button).disabled = True
-        self.run_check()
-
-    @work(thread=True, exclusive=True, group="dns-check")
-    def run_check(self) -> None:
-        store = self.store
-        try:
-            resolver = session_resolver(store)
-        except DnsConfigError as exc:
-            self.app.call_from_thread(self._checked, f"Not checked: {exc}")
-            return
-        self._save(check_spf(resolver, store.domain, store.profile))
-        self.app.call_from_thread(self._checked, "")
+    def run_checks(self, resolver: DnsResolver) -> list[Any]:
+        return [check_spf(resolver, self.store.domain, self.store.profile)]
 
     def _checked(self, error: str) -> None:
-        self.query_one("#dns-check", Button).disabled = False
-        if error:
-            self._show_status(Text(error, style="red"))
-            return
-        self._show_saved()
-        self.query_one("#spf-copied", Static).update("")
-        self.post_message(StepBody.EvidenceAdded())
+        super()._checked(error)
+        if not error:
+            self.query_one("#spf-copied", Static).update("")  # a new check, a new record
