@@ -224,6 +224,11 @@ class PropagationBody(StepBody):
         self.set_interval(1.0, self._tick)
         self._tick()
 
+    async def variant_changed(self) -> None:
+        """The expected answer depends on the variant: ask again at once with the new one."""
+        if self.poller.watching:
+            self.poller.refresh_now()
+
     def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()

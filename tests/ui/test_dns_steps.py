@@ -308,3 +308,32 @@ async def test_step11_shows_what_outlook_will_find(store: SessionStore, knot_fac
         findings = shown(app.screen.query_one("#autodiscover-findings", Static))
         assert "is a CNAME for autodiscover.hosted.example.net" in findings
         assert store.latest_evidence("11", "dns.autodiscover") is not None
+
+
+async def test_step12_with_filtering_expects_every_server_to_agree_on_the_filter(
+    store: SessionStore, knot_factory
+) -> None:
+    filter_mx = "@ IN MX 10 mx.filter.example.\n"
+    auth = knot_factory({DOMAIN: filter_mx})
+    resolvers = [knot_factory({DOMAIN: filter_mx}), knot_factory({DOMAIN: OLD_MX})]
+    store.set_setting("dns.resolvers", [r.address for r in resolvers])
+    store.set_setting("dns.authoritative", [auth.address])
+    store.set_setting("dns.required_share", 0.5)
+    store.set_step_state("8", StepState.DONE)
+
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto_step("12")
+        await settle(pilot)
+        body = app.screen.query_one(PropagationBody)
+        await wait_until(pilot, lambda: body.view is not None)
+        assert not body.view.complete  # type: ignore[union-attr]  # plain: provider MX expected
+        assert "mx1.hosted.example.net" in shown(app.screen.query_one("#prop-expected", Static))
+
+        await pilot.press("ctrl+t")  # filtering variant: MX stays on the filter
+        await wait_until(pilot, lambda: body.view is not None and body.view.complete)
+        expected = shown(app.screen.query_one("#prop-expected", Static))
+        assert "MX of acme.example = mx.filter.example" in expected
+        assert "at least 1 of 2 resolvers (50%)" in expected
+        states = [str(c) for c in state_cells(app)]
+        assert states[:2] == ["✔ agrees", "✔ agrees"] and "differs" in states[2]
