@@ -6,6 +6,7 @@ or mailbox, says what happened and what to do next.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -149,6 +150,17 @@ def classify(
             f"SHA-256 fingerprint is {format_fingerprint(exc.seen)}: confirm it with the "
             "provider's administrators, then pin it (--pin).",
             fingerprint=exc.seen,
+        )
+    if "Fingerprints did not match" in text:
+        seen = re.search(r'got "?([0-9a-fA-F:]+)', text)
+        fingerprint = seen.group(1).replace(":", "").lower() if seen else ""
+        return make(
+            FailureCode.CERTIFICATE_MISMATCH,
+            f"{where} showed a certificate whose SHA-256 fingerprint "
+            f"{format_fingerprint(fingerprint) or '(unknown)'} is not the pinned "
+            f"{format_fingerprint(settings.pin)}. Do not continue until the provider confirms "
+            "the certificate changed; then pin the new fingerprint.",
+            fingerprint=fingerprint,
         )
     if name == "UnauthorizedError":
         return make(

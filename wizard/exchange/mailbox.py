@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from ..estimate import format_bytes
 from ..events import Event, EventSink, Failure, Progress, ignore
 from .connection import close_account, open_account
 from .errors import ExchangeError, ExchangeFailure, FailureCode, classify
@@ -280,8 +281,8 @@ def plan_batches(
                     skipped=True,
                     code="too-large",
                     reason=(
-                        f"{length / MB:.1f} MB is above the {limits.max_message_bytes / MB:.0f} "
-                        "MB Exchange accepts in one request; copy it by hand (e.g. in Outlook)"
+                        f"{format_bytes(length)} is above the {format_bytes(limits.max_message_bytes)}"
+                        " Exchange accepts in one request; copy it by hand (e.g. in Outlook)"
                     ),
                 )
             )
@@ -315,8 +316,9 @@ def _reporting_retry_policy() -> Any:
     return ReportingFailFast()
 
 
-class _Interrupted(Exception):
-    """The link dropped after the request may have reached the server."""
+def _tls_problem(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Fingerprints did not match" in text or "CERTIFICATE_VERIFY_FAILED" in text
 
 
 class ExchangeMailbox:
@@ -384,6 +386,7 @@ class ExchangeMailbox:
             ErrorServerBusy,
             ErrorTimeoutExpired,
             ErrorTooManyObjectsOpened,
+            ResponseMessageError,
             TransportError,
         )
 
@@ -403,7 +406,7 @@ class ExchangeMailbox:
                     reason = f"Exchange is busy ({text}); it asked to wait before {what}"
                 failure = exc
             except TransportError as exc:
-                if "Fingerprints did not match" in str(exc) or "CERTIFICATE" in str(exc):
+                if isinstance(exc, ResponseMessageError) or _tls_problem(exc):
                     raise ExchangeError(classify(exc, self.settings, self.address)) from exc
                 seconds, back_off = back_off, min(back_off * 2, MAX_TRANSIENT_BACK_OFF)
                 reason, dropped, failure = f"the connection failed during {what}", True, exc
@@ -523,7 +526,13 @@ class ExchangeMailbox:
         root = self._root()
 
         def walk() -> list[Any]:
-            return list(root.walk())
+            from exchangelib.folders import FolderCollection
+
+            # A fresh deep FindFolder (Folder.walk() answers from exchangelib's folder cache).
+            found = FolderCollection(account=self.account, folders=[root]).find_folders(
+                depth="Deep"
+            )
+            return [f for f in found if not isinstance(f, Exception)]
 
         listed = self._retry("listing the folders", walk)
         by_id = {str(f.id): f for f in listed}
@@ -558,8 +567,12 @@ class ExchangeMailbox:
         folder = self.folder(ref)
 
         def total() -> int:
-            folder.refresh()
-            return int(folder.total_count or 0)
+            from exchangelib.folders import FolderCollection
+
+            (fresh,) = FolderCollection(account=self.account, folders=[folder]).resolve()
+            if isinstance(fresh, Exception):
+                raise fresh
+            return int(fresh.total_count or 0)
 
         return self._retry(f"counting {ref.display}", total)
 
