@@ -52,17 +52,16 @@ async def open_step3(app: OnboardApp, pilot) -> SourceSettingsBody:  # type: ign
     return app.screen.query_one(SourceSettingsBody)
 
 
-async def choose(pilot, select: Select, label: str) -> None:  # type: ignore[no-untyped-def,type-arg]
-    """Pick an option of a Select by keyboard, as an operator would."""
+async def choose(pilot, select: Select, value: Security | AuthMode) -> None:  # type: ignore[no-untyped-def,type-arg]
+    """Pick an option of a Select by keyboard, as an operator would (options in enum order)."""
+    options = list(type(value))
     select.focus()
     await pilot.press("enter")
     await settle(pilot)
-    labels = [str(prompt) for prompt, _value in select._options]  # noqa: SLF001
-    current = labels.index(next(p for p, v in select._options if v == select.value))  # noqa: SLF001
-    target = labels.index(label)
-    key = "down" if target > current else "up"
-    await pilot.press(*([key] * abs(target - current)), "enter")
+    steps = options.index(value) - options.index(select.value)  # type: ignore[arg-type]
+    await pilot.press(*(["down" if steps > 0 else "up"] * abs(steps)), "enter")
     await settle(pilot)
+    assert select.value is value
 
 
 async def test_saved_settings_come_back_when_the_session_is_resumed() -> None:
@@ -74,10 +73,10 @@ async def test_saved_settings_come_back_when_the_session_is_resumed() -> None:
         assert body.query_one("#imap-port", Input).value == "993"
         body.query_one("#imap-host", Input).focus()
         await type_text(pilot, "imap.acme.example")
-        await choose(pilot, body.query_one("#imap-security", Select), Security.STARTTLS.label)
+        await choose(pilot, body.query_one("#imap-security", Select), Security.STARTTLS)
         assert body.query_one("#imap-port", Input).value == "143"  # follows the security
         assert not body.query_one("#field-master").display  # per-user passwords: no master
-        await choose(pilot, body.query_one("#imap-auth", Select), AuthMode.MASTER.label)
+        await choose(pilot, body.query_one("#imap-auth", Select), AuthMode.MASTER)
         assert body.query_one("#field-master").display
         assert "Master user's password" in shown(body.query_one("#secret-label", Static))
         master = body.query_one("#imap-master", Input)
@@ -121,7 +120,7 @@ async def test_plain_text_shows_a_loud_warning() -> None:
         warning = body.query_one("#plain-warning", Static)
         assert not warning.display
         body.query_one("#imap-host", Input).value = "imap.acme.example"
-        await choose(pilot, body.query_one("#imap-security", Select), Security.PLAIN.label)
+        await choose(pilot, body.query_one("#imap-security", Select), Security.PLAIN)
         assert warning.display and warning.region.height > 0
         assert "every password and every message crosses the network in clear" in shown(warning)
         await pilot.press("ctrl+s")
@@ -130,7 +129,7 @@ async def test_plain_text_shows_a_loud_warning() -> None:
         assert "No TLS" in shown(body.query_one("#cert-line", Static))
         settings = load_settings(store)
         assert settings is not None and settings.security is Security.PLAIN
-        await choose(pilot, body.query_one("#imap-security", Select), Security.IMPLICIT_TLS.label)
+        await choose(pilot, body.query_one("#imap-security", Select), Security.IMPLICIT_TLS)
         assert not warning.display
         await pilot.press("ctrl+q")
 
@@ -330,7 +329,7 @@ async def test_xoauth2_token_goes_to_the_keyring_only() -> None:
     async with app.run_test(size=SIZE) as pilot:
         body = await open_step3(app, pilot)
         body.query_one("#imap-host", Input).value = "imap.acme.example"
-        await choose(pilot, body.query_one("#imap-auth", Select), AuthMode.XOAUTH2.label)
+        await choose(pilot, body.query_one("#imap-auth", Select), AuthMode.XOAUTH2)
         assert not body.query_one("#field-master").display
         assert "OAuth2 access token" in shown(body.query_one("#secret-label", Static))
         body.query_one("#imap-secret", Input).value = "ya29.token-for-everyone"
