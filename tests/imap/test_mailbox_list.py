@@ -117,8 +117,16 @@ def test_unknown_column_is_named_on_line_one() -> None:
     assert not parsed.ok and not parsed.rows
     assert [str(p) for p in parsed.problems] == [
         "line 1: unknown column 'phone'; the columns are source_login, source_password, "
-        "target_address, display_name"
+        "target_address, display_name (or Microsoft 365's EmailAddress, UserName, Password)"
     ]
+
+
+def test_trailing_separator_and_mixed_spellings() -> None:
+    parsed = parse_mailbox_csv(
+        "UserName,EmailAddress,Display Name,\nanna,anna@acme.example,Anna,\n"
+    )
+    assert parsed.ok, parsed.problems
+    assert (parsed.rows[0].source_login, parsed.rows[0].display_name) == ("anna", "Anna")
 
 
 def test_header_is_required_and_rows_are_numbered_after_blank_lines() -> None:

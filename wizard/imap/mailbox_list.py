@@ -254,30 +254,36 @@ class _Semicolon(csv.excel):
     delimiter = ";"
 
 
+KNOWN_COLUMNS = (
+    "source_login, source_password, target_address, display_name "
+    "(or Microsoft 365's EmailAddress, UserName, Password)"
+)
+HEADER_EXAMPLE = "source_login,source_password,target_address,display_name"
+_LOOKUP = {alias: column for column, names in COLUMN_NAMES.items() for alias in names}
+
+
 def _header(fields: list[str]) -> tuple[dict[str, int], str, list[RowProblem]]:
-    """Map canonical column -> position; the layout; problems with the header line."""
+    """Map canonical column -> position; the layout; problems with the header line.
+    Cells without a name (a trailing separator from a spreadsheet) are ignored."""
     squashed = [_squash(f) for f in fields]
+    named = {s for s in squashed if s}
+    layout = M365_LAYOUT if named == set(M365_COLUMNS) else ONBOARD_LAYOUT
+    if not any(name in _LOOKUP for name in squashed):
+        return (
+            {},
+            layout,
+            [RowProblem(1, f"the first line must name the columns, e.g. {HEADER_EXAMPLE}")],
+        )
     problems: list[RowProblem] = []
-    if sorted(s for s in squashed if s) == sorted(M365_COLUMNS) or (
-        "emailaddress" in squashed and "username" in squashed
-    ):
-        layout = M365_LAYOUT
-        aliases = {"target_address": ("emailaddress",), "source_login": ("username",)}
-        aliases["source_password"] = ("password",)
-    else:
-        layout = ONBOARD_LAYOUT
-        aliases = dict(COLUMN_NAMES)
-    lookup = {alias: column for column, names in aliases.items() for alias in names}
-    if not any(name in lookup for name in squashed):
-        example = ",".join(aliases_for(ONBOARD_LAYOUT))
-        return {}, layout, [RowProblem(1, f"the first line must name the columns, e.g. {example}")]
     columns: dict[str, int] = {}
     for position, (raw, name) in enumerate(zip(fields, squashed, strict=True)):
-        column = lookup.get(name)
+        if not raw.strip():
+            continue
+        column = _LOOKUP.get(name)
         if column is None:
-            known = ", ".join(aliases_for(layout))
-            shown = raw.strip() or f"column {position + 1} (no name)"
-            problems.append(RowProblem(1, f"unknown column {shown!r}; the columns are {known}"))
+            problems.append(
+                RowProblem(1, f"unknown column {raw.strip()!r}; the columns are {KNOWN_COLUMNS}")
+            )
         elif column in columns:
             problems.append(RowProblem(1, f"column {raw.strip()!r} appears twice"))
         else:
@@ -286,12 +292,6 @@ def _header(fields: list[str]) -> tuple[dict[str, int], str, list[RowProblem]]:
     if missing and not problems:
         problems.append(RowProblem(1, f"the header has no {' and '.join(missing)} column"))
     return columns, layout, problems
-
-
-def aliases_for(layout: str) -> tuple[str, ...]:
-    if layout == M365_LAYOUT:
-        return ("EmailAddress", "UserName", "Password")
-    return tuple(COLUMN_NAMES)
 
 
 def _row_reader(fields: list[str], columns: dict[str, int]) -> Callable[[str], str]:
