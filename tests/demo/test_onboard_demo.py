@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -14,7 +15,14 @@ from screens.app import OnboardApp
 from screens.widgets.demo_banner import DemoBanner
 from tests.ui.pilot_helpers import settle, shown
 from wizard import cli
-from wizard.demo import DEMO_SESSION_NAME
+from wizard.demo import (
+    DEMO_SESSION_NAME,
+    DemoCompany,
+    DemoServers,
+    PropagationPlan,
+    begin_dns_change,
+    open_demo_session,
+)
 from wizard.imap import connect, load_settings
 from wizard.imap.connection import close
 from wizard.secrets import SecretStore, source_password_key
@@ -99,3 +107,30 @@ def test_the_demo_opens_in_the_app_with_banner_and_mailboxes(
     assert any("anna.bergstrom" in row for row in seen["rows"])
     assert any("Jürgen Weiß" in row for row in seen["rows"])
     assert seen["host"] == "127.0.0.1"
+
+
+async def test_step_12_matrix_fills_in_while_you_watch(demo_company: DemoCompany, tmp_path) -> None:
+    plan = PropagationPlan().scaled(0.03)  # the resolvers switch between 0.2 s and 2.7 s
+    with DemoServers(demo_company, state_dir=tmp_path / "demo", plan=plan) as servers:
+        store = open_demo_session(servers)
+        store.set_setting("dns.poll_seconds", 0.2)
+        store.set_current_step("12")
+        begin_dns_change(store, servers)  # as the watcher does once step 12 is reached
+        app = OnboardApp(store=store, demo=True)
+        counts: list[int] = []
+        async with app.run_test(size=(170, 60)) as pilot:
+            table = app.screen.query_one("#prop-matrix", DataTable)
+            deadline = time.monotonic() + 20
+            while not counts or counts[-1] < 5:
+                assert time.monotonic() < deadline, f"the matrix never filled in: {counts}"
+                await pilot.pause(0.1)
+                rows = [
+                    " ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)
+                ]
+                if rows:
+                    counts.append(sum("agrees" in row for row in rows))
+            summary = shown(app.screen.query_one("#prop-summary"))
+            await pilot.press("ctrl+q")
+    assert "1 of 1 authoritative and 4 of 4 resolvers" in summary and "— complete" in summary
+    assert counts == sorted(counts)  # servers only ever join
+    assert any(1 < n < 5 for n in counts)  # some resolvers had it before others

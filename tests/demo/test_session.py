@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import pytest
 
@@ -114,6 +115,9 @@ def test_the_mx_change_begins_when_the_operator_reaches_the_dns_step(
             time.sleep(0.02)
         watcher.stop()
         assert store.setting(DNS_CHANGE_SETTING) == demo_servers.change.started_at
+        # Step 12 learns when the (demo) customer made the change, and watches by itself.
+        made = datetime.fromisoformat(store.setting("dns.change_made_at"))
+        assert abs(made.timestamp() - demo_servers.change.started_at) < 1
     finally:
         store.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from ..exchange.settings import Access, AuthType, ExchangeSettings
 from ..exchange.settings import save_settings as save_exchange_settings
@@ -25,6 +26,9 @@ DEMO_SETTING = "demo"  # True in every demo session (the store's own demo mark i
 DNS_CHANGE_SETTING = "demo.dns_change_started_at"  # epoch seconds, once the MX change began
 RESOLVERS_SETTING = "dns.resolvers"  # read by wizard.dns.propagation
 AUTHORITATIVE_SETTING = "dns.authoritative"
+CHANGE_MADE_SETTING = "dns.change_made_at"  # step 12's "when the customer made the change"
+POLL_SETTING = "dns.poll_seconds"  # step 12's refresh interval
+DEMO_POLL_SECONDS = 5  # the demo's resolvers change within two minutes: look often
 
 # The MX change begins once the operator works on step 8 (DNS records) or reaches step 12.
 _DNS_STEP = "8"
@@ -71,6 +75,7 @@ def create_demo_session(servers: DemoServers, *, name: str = DEMO_SESSION_NAME) 
     store = create_session(company.customer, company.domain, servers.profile, demo=True, name=name)
     try:
         store.set_setting(DEMO_SETTING, True)
+        store.set_setting(POLL_SETTING, DEMO_POLL_SECONDS)
         secrets = SecretStore(store.name)
         for mailbox in company.mailboxes:
             add_mailbox(
@@ -113,10 +118,16 @@ def dns_change_due(store: SessionStore) -> bool:
 
 
 def begin_dns_change(store: SessionStore, servers: DemoServers) -> float:
-    """Start the demo's MX change now (once) and remember when, for a resumed demo."""
+    """Start the demo's MX change now (once) and remember when, for a resumed demo.
+
+    The demo's customer "makes" the change at that moment, so it is recorded where step 12
+    looks for the time of the change (and starts watching by itself)."""
     started = servers.change.begin()
     if store.setting(DNS_CHANGE_SETTING) is None:
         store.set_setting(DNS_CHANGE_SETTING, started)
+    if not store.setting(CHANGE_MADE_SETTING):
+        made = datetime.fromtimestamp(started, UTC).replace(microsecond=0).isoformat()
+        store.set_setting(CHANGE_MADE_SETTING, made)
     return started
 
 
