@@ -38,6 +38,7 @@ COMMAND_MODULES: list[str] = [
     "wizard.dns.cli",
     "wizard.imap.cli",
     "wizard.imap.mailbox_cli",
+    "wizard.exchange.cli",
 ]
 
 Handler = Callable[[argparse.Namespace], int]
