@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from textual.widgets import Button, DataTable, Static
 
 from wizard.estimate import estimate_copy, format_bytes
 from wizard.events import Event
@@ -70,6 +71,8 @@ class SourceTestPanel(Widget):
     ]
     DEFAULT_CSS = """
     SourceTestPanel { height: auto; }
+    SourceTestPanel #source-buttons { height: auto; }
+    SourceTestPanel #source-buttons Button { width: auto; min-width: 0; margin: 0 1 0 0; }
     SourceTestPanel #source-table { height: auto; max-height: 22; }
     SourceTestPanel #source-status { color: $warning; }
     SourceTestPanel #source-totals { text-style: bold; }
@@ -103,6 +106,10 @@ class SourceTestPanel(Widget):
         return int(self.store.setting(CONCURRENCY_SETTING, DEFAULT_CONCURRENCY) or 1)
 
     def compose(self) -> ComposeResult:
+        with Horizontal(id="source-buttons"):
+            yield Button("Test all (t)", id="source-test-all", variant="primary")
+            yield Button("Retest failed (f)", id="source-retest-failed")
+            yield Button("Retest this row (r)", id="source-retest-row")
         yield Static("", id="source-status")
         table: DataTable[str] = DataTable(id="source-table", cursor_type="row", zebra_stripes=True)
         for key, label in COLUMNS:
@@ -222,6 +229,17 @@ class SourceTestPanel(Widget):
         )
 
     # ----- actions ----------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {
+            "source-test-all": self.action_test_all,
+            "source-retest-failed": self.action_retest_failed,
+            "source-retest-row": self.action_retest_row,
+        }
+        action = actions.get(event.button.id or "")
+        if action is not None:
+            event.stop()
+            action()
 
     def action_test_all(self) -> None:
         self.start(list(self.states))

@@ -76,8 +76,7 @@ async def test_rows_turn_ok_and_a_failed_row_shows_its_reason(
         assert "3 not tested" in shown(screen.query_one("#source-totals", Static))
         assert "unknown until" in shown(screen.query_one("#source-estimate", Static))
 
-        table.focus()
-        await pilot.press("t")
+        await pilot.click("#source-test-all")
         await app.workers.wait_for_complete()
         await wait_until(pilot, lambda: cell(table, carl.login, "state") != "waiting")
         await settle(pilot)
@@ -94,6 +93,15 @@ async def test_rows_turn_ok_and_a_failed_row_shows_its_reason(
         assert set(measured_sizes(store)) == {anna.login, bert.login}
         assert "1 of 3 mailboxes have not passed" in screen.query_one(ConnectionBody).done_refusal()
 
+        # "Retest failed" tests only Carl again (still the old password): one more evidence.
+        table.focus()
+        await pilot.press("f")
+        await app.workers.wait_for_complete()
+        await wait_until(pilot, lambda: len(store.evidence("4", "imap-test")) == 4)
+        await settle(pilot)
+        assert cell(table, carl.login, "state") == "✘ failed"
+        assert [e.data["login"] for e in store.evidence("4", "imap-test")][3] == carl.login
+
         # The customer sends the right password; retest only the failed row, from its row.
         secrets.set(source_password_key(carl.login), carl.password)
         table.move_cursor(row=table.get_row_index(carl.login))
@@ -105,7 +113,7 @@ async def test_rows_turn_ok_and_a_failed_row_shows_its_reason(
         assert cell(table, carl.login, "reason") == ""
         assert screen.query_one(ConnectionBody).done_refusal() == ""
         assert "3 mailboxes: 3 ok, 0 failed" in shown(screen.query_one("#source-totals", Static))
-        assert len(store.evidence("4", "imap-test")) == 4
+        assert len(store.evidence("4", "imap-test")) == 5
 
 
 class HoldingServer:
