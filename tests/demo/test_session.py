@@ -16,6 +16,7 @@ from wizard.demo import (
     open_demo_session,
 )
 from wizard.demo.session import DNS_CHANGE_SETTING, dns_change_due
+from wizard.exchange.mailbox import check_mailbox
 from wizard.exchange.settings import load_settings as load_exchange_settings
 from wizard.imap import connect, list_folders, load_settings
 from wizard.imap.connection import close
@@ -51,8 +52,10 @@ def test_a_new_demo_session_is_marked_and_filled_in(demo_servers: DemoServers) -
             assert "INBOX" in [f.name for f in list_folders(client)]
         finally:
             close(client)
-        # Passwords never go into the session file.
+        # Passwords never go into the session file; the activity log says where the servers run.
         assert first.password.encode() not in store.path.read_bytes()
+        log = store.path.with_name(store.path.name + ".log").read_text(encoding="utf-8")
+        assert f"IMAP port {demo_servers.imap.port}" in log and first.password not in log
     finally:
         store.close()
     summary = next(s for s in list_sessions() if s.name == DEMO_SESSION_NAME)
@@ -141,3 +144,17 @@ def test_a_resumed_demo_keeps_the_time_the_change_began(
         again = open_demo_session(later)
         again.close()
         assert later.change.started_at == 1234.5
+
+
+def test_the_demo_exchange_answers_the_exchange_engine(demo_servers: DemoServers) -> None:
+    store = open_demo_session(demo_servers)
+    try:
+        settings = load_exchange_settings(store)
+        secrets = SecretStore(store.name)
+        for mailbox in store.mailboxes():
+            password = secrets.get(settings.password_key(mailbox.target_address))
+            found = check_mailbox(settings, mailbox.target_address, password)
+            assert found.state == "exists", (mailbox.target_address, found.failure)
+            assert {"inbox", "sent", "drafts", "trash"} <= {f.role for f in found.folders}
+    finally:
+        store.close()

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from .. import activity
 from ..exchange.settings import Access, AuthType, ExchangeSettings
 from ..exchange.settings import save_settings as save_exchange_settings
 from ..imap.mailbox_list import add_mailbox
@@ -67,6 +68,16 @@ def apply_demo_servers(store: SessionStore, servers: DemoServers) -> None:
     started = store.setting(DNS_CHANGE_SETTING)
     if started:
         servers.change.begin(at=float(started))
+    activity.log_event(
+        store,
+        "info",
+        "demo",
+        "start",
+        f"demo servers on {imap.host}: IMAP port {imap.port}, Exchange {ews.url}, "
+        f"DNS {', '.join(dns.authoritative + dns.resolvers)}",
+        imap_port=imap.port,
+        ews_url=ews.url,
+    )
 
 
 def create_demo_session(servers: DemoServers, *, name: str = DEMO_SESSION_NAME) -> SessionStore:
@@ -128,6 +139,10 @@ def begin_dns_change(store: SessionStore, servers: DemoServers) -> float:
     if not store.setting(CHANGE_MADE_SETTING):
         made = datetime.fromtimestamp(started, UTC).replace(microsecond=0).isoformat()
         store.set_setting(CHANGE_MADE_SETTING, made)
+        activity.log_event(
+            store, "info", "demo", "dns", "the demo customer moved MX and Autodiscover to the "
+            "provider; the resolvers take it up one after another",
+        )  # fmt: skip
     return started
 
 
