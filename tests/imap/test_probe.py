@@ -212,3 +212,16 @@ def test_result_round_trips_through_evidence_data(dovecot: DovecotServer) -> Non
     assert (
         again.folders == result.folders and again.ok and again.capabilities == result.capabilities
     )
+
+
+def test_probe_without_sizing_lists_but_measures_nothing(dovecot: DovecotServer) -> None:
+    user = dovecot.add_user()
+    dovecot.seed(user.login, "INBOX", [make_message(1)])
+    states: list[ProbeState] = []
+    result = probe_mailbox(
+        settings_for(dovecot), user.login, user.password, size=False, on_state=states.append
+    )
+    assert result.ok and result.listed and not result.measured
+    assert states == [ProbeState.CONNECTING]
+    assert all(f.messages is None for f in result.folders)
+    assert "messages" not in result.as_dict()  # the plan keeps any earlier measurement

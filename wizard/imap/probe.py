@@ -246,29 +246,19 @@ def probe_mailbox(
             )
             for f in listed
         ]
-        if not size:
-            return ProbeResult(
-                login,
-                settings.host,
-                settings.effective_port,
-                True,
-                logged_in=True,
-                capabilities=capabilities,
-                folders=tuple(folders),
-                seconds=time.monotonic() - started,
+        sized = None
+        if size:
+            notify(ProbeState.SIZING)
+            sized = size_mailbox(
+                client,
+                listed,
+                settings=settings,
+                login=login,
+                use_status_size=use_status_size,
+                batch=batch,
             )
-        notify(ProbeState.SIZING)
-        sized = size_mailbox(
-            client,
-            listed,
-            settings=settings,
-            login=login,
-            use_status_size=use_status_size,
-            batch=batch,
-        )
     except Exception as exc:  # noqa: BLE001 - classified for the operator
         failure = exc.failure if isinstance(exc, ImapError) else classify(exc, settings, login)
-        close(client)
         return _failed(
             settings,
             login,
@@ -278,7 +268,19 @@ def probe_mailbox(
             capabilities=capabilities,
             folders=tuple(folders),
         )
-    close(client)
+    finally:
+        close(client)
+    if sized is None:
+        return ProbeResult(
+            login,
+            settings.host,
+            settings.effective_port,
+            True,
+            logged_in=True,
+            capabilities=capabilities,
+            folders=tuple(folders),
+            seconds=time.monotonic() - started,
+        )
     by_name = {s.name: s for s in sized.folders}
     folders = [
         replace(
