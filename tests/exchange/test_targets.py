@@ -1,0 +1,95 @@
+"""Checking the session's target mailboxes, evidence, and the provisioning list exports."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import ews
+from wizard.events import Done, Event, Started
+from wizard.exchange.settings import save_settings
+from wizard.exchange.targets import (
+    check_mailboxes,
+    export_provisioning,
+    latest_checks,
+    provisioning_rows,
+    save_checks,
+    session_passwords,
+)
+from wizard.profile import example_profile
+from wizard.sandbox import EwsSandbox
+from wizard.secrets import SecretStore
+from wizard.session import create_session
+from wizard.store import SessionStore
+
+from .conftest import service_settings
+
+
+@pytest.fixture
+def store() -> Iterator[SessionStore]:
+    s = create_session("Müller & O'Brien GmbH", "acme.example", example_profile())
+    s.add_mailboxes(
+        [
+            ("anna", ews.USER, "Anna Beispiel"),
+            ("bob", "bob@example.test", "Bob O'Brien"),
+            ("carl", "carl@example.test", ""),
+        ]
+    )
+    yield s
+    s.close()
+
+
+def test_check_record_and_export_the_missing(
+    store: SessionStore, ews_sandbox: EwsSandbox, tmp_path: Path
+) -> None:
+    settings = service_settings(ews_sandbox)
+    save_settings(store, settings)
+    SecretStore(store.name).set(settings.password_key(ews.USER), ews.SERVICE_PASSWORD)
+    ews_sandbox.add_mailbox("carl@example.test")
+    events: list[Event] = []
+    addresses = [m.target_address for m in store.mailboxes()]
+    checks = check_mailboxes(
+        settings, addresses, session_passwords(store, settings), sink=events.append
+    )
+    assert [c.state for c in checks] == ["exists", "missing", "exists"]
+    assert {e.subject for e in events if isinstance(e, Started)} == set(addresses)
+    done = {e.subject: e.result.state for e in events if isinstance(e, Done)}
+    assert done["bob@example.test"] == "missing"
+
+    evidence = save_checks(store, settings, checks)
+    assert evidence.ok is False
+    assert "2 of 3 target mailboxes exist" in evidence.summary
+    assert "missing: bob@example.test" in evidence.summary
+    assert latest_checks(store)["bob@example.test"]["state"] == "missing"
+    assert ews.SERVICE_PASSWORD not in str(evidence.data)
+
+    rows = provisioning_rows(store)
+    assert [r.address for r in rows] == ["bob@example.test"]
+    csv_path, ps_path = export_provisioning(store, tmp_path)
+    table = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    assert table == [
+        {
+            "PrimarySmtpAddress": "bob@example.test",
+            "DisplayName": "Bob O'Brien",
+            "Alias": "bob",
+            "SourceLogin": "bob",
+        }
+    ]
+    script = ps_path.read_text(encoding="utf-8-sig")
+    new_mailbox = [line for line in script.splitlines() if line.startswith("New-Mailbox")]
+    assert len(new_mailbox) == 1
+    assert "-Name 'Bob O''Brien'" in new_mailbox[0]
+    assert "-PrimarySmtpAddress 'bob@example.test'" in new_mailbox[0]
+    assert "Read-Host -AsSecureString" in new_mailbox[0]
+    assert ews.SERVICE_PASSWORD not in script
+    assert store.latest_evidence("4", "provisioning-list") is not None
+
+
+def test_a_mailbox_without_password_is_an_error_row(store: SessionStore, ews_sandbox) -> None:
+    settings = service_settings(ews_sandbox)
+    checks = check_mailboxes(settings, [ews.USER], session_passwords(store, settings))
+    assert checks[0].state == "error"
+    assert checks[0].failure and "No password is stored" in checks[0].failure.message
