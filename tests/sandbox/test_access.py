@@ -22,6 +22,7 @@ from tests.servers.ews import (
     PASSWORD,
     SERVICE_LOGIN,
     USER,
+    close_exchangelib,
     exchangelib_adapter,
     pinned_adapter,
     sandbox_account,
@@ -34,6 +35,32 @@ def test_wrong_password_is_refused(ews_sandbox: EwsSandbox) -> None:
     with pytest.raises(UnauthorizedError):
         account.inbox  # noqa: B018 - the property sends the request
     assert ews_sandbox.requests[-1].status == 401
+
+
+def test_ntlm_login_and_refusal(ews_sandbox: EwsSandbox) -> None:
+    assert sandbox_account(ews_sandbox, auth_type="ntlm").inbox.name == "Inbox"
+    assert ews_sandbox.requests[-1].login == USER
+    close_exchangelib()
+    with pytest.raises(UnauthorizedError):
+        sandbox_account(ews_sandbox, password="wrong", auth_type="ntlm").inbox  # noqa: B018
+
+
+def test_ntlm_domain_login_impersonates(ews_sandbox: EwsSandbox) -> None:
+    ews_sandbox.add_service_account("SANDBOX\\svc-ntlm", "pw-ntlm")
+    account = sandbox_account(
+        ews_sandbox, USER, "pw-ntlm", login="SANDBOX\\svc-ntlm", impersonate=True, auth_type="ntlm"
+    )
+    assert account.inbox.name == "Inbox"
+    last = ews_sandbox.requests[-1]
+    assert (last.login, last.impersonated) == ("SANDBOX\\svc-ntlm", USER)
+
+
+def test_basic_refused_when_only_ntlm_is_offered(ews_sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+    sandbox = ews_sandbox_factory(auth=("ntlm",))
+    with pytest.raises(UnauthorizedError):
+        sandbox_account(sandbox).inbox  # noqa: B018
+    close_exchangelib()  # exchangelib's protocol cache ignores the auth type
+    assert sandbox_account(sandbox, auth_type="ntlm").inbox.name == "Inbox"
 
 
 def test_impersonation_by_the_service_account(ews_sandbox: EwsSandbox) -> None:

@@ -39,7 +39,9 @@ def start_sandbox(**options: Any) -> EwsSandbox:
 def sandbox_version() -> Any:
     from exchangelib import Build, Version
 
-    return Version(build=Build(15, 1, 2507, 6), api_version="Exchange2016")
+    from wizard.sandbox import SANDBOX_API_VERSION, SANDBOX_BUILD
+
+    return Version(build=Build(*SANDBOX_BUILD), api_version=SANDBOX_API_VERSION)
 
 
 def sandbox_account(
@@ -51,16 +53,26 @@ def sandbox_account(
     impersonate: bool = False,
     retry_policy: Any = None,
     max_connections: int | None = None,
+    auth_type: str = "basic",
 ) -> Any:
-    """An exchangelib Account on the stand-in (Basic auth, Exchange 2016 schema, no autodiscover)."""
-    from exchangelib import BASIC, DELEGATE, IMPERSONATION, Account, Configuration, Credentials
+    """An exchangelib Account on the stand-in (Basic or NTLM, Exchange 2016 schema, no
+    autodiscover)."""
+    from exchangelib import (
+        BASIC,
+        DELEGATE,
+        IMPERSONATION,
+        NTLM,
+        Account,
+        Configuration,
+        Credentials,
+    )
 
     if impersonate and login is None:
         login, password = SERVICE_LOGIN, SERVICE_PASSWORD
     config = Configuration(
         service_endpoint=sandbox.url,
         credentials=Credentials(login or address, password),
-        auth_type=BASIC,
+        auth_type={"basic": BASIC, "ntlm": NTLM}[auth_type],
         version=sandbox_version(),
         retry_policy=retry_policy,
         max_connections=max_connections,

@@ -18,7 +18,9 @@ from .model import (
     SandboxItem,
     SandboxMailbox,
 )
+from .ntlm import ntlm_available
 from .server import EWS_PATH, EwsSandbox, RequestRecord
+from .soap import SANDBOX_API_VERSION, SANDBOX_BUILD
 
 __all__ = [
     "EWS_PATH",
@@ -28,6 +30,8 @@ __all__ = [
     "PR_FLAG_STATUS",
     "PR_MESSAGE_DELIVERY_TIME",
     "PR_MESSAGE_FLAGS",
+    "SANDBOX_API_VERSION",
+    "SANDBOX_BUILD",
     "EwsSandbox",
     "FaultInjector",
     "FaultRule",
@@ -39,4 +43,5 @@ __all__ = [
     "SandboxFolder",
     "SandboxItem",
     "SandboxMailbox",
+    "ntlm_available",
 ]

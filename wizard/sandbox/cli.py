@@ -62,6 +62,7 @@ def cmd_sandbox_ews(args: argparse.Namespace) -> int:
         "port": sandbox.port,
         "tls": args.tls,
         "fingerprint": sandbox.fingerprint,
+        "auth": list(sandbox.auth),
         "mailbox": DEMO_MAILBOX,
         "password": password,
         "service_account": DEMO_SERVICE,
@@ -73,6 +74,7 @@ def cmd_sandbox_ews(args: argparse.Namespace) -> int:
     else:
         print("EWS stand-in running; Ctrl-C stops it.")
         print(f"  URL              {facts['url']}")
+        print(f"  logins           {' or '.join(a.upper() for a in sandbox.auth)}")
         print(f"  mailbox          {DEMO_MAILBOX}  password {password}")
         print(f"  service account  {DEMO_SERVICE}  password {service_password}")
         print("                   (may impersonate every mailbox)")

@@ -1,14 +1,15 @@
 """The EWS stand-in: a small Exchange Web Services server on the standard library's HTTP server.
 
     with EwsSandbox(users={"anna@example.test": "secret"}) as ews:
-        config = Configuration(service_endpoint=ews.url, credentials=..., auth_type=BASIC,
-                               version=SANDBOX_VERSION)
+        config = Configuration(
+            service_endpoint=ews.url, credentials=Credentials("anna@example.test", "secret"),
+            auth_type=BASIC, version=Version(Build(*SANDBOX_BUILD), SANDBOX_API_VERSION))
 
 It speaks HTTP or HTTPS (a generated self-signed certificate, ``fingerprint`` is its SHA-256),
-checks Basic logins against its users, honours the ExchangeImpersonation header for service
-accounts allowed to impersonate, keeps mailboxes in memory (and in ``storage_dir`` if given), and
-injects faults through ``faults`` (see faults.py). Each answer goes out in one write with Nagle
-off, so a keep-alive client is not held up by delayed ACKs.
+checks Basic and NTLM (v2) logins against its users, honours the ExchangeImpersonation header
+for service accounts allowed to impersonate, keeps mailboxes in memory (and in ``storage_dir``
+if given), and injects faults through ``faults`` (see faults.py). Each answer goes out in one
+write with Nagle off, so a keep-alive client is not held up by delayed ACKs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from .ews import EwsOperations
 from .faults import FaultInjector
 from .model import MailboxStore, SandboxMailbox
+from .ntlm import make_challenge, message_type, ntlm_available, verify
 from .soap import DEFAULT_API_VERSION, SoapFault, fault_response, parse_request
 from .tls import SelfSignedCertificate, make_self_signed
 
@@ -73,8 +75,10 @@ class EwsSandbox:
         *,
         max_request_bytes: int = 64 * 1024 * 1024,
         max_message_bytes: int | None = None,
+        auth: tuple[str, ...] = ("basic", "ntlm"),
     ) -> None:
         self.host = host
+        self.auth = tuple(a for a in auth if a != "ntlm" or ntlm_available())
         self.port = port
         self.tls = tls
         self.storage_dir = Path(storage_dir) if storage_dir else None
@@ -205,7 +209,7 @@ class EwsSandbox:
 
     def check_login(self, header: str | None) -> str | None:
         """The login named by a valid Basic Authorization header, or None."""
-        if not header or not header.lower().startswith("basic "):
+        if "basic" not in self.auth or not header or not header.lower().startswith("basic "):
             return None
         try:
             user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
@@ -214,6 +218,11 @@ class EwsSandbox:
         with self.store.lock:
             expected = self.store.passwords.get(user.lower())
         return user if expected is not None and expected == password else None
+
+    def check_ntlm(self, token: bytes, server_challenge: bytes) -> str | None:
+        with self.store.lock:
+            passwords = dict(self.store.passwords)
+        return verify(token, server_challenge, passwords)
 
     def answer(self, body: bytes, login: str) -> tuple[int, bytes, str, str | None]:
         """(status, response body, operation, impersonated mailbox) for one SOAP request."""
@@ -280,6 +289,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.ntlm_login: str | None = None  # NTLM logs in a connection, not a request
+        self.ntlm_challenge: bytes | None = None
         with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -291,19 +302,19 @@ class _Handler(BaseHTTPRequestHandler):
         status: int,
         body: bytes = b"",
         content_type: str = "text/xml; charset=utf-8",
-        extra: dict[str, str] | None = None,
+        extra: list[tuple[str, str]] | None = None,
     ) -> None:
-        headers = {
-            "Content-Type": content_type,
-            "Content-Length": str(len(body)),
-            "Server": self.server_version,
-            "X-EwsSandbox": "1",
-            **(extra or {}),
-        }
+        headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Server", self.server_version),
+            ("X-EwsSandbox", "1"),
+            *(extra or []),
+        ]
         if self.close_connection:
-            headers["Connection"] = "close"
+            headers.append(("Connection", "close"))
         head = f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n" + "".join(
-            f"{k}: {v}\r\n" for k, v in headers.items()
+            f"{k}: {v}\r\n" for k, v in headers
         )
         self.wfile.write(head.encode("latin-1") + b"\r\n" + body)
 
@@ -320,6 +331,54 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def _refuse(self, body: bytes, extra: list[tuple[str, str]] | None = None) -> None:
+        sandbox = self.server.sandbox
+        sandbox.requests.append(RequestRecord("?", "", 401, None, len(body)))
+        offers = extra or [
+            *([("WWW-Authenticate", "NTLM")] if "ntlm" in sandbox.auth else []),
+            *([("WWW-Authenticate", f'Basic realm="{REALM}"')] if "basic" in sandbox.auth else []),
+        ]
+        self._send(
+            401,
+            b"401 - Unauthorized: Access is denied due to invalid credentials.",
+            "text/html",
+            offers,
+        )
+
+    def _login(self, body: bytes) -> str | None:
+        """The login of this request, or None after answering 401 (a refusal or an NTLM leg)."""
+        sandbox = self.server.sandbox
+        header = self.headers.get("Authorization") or ""
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() in ("ntlm", "negotiate") and "ntlm" in sandbox.auth:
+            try:
+                token = base64.b64decode(value.strip())
+            except binascii.Error:
+                token = b""
+            kind = message_type(token)
+            if kind == 1:
+                challenge, self.ntlm_challenge = make_challenge(token)
+                encoded = base64.b64encode(challenge).decode()
+                self._refuse(body, [("WWW-Authenticate", f"{scheme} {encoded}")])
+                return None
+            if kind == 3 and self.ntlm_challenge is not None:
+                login = sandbox.check_ntlm(token, self.ntlm_challenge)
+                self.ntlm_challenge = None
+                if login is not None:
+                    self.ntlm_login = login
+                    return login
+            self._refuse(body)
+            return None
+        if header:
+            login = sandbox.check_login(header)
+            if login is None:
+                self._refuse(body)
+            return login
+        if self.ntlm_login is not None:
+            return self.ntlm_login
+        self._refuse(body)
+        return None
+
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         self._send(405, b"EWS takes SOAP requests by POST.", "text/plain; charset=utf-8")
 
@@ -330,15 +389,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, b"Not found", "text/plain; charset=utf-8")
             return
         body = self._read_body() or b""
-        login = sandbox.check_login(self.headers.get("Authorization"))
+        login = self._login(body)
         if login is None:
-            sandbox.requests.append(RequestRecord("?", "", 401, None, len(body)))
-            self._send(
-                401,
-                b"401 - Unauthorized: Access is denied due to invalid credentials.",
-                "text/html",
-                {"WWW-Authenticate": f'Basic realm="{REALM}"'},
-            )
             return
         if len(body) > sandbox.max_request_bytes:
             sandbox.requests.append(RequestRecord("?", login, 413, None, len(body)))
@@ -360,7 +412,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
             if rule.kind == "http":
-                extra = {"Retry-After": str(rule.retry_after)} if rule.retry_after else {}
+                extra = [("Retry-After", str(rule.retry_after))] if rule.retry_after else []
                 self._send(
                     rule.status,
                     f"{rule.status} {_REASONS.get(rule.status, 'Error')}".encode(),

@@ -22,6 +22,9 @@ SERVER_BUILD = {
     "MinorBuildNumber": "6",
 }
 DEFAULT_API_VERSION = "Exchange2016"
+# For clients: exchangelib.Version(Build(*SANDBOX_BUILD), SANDBOX_API_VERSION) sends no probes.
+SANDBOX_BUILD = tuple(int(v) for v in SERVER_BUILD.values())
+SANDBOX_API_VERSION = DEFAULT_API_VERSION
 
 # Big MIME bodies (tens of MB of base64) exceed libxml2's default text node limit.
 _PARSER = etree.XMLParser(
