@@ -54,7 +54,7 @@ class MailboxDialog(ModalScreen[Mailbox | None]):
                 password=True,
                 placeholder="stored in the keyring; type to replace"
                 if stored
-                else "not needed with a master login",
+                else "the mailbox's password (not needed with a master login)",
                 id="mb-password",
             )
             yield Static("", classes="dialog-error", id="mb-error")
