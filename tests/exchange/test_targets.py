@@ -93,3 +93,13 @@ def test_a_mailbox_without_password_is_an_error_row(store: SessionStore, ews_san
     checks = check_mailboxes(settings, [ews.USER], session_passwords(store, settings))
     assert checks[0].state == "error"
     assert checks[0].failure and "No password is stored" in checks[0].failure.message
+
+
+def test_evidence_leaves_the_plan_readable(store: SessionStore, ews_sandbox, tmp_path) -> None:
+    from wizard.plan import build_plan
+
+    settings = service_settings(ews_sandbox)
+    checks = check_mailboxes(settings, [ews.USER], lambda _a: ews.SERVICE_PASSWORD)
+    save_checks(store, settings, checks)
+    export_provisioning(store, tmp_path)
+    assert len(build_plan(store).mailboxes) == 3

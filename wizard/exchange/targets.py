@@ -99,7 +99,7 @@ def save_checks(
         "ews_url": settings.ews_url,
         "access": settings.access.value,
         "service_account": settings.service_account,
-        "mailboxes": [c.as_dict() for c in checks],
+        "targets": [c.as_dict() for c in checks],  # not "mailboxes": that key holds sizes
     }
     return store.add_evidence(
         EVIDENCE_STEP, EVIDENCE_KIND, summary, data, ok=bool(checks) and exists == len(checks)
@@ -110,7 +110,7 @@ def latest_checks(store: SessionStore) -> dict[str, dict[str, Any]]:
     """The newest recorded check per target address (lower case), as saved in evidence."""
     found: dict[str, dict[str, Any]] = {}
     for evidence in store.evidence(EVIDENCE_STEP, EVIDENCE_KIND):
-        for entry in evidence.data.get("mailboxes", []):
+        for entry in evidence.data.get("targets", []):
             found[str(entry.get("mailbox", "")).lower()] = entry
     return found
 
@@ -192,7 +192,7 @@ def export_provisioning(
         {
             "csv": str(csv_path),
             "powershell": str(ps_path),
-            "mailboxes": [row.address for row in rows],
+            "to_create": [row.address for row in rows],
         },
         ok=True,
     )
