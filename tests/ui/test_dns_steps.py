@@ -337,3 +337,27 @@ async def test_step12_with_filtering_expects_every_server_to_agree_on_the_filter
         assert "at least 1 of 2 resolvers (50%)" in expected
         states = [str(c) for c in state_cells(app)]
         assert states[:2] == ["✔ agrees", "✔ agrees"] and "differs" in states[2]
+
+
+async def test_step12_shows_a_silent_resolver_as_a_timeout_not_a_wrong_record(
+    store: SessionStore, knot_factory, silent_dns
+) -> None:
+    auth = knot_factory({DOMAIN: NEW_MX})
+    store.set_setting("dns.resolvers", [auth.address, f"Silent={silent_dns.address}"])
+    store.set_setting("dns.authoritative", [auth.address])
+    store.set_setting("dns.required_share", 0.5)
+    store.set_step_state("8", StepState.DONE)
+
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        app.goto_step("12")
+        await settle(pilot)
+        body = app.screen.query_one(PropagationBody)
+        await wait_until(pilot, lambda: body.view is not None)
+        assert body.view.complete  # type: ignore[union-attr]  # half the resolvers is enough here
+        table = app.screen.query_one("#prop-matrix", DataTable)
+        silent = table.get_row_at(2)
+        assert str(silent[0]).startswith("Silent (") and str(silent[2]) == "✖ timeout"
+        assert "red" in str(silent[2].style)  # type: ignore[union-attr]
+        findings = shown(app.screen.query_one("#prop-findings", Static))
+        assert "timeout" in findings and "not a wrong record" in findings
