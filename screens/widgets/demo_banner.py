@@ -7,8 +7,8 @@ from textual.widgets import Static
 from wizard.store import SessionStore
 
 DEMO_TEXT = (
-    "DEMO · generated mail of a made-up company, served from this computer (127.0.0.1) only · "
-    "delete it from the start screen when done"
+    "DEMO · a made-up company's generated mail, served on this computer (127.0.0.1) only while "
+    "`onboard --demo` runs · delete it from the start screen when done"
 )
 
 

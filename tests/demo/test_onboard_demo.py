@@ -12,6 +12,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from screens.app import OnboardApp
+from screens.dialogs import ConfirmDialog
 from screens.widgets.demo_banner import DemoBanner
 from tests.ui.pilot_helpers import settle, shown
 from wizard import cli
@@ -25,8 +26,9 @@ from wizard.demo import (
 )
 from wizard.imap import connect, load_settings
 from wizard.imap.connection import close
+from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key
-from wizard.session import list_sessions
+from wizard.session import create_session, list_sessions, session_path
 from wizard.store import SessionStore
 
 
@@ -134,3 +136,31 @@ async def test_step_12_matrix_fills_in_while_you_watch(demo_company: DemoCompany
     assert "1 of 1 authoritative and 4 of 4 resolvers" in summary and "— complete" in summary
     assert counts == sorted(counts)  # servers only ever join
     assert any(1 < n < 5 for n in counts)  # some resolvers had it before others
+
+
+async def test_start_screen_marks_the_demo_and_deletes_it_in_one_action(
+    demo_servers: DemoServers,
+) -> None:
+    open_demo_session(demo_servers).close()
+    create_session("Acme Corp", "acme.example", example_profile()).close()
+    first = demo_servers.company.mailboxes[0]
+    app = OnboardApp()
+    async with app.run_test(size=(170, 50)) as pilot:
+        table = app.screen.query_one("#sessions", DataTable)
+        rows = {
+            str(table.get_row_at(i)[0]): " ".join(str(c) for c in table.get_row_at(i))
+            for i in range(table.row_count)
+        }
+        assert rows[DEMO_SESSION_NAME].endswith("demo")
+        assert not rows["acme-corp"].endswith("demo")
+        table.focus()
+        table.move_cursor(row=list(rows).index(DEMO_SESSION_NAME))
+        await pilot.press("d")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        assert DEMO_SESSION_NAME in app.screen.title_text
+        await pilot.press("y")
+        await settle(pilot)
+        assert app.screen.query_one("#sessions", DataTable).row_count == 1
+    assert not session_path(DEMO_SESSION_NAME).exists()
+    assert SecretStore(DEMO_SESSION_NAME).get(source_password_key(first.login)) is None
