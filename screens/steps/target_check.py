@@ -1,34 +1,402 @@
-"""Step 4, target half: do the customer's Exchange mailboxes exist? (first version: the table)."""
+"""Step 4, target half: do the customer's mailboxes exist on the provider's Exchange?
+
+The operator enters how to reach EWS (URL from the provider profile, login mode, password kept in
+the keyring, certificate pin), checks every target mailbox in a worker (rows turn exists / missing
+/ error as answers come), and exports the provisioning list of the missing ones for the provider's
+admins as CSV and as a PowerShell script of New-Mailbox lines.
+"""
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.widget import Widget
-from textual.widgets import DataTable, Static
+from collections.abc import Sequence
 
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, DataTable, Input, Label, Select, Static
+
+from wizard.estimate import format_bytes
+from wizard.events import Done, Event, Started
+from wizard.exchange import Access, AuthType, ExchangeError, ExchangeSettings, fetch_certificate
+from wizard.exchange.mailbox import MailboxCheck
+from wizard.exchange.settings import default_settings, format_fingerprint, save_settings
+from wizard.exchange.targets import (
+    check_mailboxes,
+    export_provisioning,
+    latest_checks,
+    provisioning_rows,
+    save_checks,
+    session_passwords,
+)
 from wizard.playbook import Step
-from wizard.store import SessionStore
+from wizard.secrets import SecretStore, remember_secret_key
+from wizard.session import exports_dir
+from wizard.store import SessionError, SessionStore
+
+from .base import StepBody
+
+COLUMNS = (
+    ("mailbox", "Target mailbox"),
+    ("name", "Display name"),
+    ("state", "State"),
+    ("folders", "Folders"),
+    ("messages", "Messages"),
+    ("detail", "Detail"),
+)
+STATE_LABELS = {
+    None: "not checked",
+    "checking": "checking…",
+    "exists": "exists",
+    "missing": "missing",
+    "error": "error",
+}
 
 
 class TargetCheckPanel(Widget):
     """The target mailboxes of the session with their state on Exchange."""
 
+    BINDINGS = [
+        Binding("c", "check_all", "Check all"),
+        Binding("k", "check_row", "Check this row"),
+        Binding("e", "export_list", "Export list"),
+    ]
     DEFAULT_CSS = """
     TargetCheckPanel { height: auto; }
-    TargetCheckPanel DataTable { height: auto; max-height: 20; }
+    TargetCheckPanel Horizontal { height: auto; }
+    TargetCheckPanel .field { width: 1fr; }
+    TargetCheckPanel Select { width: 1fr; }
+    TargetCheckPanel #target-buttons Button { width: auto; min-width: 0; margin: 0 1 0 0; }
+    TargetCheckPanel #target-table { height: auto; max-height: 20; }
+    TargetCheckPanel #target-status { color: $warning; }
+    TargetCheckPanel #target-totals { text-style: bold; }
+    TargetCheckPanel #target-detail { color: $text-muted; }
     """
+
+    class RowChecked(Message):
+        """A mailbox's check started or ended (posted from the worker thread)."""
+
+        def __init__(self, address: str, state: str, result: MailboxCheck | None) -> None:
+            super().__init__()
+            self.address = address
+            self.state = state
+            self.result = result
+
+    class RunFinished(Message):
+        def __init__(self, settings: ExchangeSettings, results: list[MailboxCheck]) -> None:
+            super().__init__()
+            self.settings = settings
+            self.results = results
+
+    class CertificateFetched(Message):
+        def __init__(self, text: str, fingerprint: str) -> None:
+            super().__init__()
+            self.text = text
+            self.fingerprint = fingerprint
 
     def __init__(self, store: SessionStore, step: Step, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.store = store
         self.step = step
+        self.states: dict[str, str | None] = {}  # target address (lower) -> state
+        self.results: dict[str, dict[str, object]] = {}  # target address (lower) -> check dict
+        self.addresses: dict[str, str] = {}  # lower -> as written
+        self.names: dict[str, str] = {}
+        self._busy: set[str] = set()
+
+    # ----- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static("Target mailboxes on Exchange", id="target-title")
-        yield DataTable(id="target-table", cursor_type="row")
+        settings = default_settings(self.store)
+        yield Label("Provider's Exchange (EWS)")
+        with Horizontal():
+            yield Input(
+                settings.ews_url if settings else "",
+                placeholder="https://mail.provider.example/EWS/Exchange.asmx",
+                id="ews-url",
+                classes="field",
+            )
+            yield Select(
+                [(a.label, a.value) for a in Access],
+                value=(settings.access if settings else Access.IMPERSONATION).value,
+                allow_blank=False,
+                id="ews-access",
+            )
+            yield Select(
+                [(a.label, a.value) for a in AuthType],
+                value=(settings.auth if settings else AuthType.NTLM).value,
+                allow_blank=False,
+                id="ews-auth",
+            )
+        with Horizontal():
+            yield Input(
+                settings.service_account if settings else "",
+                placeholder="service account (DOMAIN\\user or user@domain)",
+                id="ews-service-account",
+                classes="field",
+            )
+            yield Input(
+                "",
+                placeholder="password (kept in the keyring; own logins: the highlighted row's)",
+                password=True,
+                id="ews-password",
+                classes="field",
+            )
+            yield Input(
+                settings.pin if settings else "",
+                placeholder="SHA-256 pin of a self-signed certificate (optional)",
+                id="ews-pin",
+                classes="field",
+            )
+        with Horizontal(id="target-buttons"):
+            yield Button("Save and check all (c)", id="target-check-all", variant="primary")
+            yield Button("Check this row (k)", id="target-check-row")
+            yield Button("Fetch certificate", id="target-fetch-cert")
+            yield Button("Export list of missing (e)", id="target-export")
+        yield Static("", id="target-status", markup=False)
+        table: DataTable[str] = DataTable(id="target-table", cursor_type="row", zebra_stripes=True)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield Static("", id="target-detail", markup=False)
+        yield Static("", id="target-totals", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#target-table", DataTable)
-        table.add_columns("Mailbox", "State")
+        saved = latest_checks(self.store)
         for mailbox in self.store.mailboxes():
-            table.add_row(mailbox.target_address, "not checked", key=mailbox.target_address)
+            key = mailbox.target_address.lower()
+            if key in self.states:
+                continue
+            self.addresses[key] = mailbox.target_address
+            self.names[key] = mailbox.display_name
+            entry = saved.get(key)
+            self.states[key] = str(entry.get("state")) if entry else None
+            if entry:
+                self.results[key] = entry
+            table.add_row(*self._cells(key), key=key)
+        self._show_totals()
+
+    # ----- showing ----------------------------------------------------------------------------
+
+    def _cells(self, key: str) -> list[str]:
+        state = self.states.get(key)
+        entry = self.results.get(key) or {}
+        failure = entry.get("failure") if state in ("missing", "error") else None
+        detail = ""
+        if isinstance(failure, dict):
+            detail = str(failure.get("message", "")).split(". ")[0][:60]
+        exists = state == "exists"
+        return [
+            self.addresses[key],
+            self.names.get(key, ""),
+            STATE_LABELS.get(state, str(state)),
+            str(entry.get("folder_count", "")) if exists else "",
+            str(entry.get("message_count", "")) if exists else "",
+            detail,
+        ]
+
+    def _show_row(self, key: str) -> None:
+        table = self.query_one("#target-table", DataTable)
+        for (column, _label), value in zip(COLUMNS, self._cells(key), strict=True):
+            table.update_cell(key, column, value)
+
+    def _show_totals(self) -> None:
+        counts = {s: 0 for s in ("exists", "missing", "error", None)}
+        for state in self.states.values():
+            counts[state if state in counts else None] += 1
+        text = (
+            f"{counts['exists']} exist, {counts['missing']} missing, {counts['error']} with "
+            f"errors, {counts[None]} not checked, of {len(self.states)} target mailboxes"
+        )
+        self.query_one("#target-totals", Static).update(text)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#target-status", Static).update(text)
+
+    def _highlighted(self) -> str | None:
+        table = self.query_one("#target-table", DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(str(event.row_key.value) if event.row_key is not None else "")
+
+    def _show_detail(self, key: str) -> None:
+        entry = self.results.get(key) or {}
+        failure = entry.get("failure")
+        text = str(failure.get("message", "")) if isinstance(failure, dict) else ""
+        if not text and entry.get("size_bytes"):
+            text = f"Mailbox size {format_bytes(float(entry['size_bytes']))}"  # type: ignore[arg-type]
+        self.query_one("#target-detail", Static).update(text)
+
+    def done_refusal(self) -> str:
+        bad = [self.addresses[k] for k, s in self.states.items() if s != "exists"]
+        if not bad:
+            return ""
+        return (
+            f"{len(bad)} of {len(self.states)} target mailboxes do not exist on Exchange or "
+            f"were not checked (first: {bad[0]})."
+        )
+
+    # ----- settings ---------------------------------------------------------------------------
+
+    def _read_settings(self) -> ExchangeSettings | None:
+        """The form as settings, saved with the password in the keyring; None (and a status
+        line saying why) when something is missing or wrong."""
+        url = self.query_one("#ews-url", Input).value
+        access = Access(str(self.query_one("#ews-access", Select).value))
+        auth = AuthType(str(self.query_one("#ews-auth", Select).value))
+        service = self.query_one("#ews-service-account", Input).value
+        pin = self.query_one("#ews-pin", Input).value
+        try:
+            settings = ExchangeSettings(
+                url, auth=auth, access=access, service_account=service, pin=pin
+            )
+        except ValueError as exc:
+            self._status(f"Not saved: {exc}.")
+            return None
+        save_settings(self.store, settings)
+        password_input = self.query_one("#ews-password", Input)
+        if password_input.value:
+            if access is Access.IMPERSONATION:
+                login = settings.service_account
+            else:
+                row = self._highlighted()
+                login = self.addresses.get(row or "", "")
+            if login:
+                key = settings.password_key(login)
+                SecretStore(self.store.name).set(key, password_input.value)
+                remember_secret_key(self.store, key)
+                password_input.value = ""
+        return settings
+
+    # ----- actions ----------------------------------------------------------------------------
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        actions = {
+            "target-check-all": self.action_check_all,
+            "target-check-row": self.action_check_row,
+            "target-export": self.action_export_list,
+            "target-fetch-cert": self.action_fetch_certificate,
+        }
+        action = actions.get(event.button.id or "")
+        if action is not None:
+            event.stop()
+            action()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_check_all()
+
+    def action_check_all(self) -> None:
+        self.start(list(self.states))
+
+    def action_check_row(self) -> None:
+        key = self._highlighted()
+        if key is not None:
+            self.start([key])
+
+    def start(self, keys: Sequence[str]) -> None:
+        settings = self._read_settings()
+        if settings is None:
+            return
+        if not keys:
+            self._status("The session has no mailboxes yet: add them in step 3.")
+            return
+        todo = [k for k in keys if k not in self._busy]
+        if not todo:
+            self.notify("Those mailboxes are being checked already.")
+            return
+        self._busy.update(todo)
+        for key in todo:
+            self.states[key] = "checking"
+            self._show_row(key)
+        self._status(f"Checking {len(todo)} mailboxes on {settings.host}…")
+        self._run(settings, [self.addresses[k] for k in todo])
+
+    @work(thread=True, group="exchange-target-check", exit_on_error=False)
+    def _run(self, settings: ExchangeSettings, addresses: list[str]) -> None:
+        try:
+            passwords = session_passwords(self.store, settings)
+            results = check_mailboxes(settings, addresses, passwords, sink=self._on_event)
+        except SessionError:  # the session was closed while checking
+            return
+        self.post_message(self.RunFinished(settings, results))
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, Started):
+            self.post_message(self.RowChecked(event.subject, "checking", None))
+        elif isinstance(event, Done) and isinstance(event.result, MailboxCheck):
+            self.post_message(self.RowChecked(event.subject, event.result.state, event.result))
+
+    def on_target_check_panel_row_checked(self, message: RowChecked) -> None:
+        message.stop()
+        key = message.address.lower()
+        if key not in self.states:
+            return
+        self.states[key] = message.state
+        if message.result is not None:
+            self.results[key] = message.result.as_dict()
+            self._busy.discard(key)
+        self._show_row(key)
+        self._show_totals()
+        if key == self._highlighted():
+            self._show_detail(key)
+
+    def on_target_check_panel_run_finished(self, message: RunFinished) -> None:
+        message.stop()
+        evidence = save_checks(self.store, message.settings, message.results)
+        for result in message.results:
+            self._busy.discard(result.mailbox.lower())
+        self._status(evidence.summary)
+        self.post_message(StepBody.EvidenceAdded())
+
+    def action_export_list(self) -> None:
+        rows = provisioning_rows(self.store)
+        if not rows:
+            self._status("No mailbox is known to be missing: check them first.")
+            return
+        csv_path, ps_path = export_provisioning(self.store, exports_dir(), rows)
+        self._status(
+            f"Provisioning list of {len(rows)} mailboxes written to {csv_path} and {ps_path}"
+        )
+        self.post_message(StepBody.EvidenceAdded())
+
+    def action_fetch_certificate(self) -> None:
+        url = self.query_one("#ews-url", Input).value
+        try:
+            settings = ExchangeSettings(url, access=Access.DELEGATE)
+        except ValueError as exc:
+            self._status(f"{exc}.")
+            return
+        self._status(f"Reading the certificate of {settings.host}…")
+        self._fetch(settings)
+
+    @work(thread=True, group="exchange-certificate", exit_on_error=False)
+    def _fetch(self, settings: ExchangeSettings) -> None:
+        try:
+            info = fetch_certificate(settings)
+        except (ExchangeError, ValueError) as exc:
+            self.post_message(self.CertificateFetched(str(exc), ""))
+            return
+        if info.trusted:
+            text = f"{settings.host}'s certificate is trusted by a public authority: no pin needed."
+            self.post_message(self.CertificateFetched(text, ""))
+            return
+        text = (
+            f"{settings.host} shows a certificate no public authority vouches for "
+            f"({info.subject or 'no subject'}, valid until {info.not_after or '?'}). SHA-256 "
+            f"{format_fingerprint(info.fingerprint)}, filled in as the pin: save it only once "
+            "the provider confirms this fingerprint."
+        )
+        self.post_message(self.CertificateFetched(text, info.fingerprint))
+
+    def on_target_check_panel_certificate_fetched(self, message: CertificateFetched) -> None:
+        message.stop()
+        self._status(message.text)
+        if message.fingerprint:
+            self.query_one("#ews-pin", Input).value = message.fingerprint
