@@ -185,3 +185,14 @@ def test_request_too_large_is_refused_whole(ews_sandbox_factory) -> None:  # typ
     with pytest.raises(TransportError):
         account.bulk_create(folder=inbox, items=_batch(account, [make_message(1, size=120_000)]))
     assert sandbox.requests[-1].status == 413
+
+
+def test_nth_item_overall_fails_across_batches(ews_sandbox: EwsSandbox) -> None:
+    account = sandbox_account(ews_sandbox)
+    inbox = account.inbox
+    ews_sandbox.faults.item_error(after=6)  # the 7th item the server sees
+    results = account.bulk_create(
+        folder=inbox, items=_batch(account, [make_message(n) for n in range(10)]), chunk_size=4
+    )
+    assert [n for n, r in enumerate(results) if isinstance(r, Exception)] == [6]
+    assert ews_sandbox.faults.fired[-1].kind == "item"

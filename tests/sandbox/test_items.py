@@ -147,3 +147,19 @@ def test_read_state_update_and_delete(ews_sandbox: EwsSandbox) -> None:
     assert ews_sandbox.mailbox(USER).items_in("Inbox")[0].is_read
     item.delete()
     assert ews_sandbox.mailbox(USER).items_in("Inbox") == []
+
+
+def test_find_many_message_ids_at_once(ews_sandbox: EwsSandbox) -> None:
+    account = sandbox_account(ews_sandbox)
+    raws = [make_message(n) for n in range(30)]
+    account.bulk_create(
+        folder=account.inbox, items=[Message(account=account, mime_content=r) for r in raws]
+    )
+    ids = [r.split(b"Message-ID: ")[1].split(b"\r\n")[0].decode() for r in raws]
+    wanted = ids[3:9] + ["<absent@example.org>"]
+    found = set(account.inbox.filter(message_id__in=wanted).values_list("message_id", flat=True))
+    assert found == set(ids[3:9])
+    old = account.inbox.filter(
+        datetime_received__lt=EWSDateTime.from_datetime(datetime.now(UTC) - timedelta(days=1))
+    )
+    assert old.count() == 0
