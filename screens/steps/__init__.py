@@ -15,6 +15,7 @@ BODY_MODULES: list[str] = [
     "screens.steps.propagation",
     "screens.steps.spf",
     "screens.steps.connection",
+    "screens.steps.confirm",
 ]
 
 
