@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import ssl
 import threading
@@ -23,6 +24,11 @@ from .corpus import DELIMITER, DemoCompany, DemoMailbox
 from .tls import DemoCertificate
 
 LOOPBACK = "127.0.0.1"
+
+# pymap logs a dropped client as a warning; with no handler Python would print it to stderr,
+# across the app's screen.
+for _name in ("pymap", "proxyprotocol"):
+    logging.getLogger(_name).addHandler(logging.NullHandler())
 
 
 class DemoServerError(RuntimeError):
@@ -145,6 +151,9 @@ class DemoImapServer:
 
     def _run(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
+        # A client dropping a connection mid-command is routine here (a cancelled copy); it
+        # must not print a traceback across the app's screen.
+        loop.set_exception_handler(lambda _loop, _context: None)
         self._loop = loop
         try:
             loop.run_until_complete(self._serve(ready.set))
