@@ -599,6 +599,45 @@ class ExchangeMailbox:
                 found.setdefault(str(message_id), []).append(str(item_id))
         return found
 
+    def find_by_received(self, ref: FolderRef, when: datetime) -> list[str]:
+        """Item ids of the folder's messages received at ``when`` (for messages without an id)."""
+        folder = self.folder(ref)
+        stamp = _ews_time(when)
+
+        def look() -> list[str]:
+            return [
+                str(i) for i in folder.filter(datetime_received=stamp).values_list("id", flat=True)
+            ]
+
+        return self._retry(f"looking up messages in {ref.display}", look)
+
+    def message_ids(self, ref: FolderRef) -> list[str]:
+        """The Internet Message-ID of every message in the folder ("" for those without one)."""
+        folder = self.folder(ref)
+
+        def read() -> list[str]:
+            return [str(m or "") for m in folder.all().values_list("message_id", flat=True)]
+
+        return self._retry(f"listing {ref.display}", read)
+
+    def set_read(self, ref: FolderRef, changes: Sequence[tuple[str, bool]]) -> int:
+        """Mark items (by item id) read or unread; returns how many Exchange applied."""
+        from exchangelib import Message
+
+        if not changes:
+            return 0
+        items = []
+        for item_id, read in changes:
+            item = Message(account=self.account, id=item_id)
+            item.is_read = read
+            items.append((item, ["is_read"]))
+
+        def update() -> list[Any]:
+            return list(self.account.bulk_update(items=items))
+
+        results = self._retry(f"updating read state in {ref.display}", update)
+        return sum(1 for r in results if not isinstance(r, Exception))
+
     def read_messages(self, ref: FolderRef) -> list[StoredMessage]:
         """Every message of the folder with its MIME and state (for verification and tests)."""
         folder = self.folder(ref)

@@ -1,0 +1,108 @@
+"""The copy engine writing into the stand-in through the Exchange engine's CopyTarget adapter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.servers import ews
+from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
+from wizard.copy.connect import Endpoint, source_factory
+from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+from wizard.copy.ledger import CopyLedger
+from wizard.copy.plan import Role
+from wizard.copy.targets import OutgoingMessage, Probe
+from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
+from wizard.profile import example_profile
+from wizard.sandbox import EwsSandbox
+from wizard.session import create_session
+from wizard.store import SessionStore
+
+from .conftest import delegate_settings, service_settings
+
+
+@pytest.fixture
+def store():  # type: ignore[no-untyped-def]
+    s = create_session("Copy To Exchange", "copy.example", example_profile())
+    yield s
+    s.close()
+
+
+def test_copy_target_protocol(ews_sandbox: EwsSandbox) -> None:
+    connect = exchange_target_factory(delegate_settings(ews_sandbox), ews.USER, ews.PASSWORD)
+    target = connect()
+    try:
+        layout = target.layout()
+        assert layout.roles[Role.SENT] == ("Sent Items",)
+        assert layout.roles[Role.TRASH] == ("Deleted Items",)
+        key = target.ensure_folder(("Kunden", "Müller & Söhne"))
+        assert key == "Kunden/Müller & Söhne"
+        when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+        messages = [
+            OutgoingMessage(1, make_message(1), ("\\Seen",), when, ""),
+            OutgoingMessage(2, make_message(2).replace(b"Message-ID", b"X-No-Id"), (), when, ""),
+        ]
+        results = target.append(key, messages)
+        assert [r.ok for r in results] == [True, True]
+        assert target.count(key) == 2
+        ids = target.message_ids(key)
+        assert sorted(bool(i) for i in ids) == [False, True]
+        mid = next(i for i in ids if i)
+        found = target.find(key, [Probe(mid, 0), Probe("", 0, internaldate=when)])
+        assert found[0] == [results[0].target_id]
+        assert set(found[1]) == {results[0].target_id, results[1].target_id}
+        assert target.set_flags(key, [(results[1].target_id, ("\\Seen",))]) == 1
+        stored = ews_sandbox.mailbox(ews.USER).items_in("Kunden/Müller & Söhne")
+        assert all(item.is_read for item in stored)
+    finally:
+        target.close()
+
+
+def test_settings_from_an_adhoc_endpoint(ews_sandbox_factory) -> None:
+    sandbox = ews_sandbox_factory(tls=True)
+    port = int(sandbox.url.split(":")[2].split("/")[0])
+    endpoint = Endpoint("ews", "127.0.0.1", port, ews.USER, "tls", pin=sandbox.fingerprint or "")
+    settings = settings_from_endpoint(endpoint)
+    assert settings.ews_url == sandbox.url
+    target = exchange_target_factory(settings, ews.USER, ews.PASSWORD)()
+    assert target.count(target.ensure_folder(("Inbox",))) == 0
+    target.close()
+
+
+def test_copy_engine_imap_to_exchange(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
+) -> None:
+    user = dovecot.add_user(tree=True)
+    internal = datetime(2023, 2, 3, 4, 5, 6, tzinfo=UTC)
+    dovecot.seed(
+        user.login,
+        "INBOX",
+        [SeedMessage(make_message(n), ("\\Seen",) if n % 2 else (), internal) for n in range(12)],
+    )
+    dovecot.seed(user.login, "Sent", [make_message(50)])
+    dovecot.seed(
+        user.login, "Kunden/Müller & Söhne", [SeedMessage(make_message(60), ("\\Flagged",))]
+    )
+    source = Endpoint(
+        "imap", dovecot.host, dovecot.imaps_port, user.login, "tls", pin=dovecot.fingerprint
+    )
+    job = MailboxJob(
+        mailbox=ews.USER,
+        source=source_factory(source, user.password),
+        target=exchange_target_factory(
+            service_settings(ews_sandbox), ews.USER, ews.SERVICE_PASSWORD
+        ),
+    )
+    result = CopyEngine(CopyLedger(store), [job], CopySettings(batch_messages=5)).run()
+    assert result.ok, result
+    box = ews_sandbox.mailbox(ews.USER)
+    assert len(box.items_in("Inbox")) == 12
+    assert len(box.items_in("Sent Items")) == 1
+    assert "Sent" not in box.folder_paths()  # the mailbox's own Sent Items, no look-alike
+    flagged = box.items_in("Kunden/Müller & Söhne")
+    assert len(flagged) == 1 and flagged[0].flag_status == 2
+    read = sorted(i.is_read for i in box.items_in("Inbox"))
+    assert read.count(True) == 6
+    source_bytes = {m.raw for m in dovecot.read(user.login, "INBOX")}
+    assert {i.mime for i in box.items_in("Inbox")} == source_bytes

@@ -1,0 +1,179 @@
+"""The Exchange engine as the copy engine's target (wizard.copy.targets.CopyTarget).
+
+The copy engine switches from its own ``wizard/copy/ews_target.py`` by building its target
+factory here: ``exchange_target_factory(settings, mailbox, password, max_message_size=...)`` or,
+from an ad-hoc ``ews://`` endpoint, ``exchange_target_factory(settings_from_endpoint(endpoint),
+endpoint.user, password, ...)``. Special-use folders go to the mailbox's own folders; messages are
+written with the MAPI read state, dates, flag and draft bit (see mailbox.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..copy.errors import ConnectFailed, Throttled, TransientError
+from ..copy.plan import Role, TargetLayout
+from ..copy.targets import CopyTarget, OutgoingMessage, Probe, WriteResult
+from .errors import ExchangeError, FailureCode
+from .mailbox import (
+    ARCHIVE_FOLDER_NAME,
+    ROLE_FOLDERS,
+    ExchangeMailbox,
+    FolderRef,
+    MimeMessage,
+    WriteLimits,
+)
+from .settings import Access, AuthType, ExchangeSettings
+
+_ROLES = {
+    Role.INBOX: "inbox",
+    Role.SENT: "sent",
+    Role.DRAFTS: "drafts",
+    Role.TRASH: "trash",
+    Role.JUNK: "junk",
+}
+_RETRYABLE = {FailureCode.THROTTLED, FailureCode.CONNECTION_LOST, FailureCode.TIMEOUT}
+
+
+@contextmanager
+def _copy_errors() -> Iterator[None]:
+    """ExchangeError as the copy engine's errors: wait and retry, or give up on the mailbox."""
+    try:
+        yield
+    except ExchangeError as exc:
+        failure = exc.failure
+        if failure.code is FailureCode.THROTTLED:
+            raise Throttled(failure.message) from exc
+        if failure.code in _RETRYABLE:
+            raise TransientError(failure.message) from exc
+        raise ConnectFailed(failure.message) from exc
+
+
+class ExchangeCopyTarget:
+    """One Exchange mailbox as a copy target (one connection, one thread)."""
+
+    kind = "ews"
+    supports_flags = True  # read / unread
+
+    def __init__(self, mailbox: ExchangeMailbox, *, max_message_size: int | None = None) -> None:
+        self.mailbox = mailbox
+        self.host = mailbox.settings.host
+        self.max_message_size = max_message_size
+        self._refs: dict[str, FolderRef] = {}
+        self._layout: TargetLayout | None = None
+
+    def layout(self) -> TargetLayout:
+        if self._layout is None:
+            roles: dict[Role, tuple[str, ...]] = {}
+            with _copy_errors():
+                for role, name in _ROLES.items():
+                    ref = self.mailbox.special_folder(name)
+                    roles[role] = ref.path
+                    self._refs["/".join(ref.path)] = ref
+            roles[Role.ARCHIVE] = (ARCHIVE_FOLDER_NAME,)
+            self._layout = TargetLayout(
+                kind=self.kind, roles=roles, delimiter="/", max_message_size=self.max_message_size
+            )
+        return self._layout
+
+    def ensure_folder(self, path: tuple[str, ...]) -> str:
+        layout = self.layout()
+        key = layout.key(path)
+        if key in self._refs:
+            return key
+        role = next((r for r, p in layout.roles.items() if p == tuple(path)), None)
+        with _copy_errors():
+            if role is Role.ARCHIVE:
+                ref = self.mailbox.special_folder("archive")
+            elif role is not None and _ROLES.get(role) in ROLE_FOLDERS:
+                ref = self.mailbox.special_folder(_ROLES[role])
+            else:
+                ref = self.mailbox.ensure_folder(path)
+        self._refs[key] = ref
+        return key
+
+    def _ref(self, key: str) -> FolderRef:
+        if key not in self._refs:
+            self.ensure_folder(tuple(key.split("/")))
+        return self._refs[key]
+
+    def append(self, folder: str, messages: Sequence[OutgoingMessage]) -> list[WriteResult]:
+        ref = self._ref(folder)
+        batch = [
+            MimeMessage(m.uid, m.raw, tuple(m.flags), m.internaldate, m.message_id)
+            for m in messages
+        ]
+        with _copy_errors():
+            outcomes = self.mailbox.write(ref, batch)
+        return [WriteResult(o.key, o.ok, target_id=o.item_id, reason=o.reason) for o in outcomes]
+
+    def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
+        ref = self._ref(folder)
+        with _copy_errors():
+            by_id = self.mailbox.find_by_message_id(ref, [p.message_id for p in probes])
+            out: list[list[str]] = []
+            for probe in probes:
+                if probe.message_id:
+                    out.append(list(by_id.get(probe.message_id, [])))
+                elif probe.internaldate is not None:
+                    out.append(self.mailbox.find_by_received(ref, probe.internaldate))
+                else:
+                    out.append([])
+        return out
+
+    def count(self, folder: str) -> int:
+        with _copy_errors():
+            return self.mailbox.count(self._ref(folder))
+
+    def message_ids(self, folder: str) -> list[str]:
+        with _copy_errors():
+            return self.mailbox.message_ids(self._ref(folder))
+
+    def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
+        reads = [(item_id, any(f.lower() == "\\seen" for f in flags)) for item_id, flags in changes]
+        with _copy_errors():
+            return self.mailbox.set_read(self._ref(folder), reads)
+
+    def close(self) -> None:
+        self.mailbox.close()
+
+
+def settings_from_endpoint(endpoint: Any, *, auth: AuthType = AuthType.BASIC) -> ExchangeSettings:
+    """ExchangeSettings for the copy engine's ad-hoc ``ews://user@host:port/path`` endpoint
+    (the user logs in to its own mailbox)."""
+    scheme = "https" if endpoint.security != "none" else "http"
+    path = endpoint.path or "/EWS/Exchange.asmx"
+    return ExchangeSettings(
+        f"{scheme}://{endpoint.host}:{endpoint.port}{path}",
+        auth=auth,
+        access=Access.DELEGATE,
+        pin=endpoint.pin or "",
+    )
+
+
+def exchange_target_factory(
+    settings: ExchangeSettings,
+    mailbox: str,
+    password: str,
+    *,
+    max_message_size: int | None = None,
+    max_wait: float = 120.0,
+) -> Callable[[], CopyTarget]:
+    """Connections to one target mailbox for the copy engine (a new one after a drop). The
+    engine waits out throttling itself for up to ``max_wait`` seconds per request, then raises
+    Throttled so the copy engine's own pause and retry take over."""
+    limits = WriteLimits(max_wait=max_wait)
+    if max_message_size:
+        limits = WriteLimits(max_message_bytes=max_message_size, max_wait=max_wait)
+
+    def connect() -> CopyTarget:
+        with _copy_errors():
+            opened = ExchangeMailbox.open(settings, mailbox, password, limits=limits)
+        return ExchangeCopyTarget(opened, max_message_size=max_message_size)
+
+    return connect
+
+
+__all__ = ["ExchangeCopyTarget", "exchange_target_factory", "settings_from_endpoint"]
