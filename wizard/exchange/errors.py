@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..imap.errors import ResolveFailed
+from ..imap.errors import CertificateMismatch, CertificateUntrusted, ResolveFailed
 from .settings import Access, ExchangeSettings, format_fingerprint
 
 
@@ -35,6 +35,15 @@ class FailureCode(StrEnum):
     CONNECTION_LOST = "connection-lost"
     PROTOCOL = "protocol-error"
 
+
+__all__ = [
+    "CertificateMismatch",  # the IMAP engine's, shared: same meaning for both servers
+    "CertificateUntrusted",
+    "ExchangeError",
+    "ExchangeFailure",
+    "FailureCode",
+    "classify",
+]
 
 UNREACHABLE_CODES = frozenset(
     {
@@ -86,20 +95,6 @@ class ExchangeError(Exception):
 
     def __str__(self) -> str:
         return self.failure.message
-
-
-class CertificateMismatch(ssl.SSLError):
-    def __init__(self, seen: str, pinned: str) -> None:
-        super().__init__(f"certificate fingerprint {seen} is not the pinned {pinned}")
-        self.seen = seen
-        self.pinned = pinned
-
-
-class CertificateUntrusted(ssl.SSLError):
-    def __init__(self, seen: str, reason: str) -> None:
-        super().__init__(reason)
-        self.seen = seen
-        self.reason = reason
 
 
 _MISSING = ("ErrorNonExistentMailbox", "ErrorMailboxMoveInProgress", "ErrorMailboxStoreUnavailable")
