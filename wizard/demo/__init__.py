@@ -8,7 +8,9 @@ No Textual here. Everything listens on 127.0.0.1 only and nothing is forwarded a
 - ``dns_server``: ``DemoDns(domain, profile, plan=, change=)`` (dnslib; an authoritative server and
   resolvers that take up the MX change one after another), ``PropagationPlan``, ``DnsChange``
 - ``profile``: ``demo_profile(ews_url)``, the demo provider
-- ``servers``: ``DemoServers`` starts and stops all of them (with the EWS stand-in as Exchange)
+- ``servers``: ``DemoServers`` starts and stops all of them (with the EWS stand-in as Exchange);
+  its ``LateMailFeed`` delivers a few new messages to the old server while the MX change
+  propagates, for the differential copy to pick up
 - ``session``: ``open_demo_session(servers)`` / ``create_demo_session``, ``DnsChangeWatcher``
 - ``run``: ``run_demo(...)``, what the CLI's ``--demo`` does around the app
 """

@@ -311,10 +311,11 @@ def _message(
     *,
     big: bool,
     with_message_id: bool,
+    sent_at: datetime | None = None,
 ) -> DemoMessage:
     partner_name, partner_addr = rng.choice(_PARTNERS)
     partner = Address(partner_name, addr_spec=partner_addr)
-    when = _when(rng, path)
+    when = sent_at or _when(rng, path)
     year = when.year
     subject = rng.choice(_SUBJECTS[persona.language]).format(n=rng.randint(1000, 9999), y=year)
     if role == "junk":
@@ -364,6 +365,36 @@ def _message(
         message_id=message_id,
         subject=subject,
     )
+
+
+@dataclass(frozen=True)
+class LateMail:
+    """A message that still reaches the old server while the MX change propagates."""
+
+    index: int
+    login: str
+    offset: float  # seconds after the MX change began
+
+
+def late_mail_schedule(company: DemoCompany, offsets: tuple[float, ...]) -> tuple[LateMail, ...]:
+    """Which mailbox gets the late message at each offset (the same for the same seed)."""
+    rng = random.Random(f"{company.seed}:late")
+    logins = [m.login for m in company.mailboxes]
+    return tuple(LateMail(i, rng.choice(logins), offset) for i, offset in enumerate(offsets))
+
+
+def late_message(company: DemoCompany, late: LateMail, arrived: datetime) -> DemoMessage:
+    """The late message's bytes: sent a minute before it ``arrived`` (both fixed by the caller)."""
+    persona = next(p for p in _PERSONAS if p.login == late.login)
+    mailbox = company.mailbox(late.login)
+    rng = random.Random(f"{company.seed}:late:{late.index}")
+    me = Address(mailbox.display_name, addr_spec=mailbox.address)
+    arrived = arrived.astimezone(UTC).replace(microsecond=0)
+    message = _message(
+        rng, persona, me, "inbox", "INBOX", 100_000 + late.index,
+        big=False, with_message_id=True, sent_at=arrived - timedelta(minutes=1),
+    )  # fmt: skip
+    return DemoMessage(message.raw, (), arrived, message.message_id, message.subject)
 
 
 def _password(seed: int, login: str) -> str:
@@ -431,5 +462,8 @@ __all__ = [
     "DemoFolder",
     "DemoMailbox",
     "DemoMessage",
+    "LateMail",
     "generate_company",
+    "late_mail_schedule",
+    "late_message",
 ]

@@ -30,6 +30,9 @@ class PropagationPlan:
     authoritative_delay: float = 0.0
     resolver_delays: tuple[float, ...] = (8.0, 25.0, 50.0, 90.0)
     spf_delay: float = 120.0
+    # When mail still reaches the old server, from senders whose resolvers have the old MX: what
+    # the differential copy (step 14) picks up after the initial one.
+    late_mail: tuple[float, ...] = (4.0, 12.0, 20.0, 33.0, 47.0, 70.0)
     resolver_labels: tuple[str, ...] = (
         "Office ISP",
         "Home broadband",
@@ -44,6 +47,7 @@ class PropagationPlan:
             authoritative_delay=self.authoritative_delay * factor,
             resolver_delays=tuple(d * factor for d in self.resolver_delays),
             spf_delay=self.spf_delay * factor,
+            late_mail=tuple(d * factor for d in self.late_mail),
         )
 
     def label(self, index: int) -> str:

@@ -20,7 +20,7 @@ from argparse import Namespace
 from collections.abc import Callable
 from typing import Any
 
-from .corpus import DELIMITER, DemoCompany, DemoMailbox
+from .corpus import DELIMITER, DemoCompany, DemoMailbox, DemoMessage
 from .tls import DemoCertificate
 
 LOOPBACK = "127.0.0.1"
@@ -120,6 +120,7 @@ class DemoImapServer:
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
         self._error: BaseException | None = None
+        self._config: Any = None
 
     @property
     def security(self) -> str:
@@ -170,6 +171,7 @@ class DemoImapServer:
 
         context = self.certificate.server_context() if self.certificate else None
         config = _pymap_config(self.host, self.port, context)
+        self._config = config
         config.apply_context()
         login = Login(config)
         for mailbox in self.company.mailboxes:
@@ -190,6 +192,25 @@ class DemoImapServer:
         for task in asyncio.all_tasks():
             if task is not asyncio.current_task():
                 task.cancel()
+
+    def deliver(
+        self, login: str, message: DemoMessage, folder: str = "INBOX", timeout: float = 10.0
+    ) -> None:
+        """New mail for ``login`` (from any thread), as if it had just arrived."""
+        loop = self._loop
+        if not self.running or loop is None:
+            raise DemoServerError("the demo IMAP server is not running")
+        future = asyncio.run_coroutine_threadsafe(self._append(login, folder, message), loop)
+        future.result(timeout)
+
+    async def _append(self, login: str, folder: str, message: DemoMessage) -> None:
+        from pymap.parsing.message import AppendMessage
+        from pymap.parsing.specials.flag import Flag
+
+        mailbox_set, _filters = self._config.set_cache[login]
+        target = await mailbox_set.get_mailbox(folder)
+        flags = frozenset(Flag(f.encode("ascii")) for f in message.flags)
+        await target.append(AppendMessage(message.raw, message.internal_date, flags), recent=True)
 
     def stop(self, timeout: float = 10.0) -> None:
         loop, stop_event, thread = self._loop, self._stop, self._thread

@@ -13,16 +13,78 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 from ..profile import ProviderProfile
 from ..sandbox import EwsSandbox
-from .corpus import DemoCompany, generate_company
+from .corpus import DemoCompany, LateMail, generate_company, late_mail_schedule, late_message
 from .dns_server import DemoDns, DnsChange, PropagationPlan
 from .imap_server import LOOPBACK, DemoImapServer, DemoServerError
 from .profile import demo_profile
 from .tls import make_certificate
+
+
+class LateMailFeed:
+    """Delivers the late messages to the old server once their time after the MX change came.
+
+    Which message arrives when is fixed by the seed and the time the change began, so a demo
+    started again delivers the same messages in the same order and they keep their UIDs."""
+
+    def __init__(
+        self,
+        imap: DemoImapServer,
+        company: DemoCompany,
+        plan: PropagationPlan,
+        change: DnsChange,
+        *,
+        interval: float = 0.5,
+    ) -> None:
+        self.imap = imap
+        self.company = company
+        self.change = change
+        self.schedule = late_mail_schedule(company, plan.late_mail)
+        self.delivered: list[LateMail] = []
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poll(self) -> int:
+        """Deliver whatever is due now; returns how many were delivered."""
+        with self._lock:  # one delivery at a time, in schedule order
+            started, elapsed = self.change.started_at, self.change.elapsed()
+            if started is None or elapsed is None:
+                return 0
+            count = 0
+            for late in self.schedule[len(self.delivered) :]:
+                if late.offset > elapsed:
+                    break
+                arrived = datetime.fromtimestamp(started + late.offset, UTC)
+                self.imap.deliver(late.login, late_message(self.company, late, arrived))
+                self.delivered.append(late)
+                count += 1
+            return count
+
+    def start(self) -> LateMailFeed:
+        self._thread = threading.Thread(target=self._run, name="demo-late-mail", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            if len(self.delivered) == len(self.schedule):
+                return
+            with contextlib.suppress(Exception):  # the server stopping under us
+                self.poll()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
 
 class DemoServers:
@@ -45,6 +107,7 @@ class DemoServers:
         self.imap: DemoImapServer | None = None
         self.ews: EwsSandbox | None = None
         self.dns: DemoDns | None = None
+        self.late_mail: LateMailFeed | None = None
         self._profile: ProviderProfile | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
@@ -68,6 +131,7 @@ class DemoServers:
                 self._tmp = tempfile.TemporaryDirectory(prefix="onboard-demo-")
                 certificate = make_certificate(Path(self._tmp.name), LOOPBACK)
             self.imap = DemoImapServer(self.company, certificate=certificate).start()
+            self.late_mail = LateMailFeed(self.imap, self.company, self.plan, self.change).start()
             ews_dir = None
             if self.state_dir is not None:
                 ews_dir = self.state_dir / "ews"
@@ -90,6 +154,9 @@ class DemoServers:
 
     def stop(self) -> None:
         """Stop whatever runs (safe to call twice, and after a failed start)."""
+        if self.late_mail is not None:
+            self.late_mail.stop()
+            self.late_mail = None
         dns, ews, imap = self.dns, self.ews, self.imap
         self.dns = self.ews = self.imap = None
         self._profile = None
@@ -113,4 +180,4 @@ class DemoServers:
         self.stop()
 
 
-__all__ = ["DemoServers"]
+__all__ = ["DemoServers", "LateMailFeed"]
