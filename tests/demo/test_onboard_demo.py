@@ -164,3 +164,15 @@ async def test_start_screen_marks_the_demo_and_deletes_it_in_one_action(
         assert app.screen.query_one("#sessions", DataTable).row_count == 1
     assert not session_path(DEMO_SESSION_NAME).exists()
     assert SecretStore(DEMO_SESSION_NAME).get(source_password_key(first.login)) is None
+
+
+def test_a_demo_open_in_another_onboard_is_refused(
+    demo_servers: DemoServers, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held = open_demo_session(demo_servers)  # another `onboard --demo` has it open
+    monkeypatch.setattr(cli, "_run_app", lambda **_: pytest.fail("the app must not start"))
+    try:
+        assert cli.main(["--demo"]) == 4
+    finally:
+        held.close()
+    assert "is open in another" in capsys.readouterr().err
