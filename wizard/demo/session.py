@@ -31,9 +31,8 @@ CHANGE_MADE_SETTING = "dns.change_made_at"  # step 12's "when the customer made 
 POLL_SETTING = "dns.poll_seconds"  # step 12's refresh interval
 DEMO_POLL_SECONDS = 5  # the demo's resolvers change within two minutes: look often
 
-# The MX change begins once the operator works on step 8 (DNS records) or reaches step 12.
+# The demo customer changes MX and Autodiscover once the operator reaches step 8 (DNS records).
 _DNS_STEP = "8"
-_PROPAGATION_STEP = "12"
 
 
 class NotADemoSession(SessionError):
@@ -120,12 +119,12 @@ def open_demo_session(servers: DemoServers, *, name: str = DEMO_SESSION_NAME) ->
 
 
 def dns_change_due(store: SessionStore) -> bool:
-    """Has the operator come far enough (step 8 touched, or step 12 reached) for the MX change?"""
+    """Has the operator come far enough for the MX change (step 8 or later open, or touched)?"""
     if store.step_record(_DNS_STEP).state is not StepState.NOT_STARTED:
         return True
     numbers = [s.number for s in store.playbook]
     current = store.current_step
-    return current in numbers and numbers.index(current) >= numbers.index(_PROPAGATION_STEP)
+    return current in numbers and numbers.index(current) >= numbers.index(_DNS_STEP)
 
 
 def begin_dns_change(store: SessionStore, servers: DemoServers) -> float:
