@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.servers import ews
@@ -290,3 +292,35 @@ def test_pinned_certificate_is_accepted_and_a_mismatch_refused(ews_sandbox_facto
     unpinned = check_mailbox(delegate_settings(sandbox).with_pin(""), ews.USER, ews.PASSWORD)
     assert unpinned.failure and unpinned.failure.code is FailureCode.CERTIFICATE_UNTRUSTED
     assert unpinned.failure.fingerprint == sandbox.fingerprint
+
+
+def test_a_batch_saved_before_the_link_dropped_is_not_written_twice(
+    anna: ExchangeMailbox, ews_sandbox: EwsSandbox, events: list[Event]
+) -> None:
+    anna.sleep = lambda _s: None
+    ref = anna.ensure_folder(("Abgebrochen",))
+    ews_sandbox.faults.drop_connection(operation="CreateItem", times=1, after_processing=True)
+    outcomes = anna.write(ref, [make_message(i) for i in range(5)])
+    items = ews_sandbox.mailbox(ews.USER).items_in("Abgebrochen")
+    assert sorted(i.internet_message_id for i in items) == [
+        f"<msg-{i}@example.org>" for i in range(5)
+    ]
+    assert sorted(o.item_id for o in outcomes) == sorted(i.item_id for i in items)
+    assert any(isinstance(e, Waiting) and "dropped" in e.reason for e in events)
+
+
+def test_a_slow_answer_times_out_and_is_retried(
+    ews_sandbox: EwsSandbox, events: list[Event]
+) -> None:
+    settings = delegate_settings(ews_sandbox, timeout=1.0)
+    with ExchangeMailbox.open(settings, ews.USER, ews.PASSWORD, sink=events.append) as mailbox:
+        mailbox.sleep = lambda _s: None
+        ref = mailbox.ensure_folder(("Langsam",))
+        ews_sandbox.faults.slow(2.0, operation="CreateItem", times=1)
+        started = time.monotonic()
+        outcomes = mailbox.write(ref, [make_message(i) for i in range(5)])
+        assert time.monotonic() - started < 2.0  # gave up on the slow answer after 1 s
+        assert all(o.ok and o.item_id for o in outcomes)
+    assert any(isinstance(e, Waiting) and "dropped" in e.reason for e in events)
+    stored = {i.internet_message_id for i in ews_sandbox.mailbox(ews.USER).items_in("Langsam")}
+    assert stored == {f"<msg-{i}@example.org>" for i in range(5)}

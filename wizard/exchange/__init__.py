@@ -6,8 +6,13 @@ Public API (for the copy engine, the CLI and the screens):
 - ``settings``: ``ExchangeSettings``, ``AuthType``, ``Access``, ``load_settings``/``save_settings``
 - ``connection``: ``open_account``, ``check_transport``, ``fetch_certificate``, ``discover_ews_url``
 - ``mailbox``: ``ExchangeMailbox`` (``open``, ``check``, ``folders``, ``special_folder``,
-  ``ensure_folder``, ``write``, ``find_by_message_id``, ``count``, ``read_messages``, ``close``),
-  ``check_mailbox``, ``MimeMessage``, ``WriteOutcome``, ``WriteLimits``, ``Waiting``
+  ``ensure_folder``, ``write``, ``find_by_message_id``, ``find_by_received``, ``message_ids``,
+  ``count``, ``set_read``, ``read_messages``, ``close``), ``check_mailbox``, ``MimeMessage``,
+  ``WriteOutcome``, ``WriteLimits``, ``Waiting``
+- ``copy_target``: ``exchange_target_factory`` / ``ExchangeCopyTarget`` (the copy engine's
+  CopyTarget), ``settings_from_endpoint``
+- ``targets``: a session's mailboxes: ``check_mailboxes``, ``save_checks``, ``latest_checks``,
+  ``export_provisioning`` (CSV + New-Mailbox PowerShell)
 - ``errors``: ``ExchangeError`` (carries an ``ExchangeFailure`` with a stable ``FailureCode``)
 """
 

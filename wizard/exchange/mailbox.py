@@ -342,6 +342,7 @@ class ExchangeMailbox:
         self._folders: dict[str, Any] = {}  # EWS folder id -> exchangelib folder
         self._paths: dict[tuple[str, ...], FolderRef] = {}  # casefolded path -> ref
         account.protocol.config.retry_policy = _reporting_retry_policy()
+        account.protocol.TIMEOUT = settings.timeout  # seconds per request (exchangelib: 120)
         register_properties()
 
     @classmethod
