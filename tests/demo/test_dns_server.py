@@ -9,6 +9,8 @@ import pytest
 
 from wizard.demo import DemoDns, DnsChange, PropagationPlan, demo_profile
 from wizard.demo.corpus import DEMO_DOMAIN
+from wizard.dns.autodiscover import check_autodiscover
+from wizard.dns.mx import check_mx
 from wizard.dns.propagation import (
     CellState,
     check_propagation,
@@ -16,6 +18,7 @@ from wizard.dns.propagation import (
     question,
 )
 from wizard.dns.resolver import DnsResolver, LookupState, NameServer, parse_servers
+from wizard.dns.spf import check_spf
 
 PROFILE = demo_profile("http://127.0.0.1:8080/EWS/Exchange.asmx")
 
@@ -127,3 +130,23 @@ def test_loopback_only_and_stopped_servers_stop_answering() -> None:
     dns.stop()
     found = DnsResolver([server], timeout=0.5).query(DEMO_DOMAIN, "MX")
     assert found.state.failed
+
+
+def test_the_dns_checks_of_steps_8_11_and_13_2_pass_once_the_demo_changed() -> None:
+    clock = FakeClock()
+    plan = PropagationPlan(resolver_delays=(1, 2, 3, 4), spf_delay=10)
+    with DemoDns(DEMO_DOMAIN, PROFILE, plan=plan, change=DnsChange(clock=clock)) as dns:
+        resolver = DnsResolver(parse_servers(dns.resolvers), timeout=2)
+        before = (
+            check_mx(resolver, DEMO_DOMAIN, PROFILE),
+            check_autodiscover(resolver, DEMO_DOMAIN, PROFILE),
+            check_spf(resolver, DEMO_DOMAIN, PROFILE),
+        )
+        assert not any(check.ok for check in before)
+        dns.change.begin()
+        clock.now += 5
+        assert check_mx(resolver, DEMO_DOMAIN, PROFILE).ok
+        assert check_autodiscover(resolver, DEMO_DOMAIN, PROFILE).ok
+        assert not check_spf(resolver, DEMO_DOMAIN, PROFILE).ok  # SPF comes last
+        clock.now += 10
+        assert check_spf(resolver, DEMO_DOMAIN, PROFILE).ok
