@@ -23,6 +23,8 @@ from .model import (
     PR_CLIENT_SUBMIT_TIME,
     PR_MESSAGE_DELIVERY_TIME,
     PR_MESSAGE_FLAGS,
+    PR_MESSAGE_SIZE_EXTENDED,
+    QUOTA_TAGS,
     MailboxStore,
     PropertyKey,
     PropertyValue,
@@ -212,7 +214,11 @@ class EwsOperations:
     # -- folders --------------------------------------------------------------------------------
 
     def _render_folder(
-        self, parent: etree._Element, mailbox: SandboxMailbox, folder: SandboxFolder
+        self,
+        parent: etree._Element,
+        mailbox: SandboxMailbox,
+        folder: SandboxFolder,
+        extended: tuple[dict[str, str], ...] = (),
     ) -> None:
         elem = sub(parent, t(_FOLDER_ELEMENTS.get(folder.folder_class or "", "Folder")))
         sub(elem, t("FolderId"), Id=folder.folder_id, ChangeKey=folder.change_key)
@@ -224,10 +230,17 @@ class EwsOperations:
         sub(elem, t("DisplayName"), folder.name)
         sub(elem, t("TotalCount"), str(len(folder.items)))
         sub(elem, t("ChildFolderCount"), str(len(folder.children)))
+        for attrs in extended:
+            value = _folder_property(mailbox, folder, attrs)
+            if value is not None:
+                prop = sub(elem, t("ExtendedProperty"))
+                sub(prop, t("ExtendedFieldURI"), **attrs)
+                sub(prop, t("Value"), value)
         unread = sum(1 for i in folder.items if not mailbox.items[i].is_read)
         sub(elem, t("UnreadCount"), str(unread))
 
     def op_GetFolder(self, body: etree._Element, caller: Caller, out: etree._Element) -> None:
+        extended = ItemShape.parse(body.find(m("FolderShape"))).extended
         for elem in body.find(m("FolderIds")) if body.find(m("FolderIds")) is not None else ():
             try:
                 mailbox, folder = self._folder(caller, elem)
@@ -236,10 +249,11 @@ class EwsOperations:
                 sub(msg, m("Folders"))
                 continue
             msg = response_message(out, "GetFolder")
-            self._render_folder(sub(msg, m("Folders")), mailbox, folder)
+            self._render_folder(sub(msg, m("Folders")), mailbox, folder, extended)
 
     def op_FindFolder(self, body: etree._Element, caller: Caller, out: etree._Element) -> None:
         traversal = body.get("Traversal", "Shallow")
+        extended = ItemShape.parse(body.find(m("FolderShape"))).extended
         restriction = body.find(m("Restriction"))
         view = body.find(m("IndexedPageFolderView"))
         parents = body.find(m("ParentFolderIds"))
@@ -272,7 +286,7 @@ class EwsOperations:
             )
             folders = sub(root_folder, t("Folders"))
             for f in page:
-                self._render_folder(folders, mailbox, f)
+                self._render_folder(folders, mailbox, f, extended)
 
     def op_CreateFolder(self, body: etree._Element, caller: Caller, out: etree._Element) -> None:
         parent_elem = body.find(m("ParentFolderId"))
@@ -373,6 +387,8 @@ class EwsOperations:
                 "ErrorMessageSizeExceeded",
                 f"The message exceeds the maximum supported size ({self.max_message_bytes} bytes).",
             )
+        if mailbox.quota_bytes is not None and mailbox.size() + len(mime) > mailbox.quota_bytes:
+            raise EwsError("ErrorQuotaExceeded", "The mailbox has exceeded its storage quota.")
         properties = _extended_properties(elem)
         flags_value = properties.pop(PropertyKey(tag=PR_MESSAGE_FLAGS), None)
         # Exchange saves a message created over EWS as a draft unless PR_MESSAGE_FLAGS says otherwise.
@@ -677,6 +693,22 @@ def _extended_value(item: SandboxItem, attrs: dict[str, str]) -> PropertyValue |
             return stored
         return PropertyValue(attrs.get("PropertyType", "String"), (text,))
     return item.properties.get(key)
+
+
+def _folder_property(
+    mailbox: SandboxMailbox, folder: SandboxFolder, attrs: dict[str, str]
+) -> str | None:
+    """Folder MAPI properties a client may read: the folder's size, the mailbox quotas (KB)."""
+    try:
+        key = PropertyKey.from_attributes(attrs)
+    except ValueError:
+        return None
+    if key.tag == PR_MESSAGE_SIZE_EXTENDED:
+        return str(sum(mailbox.items[i].size for i in folder.items))
+    quota_holder = folder.distinguished in ("root", "msgfolderroot")
+    if key.tag in QUOTA_TAGS and quota_holder and mailbox.quota_bytes is not None:
+        return str(mailbox.quota_bytes // 1024)
+    return None
 
 
 def _apply_update(item: SandboxItem, update: etree._Element) -> None:

@@ -28,6 +28,12 @@ PR_MESSAGE_FLAGS = 0x0E07
 PR_MESSAGE_SIZE = 0x0E08
 PR_FLAG_STATUS = 0x1090
 PR_INTERNET_MESSAGE_ID = 0x1035
+PR_MESSAGE_SIZE_EXTENDED = 0x0E08  # on a folder: the bytes of its messages (Long)
+# Mailbox quotas in KB, readable on the root folders: storage limit, prohibit send, prohibit receive.
+PR_STORAGE_QUOTA_LIMIT = 0x3FF5
+PR_PROHIBIT_SEND_QUOTA = 0x666E
+PR_PROHIBIT_RECEIVE_QUOTA = 0x666A
+QUOTA_TAGS = (PR_STORAGE_QUOTA_LIMIT, PR_PROHIBIT_SEND_QUOTA, PR_PROHIBIT_RECEIVE_QUOTA)
 
 # (distinguished id, display name, folder class, parent distinguished id) of every new mailbox.
 DEFAULT_FOLDERS: tuple[tuple[str, str, str | None, str | None], ...] = (
@@ -179,6 +185,10 @@ class SandboxMailbox:
     items: dict[str, SandboxItem] = field(default_factory=dict)
     distinguished: dict[str, str] = field(default_factory=dict)
     serial: int = 0
+    quota_bytes: int | None = None  # refuse items beyond it (ErrorQuotaExceeded); None: no limit
+
+    def size(self) -> int:
+        return sum(item.size for item in self.items.values())
 
     def next_id(self, kind: str) -> str:
         self.serial += 1
@@ -389,6 +399,7 @@ def _mailbox_to_json(mailbox: SandboxMailbox, mime_dir: Path) -> dict[str, objec
         "address": mailbox.address,
         "display_name": mailbox.display_name,
         "serial": mailbox.serial,
+        "quota_bytes": mailbox.quota_bytes,
         "distinguished": mailbox.distinguished,
         "folders": [
             {
@@ -413,6 +424,7 @@ def _mailbox_from_json(data: dict, mime_dir: Path) -> SandboxMailbox:  # type: i
         display_name=data["display_name"],
         distinguished=dict(data["distinguished"]),
         serial=data["serial"],
+        quota_bytes=data.get("quota_bytes"),
     )
     for f in data["folders"]:
         mailbox.folders[f["id"]] = SandboxFolder(

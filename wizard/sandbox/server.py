@@ -101,10 +101,18 @@ class EwsSandbox:
     # -- accounts -------------------------------------------------------------------------------
 
     def add_mailbox(
-        self, address: str, password: str | None = None, display_name: str | None = None
+        self,
+        address: str,
+        password: str | None = None,
+        display_name: str | None = None,
+        *,
+        quota_bytes: int | None = None,
     ) -> SandboxMailbox:
-        """A mailbox; with a password its owner can log in (Basic, as the address)."""
+        """A mailbox; with a password its owner can log in (as the address). ``quota_bytes``
+        limits what it holds (ErrorQuotaExceeded per item) and is readable as MAPI quotas."""
         mailbox = self.store.add_mailbox(address, display_name)
+        if quota_bytes is not None:
+            mailbox.quota_bytes = quota_bytes
         if password is not None:
             with self.store.lock:
                 self.store.passwords[address.lower()] = password
