@@ -26,6 +26,7 @@ from wizard.dns import (
     records_to_publish,
     save_evidence,
 )
+from wizard.store import SessionError
 
 from .base import StepBody, register_body
 from .dns_view import FindingList, servers_line, session_resolver, when_short
@@ -86,11 +87,21 @@ class DnsCheckBody(StepBody):
         except DnsConfigError as exc:
             self.app.call_from_thread(self._checked, f"Not checked: {exc}")
             return
-        for result in self.run_checks(resolver):
-            save_evidence(self.store, self.step.number, result)  # the store is thread-safe
+        try:
+            results = self.run_checks(resolver)
+        except Exception as exc:  # a bug or an odd reply must not take the app down
+            self.app.call_from_thread(self._checked, f"The check failed: {exc!r}")
+            return
+        try:
+            for result in results:
+                save_evidence(self.store, self.step.number, result)  # the store is thread-safe
+        except SessionError:
+            return  # the session was closed while DNS was asked
         self.app.call_from_thread(self._checked, "")
 
     def _checked(self, error: str) -> None:
+        if self.store.closed or not self.is_mounted:
+            return
         self.query_one("#dns-check", Button).disabled = False
         if error:
             self._show_status(Text(error, style="red"))

@@ -241,6 +241,8 @@ class PropagationBody(StepBody):
         self._show_round(message.result)
 
     def _show_round(self, result: PollResult) -> None:
+        if self.store.closed:
+            return
         if result.error:
             self.query_one("#prop-summary", Static).update(
                 Text(f"Round {result.round} failed: {result.error}", style="red")
@@ -318,6 +320,8 @@ class PropagationBody(StepBody):
         ]
 
     def _tick(self) -> None:
+        if self.store.closed:  # the session is closing; this screen goes next
+            return
         stamp, source = change_time(self.store)
         self.query_one("#prop-since", Static).update(
             f"Change made {since(stamp)} ago ({when_short(stamp)}, {source})."
