@@ -24,6 +24,9 @@ from wizard.demo import (
     begin_dns_change,
     open_demo_session,
 )
+from wizard.demo.run import demo_state_dir
+from wizard.exchange.mailbox import check_mailbox
+from wizard.exchange.settings import load_settings as exchange_settings
 from wizard.imap import connect, load_settings
 from wizard.imap.connection import close
 from wizard.profile import example_profile
@@ -176,3 +179,24 @@ def test_a_demo_open_in_another_onboard_is_refused(
     finally:
         held.close()
     assert "is open in another" in capsys.readouterr().err
+
+
+def test_a_new_demo_session_starts_with_an_empty_demo_exchange(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    leftover = demo_state_dir() / "ews"
+    leftover.mkdir(parents=True)
+    (leftover / "mailboxes.json").write_text("what an earlier, deleted demo left", "utf-8")
+    counts: list[int] = []
+
+    def app(*, store: SessionStore, **_: Any) -> int:
+        settings = exchange_settings(store)
+        address = store.mailboxes()[0].target_address
+        password = SecretStore(store.name).get(settings.password_key(address))
+        found = check_mailbox(settings, address, password)
+        counts.append(sum(f.total for f in found.folders))
+        return 0
+
+    monkeypatch.setattr(cli, "_run_app", app)
+    assert cli.main(["--demo"]) == 0
+    assert counts == [0]

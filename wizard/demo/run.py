@@ -7,12 +7,13 @@ the same demo session with its copied mail.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from ..cliutil import Exit, fail
-from ..session import data_dir
+from ..session import data_dir, session_path
 from ..store import SessionLocked
 from .dns_server import PropagationPlan
 from .imap_server import DemoServerError
@@ -35,8 +36,12 @@ def run_demo(
     """Run ``run_app(store=..., demo=True)`` with the demo servers up; returns its exit code."""
     if not quiet:
         print("Starting the demo servers on 127.0.0.1 (IMAP, Exchange, DNS)…", file=sys.stderr)
+    state_dir = state_dir or demo_state_dir()
+    if not session_path(name).exists():
+        # A new demo session starts with an empty demo Exchange, not one holding an old copy.
+        shutil.rmtree(state_dir, ignore_errors=True)
     try:
-        servers = DemoServers(state_dir=state_dir or demo_state_dir(), plan=plan).start()
+        servers = DemoServers(state_dir=state_dir, plan=plan).start()
     except DemoServerError as exc:
         fail(str(exc), Exit.UNREACHABLE)
     try:
