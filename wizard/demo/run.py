@@ -61,4 +61,10 @@ def run_demo(
     finally:
         servers.stop()
         if not quiet:
-            print("Demo servers stopped.", file=sys.stderr)
+            kept = (
+                f" The demo session is kept: `onboard --demo` goes on with it, "
+                f"`onboard delete {name}` removes it."
+                if session_path(name).exists()
+                else ""
+            )
+            print(f"Demo servers stopped.{kept}", file=sys.stderr)
