@@ -44,6 +44,7 @@ COLUMNS = (
     ("state", "State"),
     ("folders", "Folders"),
     ("messages", "Messages"),
+    ("size", "Size"),
     ("detail", "Detail"),
 )
 STATE_LABELS = {
@@ -53,6 +54,13 @@ STATE_LABELS = {
     "missing": "missing",
     "error": "error",
 }
+
+
+def _size(size: object, quota: object) -> str:
+    if not isinstance(size, int):
+        return ""
+    text = format_bytes(size)
+    return f"{text} of {format_bytes(quota)}" if isinstance(quota, int) and quota else text
 
 
 class TargetCheckPanel(Widget):
@@ -195,6 +203,7 @@ class TargetCheckPanel(Widget):
             STATE_LABELS.get(state, str(state)),
             str(entry.get("folder_count", "")) if exists else "",
             str(entry.get("message_count", "")) if exists else "",
+            _size(entry.get("size_bytes"), entry.get("quota_bytes")) if exists else "",
             detail,
         ]
 
@@ -229,8 +238,6 @@ class TargetCheckPanel(Widget):
         entry = self.results.get(key) or {}
         failure = entry.get("failure")
         text = str(failure.get("message", "")) if isinstance(failure, dict) else ""
-        if not text and entry.get("size_bytes"):
-            text = f"Mailbox size {format_bytes(float(entry['size_bytes']))}"  # type: ignore[arg-type]
         self.query_one("#target-detail", Static).update(text)
 
     def done_refusal(self) -> str:

@@ -30,6 +30,8 @@ def test_existing_mailbox_lists_folders_with_counts(
     code, out, _ = run(capsys, ews_sandbox.url, "--mailbox", ews.USER, "--auth", "basic")
     assert code == Exit.OK
     assert f"Mailbox {ews.USER} exists" in out
+    size = len(make_message(1).raw) + len(make_message(2).raw)
+    assert f"2 messages, {size} B." in out
     row = next(line for line in out.splitlines() if "Kunden/Ærø" in line)
     assert row.split()[-2:] == ["2", "2"]  # two messages, both unread
 

@@ -234,6 +234,16 @@ def test_check_mailbox_exists_lists_folders_with_counts(ews_sandbox: EwsSandbox)
     assert counts[("Kunden", "Müller")] == 1
     assert counts[("Inbox",)] == 0
     assert result.as_dict()["message_count"] == 1
+    # Size and quota come from the folders' MAPI properties where the server gives them.
+    written = len(make_message(1).raw)
+    sizes = {f.path: f.size_bytes for f in result.folders}
+    assert sizes[("Kunden", "Müller")] == written
+    assert result.size_bytes == written
+    assert result.quota_bytes is None  # no quota set on this mailbox
+
+    ews_sandbox.mailbox(ews.USER).quota_bytes = 2 * 1024 * 1024 * 1024
+    limited = check_mailbox(settings, ews.USER, ews.SERVICE_PASSWORD)
+    assert limited.quota_bytes == 2 * 1024 * 1024 * 1024
 
 
 def test_missing_mailbox_and_refusals_are_classified(ews_sandbox: EwsSandbox) -> None:

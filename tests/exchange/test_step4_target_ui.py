@@ -71,6 +71,7 @@ async def test_target_table_checks_rechecks_and_exports(
         await settle(pilot)
         assert cell(table, ews.USER, "state") == "exists"
         assert cell(table, ews.USER, "folders") == "7"
+        assert cell(table, ews.USER, "size") == "0 B"
         assert cell(table, "bob@example.test", "state") == "missing"
         assert "There is no mailbox bob@example.test" in cell(table, "bob@example.test", "detail")
         assert "1 exist, 1 missing" in shown(screen.query_one("#target-totals", Static))

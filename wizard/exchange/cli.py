@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from ..cliutil import Exit, fail, print_json, resolve_password
+from ..estimate import format_bytes
 from ..secrets import SecretStore
 from .errors import FailureCode
 from .mailbox import MailboxCheck, check_mailbox
@@ -51,9 +52,14 @@ def _settings(args: argparse.Namespace) -> ExchangeSettings:
 def render_text(result: MailboxCheck, settings: ExchangeSettings) -> str:
     lines: list[str] = []
     if result.exists:
+        size = ""
+        if result.size_bytes is not None:
+            size = f", {format_bytes(result.size_bytes)}"
+            if result.quota_bytes:
+                size += f" of a {format_bytes(result.quota_bytes)} quota"
         lines.append(
             f"Mailbox {result.mailbox} exists on {settings.host}: {len(result.folders)} mail "
-            f"folders, {result.message_count} messages."
+            f"folders, {result.message_count} messages{size}."
         )
         width = max([len("Folder")] + [len("/".join(f.path)) for f in result.folders])
         lines.append(f"  {'Folder'.ljust(width)}  {'Messages':>8}  {'Unread':>6}  Role")

@@ -49,6 +49,9 @@ PR_CLIENT_SUBMIT_TIME = 0x0039
 PR_MESSAGE_DELIVERY_TIME = 0x0E06
 PR_MESSAGE_FLAGS = 0x0E07
 PR_FLAG_STATUS = 0x1090
+PR_MESSAGE_SIZE_EXTENDED = 0x0E08  # on a folder: the bytes of its messages
+PR_PROHIBIT_SEND_QUOTA = 0x666E  # on the top of the store: the mailbox quota, KB
+PR_STORAGE_QUOTA_LIMIT = 0x3FF5
 MSGFLAG_READ = 0x1
 MSGFLAG_UNSENT = 0x8
 FLAG_STATUS_FLAGGED = 2
@@ -83,6 +86,7 @@ class FolderInfo:
     total: int
     unread: int
     folder_class: str = ""
+    size_bytes: int | None = None  # PR_MESSAGE_SIZE_EXTENDED, where the server gives it
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +95,7 @@ class FolderInfo:
             "total": self.total,
             "unread": self.unread,
             "folder_class": self.folder_class,
+            "size_bytes": self.size_bytes,
         }
 
 
@@ -185,6 +190,40 @@ class WriteLimits:
     @classmethod
     def from_profile(cls, max_message_mb: int | None, **kw: Any) -> WriteLimits:
         return cls(max_message_bytes=int(max_message_mb or DEFAULT_MAX_MESSAGE_MB) * MB, **kw)
+
+
+_folders_registered = False
+
+
+def register_folder_properties() -> None:
+    """Folder MAPI properties read by ``check``: the folder's size, and on the top of the store
+    the mailbox quotas (in KB), which is where EWS shows them (registered once per process)."""
+    global _folders_registered
+    if _folders_registered:
+        return
+    from exchangelib import ExtendedProperty
+    from exchangelib.folders import Folder
+
+    class SizeExtended(ExtendedProperty):
+        property_tag = PR_MESSAGE_SIZE_EXTENDED
+        property_type = "Long"
+
+    class ProhibitSendQuota(ExtendedProperty):
+        property_tag = PR_PROHIBIT_SEND_QUOTA
+        property_type = "Integer"
+
+    class StorageQuotaLimit(ExtendedProperty):
+        property_tag = PR_STORAGE_QUOTA_LIMIT
+        property_type = "Integer"
+
+    for name, cls in (
+        ("size_extended", SizeExtended),
+        ("prohibit_send_quota", ProhibitSendQuota),
+        ("storage_quota_limit", StorageQuotaLimit),
+    ):
+        with contextlib.suppress(ValueError):
+            Folder.register(name, cls)
+    _folders_registered = True
 
 
 _registered = False
@@ -520,6 +559,33 @@ class ExchangeMailbox:
 
     def folders(self) -> list[FolderInfo]:
         """Every mail folder under the top of the store with its counts (one deep listing)."""
+        return self._scan(sizes=False)[0]
+
+    def _sizes(self, root: Any, listed: list[Any]) -> tuple[dict[str, int], int | None]:
+        """Folder sizes and the mailbox quota (bytes) from their MAPI properties, one GetFolder;
+        empty where the server does not give them."""
+        from exchangelib.folders import FolderCollection
+
+        register_folder_properties()
+
+        def resolve() -> list[Any]:
+            found = FolderCollection(account=self.account, folders=[root, *listed]).resolve()
+            return [f for f in found if not isinstance(f, Exception)]
+
+        sizes: dict[str, int] = {}
+        quota: int | None = None
+        for folder in self._retry("reading folder sizes", resolve):
+            size = getattr(folder, "size_extended", None)
+            if size is not None:
+                sizes[str(folder.id)] = int(size)
+            if str(folder.id) == str(root.id):
+                kb = getattr(folder, "prohibit_send_quota", None) or getattr(
+                    folder, "storage_quota_limit", None
+                )
+                quota = int(kb) * 1024 if kb else None
+        return sizes, quota
+
+    def _scan(self, *, sizes: bool) -> tuple[list[FolderInfo], int | None, int | None]:
         roles = {}
         for role in ROLE_FOLDERS:
             with contextlib.suppress(ExchangeError):
@@ -536,6 +602,7 @@ class ExchangeMailbox:
             return [f for f in found if not isinstance(f, Exception)]
 
         listed = self._retry("listing the folders", walk)
+        folder_sizes, quota = self._sizes(root, listed) if sizes else ({}, None)
         by_id = {str(f.id): f for f in listed}
         root_id = str(root.id)
         out: list[FolderInfo] = []
@@ -559,10 +626,12 @@ class ExchangeMailbox:
                     int(folder.total_count or 0),
                     int(folder.unread_count or 0),
                     folder_class,
+                    folder_sizes.get(str(folder.id)),
                 )
             )
         out.sort(key=lambda f: [p.casefold() for p in f.path])
-        return out
+        total = sum(folder_sizes.values()) if folder_sizes else None
+        return out, total, quota
 
     def count(self, ref: FolderRef) -> int:
         folder = self.folder(ref)
@@ -578,8 +647,9 @@ class ExchangeMailbox:
         return self._retry(f"counting {ref.display}", total)
 
     def check(self) -> MailboxCheck:
-        folders = tuple(self.folders())
-        return MailboxCheck(self.address, "exists", folders)
+        """Folders with counts, and the size and quota where the server exposes them."""
+        folders, size, quota = self._scan(sizes=True)
+        return MailboxCheck(self.address, "exists", tuple(folders), size, quota)
 
     # ----- messages ---------------------------------------------------------------------
 
