@@ -68,6 +68,7 @@ def ews_sandbox() -> Iterator[EwsSandbox]:
     yield sandbox
     close_exchangelib()
     sandbox.stop()
+    assert not sandbox.errors, "the EWS stand-in failed on requests:\n" + "\n".join(sandbox.errors)
 
 
 @pytest.fixture
@@ -85,6 +86,8 @@ def ews_sandbox_factory() -> Iterator[Callable[..., EwsSandbox]]:
     close_exchangelib()
     for sandbox in started:
         sandbox.stop()
+    errors = [e for sandbox in started for e in sandbox.errors]
+    assert not errors, "the EWS stand-in failed on requests:\n" + "\n".join(errors)
 
 
 def require_knot() -> None:

@@ -112,6 +112,7 @@ _DEFAULT_ITEM_FIELDS = (
     "item:DateTimeSent",
     "item:DateTimeCreated",
     "item:HasAttachments",
+    "message:Sender",
     "message:From",
     "message:InternetMessageId",
     "message:IsRead",
@@ -612,13 +613,14 @@ class EwsOperations:
                 sub(prop, t("Value"), value.text)
         if "item:LastModifiedTime" in fields:
             sub(elem, t("LastModifiedTime"), format_datetime(item.created))
-        if "message:From" in fields and item.sender:
-            name, address = email.utils.parseaddr(item.sender)
-            box = sub(sub(elem, t("From")), t("Mailbox"))
-            if name:
-                sub(box, t("Name"), name)
-            sub(box, t("EmailAddress"), address)
-            sub(box, t("RoutingType"), "SMTP")
+        for uri in ("message:Sender", "message:From"):
+            if uri in fields and item.sender:
+                name, address = email.utils.parseaddr(item.sender)
+                box = sub(sub(elem, t(uri.split(":", 1)[1])), t("Mailbox"))
+                if name:
+                    sub(box, t("Name"), name)
+                sub(box, t("EmailAddress"), address)
+                sub(box, t("RoutingType"), "SMTP")
         for uri in ("message:InternetMessageId", "message:IsRead"):
             if uri in fields:
                 value = _item_value(item, uri)

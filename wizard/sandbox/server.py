@@ -22,6 +22,7 @@ import ssl
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -89,6 +90,7 @@ class EwsSandbox:
             self.store, self.faults, max_message_bytes=max_message_bytes
         )
         self.requests: list[RequestRecord] = []
+        self.errors: list[str] = []  # tracebacks of requests the stand-in failed on (its bugs)
         self.certificate: SelfSignedCertificate | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -244,6 +246,10 @@ class EwsSandbox:
         except SoapFault as fault:
             answer = fault_response(fault, request.api_version)
             return 500, answer, request.operation, impersonated
+        except Exception as exc:  # a bug here must reach the client and the test, not vanish
+            self.errors.append(f"{request.operation}: {traceback.format_exc()}")
+            fault = SoapFault("ErrorInternalServerError", f"EWS sandbox bug: {exc!r}")
+            return 500, fault_response(fault, request.api_version), request.operation, impersonated
 
 
 class _Server(ThreadingHTTPServer):
