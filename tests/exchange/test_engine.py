@@ -334,3 +334,18 @@ def test_a_slow_answer_times_out_and_is_retried(
     assert any(isinstance(e, Waiting) and "dropped" in e.reason for e in events)
     stored = {i.internet_message_id for i in ews_sandbox.mailbox(ews.USER).items_in("Langsam")}
     assert stored == {f"<msg-{i}@example.org>" for i in range(5)}
+
+
+def test_ntlm_service_account_impersonates(ews_sandbox: EwsSandbox) -> None:
+    from wizard.exchange import Access, AuthType, ExchangeSettings
+
+    ews_sandbox.add_service_account("SANDBOX\\svc-ntlm", "pw-ntlm")
+    settings = ExchangeSettings(
+        ews_sandbox.url,
+        auth=AuthType.NTLM,
+        access=Access.IMPERSONATION,
+        service_account="SANDBOX\\svc-ntlm",
+    )
+    assert check_mailbox(settings, ews.USER, "pw-ntlm").state == "exists"
+    refused = check_mailbox(settings, ews.USER, "wrong")
+    assert refused.failure and refused.failure.code is FailureCode.AUTH_REJECTED
