@@ -104,3 +104,23 @@ def test_sandbox_ews_refuses_a_taken_port() -> None:
         assert f"cannot listen on 127.0.0.1:{facts['port']}" in taken.stderr
     finally:
         _stop(proc)
+
+
+def test_sandbox_ews_text_output_names_url_and_logins() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wizard.cli", "sandbox", "ews", "--tls"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(7)]
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=10)
+    text = "".join(lines)
+    assert "URL              https://127.0.0.1:" in text
+    assert "mailbox          demo@sandbox.test  password " in text
+    assert "service account  svc-migration@sandbox.test  password " in text
+    assert "certificate      SHA-256 " in text
+    assert "EWS stand-in stopped." in rest
+    assert proc.returncode == 0

@@ -163,3 +163,14 @@ def test_find_many_message_ids_at_once(ews_sandbox: EwsSandbox) -> None:
         datetime_received__lt=EWSDateTime.from_datetime(datetime.now(UTC) - timedelta(days=1))
     )
     assert old.count() == 0
+
+
+def test_message_bigger_than_libxml2_default_text_limit(ews_sandbox: EwsSandbox) -> None:
+    # 12 MB of MIME is 16 MB of base64 in one XML text node: beyond libxml2's 10 MB default.
+    account = sandbox_account(ews_sandbox)
+    raw = make_message(1, size=12_000_000)
+    (result,) = account.bulk_create(
+        folder=account.inbox, items=[Message(account=account, mime_content=raw, is_read=True)]
+    )
+    assert not isinstance(result, Exception)
+    assert ews_sandbox.mailbox(USER).items_in("Inbox")[0].mime == raw
