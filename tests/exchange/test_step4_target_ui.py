@@ -119,3 +119,31 @@ async def test_a_dead_server_shows_error_rows(store: SessionStore, ews_sandbox: 
         table = screen.query_one("#target-table", DataTable)
         await wait_until(pilot, lambda: cell(table, ews.USER, "state") == "error")
         assert "refused the connection" in cell(table, ews.USER, "detail")
+
+
+async def test_fetch_certificate_fills_the_pin_and_the_pin_is_used(
+    store: SessionStore, ews_sandbox_factory
+) -> None:
+    sandbox = ews_sandbox_factory(tls=True)
+    from wizard.exchange import Access, AuthType, ExchangeSettings
+
+    save_settings(store, ExchangeSettings(sandbox.url, auth=AuthType.BASIC, access=Access.DELEGATE))
+    SecretStore(store.name).set(load_settings(store).password_key(ews.USER), ews.PASSWORD)  # type: ignore[union-attr]
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one(TabbedContent).active = "target-tab"
+        await settle(pilot)
+        await pilot.click("#target-fetch-cert")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        status = shown(screen.query_one("#target-status", Static))
+        assert "no public authority vouches for" in status
+        assert screen.query_one("#ews-pin", Input).value == sandbox.fingerprint
+
+        await pilot.click("#target-check-all")
+        await app.workers.wait_for_complete()
+        table = screen.query_one("#target-table", DataTable)
+        await wait_until(pilot, lambda: cell(table, ews.USER, "state") == "exists")
+        assert load_settings(store).pin == sandbox.fingerprint  # type: ignore[union-attr]
