@@ -57,6 +57,29 @@ def cmd_sandbox_ews(args: argparse.Namespace) -> int:
         sandbox.start()
     except OSError as exc:
         fail(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}", Exit.UNREACHABLE)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:  # from here on Ctrl-C stops the stand-in, even while the facts are printed
+        _print_facts(sandbox, args, password, service_password)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        sandbox.stop()
+    if not args.json:
+        print("EWS stand-in stopped.")
+    return int(Exit.OK)
+
+
+def _print_facts(
+    sandbox: EwsSandbox, args: argparse.Namespace, password: str, service_password: str
+) -> None:
     facts = {
         "url": sandbox.url,
         "port": sandbox.port,
@@ -83,21 +106,3 @@ def cmd_sandbox_ews(args: argparse.Namespace) -> int:
         if args.mailbox:
             print(f"  more mailboxes   {', '.join(args.mailbox)}")
     sys.stdout.flush()
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_signal)
-    try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        sandbox.stop()
-    if not args.json:
-        print("EWS stand-in stopped.")
-    return int(Exit.OK)
