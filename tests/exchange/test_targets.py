@@ -103,3 +103,14 @@ def test_evidence_leaves_the_plan_readable(store: SessionStore, ews_sandbox, tmp
     save_checks(store, settings, checks)
     export_provisioning(store, tmp_path)
     assert len(build_plan(store).mailboxes) == 3
+
+
+def test_many_mailboxes_checked_in_parallel_with_one_service_account(ews_sandbox) -> None:
+    settings = service_settings(ews_sandbox)
+    addresses = [f"user{n:02d}@example.test" for n in range(24)]
+    for address in addresses[::2]:
+        ews_sandbox.add_mailbox(address)
+    checks = check_mailboxes(settings, addresses, lambda _a: ews.SERVICE_PASSWORD, concurrency=6)
+    assert [c.mailbox for c in checks] == addresses
+    assert [c.state for c in checks] == ["exists", "missing"] * 12
+    assert all(len(c.folders) == 7 for c in checks if c.exists)

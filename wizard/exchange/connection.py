@@ -191,13 +191,11 @@ def open_account(
 
 
 def close_account(account: Any) -> None:
-    """Close the account's HTTP sessions (exchangelib caches protocols per endpoint)."""
+    """Close the idle HTTP sessions of the account's protocol. exchangelib shares one protocol
+    per endpoint and login between accounts (and threads); a closed session is simply opened
+    again by the next request, so this never disturbs another thread's work."""
     with contextlib.suppress(Exception):
         account.protocol.close()
-    with contextlib.suppress(Exception):
-        from exchangelib.protocol import CachingProtocol
-
-        CachingProtocol.clear_cache()
 
 
 def discover_ews_url(
