@@ -115,7 +115,7 @@ def test_the_demo_opens_in_the_app_with_banner_and_mailboxes(
 
 
 async def test_step_12_matrix_fills_in_while_you_watch(demo_company: DemoCompany, tmp_path) -> None:
-    plan = PropagationPlan().scaled(0.03)  # the resolvers switch between 0.2 s and 2.7 s
+    plan = PropagationPlan().scaled(0.06)  # the resolvers switch between 0.5 s and 5.4 s
     with DemoServers(demo_company, state_dir=tmp_path / "demo", plan=plan) as servers:
         store = open_demo_session(servers)
         store.set_setting("dns.poll_seconds", 0.2)
