@@ -196,3 +196,18 @@ def test_nth_item_overall_fails_across_batches(ews_sandbox: EwsSandbox) -> None:
     )
     assert [n for n, r in enumerate(results) if isinstance(r, Exception)] == [6]
     assert ews_sandbox.faults.fired[-1].kind == "item"
+
+
+def test_busy_item_inside_a_batch_with_fault_tolerance_duplicates(ews_sandbox: EwsSandbox) -> None:
+    """Why a writer must not let exchangelib retry CreateItem by itself: an ErrorServerBusy in
+    one item's response makes FaultTolerance send the whole batch again, so the items before it
+    are saved twice and bulk_create returns more results than items."""
+    account = sandbox_account(ews_sandbox, retry_policy=FaultTolerance(max_wait=5))
+    account.protocol.RETRY_WAIT = 0.1  # exchangelib's wait when the server names none (10 s)
+    inbox = account.inbox
+    ews_sandbox.faults.item_error("ErrorServerBusy", index=2)
+    raws = [make_message(n) for n in range(4)]
+    results = account.bulk_create(folder=inbox, items=_batch(account, raws))
+    assert len(results) == 6
+    saved = [i.mime for i in ews_sandbox.mailbox(USER).items_in("Inbox")]
+    assert saved == [raws[0], raws[1], raws[3], *raws]

@@ -855,12 +855,17 @@ def _matches(expr: etree._Element, value_of: Callable[[str], str | None]) -> boo
         return False
 
 
+# Exchange's default throttling policy returns at most 1000 entries per FindItem/FindFolder.
+FIND_COUNT_LIMIT = 1000
+
+
 def _page(found: list, view: etree._Element | None) -> tuple[list, int, bool]:  # type: ignore[type-arg]
     """The slice an IndexedPage view asks for, the next offset, and whether it is the last."""
     total = len(found)
     if view is None:
-        return found, total, True
-    limit = int(view.get("MaxEntriesReturned") or total or 1)
+        found = found[:FIND_COUNT_LIMIT]
+        return found, len(found), len(found) == total
+    limit = min(int(view.get("MaxEntriesReturned") or FIND_COUNT_LIMIT), FIND_COUNT_LIMIT)
     offset = int(view.get("Offset") or 0)
     if view.get("BasePoint") == "End":
         stop = max(total - offset, 0)
