@@ -3,6 +3,7 @@ schedule after the change began, the same after a restart, and picked up by the 
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,8 +103,11 @@ def test_the_differential_copy_picks_up_the_late_mail(
             assert initial.ok and initial.copied == demo_company.message_count
             begin_dns_change(store, servers)
             feed = servers.late_mail
+            deadline = time.monotonic() + 10
             while len(feed.delivered) < len(feed.schedule):
+                assert time.monotonic() < deadline, "the late mail never arrived"
                 feed.poll()
+                time.sleep(0.02)
             differential = copy(RunMode.DIFFERENTIAL)
         finally:
             store.close()
