@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from .. import activity
+from ..dns.propagation import AUTHORITATIVE_SETTING, save_resolvers
 from ..exchange.settings import Access, AuthType, ExchangeSettings
 from ..exchange.settings import save_settings as save_exchange_settings
 from ..imap.mailbox_list import add_mailbox
@@ -25,8 +26,6 @@ from .servers import DemoServers
 DEMO_SESSION_NAME = "demo-company"
 DEMO_SETTING = "demo"  # True in every demo session (the store's own demo mark is set too)
 DNS_CHANGE_SETTING = "demo.dns_change_started_at"  # epoch seconds, once the MX change began
-RESOLVERS_SETTING = "dns.resolvers"  # read by wizard.dns.propagation
-AUTHORITATIVE_SETTING = "dns.authoritative"
 CHANGE_MADE_SETTING = "dns.change_made_at"  # step 12's "when the customer made the change"
 POLL_SETTING = "dns.poll_seconds"  # step 12's refresh interval
 DEMO_POLL_SECONDS = 5  # the demo's resolvers change within two minutes: look often
@@ -58,7 +57,7 @@ def apply_demo_servers(store: SessionStore, servers: DemoServers) -> None:
     save_exchange_settings(
         store, ExchangeSettings(ews.url, auth=AuthType.BASIC, access=Access.DELEGATE)
     )
-    store.set_setting(RESOLVERS_SETTING, dns.resolvers)
+    save_resolvers(store, dns.resolvers)
     store.set_setting(AUTHORITATIVE_SETTING, dns.authoritative)
     secrets = SecretStore(store.name)
     for mailbox in servers.company.mailboxes:
@@ -189,7 +188,6 @@ class DnsChangeWatcher:
 
 
 __all__ = [
-    "AUTHORITATIVE_SETTING",
     "DEMO_SESSION_NAME",
     "DEMO_SETTING",
     "DNS_CHANGE_SETTING",
