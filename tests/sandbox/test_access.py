@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -132,12 +133,19 @@ def test_mailboxes_persist_in_the_storage_dir(tmp_path: Path) -> None:
     from tests.servers.ews import close_exchangelib, start_sandbox
 
     store = tmp_path / "ews"
-    first = start_sandbox(storage_dir=store)
+    first = start_sandbox(storage_dir=store, autosave_seconds=0.1)
     raw = make_message(9)
     try:
         account = sandbox_account(first)
         Message(account=account, folder=account.inbox, mime_content=raw, is_read=True).save()
         item_id = first.mailbox(USER).items_in("Inbox")[0].item_id
+        # Saved while running (a killed demo keeps it), without the logins.
+        saved = store / "mailboxes.json"
+        deadline = time.monotonic() + 10
+        while item_id not in (saved.read_text() if saved.exists() else ""):
+            assert time.monotonic() < deadline, "not saved within 10 s"
+            time.sleep(0.1)
+        assert PASSWORD not in saved.read_text()
     finally:
         close_exchangelib()
         first.stop()

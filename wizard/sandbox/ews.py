@@ -55,7 +55,7 @@ _FOLDER_ELEMENTS = {
     "IPF.Contact": "ContactsFolder",
     "IPF.Task": "TasksFolder",
 }
-_ITEM_ELEMENTS = ("Message", "Item", "PostItem")
+_CHANGING_OPERATIONS = {"CreateFolder", "DeleteFolder", "CreateItem", "UpdateItem", "DeleteItem"}
 _DATE_FIELDS = {
     "item:DateTimeReceived",
     "item:DateTimeSent",
@@ -163,6 +163,8 @@ class EwsOperations:
         messages = sub(response, m("ResponseMessages"))
         with self.store.lock:
             handler(request.body, caller, messages)
+            if request.operation in _CHANGING_OPERATIONS:
+                self.store.version += 1
         return serialize(root)
 
     # -- access ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The stand-in's mailboxes: folders, items with their MIME bytes and extended MAPI properties.
 
 Everything lives in memory behind one lock; ``MailboxStore.save``/``load`` keep a copy on disk
-(one JSON file and the MIME bytes beside it) so a demo can pick up where it stopped.
+(one JSON file and the MIME bytes beside it, no passwords) so a demo can pick up where it
+stopped.
 Identifiers are opaque base64 strings, stable for the life of the item (and across a save/load).
 """
 
@@ -296,6 +297,7 @@ class MailboxStore:
         self.impersonators: set[str] = set()
         # login -> mailboxes it has full access to (delegate access, without impersonation)
         self.delegates: dict[str, set[str]] = {}
+        self.version = 0  # counts changes, so a saver knows when there is something to save
 
     def add_mailbox(self, address: str, display_name: str | None = None) -> SandboxMailbox:
         key = address.lower()
@@ -341,8 +343,8 @@ class MailboxStore:
         mime_dir = directory / "mime"
         mime_dir.mkdir(exist_ok=True)
         with self.lock:
+            # Logins stay out of the files: whoever starts the stand-in names them again.
             data = {
-                "passwords": self.passwords,
                 "impersonators": sorted(self.impersonators),
                 "mailboxes": [_mailbox_to_json(m, mime_dir) for m in self.mailboxes.values()],
             }
@@ -356,7 +358,6 @@ class MailboxStore:
             return False
         data = json.loads(path.read_text(encoding="utf-8"))
         with self.lock:
-            self.passwords.update(data["passwords"])
             self.impersonators.update(data["impersonators"])
             for entry in data["mailboxes"]:
                 mailbox = _mailbox_from_json(entry, directory / "mime")

@@ -77,6 +77,7 @@ class EwsSandbox:
         max_request_bytes: int = 64 * 1024 * 1024,
         max_message_bytes: int | None = None,
         auth: tuple[str, ...] = ("basic", "ntlm"),
+        autosave_seconds: float = 1.0,
     ) -> None:
         self.host = host
         self.auth = tuple(a for a in auth if a != "ntlm" or ntlm_available())
@@ -95,6 +96,9 @@ class EwsSandbox:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._saver: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.autosave_seconds = autosave_seconds  # with storage_dir: save changes this often
         if self.storage_dir:
             self.store.load(self.storage_dir)
         for address, password in (users or {}).items():
@@ -162,6 +166,7 @@ class EwsSandbox:
     def start(self) -> EwsSandbox:
         if self._server is not None:
             return self
+        self._stopping.clear()
         context = None
         if self.tls:
             cert_dir = self.storage_dir
@@ -181,12 +186,30 @@ class EwsSandbox:
             name=f"ews-sandbox-{self.port}",
         )
         self._thread.start()
+        if self.storage_dir:
+            self._saver = threading.Thread(
+                target=self._autosave, daemon=True, name=f"ews-sandbox-save-{self.port}"
+            )
+            self._saver.start()
         return self
+
+    def _autosave(self) -> None:
+        """Save changed mailboxes every ``autosave_seconds`` while running, so a killed demo
+        keeps what was written before."""
+        saved = self.store.version
+        while not self._stopping.wait(self.autosave_seconds):
+            if self.store.version != saved:
+                saved = self.store.version
+                self.save()
 
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()
+        if self._saver is not None:
+            self._saver.join(timeout=10)
+            self._saver = None
         server.shutdown()
         server.close_connections()
         server.server_close()
