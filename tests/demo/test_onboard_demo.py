@@ -4,7 +4,10 @@ the demo session opens in the app with the demo banner, and step 3 shows the dem
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -200,3 +203,32 @@ def test_a_new_demo_session_starts_with_an_empty_demo_exchange(
     monkeypatch.setattr(cli, "_run_app", app)
     assert cli.main(["--demo"]) == 0
     assert counts == [0]
+
+
+def test_sigterm_stops_the_demo_cleanly_and_keeps_the_demo_exchange() -> None:
+    script = (
+        "import sys, time\n"
+        "from wizard.demo.run import run_demo\n"
+        "def app(**_):\n"
+        "    print('app running', flush=True)\n"
+        "    time.sleep(60)\n"
+        "    return 0\n"
+        "sys.exit(run_demo(app))\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "app running"
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + signal.SIGTERM
+    assert "Demo servers stopped." in err and "Traceback" not in err
+    assert (demo_state_dir() / "ews" / "mailboxes.json").exists()

@@ -8,9 +8,12 @@ the same demo session with its copied mail.
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..cliutil import Exit, fail
 from ..session import data_dir, session_path
@@ -23,6 +26,17 @@ from .session import DEMO_SESSION_NAME, DnsChangeWatcher, NotADemoSession, open_
 
 def demo_state_dir() -> Path:
     return data_dir() / "demo"
+
+
+def _exit_on_sigterm() -> Any:
+    """A SIGTERM (a closed terminal, `kill`) ends the demo like Ctrl+Q: servers stopped, saved."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def leave(_signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    return signal.signal(signal.SIGTERM, leave)
 
 
 def run_demo(
@@ -44,6 +58,7 @@ def run_demo(
         servers = DemoServers(state_dir=state_dir, plan=plan).start()
     except DemoServerError as exc:
         fail(str(exc), Exit.UNREACHABLE)
+    previous = _exit_on_sigterm()
     try:
         try:
             store = open_demo_session(servers, name=name)
@@ -59,7 +74,9 @@ def run_demo(
             if not store.closed:
                 store.close()
     finally:
-        servers.stop()
+        servers.stop()  # also saves what the demo Exchange received
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if not quiet:
             kept = (
                 f" The demo session is kept: `onboard --demo` goes on with it, "
