@@ -78,6 +78,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     if args.demo:
         from .demo.run import run_demo  # local demo servers around the app, stopped after it
 
+        if args.resume or args.profile:
+            fail("--demo opens its own demo session and provider: leave out --resume/--profile")
         return run_demo(_run_app)
     profile = _profile(args) if args.profile else None
     if args.resume:

@@ -232,3 +232,11 @@ def test_sigterm_stops_the_demo_cleanly_and_keeps_the_demo_exchange() -> None:
     assert child.returncode == 128 + signal.SIGTERM
     assert "Demo servers stopped." in err and "Traceback" not in err
     assert (demo_state_dir() / "ews" / "mailboxes.json").exists()
+
+
+def test_demo_takes_no_session_or_profile_of_its_own(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "_run_app", lambda **_: pytest.fail("the app must not start"))
+    assert cli.main(["--demo", "--resume", "acme"]) == 2
+    assert "leave out --resume/--profile" in capsys.readouterr().err
