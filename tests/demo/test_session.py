@@ -161,3 +161,16 @@ def test_the_demo_exchange_answers_the_exchange_engine(demo_servers: DemoServers
             assert {"inbox", "sent", "drafts", "trash"} <= {f.role for f in found.folders}
     finally:
         store.close()
+
+
+def test_the_demo_exchange_is_saved_while_the_demo_runs(demo_company, tmp_path) -> None:
+    with DemoServers(demo_company, state_dir=tmp_path / "demo", save_every=0.05) as servers:
+        mailbox = servers.ews.mailbox(demo_company.mailboxes[0].address)
+        root = mailbox.distinguished["msgfolderroot"]
+        servers.ews.store.create_folder(mailbox, root, "Saved while running")
+        saved = tmp_path / "demo" / "ews" / "mailboxes.json"
+        deadline = time.monotonic() + 10
+        while not (saved.exists() and "Saved while running" in saved.read_text("utf-8")):
+            assert time.monotonic() < deadline, "the demo Exchange was never saved"
+            time.sleep(0.05)
+        assert servers.running

@@ -98,8 +98,10 @@ class DemoServers:
         plan: PropagationPlan | None = None,
         change: DnsChange | None = None,
         tls: bool = True,
+        save_every: float = 15.0,
     ) -> None:
         self.company = company or generate_company()
+        self.save_every = save_every  # seconds between saves of the demo Exchange (state_dir)
         self.state_dir = Path(state_dir) if state_dir else None
         self.plan = plan or PropagationPlan()
         self.change = change or DnsChange()
@@ -108,6 +110,8 @@ class DemoServers:
         self.ews: EwsSandbox | None = None
         self.dns: DemoDns | None = None
         self.late_mail: LateMailFeed | None = None
+        self._saving = threading.Event()
+        self._saver: threading.Thread | None = None
         self._profile: ProviderProfile | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
@@ -141,6 +145,13 @@ class DemoServers:
             for mailbox in self.company.mailboxes:
                 self.ews.add_mailbox(mailbox.address, mailbox.password, mailbox.display_name)
             self.ews.start()
+            if ews_dir is not None:
+                # Saved now and then too, so a killed demo loses at most a few seconds of copy.
+                self._saving.clear()
+                self._saver = threading.Thread(
+                    target=self._save_loop, name="demo-save", daemon=True
+                )
+                self._saver.start()
             self._profile = demo_profile(self.ews.url)
             self.dns = DemoDns(
                 self.company.domain, self._profile, plan=self.plan, change=self.change
@@ -152,8 +163,20 @@ class DemoServers:
             raise DemoServerError(f"the demo could not start its servers: {exc}") from exc
         return self
 
+    def _save_loop(self) -> None:
+        while not self._saving.wait(self.save_every):
+            ews = self.ews
+            if ews is None:
+                return
+            with contextlib.suppress(Exception):  # a full disk must not end the demo
+                ews.save()
+
     def stop(self) -> None:
         """Stop whatever runs (safe to call twice, and after a failed start)."""
+        self._saving.set()
+        if self._saver is not None:
+            self._saver.join(timeout=10)
+            self._saver = None
         if self.late_mail is not None:
             self.late_mail.stop()
             self.late_mail = None
