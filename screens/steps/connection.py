@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from .base import StepBody, register_body
 from .source_test import SourceTestPanel
-
-try:  # the Exchange engineer's panel; a placeholder until that module exists
-    from screens.steps.target_check import TargetCheckPanel
-except ImportError:  # pragma: no cover - only while the target half is missing
-    TargetCheckPanel = None  # type: ignore[assignment,misc]
+from .target_check import TargetCheckPanel
 
 
 @register_body("4")
@@ -29,10 +25,7 @@ class ConnectionBody(StepBody):
             with TabPane("Source (IMAP)", id="source-tab"):
                 yield SourceTestPanel(self.store, self.step, id="source-test")
             with TabPane("Target (Exchange)", id="target-tab"):
-                if TargetCheckPanel is not None:
-                    yield TargetCheckPanel(self.store, self.step, id="target-check")
-                else:
-                    yield Static("The Exchange check is not available in this build yet.")
+                yield TargetCheckPanel(self.store, self.step, id="target-check")
 
     def done_refusal(self) -> str:
         """Both halves must pass; each panel says what is missing in its own words."""

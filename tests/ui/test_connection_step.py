@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 from screens.app import OnboardApp
 from screens.step_screen import StepScreen
 from screens.steps.connection import ConnectionBody
+from screens.steps.source_test import SourceTestPanel
 from tests.servers.dovecot import DovecotServer, make_message
 from wizard.imap import AuthMode, ImapServerSettings, Security, save_settings
 from wizard.imap.credentials import master_secret_key
@@ -111,7 +112,11 @@ async def test_rows_turn_ok_and_a_failed_row_shows_its_reason(
         await app.workers.wait_for_complete()
         await wait_until(pilot, lambda: cell(table, carl.login, "state") == "✔ ok")
         assert cell(table, carl.login, "reason") == ""
-        assert screen.query_one(ConnectionBody).done_refusal() == ""
+        # The source half has passed; only the target half (not checked yet) still holds step 4.
+        assert screen.query_one(SourceTestPanel).done_refusal() == ""
+        refusal = screen.query_one(ConnectionBody).done_refusal()
+        assert "have not passed" not in refusal
+        assert "3 of 3 target mailboxes do not exist on Exchange or were not checked" in refusal
         assert "3 mailboxes: 3 ok, 0 failed" in shown(screen.query_one("#source-totals", Static))
         assert len(store.evidence("4", "imap-test")) == 5
 
