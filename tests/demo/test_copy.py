@@ -77,12 +77,6 @@ def test_demo_mail_copies_to_dovecot_byte_for_byte(
     assert sum(m.already for m in second.mailboxes) == sum(expected.values())
 
 
-@pytest.mark.xfail(
-    reason="wizard/copy/ews_target.py _set_received gives exchangelib a datetime where its "
-    "DeliveryTime extended property wants an EWSDateTime, so every EWS write fails (copy "
-    "engine's bug, reported); remove this mark once it is fixed",
-    raises=AssertionError,
-)
 def test_onboard_demo_headless_to_the_end_of_the_copy(monkeypatch: pytest.MonkeyPatch) -> None:
     """`onboard --demo` with the copy run headless instead of the app: every message of the
     demo company reaches the demo Exchange, and a second run copies nothing twice."""

@@ -1,22 +1,20 @@
-"""The copy engine's exchangelib target (wizard/copy/ews_target.py) against the EWS stand-in.
-
-Tests marked xfail(strict=True) record what that target gets wrong today; each one turns into a
-failure once the target is fixed, so the mark is removed then.
-"""
+"""The copy engine's Exchange target (``target_factory`` for an ``ews://`` endpoint, which writes
+through wizard.exchange) against the EWS stand-in, as the copy engine drives it."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.sandbox.mime import make_message
 from tests.servers.ews import PASSWORD, USER, close_exchangelib
-from wizard.copy.connect import Endpoint, parse_endpoint
+from wizard.copy.connect import Endpoint, parse_endpoint, target_factory
 from wizard.copy.errors import Throttled
-from wizard.copy.ews_target import ews_target_factory
 from wizard.copy.plan import Role
 from wizard.copy.targets import OutgoingMessage, Probe
+from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
 from wizard.sandbox import EWS_PATH, EwsSandbox
 
 
@@ -28,11 +26,11 @@ def _endpoint(sandbox: EwsSandbox, **changes: str) -> Endpoint:
 
 
 def _target(sandbox: EwsSandbox, **changes: str):  # type: ignore[no-untyped-def]
-    return ews_target_factory(_endpoint(sandbox, **changes), PASSWORD)()
+    return target_factory(_endpoint(sandbox, **changes), PASSWORD)()
 
 
 def _message(n: int, flags: tuple[str, ...] = ("\\Seen",), *, dated: bool = False):  # type: ignore[no-untyped-def]
-    """Message ``n``; ``dated`` gives it an INTERNALDATE (see the xfail below)."""
+    """Message ``n``; ``dated`` gives it an INTERNALDATE."""
     raw = make_message(n)
     message_id = raw.split(b"Message-ID: ")[1].split(b"\r\n")[0].decode()
     internaldate = datetime(2023, 3, 1, 9, 30, tzinfo=UTC) + timedelta(hours=n) if dated else None
@@ -82,11 +80,6 @@ def test_append_writes_exact_bytes_and_read_state(ews_sandbox: EwsSandbox) -> No
     target.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="ews_target sets delivery_time to a datetime; exchangelib wants EWSDateTime (TypeError)",
-)
 def test_append_keeps_internaldate_as_received_time(ews_sandbox: EwsSandbox) -> None:
     target = _target(ews_sandbox)
     key = target.ensure_folder(("Projekte",))
@@ -107,14 +100,32 @@ def test_set_flags_changes_read_state(ews_sandbox: EwsSandbox) -> None:
     target.close()
 
 
-def test_busy_server_becomes_throttled_with_the_back_off(ews_sandbox: EwsSandbox) -> None:
+def test_busy_server_is_waited_out_and_nothing_is_written_twice(ews_sandbox: EwsSandbox) -> None:
     target = _target(ews_sandbox)
+    key = target.ensure_folder(("Inbox",))
+    ews_sandbox.faults.server_busy(back_off_ms=400, operation="CreateItem")
+    started = time.monotonic()
+    results = target.append(key, [_message(1), _message(2)])
+    assert [r.ok for r in results] == [True, True]
+    assert time.monotonic() - started >= 0.4  # the back-off the server asked for was obeyed
+    assert ews_sandbox.faults.count("busy") == 1
+    assert len(ews_sandbox.mailbox(USER).items_in("Inbox")) == 2
+    target.close()
+
+
+def test_a_long_back_off_hands_over_to_the_copy_engine_as_throttled(
+    ews_sandbox: EwsSandbox,
+) -> None:
+    endpoint = _endpoint(ews_sandbox)
+    settings = settings_from_endpoint(endpoint)
+    target = exchange_target_factory(settings, USER, PASSWORD, max_wait=1.0)()
     key = target.ensure_folder(("Inbox",))
     ews_sandbox.faults.server_busy(back_off_ms=2500, operation="CreateItem")
     with pytest.raises(Throttled) as caught:
         target.append(key, [_message(1)])
-    assert caught.value.retry_after == pytest.approx(2.5)
+    assert caught.value.retry_after == pytest.approx(2.5, abs=0.5)
     assert target.append(key, [_message(1)])[0].ok
+    assert len(ews_sandbox.mailbox(USER).items_in("Inbox")) == 1
     target.close()
 
 
@@ -128,7 +139,6 @@ def test_per_item_error_is_reported_for_that_message_only(ews_sandbox: EwsSandbo
     target.close()
 
 
-@pytest.mark.xfail(strict=True, reason="ews_target writes no PR_MESSAGE_FLAGS without INTERNALDATE")
 def test_message_without_internaldate_is_not_a_draft(ews_sandbox: EwsSandbox) -> None:
     target = _target(ews_sandbox)
     key = target.ensure_folder(("Inbox",))
@@ -137,7 +147,6 @@ def test_message_without_internaldate_is_not_a_draft(ews_sandbox: EwsSandbox) ->
     target.close()
 
 
-@pytest.mark.xfail(strict=True, reason="ews_target never sets the unsent bit for \\Draft")
 def test_draft_stays_a_draft(ews_sandbox: EwsSandbox) -> None:
     target = _target(ews_sandbox)
     key = target.ensure_folder(("Drafts",))
@@ -146,9 +155,6 @@ def test_draft_stays_a_draft(ews_sandbox: EwsSandbox) -> None:
     target.close()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="ews_target sets no follow-up flag (PR_FLAG_STATUS) for \\Flagged"
-)
 def test_flagged_becomes_a_follow_up_flag(ews_sandbox: EwsSandbox) -> None:
     target = _target(ews_sandbox)
     key = target.ensure_folder(("Inbox",))
@@ -157,7 +163,6 @@ def test_flagged_becomes_a_follow_up_flag(ews_sandbox: EwsSandbox) -> None:
     target.close()
 
 
-@pytest.mark.xfail(strict=True, reason="ews_target ignores the endpoint's --dest-pin for HTTPS")
 def test_pinned_https_target(ews_sandbox_factory) -> None:  # type: ignore[no-untyped-def]
     sandbox = ews_sandbox_factory(tls=True)
     target = _target(sandbox, pin=sandbox.fingerprint)
@@ -167,12 +172,12 @@ def test_pinned_https_target(ews_sandbox_factory) -> None:  # type: ignore[no-un
 
 def test_oversize_message_refused_by_the_server_is_reported(ews_sandbox_factory) -> None:  # type: ignore[no-untyped-def]
     sandbox = ews_sandbox_factory(max_message_bytes=20_000)
-    target = ews_target_factory(_endpoint(sandbox), PASSWORD, max_message_size=20_000)()
+    target = target_factory(_endpoint(sandbox), PASSWORD, max_message_size=20_000)()
     assert target.layout().max_message_size == 20_000  # the plan skips bigger ones before
     key = target.ensure_folder(("Inbox",))
     big = make_message(2, size=50_000)
     results = target.append(key, [_message(1), OutgoingMessage(2, big, (), None, "<big@x>")])
     assert results[0].ok and not results[1].ok
-    assert "exceeds the maximum" in results[1].reason
+    assert "is above the 20.0 KB Exchange accepts" in results[1].reason
     assert len(sandbox.mailbox(USER).items_in("Inbox")) == 1
     target.close()

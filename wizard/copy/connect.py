@@ -162,6 +162,8 @@ def target_factory(
         return lambda: ImapTarget(
             imap_client(endpoint, password), endpoint.host, max_message_size=max_message_size
         )
-    from .ews_target import ews_target_factory
+    from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
 
-    return ews_target_factory(endpoint, password, max_message_size=max_message_size)
+    return exchange_target_factory(
+        settings_from_endpoint(endpoint), endpoint.user, password, max_message_size=max_message_size
+    )

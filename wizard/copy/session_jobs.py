@@ -1,8 +1,8 @@
 """Mailbox jobs from a session: its mailbox list, source server, target and stored passwords.
 
 The source server is the one recorded in step 3 (setting ``imap.server``). The target is the
-provider's Exchange (EWS URL from the provider profile, each mailbox logging in as its target
-address) unless the setting ``copy.target`` names an IMAP server for an IMAP-to-IMAP move:
+provider's Exchange, written through the Exchange engine (wizard.exchange) with the session's
+Exchange settings from step 4 (else the profile's EWS URL, each mailbox logging in as itself) unless the setting ``copy.target`` names an IMAP server for an IMAP-to-IMAP move:
 ``{"url": "imaps://host:993", "pin": "..."}``. Passwords come from the environment
 (ONBOARD_SOURCE_PASSWORD / ONBOARD_DEST_PASSWORD), the session's keyring entries, or a prompt.
 """
@@ -10,9 +10,9 @@ address) unless the setting ``copy.target`` names an IMAP server for an IMAP-to-
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..activity import add_secret
@@ -22,6 +22,10 @@ from ..store import Mailbox, SessionStore
 from .connect import Endpoint, parse_endpoint, source_factory, target_factory
 from .engine import MailboxJob
 from .errors import CopyError
+from .targets import CopyTarget
+
+if TYPE_CHECKING:
+    from wizard.exchange.settings import ExchangeSettings
 from .plan import PlanOptions
 
 SOURCE_SETTING = "imap.server"
@@ -131,6 +135,9 @@ def session_jobs(
     raises MissingPassword instead of prompting."""
     source = source_endpoint(store)
     target = target_endpoint(store)
+    # An Exchange target goes through the Exchange engine with the session's own settings
+    # (EWS URL, auth type, impersonation, pin); an IMAP target set in "copy.target" does not.
+    exchange = _exchange_settings(store) if target.kind == "ews" else None
     secrets = SecretStore(store.name)
     options = plan_options(store, options)
     jobs: list[MailboxJob] = []
@@ -148,7 +155,9 @@ def session_jobs(
             target_pw = _password(
                 "ONBOARD_DEST_PASSWORD",
                 secrets,
-                target_password_key(mailbox.target_address),
+                exchange.password_key(mailbox.target_address)
+                if exchange
+                else target_password_key(mailbox.target_address),
                 f"Password of {mailbox.target_address} on {target.host}: ",
                 interactive,
             )
@@ -158,13 +167,30 @@ def session_jobs(
             MailboxJob(
                 mailbox=mailbox.target_address,
                 source=source_factory(replace(source, user=mailbox.source_login), source_pw),
-                target=target_factory(
-                    replace(target, user=mailbox.target_address),
-                    target_pw,
-                    max_message_size=store.profile.max_message_mb * 1024 * 1024,
-                ),
+                target=_target(store, target, exchange, mailbox.target_address, target_pw),
                 options=options,
                 label=mailbox.source_login,
             )
         )
     return jobs
+
+
+def _exchange_settings(store: SessionStore) -> ExchangeSettings | None:
+    from wizard.exchange.settings import default_settings
+
+    return default_settings(store)
+
+
+def _target(
+    store: SessionStore,
+    endpoint: Endpoint,
+    exchange: ExchangeSettings | None,
+    address: str,
+    password: str,
+) -> Callable[[], CopyTarget]:
+    limit = store.profile.max_message_mb * 1024 * 1024
+    if exchange is not None:
+        from wizard.exchange.copy_target import exchange_target_factory
+
+        return exchange_target_factory(exchange, address, password, max_message_size=limit)
+    return target_factory(replace(endpoint, user=address), password, max_message_size=limit)

@@ -1,7 +1,7 @@
 """The Exchange engine as the copy engine's target (wizard.copy.targets.CopyTarget).
 
-The copy engine switches from its own ``wizard/copy/ews_target.py`` by building its target
-factory here: ``exchange_target_factory(settings, mailbox, password, max_message_size=...)`` or,
+The copy engine builds its Exchange targets here (wizard.copy.connect.target_factory for an
+ad-hoc ``ews://`` endpoint, wizard.copy.session_jobs for a session): ``exchange_target_factory(settings, mailbox, password, max_message_size=...)`` or,
 from an ad-hoc ``ews://`` endpoint, ``exchange_target_factory(settings_from_endpoint(endpoint),
 endpoint.user, password, ...)``. Special-use folders go to the mailbox's own folders; messages are
 written with the MAPI read state, dates, flag and draft bit (see mailbox.py).
@@ -45,7 +45,10 @@ def _copy_errors() -> Iterator[None]:
     except ExchangeError as exc:
         failure = exc.failure
         if failure.code is FailureCode.THROTTLED:
-            raise Throttled(failure.message) from exc
+            # The server's own back-off hint (exchangelib's ErrorServerBusy.back_off, seconds)
+            # lets the copy engine pause the mailbox for as long as the server asked.
+            hint = float(getattr(exc.__cause__, "back_off", 0) or 0)
+            raise Throttled(failure.message, retry_after=hint) from exc
         if failure.code in _RETRYABLE:
             raise TransientError(failure.message) from exc
         raise ConnectFailed(failure.message) from exc

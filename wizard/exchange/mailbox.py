@@ -230,8 +230,7 @@ _registered = False
 
 
 def register_properties() -> None:
-    """The MAPI properties the engine sets on messages (registered once per process; the names
-    and tags are the ones wizard/copy/ews_target.py uses, so either may register first)."""
+    """The MAPI properties the engine sets on messages (registered once per process)."""
     global _registered
     if _registered:
         return
