@@ -8,16 +8,15 @@ An endpoint is written as a URL in the ad-hoc CLI form:
 
 from __future__ import annotations
 
-import hashlib
-import imaplib
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, LoginError
 
+from ..imap import ImapError, ImapServerSettings, Security
+from ..imap import connect as imap_connect
+from ..imap.settings import normalise_pin
 from .errors import ConnectFailed, TransientError
 from .source import CopySource, ImapSource
 from .targets import CopyTarget, ImapTarget
@@ -41,10 +40,6 @@ class Endpoint:
 
     def with_pin(self, pin: str | None) -> Endpoint:
         return replace(self, pin=normalise_pin(pin)) if pin else self
-
-
-def normalise_pin(pin: str | None) -> str:
-    return (pin or "").replace(":", "").strip().lower()
 
 
 def parse_endpoint(url: str) -> Endpoint:
@@ -97,62 +92,46 @@ def parse_endpoint(url: str) -> Endpoint:
     )
 
 
-def _context(endpoint: Endpoint) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if endpoint.pin:
-        # A pinned certificate is checked by its fingerprint instead of a CA chain.
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+def endpoint_settings(endpoint: Endpoint, timeout: float = 60.0) -> ImapServerSettings:
+    """The IMAP engine's settings for an ad-hoc ``imap[s]://`` endpoint (per-user password)."""
+    return ImapServerSettings(
+        host=endpoint.host,
+        port=endpoint.port,
+        security=Security.parse(endpoint.security),
+        pin=endpoint.pin,
+        timeout=timeout,
+    )
 
 
-def _check_pin(endpoint: Endpoint, client: IMAPClient) -> None:
-    if not endpoint.pin:
-        return
-    sock = client._imap.sock  # noqa: SLF001 - the TLS socket imapclient opened
-    der = sock.getpeercert(binary_form=True) if hasattr(sock, "getpeercert") else None
-    seen = hashlib.sha256(der or b"").hexdigest()
-    if seen != endpoint.pin:
-        raise ConnectFailed(
-            f"{endpoint.host}: the certificate fingerprint is {seen}, not the pinned "
-            f"{endpoint.pin}; check the server before trusting it"
-        )
+def login_client(settings: ImapServerSettings, login: str, secret: str) -> IMAPClient:
+    """A logged-in connection through the IMAP engine (every login mode: password, master user,
+    SASL PLAIN with an authorization identity, XOAUTH2), its failures in the copy's terms with
+    the engine's classified message: TransientError when the server could not be reached (the
+    copy retries), ConnectFailed when it refused the login or its certificate does not match."""
+    try:
+        return imap_connect(settings, login, secret)
+    except ImapError as exc:
+        if exc.failure.unreachable:
+            raise TransientError(exc.failure.message) from exc
+        raise ConnectFailed(exc.failure.message) from exc
 
 
 def imap_client(endpoint: Endpoint, password: str, timeout: float = 60.0) -> IMAPClient:
-    """A logged-in imapclient connection. TransientError when unreachable, ConnectFailed when
-    the login is refused or the certificate does not match."""
-    try:
-        client = IMAPClient(
-            endpoint.host,
-            endpoint.port,
-            ssl=endpoint.security == "tls",
-            ssl_context=_context(endpoint) if endpoint.security == "tls" else None,
-            timeout=timeout,
-        )
-        if endpoint.security == "starttls":
-            client.starttls(_context(endpoint))
-        if endpoint.security != "none":
-            _check_pin(endpoint, client)
-        client.login(endpoint.user, password)
-    except LoginError as exc:
-        raise ConnectFailed(
-            f"{endpoint.host}: the login of {endpoint.user} was refused ({exc})"
-        ) from None
-    except ssl.SSLCertVerificationError as exc:
-        raise ConnectFailed(
-            f"{endpoint.host}: the certificate is not trusted ({exc.verify_message}); "
-            "pass its SHA-256 fingerprint with --pin to trust it"
-        ) from exc
-    except (OSError, TimeoutError, imaplib.IMAP4.abort, IMAPClientAbortError) as exc:
-        raise TransientError(f"{endpoint.host}:{endpoint.port} cannot be reached ({exc})") from exc
-    return client
+    """A logged-in imapclient connection for an ad-hoc endpoint (see ``login_client``)."""
+    return login_client(endpoint_settings(endpoint, timeout), endpoint.user, password)
 
 
 def source_factory(endpoint: Endpoint, password: str) -> Callable[[], CopySource]:
     if endpoint.kind != "imap":
         raise ValueError("the source of a copy must be an IMAP server")
     return lambda: ImapSource(imap_client(endpoint, password), endpoint.host)
+
+
+def session_source_factory(
+    settings: ImapServerSettings, login: str, secret: str
+) -> Callable[[], CopySource]:
+    """Connections to one source mailbox with the session's step-3 settings and login mode."""
+    return lambda: ImapSource(login_client(settings, login, secret), settings.host)
 
 
 def target_factory(

@@ -17,9 +17,11 @@ from urllib.parse import urlparse
 
 from ..activity import add_secret
 from ..cliutil import Exit, fail, resolve_password
+from ..imap.credentials import mailbox_secret, master_secret_key
+from ..imap.settings import ImapServerSettings, load_settings
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..store import Mailbox, SessionStore
-from .connect import Endpoint, parse_endpoint, source_factory, target_factory
+from .connect import Endpoint, parse_endpoint, session_source_factory, target_factory
 from .engine import MailboxJob
 from .errors import CopyError
 from .targets import CopyTarget
@@ -33,26 +35,18 @@ TARGET_SETTING = "copy.target"
 PLAN_SETTING = "copy.plan"  # {"exclude_roles": [...], "exclude_patterns": [...]}
 
 
-def source_endpoint(store: SessionStore) -> Endpoint:
-    """The session's IMAP server, without a user (each mailbox logs in as itself)."""
-    server: dict[str, Any] | None = store.setting(SOURCE_SETTING)
-    if not server or not server.get("host"):
+def source_settings(store: SessionStore) -> ImapServerSettings:
+    """The session's IMAP server as step 3 saved it (host, security, pin, login mode)."""
+    try:
+        settings = load_settings(store)
+    except (ValueError, KeyError) as exc:
+        fail(f"session {store.name}: the IMAP server of step 3 is not usable ({exc})", Exit.USAGE)
+    if settings is None:
         fail(
             f"session {store.name} has no IMAP server yet: enter it in step 3 first",
             Exit.USAGE,
         )
-    security = str(server.get("security", "tls")).lower()
-    if security in ("ssl", "implicit"):
-        security = "tls"
-    port = int(server.get("port") or (993 if security == "tls" else 143))
-    return Endpoint(
-        kind="imap",
-        host=str(server["host"]),
-        port=port,
-        user="",
-        security=security,
-        pin=str(server.get("pin") or server.get("fingerprint") or ""),
-    )
+    return settings
 
 
 def target_endpoint(store: SessionStore) -> Endpoint:
@@ -133,7 +127,7 @@ def session_jobs(
     """One job per chosen mailbox. ``passwords`` (address → (source, target)) skips the look-up.
     With ``interactive=False`` (the app) a password missing from the environment and the keyring
     raises MissingPassword instead of prompting."""
-    source = source_endpoint(store)
+    imap = source_settings(store)
     target = target_endpoint(store)
     # An Exchange target goes through the Exchange engine with the session's own settings
     # (EWS URL, auth type, impersonation, pin); an IMAP target set in "copy.target" does not.
@@ -145,13 +139,7 @@ def session_jobs(
         if passwords and mailbox.target_address in passwords:
             source_pw, target_pw = passwords[mailbox.target_address]
         else:
-            source_pw = _password(
-                "ONBOARD_SOURCE_PASSWORD",
-                secrets,
-                source_password_key(mailbox.source_login),
-                f"Password of {mailbox.source_login} on {source.host}: ",
-                interactive,
-            )
+            source_pw = _source_secret(imap, secrets, mailbox.source_login, interactive)
             target_pw = _password(
                 "ONBOARD_DEST_PASSWORD",
                 secrets,
@@ -166,7 +154,7 @@ def session_jobs(
         jobs.append(
             MailboxJob(
                 mailbox=mailbox.target_address,
-                source=source_factory(replace(source, user=mailbox.source_login), source_pw),
+                source=session_source_factory(imap, mailbox.source_login, source_pw),
                 target=_target(store, target, exchange, mailbox.target_address, target_pw),
                 options=options,
                 label=mailbox.source_login,
@@ -194,3 +182,24 @@ def _target(
 
         return exchange_target_factory(exchange, address, password, max_message_size=limit)
     return target_factory(replace(endpoint, user=address), password, max_message_size=limit)
+
+
+def _source_secret(
+    settings: ImapServerSettings, secrets: SecretStore, login: str, interactive: bool
+) -> str:
+    """The secret that logs ``login`` in: its password, the master user's password or the
+    OAuth2 token, as step 3's login mode says."""
+    env = os.environ.get("ONBOARD_SOURCE_PASSWORD")
+    if env:
+        return env
+    kept = mailbox_secret(secrets, settings, login)
+    if kept:
+        return kept
+    if settings.auth.uses_master:
+        what, key = (
+            f"Password of the master user {settings.master_user} on {settings.host}: ",
+            master_secret_key(settings.master_user),
+        )
+    else:
+        what, key = f"Password of {login} on {settings.host}: ", source_password_key(login)
+    return _password("ONBOARD_SOURCE_PASSWORD", secrets, key, what, interactive)
