@@ -224,6 +224,10 @@ def serve_command(args: argparse.Namespace) -> str:
     import shlex
 
     command = [sys.executable, "-m", "wizard.cli"]
+    if getattr(args, "demo", False):
+        if args.session or getattr(args, "profile", None):
+            fail("--demo brings its own session and provider profile", Exit.USAGE)
+        return shlex.join([*command, "--demo"])
     if getattr(args, "profile", None):
         command += ["--profile", str(Path(args.profile).resolve())]
     if args.session:
@@ -328,6 +332,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
     p.add_argument("--profile", metavar="FILE", help="provider profile (TOML) for new sessions")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="serve the demo (local demo servers start in each browser tab's app)",
+    )
     p.set_defaults(handler=cmd_serve)
 
     check = sub.add_parser("check", help="headless checks: imap, ews, dns")

@@ -126,3 +126,19 @@ def test_serve_warns_loudly_off_loopback_and_refuses_unknown_sessions(
     assert started[-1][:2] == ("127.0.0.1", 8000)
 
     assert main(["serve", "no-such-session"]) == Exit.NOT_FOUND
+
+
+def test_serve_demo_runs_the_demo_in_each_tab_and_refuses_a_session(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from textual_serve.server import Server
+
+    started: list[str] = []
+    monkeypatch.setattr(Server, "serve", lambda self, debug=False: started.append(self.command))
+    assert main(["serve", "--demo"]) == Exit.OK
+    assert started[-1].endswith("wizard.cli --demo")
+    assert main(["--demo", "serve"]) == Exit.OK  # the global flag works the same way
+    assert started[-1].endswith("wizard.cli --demo")
+
+    assert main(["serve", "--demo", "--profile", "x.toml"]) == Exit.USAGE
+    assert "brings its own" in capsys.readouterr().err
