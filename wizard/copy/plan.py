@@ -14,67 +14,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
+from ..imap.folders import SPECIAL_USE_FLAGS, WELL_KNOWN_NAMES, Role
 
-class Role(StrEnum):
-    """A folder's special use, the same on every server whatever it is called."""
-
-    INBOX = "inbox"
-    SENT = "sent"
-    DRAFTS = "drafts"
-    TRASH = "trash"
-    JUNK = "junk"
-    ARCHIVE = "archive"
-    ALL = "all"
-    FLAGGED = "flagged"
-    IMPORTANT = "important"
-
-
-# RFC 6154 SPECIAL-USE flags and Gmail's older XLIST spellings.
-_FLAG_ROLES: dict[str, Role] = {
-    "\\inbox": Role.INBOX,
-    "\\sent": Role.SENT,
-    "\\drafts": Role.DRAFTS,
-    "\\trash": Role.TRASH,
-    "\\junk": Role.JUNK,
-    "\\spam": Role.JUNK,
-    "\\archive": Role.ARCHIVE,
-    "\\all": Role.ALL,
-    "\\allmail": Role.ALL,
-    "\\flagged": Role.FLAGGED,
-    "\\starred": Role.FLAGGED,
-    "\\important": Role.IMPORTANT,
-}
-
-# Names that mean a role on servers without SPECIAL-USE (top-level folders only).
-WELL_KNOWN_NAMES: dict[Role, tuple[str, ...]] = {
-    Role.SENT: (
-        "sent",
-        "sent items",
-        "sent messages",
-        "sent mail",
-        "gesendet",
-        "gesendete elemente",
-        "gesendete objekte",
-        "envoyés",
-        "éléments envoyés",
-        "verzonden items",
-    ),
-    Role.DRAFTS: ("drafts", "draft", "entwürfe", "brouillons", "concepten"),
-    Role.TRASH: (
-        "trash",
-        "deleted items",
-        "deleted messages",
-        "bin",
-        "papierkorb",
-        "gelöschte elemente",
-        "corbeille",
-        "prullenbak",
-    ),
-    Role.JUNK: ("junk", "spam", "junk e-mail", "junk email", "junk mail", "bulk mail"),
-    Role.ARCHIVE: ("archive", "archives", "archiv"),
-}
+# One vocabulary of folder roles for the whole tool: the IMAP engine's (RFC 6154 flags, Gmail's
+# XLIST spellings, and the well-known names used on servers without SPECIAL-USE).
+_FLAG_ROLES: dict[str, Role] = {"\\inbox": Role.INBOX, **SPECIAL_USE_FLAGS}
 
 DEFAULT_EXCLUDED_ROLES: frozenset[Role] = frozenset({Role.ALL, Role.FLAGGED, Role.IMPORTANT})
 _NOT_SELECTABLE = {"\\noselect", "\\nonexistent"}

@@ -21,6 +21,7 @@ class Role(StrEnum):
     ARCHIVE = "archive"
     ALL = "all"
     FLAGGED = "flagged"
+    IMPORTANT = "important"  # Gmail's XLIST/extension flag
 
 
 SPECIAL_USE_FLAGS: dict[str, Role] = {
@@ -31,19 +32,24 @@ SPECIAL_USE_FLAGS: dict[str, Role] = {
     "\\archive": Role.ARCHIVE,
     "\\all": Role.ALL,
     "\\flagged": Role.FLAGGED,
+    # Gmail's older XLIST spellings
+    "\\spam": Role.JUNK,
+    "\\allmail": Role.ALL,
+    "\\starred": Role.FLAGGED,
+    "\\important": Role.IMPORTANT,
 }
 
 # Lower-case last path segments, most common first, as clients and servers name them.
 WELL_KNOWN_NAMES: dict[Role, tuple[str, ...]] = {
     Role.SENT: ("sent", "sent items", "sent messages", "sent mail", "gesendet",
                 "gesendete objekte", "gesendete elemente", "envoyés", "éléments envoyés",
-                "enviados", "inviata", "verzonden"),
+                "enviados", "inviata", "verzonden", "verzonden items"),
     Role.DRAFTS: ("drafts", "draft", "entwürfe", "brouillons", "borradores", "bozze",
                   "concepten"),
     Role.TRASH: ("trash", "deleted items", "deleted messages", "deleted", "bin",
                  "papierkorb", "gelöschte objekte", "gelöschte elemente", "corbeille",
                  "papelera", "cestino", "prullenbak"),
-    Role.JUNK: ("junk", "spam", "junk e-mail", "junk email", "bulk mail", "junk-e-mail",
+    Role.JUNK: ("junk", "spam", "junk e-mail", "junk email", "junk mail", "bulk mail", "junk-e-mail",
                 "spamverdacht", "courrier indésirable", "indésirables"),
     Role.ARCHIVE: ("archive", "archives", "archiv", "archief", "archivio"),
 }  # fmt: skip
