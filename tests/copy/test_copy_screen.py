@@ -95,8 +95,8 @@ async def test_bars_advance_complete_and_survive_leaving_the_step(dovecots, user
         assert "0%" in bar(app, mailboxes[0])
         await pilot.press("s")
         seen: set[str] = set()
-        for _ in range(100):
-            await pilot.pause(0.05)
+        for _ in range(400):
+            await pilot.pause(0.02)
             seen.add(bar(app, mailboxes[0]))
             if len(seen) >= 3:
                 break
@@ -113,7 +113,10 @@ async def test_bars_advance_complete_and_survive_leaving_the_step(dovecots, user
 
         # Coming back shows the finished copy from the service.
         await app.mount(body_for(app.step)(store, app.step))  # type: ignore[misc]
-        await pilot.pause(0.5)
+        for _ in range(100):  # a loaded machine may take a moment to draw it
+            await pilot.pause(0.1)
+            if all("100%" in bar(app, m) for m in mailboxes):
+                break
         for mailbox in mailboxes:
             assert "100%" in bar(app, mailbox)
             assert app.query_one("#copy-table", DataTable).get_cell(mailbox, "state") == "done"
