@@ -6,16 +6,21 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import Button, Checkbox, DataTable, Input, Static, TabbedContent
 
 from screens.app import OnboardApp
 from screens.dialogs import ConfirmDialog, ReasonDialog
 from screens.step_screen import StepScreen
+from screens.steps.propagation import PropagationBody
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, make_message
-from tests.ui.pilot_helpers import settle, type_text
+from tests.ui.pilot_helpers import settle, shown, type_text
+from wizard.dns.propagation import save_resolvers
 from wizard.exchange.settings import Access, AuthType, ExchangeSettings, save_settings
 from wizard.imap.settings import ImapServerSettings, Security
 from wizard.imap.settings import save_settings as save_imap_settings
@@ -26,6 +31,15 @@ from wizard.session import create_session
 from wizard.store import StepState
 
 SIZE = (160, 55)
+DOMAIN = "e2e.example"
+OLD_ZONE = (
+    '@ IN MX 10 mail.e2e.example.\nmail IN A 192.0.2.25\n@ IN TXT "v=spf1 ip4:192.0.2.25 -all"\n'
+)
+NEW_ZONE = (
+    "@ IN MX 10 mx1.hosted.example.net.\n@ IN MX 20 mx2.hosted.example.net.\n"
+    "autodiscover IN CNAME autodiscover.hosted.example.net.\n"
+    '@ IN TXT "v=spf1 ip4:192.0.2.25 -all"\n'
+)
 
 
 async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -53,13 +67,39 @@ async def mark_done(app: OnboardApp, pilot: Pilot, number: str) -> None:
     assert app.store.step_record(number).state is StepState.DONE, number
 
 
+async def open_step(app: OnboardApp, pilot: Pilot, number: str) -> StepScreen:
+    app.goto_step(number)
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, StepScreen) and screen.step.number == number
+    return screen
+
+
+def cell(table: DataTable, row: str, column: str) -> str:
+    return str(table.get_cell(row, column))
+
+
+async def verify_ok(app: OnboardApp, pilot: Pilot, number: str) -> None:
+    screen = await open_step(app, pilot, number)
+    summary = screen.query_one("#verify-summary", Static)
+    assert "Not verified yet" in shown(summary)
+    screen.query_one("#verify-tree").focus()
+    await pilot.press("v")
+    await wait_until(pilot, lambda: "mailbox" in shown(summary) or "Cannot" in shown(summary))
+    assert "1 mailboxes verified: every message is on the target" in shown(summary)
+
+
 async def test_fresh_session_walks_every_step(
-    dovecot: DovecotServer, ews_sandbox: EwsSandbox
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, knot_factory: Any
 ) -> None:
     source = dovecot.add_user()
     dovecot.seed(source.login, "INBOX", [make_message(n) for n in range(3)])
     profile = dataclasses.replace(example_profile(), ews_url=ews_sandbox.url)
-    store = create_session("E2E Corp", "e2e.example", profile)
+    store = create_session("E2E Corp", DOMAIN, profile)
+    dns = knot_factory({DOMAIN: OLD_ZONE})  # the customer's DNS: old MX, old SPF
+    save_resolvers(store, [f"Lab={dns.address}"])
+    store.set_setting("dns.authoritative", [dns.address])
+    store.set_setting("dns.poll_seconds", 1)
     save_imap_settings(
         store, ImapServerSettings(host="127.0.0.1", port=dovecot.imap_port, security=Security.PLAIN)
     )
@@ -70,21 +110,159 @@ async def test_fresh_session_walks_every_step(
     secrets = SecretStore(store.name)
     secrets.set(source_password_key(source.login), source.password)
     secrets.set(target_password_key(ews.USER), ews.PASSWORD)
-    steps = [s.number for s in store.playbook.steps]
+    store_steps = list(store.playbook.steps)
+    steps = [s.number for s in store_steps]
     assert len(steps) == 20
 
     app = OnboardApp(store=store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        # Step 9: the initial copy, started with "s" on the copy table.
-        app.goto_step("9")
+        for number in ("1", "2", "3"):
+            await mark_done(app, pilot, number)
+
+        # Step 4: both tabs test their side for real.
+        screen = await open_step(app, pilot, "4")
+        source_table = screen.query_one("#source-table", DataTable)
+        await pilot.click("#source-test-all")
+        await wait_until(pilot, lambda: cell(source_table, source.login, "state") == "✔ ok")
+        assert cell(source_table, source.login, "messages") == "3"
+        screen.query_one(TabbedContent).active = "target-tab"
         await settle(pilot)
-        table = app.screen.query_one("#copy-table", DataTable)
+        target_table = screen.query_one("#target-table", DataTable)
+        target_table.focus()
+        await pilot.press("c")
+        await wait_until(pilot, lambda: cell(target_table, ews.USER, "state") == "exists")
+        await mark_done(app, pilot, "4")
+
+        # Step 5: the customer confirms the mailboxes and the cutover date is saved.
+        screen = await open_step(app, pilot, "5")
+        screen.query_one("#confirmed-by", Input).focus()
+        await type_text(pilot, "Tom Jones")
+        await pilot.press("ctrl+y")
+        await settle(pilot)
+        assert "Tom Jones confirmed 1 mailboxes." in shown(
+            screen.query_one("#confirm-status", Static)
+        )
+        cutover = (date.today() + timedelta(days=14)).isoformat()
+        screen.query_one("#cutover-date", Input).value = cutover
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert f"Cutover date {cutover} saved." in shown(
+            screen.query_one("#cutover-status", Static)
+        )
+        await mark_done(app, pilot, "5")
+
+        for number in ("6", "7"):
+            await mark_done(app, pilot, number)
+
+        # Step 8: the records to enter; the check still finds the old MX.
+        screen = await open_step(app, pilot, "8")
+        records = screen.query_one("#dns-records", DataTable)
+        assert [str(c) for c in records.get_row_at(0)][:3] == [
+            DOMAIN,
+            "MX",
+            "10 mx1.hosted.example.net",
+        ]
+        await pilot.click("#dns-check")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        mx = shown(screen.query_one("#mx-findings", Static))
+        assert "mail.e2e.example" in mx, mx
+        old = store.latest_evidence("8", "dns.mx")
+        assert old is not None and old.ok is False
+        # The customer makes the change: the zone is reloaded with the provider's records.
+        dns.set_zone(DOMAIN, NEW_ZONE)
+        await pilot.click("#dns-check")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        new = store.latest_evidence("8", "dns.mx")
+        assert new is not None and new.ok is True, new
+        await mark_done(app, pilot, "8")
+
+        # Step 9: the initial copy, started with "s" on the copy table.
+        screen = await open_step(app, pilot, "9")
+        table = screen.query_one("#copy-table", DataTable)
         table.focus()
         await pilot.press("s")
-        await wait_until(pilot, lambda: str(table.get_cell(ews.USER, "state")) == "done")
-        assert "100%" in str(table.get_cell(ews.USER, "bar"))
-        for number in steps:
+        await wait_until(pilot, lambda: cell(table, ews.USER, "state") == "done")
+        assert "100%" in cell(table, ews.USER, "bar")
+        assert cell(table, ews.USER, "messages").startswith("3")
+        await mark_done(app, pilot, "9")
+
+        # Step 10: verification compares source and target.
+        await verify_ok(app, pilot, "10")
+        await mark_done(app, pilot, "10")
+
+        await mark_done(app, pilot, "11")
+
+        # Step 12: the matrix turns complete on its own (no key pressed) and F2 needs no reason.
+        screen = await open_step(app, pilot, "12")
+        body = screen.query_one(PropagationBody)
+        await wait_until(pilot, lambda: body.view is not None and body.view.complete)
+        await settle(pilot)
+        assert "complete" in shown(screen.query_one("#prop-summary", Static))
+        await mark_done(app, pilot, "12")
+        assert store.step_record("12").override == ""
+
+        for number in ("13", "13.1"):
             await mark_done(app, pilot, number)
+
+        # Step 13.2: the SPF record to publish keeps the old server and adds the provider.
+        screen = await open_step(app, pilot, "13.2")
+        await pilot.click("#dns-check")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        recommended = shown(screen.query_one("#spf-recommended", Static)).strip()
+        assert recommended == "v=spf1 ip4:192.0.2.25 include:spf.hosted.example.net -all"
+        await mark_done(app, pilot, "13.2")
+        await mark_done(app, pilot, "13.3")
+
+        # New mail reaches the old server after the initial copy: step 14 copies only that.
+        dovecot.seed(source.login, "INBOX", [make_message(n, subject=f"Late {n}") for n in (7, 8)])
+        screen = await open_step(app, pilot, "14")
+        table = screen.query_one("#copy-table", DataTable)
+        table.focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: cell(table, ews.USER, "state") == "done")
+        totals = screen.query_one("#copy-totals", Static)
+        await wait_until(pilot, lambda: "5/5 messages" in shown(totals))
+        differential = store.latest_evidence("14", "copy")
+        assert differential is not None
+        assert "2 messages copied" in differential.summary
+        assert differential.data["mailboxes"][0]["already"] == 3
+        inbox = ews_sandbox.mailbox(ews.USER).well_known("inbox")
+        assert len(inbox.items) == 5  # the three first ones were not copied twice
+        await mark_done(app, pilot, "14")
+        await mark_done(app, pilot, "15")
+
+        await verify_ok(app, pilot, "16")
+        await mark_done(app, pilot, "16")
+
+        # Step 17: sign-off and the report.
+        screen = await open_step(app, pilot, "17")
+        figures = shown(screen.query_one("#figures", Static))
+        assert "1 mailboxes · 5 messages copied" in figures, figures
+        screen.query_one("#provider-name", Input).value = "Pat Engineer"
+        screen.query_one("#customer-name", Input).value = "Tom Jones"
+        screen.query_one("#complete", Checkbox).value = True
+        screen.query_one("#customer-name", Input).focus()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "by Pat Engineer" in shown(screen.query_one("#signoff-status", Static))
+        await mark_done(app, pilot, "17")
+        screen = await open_step(app, pilot, "17")
+        screen.query_one("#export-md", Button).press()
+        await settle(pilot)
+        assert "Report written to" in shown(screen.query_one("#signoff-status", Static))
+        report_path = store.latest_evidence("17", "report").data["path"]
+        assert all(store.step_record(n).state is StepState.DONE for n in steps)
         await pilot.press("ctrl+q")
         await settle(pilot)
+
+    report = Path(report_path).read_text(encoding="utf-8")
+    for step in store_steps:
+        section = report.split(f"#### Step {step.number}: {step.title}\n", 1)[1]
+        assert section.split("####", 1)[0].count("✔ done") == 1, step.number
+    assert "| anna@example.test | 5 |" in report  # copied per mailbox
+    assert "3 messages copied" in report and "2 messages copied" in report
+    assert "every message is on the target" in report
