@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Static, TabbedCo
 
 from screens.app import OnboardApp
 from screens.dialogs import ConfirmDialog, ReasonDialog
+from screens.dialogs.csv_import import CsvImportDialog
 from screens.step_screen import StepScreen
 from screens.steps.propagation import PropagationBody
 from tests.servers import ews
@@ -26,7 +27,7 @@ from wizard.imap.settings import ImapServerSettings, Security
 from wizard.imap.settings import save_settings as save_imap_settings
 from wizard.profile import example_profile
 from wizard.sandbox import EwsSandbox
-from wizard.secrets import SecretStore, source_password_key, target_password_key
+from wizard.secrets import SecretStore, target_password_key
 from wizard.session import create_session
 from wizard.store import StepState
 
@@ -90,7 +91,7 @@ async def verify_ok(app: OnboardApp, pilot: Pilot, number: str) -> None:
 
 
 async def test_fresh_session_walks_every_step(
-    dovecot: DovecotServer, ews_sandbox: EwsSandbox, knot_factory: Any
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, knot_factory: Any, tmp_path: Path
 ) -> None:
     source = dovecot.add_user()
     dovecot.seed(source.login, "INBOX", [make_message(n) for n in range(3)])
@@ -106,9 +107,12 @@ async def test_fresh_session_walks_every_step(
     save_settings(
         store, ExchangeSettings(ews_sandbox.url, auth=AuthType.BASIC, access=Access.DELEGATE)
     )
-    store.add_mailboxes([(source.login, ews.USER, "Anna Beispiel")])
+    csv_file = tmp_path / "mailboxes.csv"
+    csv_file.write_text(
+        "source_login,source_password,target_address,display_name\n"
+        f"{source.login},{source.password},{ews.USER},Anna Beispiel\n"
+    )
     secrets = SecretStore(store.name)
-    secrets.set(source_password_key(source.login), source.password)
     secrets.set(target_password_key(ews.USER), ews.PASSWORD)
     store_steps = list(store.playbook.steps)
     steps = [s.number for s in store_steps]
@@ -117,8 +121,26 @@ async def test_fresh_session_walks_every_step(
     app = OnboardApp(store=store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        for number in ("1", "2", "3"):
+        for number in ("1", "2"):
             await mark_done(app, pilot, number)
+
+        # Step 3: the mailbox list comes from the customer's CSV file (F9).
+        screen = await open_step(app, pilot, "3")
+        screen.query_one("#imap-host", Input).focus()
+        await pilot.press("f9")
+        await settle(pilot)
+        dialog = app.screen
+        assert isinstance(dialog, CsvImportDialog)
+        dialog.query_one("#csv-path", Input).value = str(csv_file)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        mailboxes = screen.query_one("#mailbox-table", DataTable)
+        row = [str(c) for c in mailboxes.get_row_at(0)]
+        assert (row[0], row[1], row[3]) == (source.login, ews.USER, "in keyring")
+        assert shown(screen.query_one("#mailbox-count", Static)) == "1 mailbox"
+        assert store.mailboxes()[0].source_login == source.login
+        await mark_done(app, pilot, "3")
 
         # Step 4: both tabs test their side for real.
         screen = await open_step(app, pilot, "4")
