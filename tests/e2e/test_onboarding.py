@@ -3,7 +3,12 @@ against a real Dovecot source and the EWS stand-in as the provider's Exchange.""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -27,9 +32,9 @@ from wizard.imap.settings import ImapServerSettings, Security
 from wizard.imap.settings import save_settings as save_imap_settings
 from wizard.profile import example_profile
 from wizard.sandbox import EwsSandbox
-from wizard.secrets import SecretStore, target_password_key
+from wizard.secrets import SecretStore, source_password_key, target_password_key
 from wizard.session import create_session
-from wizard.store import StepState
+from wizard.store import SessionStore, StepState
 
 SIZE = (160, 55)
 DOMAIN = "e2e.example"
@@ -288,3 +293,68 @@ async def test_fresh_session_walks_every_step(
     assert "| anna@example.test | 5 |" in report  # copied per mailbox
     assert "3 messages copied" in report and "2 messages copied" in report
     assert "every message is on the target" in report
+
+
+def copied_so_far(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+        try:
+            row = db.execute("SELECT COUNT(*) FROM copy_messages WHERE state = 'copied'").fetchone()
+        except sqlite3.OperationalError:  # killed before the tables were made
+            return 0
+    return int(row[0])
+
+
+async def test_initial_copy_killed_mid_way_is_finished_in_the_app(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox
+) -> None:
+    source = dovecot.add_user()
+    total = 200
+    dovecot.seed(source.login, "INBOX", [make_message(n, size=20_000) for n in range(total)])
+    profile = dataclasses.replace(example_profile(), ews_url=ews_sandbox.url)
+    store = create_session("Kill Corp", DOMAIN, profile)
+    save_imap_settings(
+        store, ImapServerSettings(host="127.0.0.1", port=dovecot.imap_port, security=Security.PLAIN)
+    )
+    save_settings(
+        store, ExchangeSettings(ews_sandbox.url, auth=AuthType.BASIC, access=Access.DELEGATE)
+    )
+    store.add_mailboxes([(source.login, ews.USER, "Anna Beispiel")])
+    secrets = SecretStore(store.name)
+    secrets.set(source_password_key(source.login), source.password)
+    secrets.set(target_password_key(ews.USER), ews.PASSWORD)
+    name, path = store.name, store.path
+    store.close()
+
+    # `onboard copy SESSION` headless, killed with SIGKILL once part of the mail is across.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wizard.cli", "copy", name, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and copied_so_far(path) < 20:
+        time.sleep(0.01)
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = copied_so_far(path)
+    assert 0 < partial < total
+
+    store = SessionStore.open(path)
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_step(app, pilot, "9")
+        table = screen.query_one("#copy-table", DataTable)
+        table.focus()
+        await pilot.press("s")  # start / resume
+        await wait_until(pilot, lambda: cell(table, ews.USER, "state") == "done", timeout=60)
+        assert "100%" in cell(table, ews.USER, "bar")
+        evidence = store.latest_evidence("9", "copy")
+        assert evidence is not None
+        resumed = evidence.data["mailboxes"][0]
+        assert resumed["copied"] + resumed["already"] == total
+        assert resumed["already"] >= partial
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+    inbox = ews_sandbox.mailbox(ews.USER).well_known("inbox")
+    assert len(inbox.items) == total  # nothing copied twice, nothing lost
