@@ -126,6 +126,17 @@ async def test_fresh_session_walks_every_step(
     app = OnboardApp(store=store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        # Step 1: the terms are recorded on the screen.
+        screen = await open_step(app, pilot, "1")
+        screen.query_one("#contact", Input).value = "Tom Jones"
+        screen.query_one("#email", Input).value = "tom@e2e.example"
+        screen.query_one("#agreed-on", Input).value = "2026-11-20"
+        screen.query_one("#contact", Input).focus()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "Terms agreed on 2026-11-20 with Tom Jones" in shown(
+            screen.query_one(".status", Static)
+        )
         for number in ("1", "2"):
             await mark_done(app, pilot, number)
 
@@ -179,8 +190,11 @@ async def test_fresh_session_walks_every_step(
         )
         await mark_done(app, pilot, "5")
 
-        for number in ("6", "7"):
-            await mark_done(app, pilot, number)
+        await mark_done(app, pilot, "6")
+        screen = await open_step(app, pilot, "7")
+        texts = " ".join(shown(s) for s in screen.query(Static))
+        assert "delivering to 127.0.0.1" in texts  # the old server from step 3
+        await mark_done(app, pilot, "7")
 
         # Step 8: the records to enter; the check still finds the old MX.
         screen = await open_step(app, pilot, "8")
@@ -220,6 +234,13 @@ async def test_fresh_session_walks_every_step(
         await verify_ok(app, pilot, "10")
         await mark_done(app, pilot, "10")
 
+        # Step 11: what Outlook will find through the new Autodiscover record.
+        screen = await open_step(app, pilot, "11")
+        await pilot.click("#dns-check")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        findings = shown(screen.query_one("#autodiscover-findings", Static))
+        assert "is a CNAME for autodiscover.hosted.example.net" in findings
         await mark_done(app, pilot, "11")
 
         # Step 12: the matrix turns complete on its own (no key pressed) and F2 needs no reason.
