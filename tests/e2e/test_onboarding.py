@@ -252,8 +252,16 @@ async def test_fresh_session_walks_every_step(
         await mark_done(app, pilot, "12")
         assert store.step_record("12").override == ""
 
-        for number in ("13", "13.1"):
-            await mark_done(app, pilot, number)
+        await mark_done(app, pilot, "13")
+        screen = await open_step(app, pilot, "13.1")
+        detail = screen.query_one("#routing-detail", Input)
+        detail.value = "redirection off, test mail arrived on Exchange"
+        detail.focus()
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        routing = store.latest_evidence("13.1", "mail-routing")
+        assert routing is not None and routing.summary.startswith("redirection off")
+        await mark_done(app, pilot, "13.1")
 
         # Step 13.2: the SPF record to publish keeps the old server and adds the provider.
         screen = await open_step(app, pilot, "13.2")
@@ -281,6 +289,11 @@ async def test_fresh_session_walks_every_step(
         inbox = ews_sandbox.mailbox(ews.USER).well_known("inbox")
         assert len(inbox.items) == 5  # the three first ones were not copied twice
         await mark_done(app, pilot, "14")
+        screen = await open_step(app, pilot, "15")
+        screen.query_one(f"#local-{store.mailboxes()[0].id}", Checkbox).focus()
+        await pilot.press("space")
+        await settle(pilot)
+        assert "1 of 1 mailboxes confirmed" in shown(screen.query_one(".status", Static))
         await mark_done(app, pilot, "15")
 
         await verify_ok(app, pilot, "16")
