@@ -17,7 +17,9 @@ from .base import StepBody, register_body
 class PlanBody(StepBody):
     BINDINGS = [
         Binding("ctrl+s", "save_window", "Save window"),
-        Binding("ctrl+e", "export_plan", "Export plan"),
+        Binding(
+            "ctrl+e", "export_plan", "Export plan", priority=True
+        ),  # before Input's end-of-line
     ]
     DEFAULT_CSS = """
     PlanBody { height: auto; }

@@ -21,7 +21,9 @@ from .base import StepBody, register_body
 class SignoffBody(StepBody):
     BINDINGS = [
         Binding("ctrl+s", "sign_off", "Record sign-off"),
-        Binding("ctrl+e", "export('html')", "Export HTML report"),
+        Binding(
+            "ctrl+e", "export('html')", "Export HTML report", priority=True
+        ),  # before Input's end-of-line
     ]
     DEFAULT_CSS = """
     SignoffBody { height: auto; }

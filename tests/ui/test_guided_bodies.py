@@ -135,6 +135,7 @@ async def test_step2_saves_the_window_and_exports_the_plan(store: SessionStore) 
         await pilot.click("#save-window")
         await pilot.pause()
         assert store.setting("plan")["cutover_window"] == "weekend of 12 December"
+        app.query_one("#window", Input).focus()  # the key works while typing in a field too
         await pilot.press("ctrl+e")
         await pilot.pause()
         status = str(app.query_one("#plan-status", Static).render())
@@ -166,6 +167,7 @@ async def test_step17_records_the_signoff_and_exports_the_report(store: SessionS
         assert "by Pat Engineer (Example Hosted Exchange) and Tom Jones (Acme Corp)" in str(
             app.query_one("#signoff-status", Static).render()
         )
+        app.query_one("#customer-name", Input).focus()  # the key works while typing in a field
         await pilot.press("ctrl+e")
         await pilot.pause()
     path = store.latest_evidence("17", "report").data["path"]
