@@ -263,15 +263,16 @@ class SourceSettingsBody(StepBody):
         mailboxes = self.store.mailboxes()
         master = self.saved is not None and self.saved.auth.uses_master
         for mailbox in mailboxes:
+            # What the "Password" column says about the secret (never the secret itself).
             if has_password(self.secrets, mailbox.source_login):
-                password = "in keyring"
+                secret_state = "in keyring"
             else:
-                password = "master login" if master else "—"
+                secret_state = "master login" if master else "—"
             table.add_row(
                 mailbox.source_login,
                 mailbox.target_address,
                 mailbox.display_name,
-                password,
+                secret_state,
                 key=str(mailbox.id),
             )
         if select is not None and str(select) in table.rows:
