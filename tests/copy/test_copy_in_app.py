@@ -3,11 +3,17 @@ and quitting during the copy asks first."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+
 import pytest
 from textual.widgets import DataTable
 
 from screens.app import OnboardApp
 from screens.dialogs.confirm import ConfirmDialog
+from wizard.copy.events import MailboxProgress, MailboxState
 from wizard.copy.session_jobs import SOURCE_SETTING, TARGET_SETTING
 from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key, target_password_key
@@ -42,13 +48,30 @@ async def test_copy_goes_on_while_on_other_steps_and_quit_asks(dovecots, users, 
     store, address = session
     src, dst = dovecots
     app = OnboardApp(store=store)
+    held = threading.Event()
+    release = threading.Event()
+
+    def hold_after_first_batch(event: object) -> None:
+        # Runs on the copy thread: keeps the copy mid-way, however fast this machine is, until
+        # the test has pressed pause. The copy itself is untouched.
+        if isinstance(event, MailboxProgress) and event.done > 0 and not release.is_set():
+            held.set()
+            release.wait(60)
+
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause(0.3)
-        app.screen.query_one("#copy-table", DataTable).focus()  # as after tabbing to the table
-        await pilot.press("s", "p")  # start, and hold it paused while we look around
-        await pilot.pause(0.2)
         service = app.copy_service
-        assert service is not None and service.running, (service.error, service.latest)
+        assert service is not None
+        service.subscribe(hold_after_first_batch)
+        app.screen.query_one("#copy-table", DataTable).focus()  # as after tabbing to the table
+        await pilot.press("s")
+        assert await _until(held.is_set), "the copy never got going"
+        await pilot.press("p")  # hold it paused while we look around
+        release.set()
+        assert await _until(lambda: service.latest[address].state is MailboxState.PAUSED), (
+            service.latest.get(address)
+        )
+        assert service.running, (service.error, service.latest)
         app.goto_step("10")
         await pilot.pause(0.2)
         assert service.running  # the copy did not stop with the step screen
@@ -70,3 +93,13 @@ async def test_copy_goes_on_while_on_other_steps_and_quit_asks(dovecots, users, 
         assert table.get_cell(address, "state") == "done"
         assert "100%" in str(table.get_cell(address, "bar"))
     assert bodies(dst.client(address), "INBOX") == bodies(src.client(users[0]), "INBOX")
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """Wait, letting the app run, until ``condition`` holds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(condition())

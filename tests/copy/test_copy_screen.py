@@ -27,7 +27,7 @@ class SlowTarget(ImapTarget):
     """An IMAP target that takes its time, so the test can watch the bars move."""
 
     def append(self, folder, messages):  # type: ignore[no-untyped-def]
-        time.sleep(0.03)
+        time.sleep(0.1)  # 30 batches a mailbox: seconds, even on a fast machine
         return super().append(folder, messages)
 
 
@@ -133,8 +133,11 @@ async def test_pause_all_holds_the_copy_and_resume_finishes_it(dovecots, users, 
         await pilot.press("s")
         await pilot.pause(0.3)
         await pilot.press("p")
-        await pilot.pause(0.6)
         table = app.query_one("#copy-table", DataTable)
+        for _ in range(100):  # a batch in flight finishes first
+            await pilot.pause(0.1)
+            if {table.get_cell(m, "state") for m in mailboxes} == {"paused"}:
+                break
         assert {table.get_cell(m, "state") for m in mailboxes} == {"paused"}
         held = [service.latest[m].done for m in mailboxes]
         await pilot.pause(0.5)
