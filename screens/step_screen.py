@@ -151,6 +151,7 @@ class StepScreen(Screen[None]):
         event.stop()
         self.refresh_evidence()
         self.refresh_states()  # a body may have settled steps along with its evidence
+        self.query_one(Checklist).sync(self.store.checklist(self.step.number))  # ... or ticks
 
     def refresh_states(self) -> None:
         """Re-read every step's state (after a body changed the session) and show it."""

@@ -203,6 +203,7 @@ class ConfirmBody(StepBody):
             {"confirmed_by": who, "confirmed": [asdict(r) for r in self.rows]},
             ok=True,
         )
+        self.store.tick(STEP, "objects", True)
         status.update(f"{who} confirmed {len(self.rows)} mailboxes.")
         self.post_message(StepBody.EvidenceAdded())
 
@@ -223,6 +224,7 @@ class ConfirmBody(StepBody):
             {"cutover_date": day.isoformat(), "estimate": estimate, "estimate_seconds": seconds},
             ok=True,
         )
+        self.store.tick(STEP, "cutover", True)
         self._show_estimate(day)
         status.update(f"Cutover date {day.isoformat()} saved.")
         self.post_message(StepBody.EvidenceAdded())

@@ -61,6 +61,14 @@ class Checklist(Vertical):
         self.ticked = {key: tick.ticked for key, tick in ticks.items()}
         await self.recompose()
 
+    def sync(self, ticks: Mapping[str, ChecklistTick]) -> None:
+        """Show ticks the step's body saved itself (say, step 5 on the customer's confirmation)."""
+        for box in self.query(ChecklistBox):
+            ticked = ticks[box.item_id].ticked if box.item_id in ticks else False
+            if self.ticked.get(box.item_id, False) != ticked or box.value != ticked:
+                self.ticked[box.item_id] = ticked  # first, so the change below is not re-saved
+                box.value = ticked
+
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         event.stop()
         box = event.checkbox

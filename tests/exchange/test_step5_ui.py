@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
 
 from screens.app import OnboardApp
 from screens.step_screen import StepScreen
@@ -73,6 +73,7 @@ async def test_cutover_date_refuses_the_past_and_shows_the_estimate(store: Sessi
         status = shown(screen.query_one("#cutover-status", Static))
         assert "Not saved: the cutover date 2026-11-24 is in the past" in status
         assert store.evidence("5", "cutover-date") == []
+        assert screen.query_one("#check-cutover", Checkbox).value is False
 
         date_input.value = "12/12/2026"
         await pilot.press("ctrl+s")
@@ -91,6 +92,10 @@ async def test_cutover_date_refuses_the_past_and_shows_the_estimate(store: Sessi
         assert saved is not None and saved.data["cutover_date"] == "2026-12-12"
         assert saved.data["estimate_seconds"] == pytest.approx(2000, rel=0.01)
         assert store.setting("cutover.date") == "2026-12-12"
+        # The checklist item ticks itself, on screen and in the session.
+        assert screen.query_one("#check-cutover", Checkbox).value is True
+        assert store.checklist("5")["cutover"].ticked
+        assert screen.query_one("#check-objects", Checkbox).value is False
 
         date_input.value = "2026-11-25"  # today is allowed, but the copy does not fit
         await settle(pilot)
@@ -117,6 +122,7 @@ async def test_confirmation_needs_every_mailbox_on_exchange(
         assert "Not confirmed: 1 mailboxes are not known to exist" in status
         assert "bob@example.test" in status
         assert store.evidence("5", "mailboxes-confirmed") == []
+        assert screen.query_one("#check-objects", Checkbox).value is False
 
         # Bob's mailbox is created and step 4 checks again; now the customer can confirm.
         ews_sandbox.add_mailbox("bob@example.test")
@@ -134,3 +140,11 @@ async def test_confirmation_needs_every_mailbox_on_exchange(
         evidence = store.latest_evidence("5", "mailboxes-confirmed")
         assert evidence is not None and evidence.data["confirmed_by"] == "Tom Jones"
         assert [r["state"] for r in evidence.data["confirmed"]] == ["exists", "exists"]
+        assert screen.query_one("#check-objects", Checkbox).value is True
+        assert store.checklist("5")["objects"].ticked
+    # Reopened, the step shows the tick it saved.
+    reopened = SessionStore.open(store.path)
+    app = OnboardApp(store=reopened)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_step5(app, pilot)
+        assert screen.query_one("#check-objects", Checkbox).value is True
