@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.servers import ews
+from tests.servers.knot import KnotFactory, KnotServer
 from wizard.events import Event
 from wizard.exchange import Access, AuthType, ExchangeMailbox, ExchangeSettings, MimeMessage
 from wizard.sandbox import EwsSandbox
@@ -91,3 +92,26 @@ def open_anna(
     yield factory
     for mailbox in opened:
         mailbox.close()
+
+
+# Autodiscover: nothing listens on port 443 of this address (a normal user cannot bind there),
+# so the two https://...:443 candidates fail fast; the stand-in listens there on a free port.
+AUTODISCOVER_HOST = "127.0.0.77"
+AUTODISCOVER_DOMAIN = ews.USER.rpartition("@")[2]
+
+
+def autodiscover_zone(port: int | None) -> str:
+    """The domain and autodiscover.<domain> on AUTODISCOVER_HOST; with ``port`` the SRV record
+    that leads to the stand-in."""
+    srv = f"_autodiscover._tcp SRV 0 0 {port} autodiscover.{AUTODISCOVER_DOMAIN}.\n" if port else ""
+    return f"@ A {AUTODISCOVER_HOST}\nautodiscover A {AUTODISCOVER_HOST}\n{srv}"
+
+
+@pytest.fixture
+def autodiscover_world(
+    ews_sandbox_factory: Callable[..., EwsSandbox], knot_factory: KnotFactory
+) -> tuple[EwsSandbox, KnotServer]:
+    """The HTTPS stand-in on AUTODISCOVER_HOST and a Knot serving the SRV record pointing at it."""
+    sandbox = ews_sandbox_factory(tls=True, host=AUTODISCOVER_HOST)
+    knot = knot_factory({AUTODISCOVER_DOMAIN: autodiscover_zone(sandbox.port)})
+    return sandbox, knot

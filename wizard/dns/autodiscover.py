@@ -80,14 +80,25 @@ class AutodiscoverCheck:
         }
 
 
+def autodiscover_names(domain: str) -> tuple[str, str]:
+    """(autodiscover.<domain>, _autodiscover._tcp.<domain>): the names Outlook looks up."""
+    domain = normalize_host(domain)
+    return f"autodiscover.{domain}", f"_autodiscover._tcp.{domain}"
+
+
+def srv_targets(srv: Lookup) -> list[tuple[str, int]]:
+    """(host, port) of each record of an SRV answer, lowest priority then highest weight first."""
+    ordered = sorted(srv.rdata, key=lambda r: (int(r.priority), -int(r.weight)))
+    return [(normalize_host(r.target.to_text()), int(r.port)) for r in ordered]
+
+
 def check_autodiscover(
     resolver: DnsResolver, domain: str, profile: ProviderProfile
 ) -> AutodiscoverCheck:
     """Look up autodiscover.<domain> (CNAME, else A) and _autodiscover._tcp.<domain> SRV."""
     domain = normalize_host(domain)
     target = normalize_host(profile.autodiscover_target)
-    host = f"autodiscover.{domain}"
-    srv_name = f"_autodiscover._tcp.{domain}"
+    host, srv_name = autodiscover_names(domain)
     findings: list[Finding] = []
     cname = resolver.query(host, "CNAME")
     address: Lookup | None = None
@@ -167,7 +178,7 @@ def check_autodiscover(
     srv = resolver.query(srv_name, "SRV")
     srv_ok = False
     if srv.ok:
-        targets = [(normalize_host(r.target.to_text()), int(r.port)) for r in srv.rdata]
+        targets = srv_targets(srv)
         if any(t == target and port == SRV_PORT for t, port in targets):
             srv_ok = True
             findings.append(

@@ -4,7 +4,9 @@ folders, writing messages from MIME. No Textual here.
 Public API (for the copy engine, the CLI and the screens):
 
 - ``settings``: ``ExchangeSettings``, ``AuthType``, ``Access``, ``load_settings``/``save_settings``
-- ``connection``: ``open_account``, ``check_transport``, ``fetch_certificate``, ``discover_ews_url``
+- ``connection``: ``open_account``, ``check_transport``, ``fetch_certificate``
+- ``autodiscover``: ``discover_ews_url`` (POX Autodiscover through the given DNS resolver)
+  -> ``Autodiscovery`` (``ews_url``, ``attempts``: every candidate tried, ``failure``)
 - ``mailbox``: ``ExchangeMailbox`` (``open``, ``check``, ``folders``, ``special_folder``,
   ``ensure_folder``, ``write``, ``find_by_message_id``, ``find_by_received``, ``message_ids``,
   ``count``, ``set_read``, ``read_messages``, ``close``), ``check_mailbox``, ``MimeMessage``,
@@ -16,7 +18,8 @@ Public API (for the copy engine, the CLI and the screens):
 - ``errors``: ``ExchangeError`` (carries an ``ExchangeFailure`` with a stable ``FailureCode``)
 """
 
-from .connection import check_transport, discover_ews_url, fetch_certificate, open_account
+from .autodiscover import AutodiscoverAttempt, Autodiscovery, discover_ews_url
+from .connection import check_transport, fetch_certificate, open_account
 from .errors import ExchangeError, ExchangeFailure, FailureCode
 from .mailbox import (
     ExchangeMailbox,
@@ -35,6 +38,8 @@ from .settings import Access, AuthType, ExchangeSettings, load_settings, save_se
 __all__ = [
     "Access",
     "AuthType",
+    "AutodiscoverAttempt",
+    "Autodiscovery",
     "ExchangeError",
     "ExchangeFailure",
     "ExchangeMailbox",

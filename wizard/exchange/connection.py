@@ -1,4 +1,4 @@
-"""Reach EWS: certificate checks with SHA-256 pinning, exchangelib accounts, Autodiscover.
+"""Reach EWS: certificate checks with SHA-256 pinning, exchangelib accounts.
 
 Certificate verification is always on. Without a pin the system's CA store and the host name
 decide; with a pin the certificate's SHA-256 fingerprint must equal it. exchangelib's HTTP adapter
@@ -196,42 +196,3 @@ def close_account(account: Any) -> None:
     again by the next request, so this never disturbs another thread's work."""
     with contextlib.suppress(Exception):
         account.protocol.close()
-
-
-def discover_ews_url(
-    address: str,
-    login: str,
-    password: str,
-    *,
-    auth: AuthType = AuthType.NTLM,
-    access: Access = Access.DELEGATE,
-) -> ExchangeSettings:
-    """Find the EWS URL for ``address`` with Autodiscover (DNS and HTTPS on the internet)."""
-    from exchangelib import Account, Credentials
-
-    try:
-        account = Account(
-            address, credentials=Credentials(login, password), autodiscover=True, access_type=None
-        )
-        url = str(account.protocol.service_endpoint)
-    except Exception as exc:  # noqa: BLE001
-        host = address.rpartition("@")[2]
-        from .errors import ExchangeFailure, FailureCode
-
-        raise ExchangeError(
-            ExchangeFailure(
-                FailureCode.AUTODISCOVER_FAILED,
-                host,
-                f"Autodiscover found no EWS URL for {address} ({type(exc).__name__}: {exc}). "
-                "Enter the EWS URL from the provider profile instead.",
-                mailbox=address,
-                detail=str(exc),
-            )
-        ) from exc
-    return ExchangeSettings(
-        url,
-        auth=auth,
-        access=access,
-        service_account=login if access is Access.IMPERSONATION else "",
-        autodiscover_address=address,
-    )

@@ -8,7 +8,9 @@
 It speaks HTTP or HTTPS (a generated self-signed certificate, ``fingerprint`` is its SHA-256),
 checks Basic and NTLM (v2) logins against its users, honours the ExchangeImpersonation header
 for service accounts allowed to impersonate, keeps mailboxes in memory (and in ``storage_dir``
-if given), and injects faults through ``faults`` (see faults.py). Each answer goes out in one
+if given), answers POX Autodiscover with its own EWS URL (``autodiscover_redirects`` maps an
+address to a redirect, see autodiscover.py), and injects faults through ``faults`` (see
+faults.py). Each answer goes out in one
 write with Nagle off, so a keep-alive client is not held up by delayed ACKs.
 """
 
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from .autodiscover import AUTODISCOVER_PATH, autodiscover_answer
 from .ews import EwsOperations
 from .faults import FaultInjector
 from .model import MailboxStore, SandboxMailbox
@@ -91,6 +94,7 @@ class EwsSandbox:
             self.store, self.faults, max_message_bytes=max_message_bytes
         )
         self.requests: list[RequestRecord] = []
+        self.autodiscover_redirects: dict[str, str] = {}  # address (lower case) -> address or URL
         self.errors: list[str] = []  # tracebacks of requests the stand-in failed on (its bugs)
         self.certificate: SelfSignedCertificate | None = None
         self._server: _Server | None = None
@@ -421,7 +425,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         sandbox = self.server.sandbox
-        if self.path.split("?", 1)[0].lower() != EWS_PATH.lower():
+        path = self.path.split("?", 1)[0].lower()
+        if path == AUTODISCOVER_PATH:
+            self._autodiscover()
+            return
+        if path != EWS_PATH.lower():
             self._read_body()
             self._send(404, b"Not found", "text/plain; charset=utf-8")
             return
@@ -467,6 +475,19 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer, operation, impersonated = sandbox.answer(body, login)
         sandbox.requests.append(RequestRecord(operation, login, status, impersonated, len(body)))
         self._send(status, answer)
+
+    def _autodiscover(self) -> None:
+        sandbox = self.server.sandbox
+        body = self._read_body() or b""
+        login = self._login(body)
+        if login is None:
+            return
+        known = sandbox.store.mailbox
+        answer = autodiscover_answer(
+            body, sandbox.url, lambda a: known(a) is not None, sandbox.autodiscover_redirects
+        )
+        sandbox.requests.append(RequestRecord("Autodiscover", login, 200, None, len(body)))
+        self._send(200, answer)
 
 
 def _peek_operation(body: bytes) -> str:
