@@ -1,0 +1,99 @@
+"""Kill -9 a headless `onboard copy` into Exchange (the EWS stand-in) at random moments; the rerun
+copies what is missing and duplicates nothing, messages without a Message-ID and twins included."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.copy.corpus import WHEN, message
+from tests.copy.test_kill import copied_so_far
+from tests.servers import ews
+from tests.servers.dovecot import DovecotServer, SeedMessage
+from wizard.sandbox import EWS_PATH, EwsSandbox
+
+# Source folder -> the Exchange folder it lands in.
+FOLDERS = {"INBOX": "Inbox", "Projekte/2023": "Projekte/2023", "Sent": "Sent Items"}
+
+
+def fill(dovecot: DovecotServer, login: str, per_folder: int) -> dict[str, Counter[bytes]]:
+    """Seed the source; returns each folder's messages as a multiset of raw bytes."""
+    rng = random.Random(11)
+    seeded: dict[str, Counter[bytes]] = {}
+    for index, folder in enumerate(FOLDERS):
+        batch: list[SeedMessage] = []
+        for n in range(per_folder):
+            number = 10_000 * (index + 1) + n
+            raw = message(number, message_id=n % 6 != 0, size=rng.randint(500, 40_000))
+            batch.append(SeedMessage(raw, ("\\Seen",) if n % 3 else (), WHEN))
+            if n % 10 == 0:  # an identical twin now and then, some of them without Message-ID
+                batch.append(batch[-1])
+        dovecot.seed(login, folder, batch)
+        seeded[folder] = Counter(m.raw for m in batch)
+    return seeded
+
+
+def test_kill_an_exchange_copy_at_random_moments_then_rerun(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, tmp_path: Path
+) -> None:
+    source = dovecot.add_user()
+    seeded = fill(dovecot, source.login, 120)
+    total = sum(sum(c.values()) for c in seeded.values())
+    ledger = tmp_path / "ledger.onboard"
+    command = [
+        sys.executable,
+        "-m",
+        "wizard.cli",
+        "copy",
+        "--source",
+        f"imap://{source.login}@127.0.0.1:{dovecot.imap_port}?tls=none",
+        "--dest",
+        f"ews://{ews.USER}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none",
+        "--ledger",
+        str(ledger),
+        "--json",
+    ]
+    env = {
+        **os.environ,
+        "ONBOARD_SOURCE_PASSWORD": source.password,
+        "ONBOARD_DEST_PASSWORD": ews.PASSWORD,
+    }
+    rng = random.Random(int(os.environ.get("ONBOARD_KILL_SEED", "4321")))
+    kills = 0
+    partial: list[int] = []
+    for _ in range(4):
+        point = rng.randint(1, total - 1)
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if copied_so_far(ledger) >= point:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.05))  # lands while a batch is fetched, sent or recorded
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        partial.append(copied_so_far(ledger))
+    final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert final.returncode == 0, final.stderr
+    assert kills >= 1, "the copy finished before any kill; make the mailbox larger"
+    assert any(0 < n < total for n in partial), f"no kill hit the middle of the copy: {partial}"
+
+    box = ews_sandbox.mailbox(ews.USER)
+    for folder, target in FOLDERS.items():
+        landed = Counter(item.mime for item in box.items_in(target))
+        assert sum(landed.values()) == sum(seeded[folder].values()), folder
+        assert landed == seeded[folder], f"{folder}: missing or duplicated messages"
+    # Read state came along: the unread ones (every third) are unread on Exchange too.
+    unread = [i for i in box.items_in("Inbox") if not i.is_read]
+    assert len(unread) == sum(1 for n in range(120) if n % 3 == 0) + sum(
+        1 for n in range(120) if n % 3 == 0 and n % 10 == 0
+    )
