@@ -86,7 +86,7 @@ def build_plan(store: SessionStore) -> MigrationPlan:
         excluded_folders=tuple(store.setting("copy.exclusions", []) or []),
         max_message_mb=store.profile.max_message_mb,
         cutover_window=str(plan_settings.get("cutover_window", "")),
-        cutover_date=str(cutover.data.get("date", "")) if cutover else "",
+        cutover_date=str(cutover.data.get("cutover_date", "")) if cutover else "",
         estimate=(
             estimate_copy(
                 known,

@@ -22,8 +22,12 @@ def test_plan_uses_measured_sizes_and_cutover() -> None:
             ok=True,
         )
         store.set_setting("plan", {"cutover_window": "a weekend in December"})
-        store.add_evidence(
-            "5", "cutover-date", "Cutover on 2026-12-12", {"date": "2026-12-12"}, ok=True
+        store.add_evidence(  # as step 5 records it
+            "5",
+            "cutover-date",
+            "Cutover date 2026-12-12 received",
+            {"cutover_date": "2026-12-12"},
+            ok=True,
         )
         plan = build_plan(store)
         assert [m.messages for m in plan.mailboxes] == [1200, None]
