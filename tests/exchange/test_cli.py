@@ -7,12 +7,13 @@ import json
 import pytest
 
 from tests.servers import ews
+from tests.servers.knot import KnotServer
 from wizard.cli import main
 from wizard.cliutil import Exit
 from wizard.exchange import ExchangeMailbox
 from wizard.sandbox import EwsSandbox
 
-from .conftest import delegate_settings, make_message
+from .conftest import AUTODISCOVER_DOMAIN, delegate_settings, make_message
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -102,3 +103,38 @@ def test_bad_arguments_and_no_password(capsys, monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     code, _, err = run(capsys, "http://127.0.0.1:9/EWS/Exchange.asmx", "--mailbox", "a@b.test")
     assert code == Exit.USAGE and "ONBOARD_DEST_PASSWORD" in err
+
+
+def test_autodiscover_prints_the_url_found_and_each_candidate(
+    autodiscover_world: tuple[EwsSandbox, KnotServer], capsys, monkeypatch
+) -> None:
+    sandbox, knot = autodiscover_world
+    monkeypatch.setenv("ONBOARD_DEST_PASSWORD", ews.PASSWORD)
+    base = ["--autodiscover", ews.USER, "--resolver", knot.address, "--auth", "basic"]
+    code, out, _ = run(capsys, *base, "--pin", sandbox.fingerprint or "", "--json")
+    assert code == Exit.OK
+    data = json.loads(out)
+    assert data["ews_url"] == sandbox.url and data["failure"] is None
+    assert data["login"] == ews.USER
+    srv = f"https://autodiscover.{AUTODISCOVER_DOMAIN}:{sandbox.port}/autodiscover/autodiscover.xml"
+    assert [a["candidate"] for a in data["attempts"]] == [
+        f"https://{AUTODISCOVER_DOMAIN}/autodiscover/autodiscover.xml",
+        f"https://autodiscover.{AUTODISCOVER_DOMAIN}/autodiscover/autodiscover.xml",
+        srv,
+    ]
+    assert data["attempts"][-1]["code"] == "" and data["attempts"][0]["code"] != ""
+    assert ews.PASSWORD not in out
+
+    code, out, _ = run(capsys, *base, "--pin", sandbox.fingerprint or "")
+    assert code == Exit.OK
+    assert f"Autodiscover found {sandbox.url} for {ews.USER}." in out
+    assert f"ok     {srv}" in out
+
+    # Without the pin the stand-in's certificate is not trusted: the operator is told what to pin.
+    code, _, err = run(capsys, *base)
+    assert code == Exit.UNREACHABLE
+    assert "(autodiscover-failed)" in err and f"failed {srv}" in err
+    assert f"--pin {sandbox.fingerprint}" in err
+
+    code, _, err = run(capsys, *base, sandbox.url)
+    assert code == Exit.USAGE and "not both" in err

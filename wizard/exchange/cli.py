@@ -1,4 +1,5 @@
 """`onboard check ews URL --mailbox ADDR`: does the mailbox exist on Exchange, and its folders.
+`onboard check ews --autodiscover ADDR`: the EWS URL Autodiscover finds for an address.
 
 The password comes from ONBOARD_DEST_PASSWORD, the keyring (ad-hoc scope, key of the login) or a
 prompt. With --user different from the mailbox, the user acts on the mailbox by impersonation.
@@ -11,22 +12,24 @@ import sys
 from typing import Any
 
 from ..cliutil import Exit, fail, print_json, resolve_password
+from ..dns.resolver import DnsConfigError, DnsResolver
 from ..estimate import format_bytes
-from ..secrets import SecretStore
-from .errors import FailureCode
+from ..secrets import SecretStore, target_password_key
+from .autodiscover import Autodiscovery, discover_ews_url
+from .errors import ExchangeFailure, FailureCode
 from .mailbox import MailboxCheck, check_mailbox
 from .settings import Access, AuthType, ExchangeSettings, format_fingerprint
 
 DEST_ENV = "ONBOARD_DEST_PASSWORD"
 
 
-def exit_code(result: MailboxCheck) -> Exit:
-    """OK when the mailbox opens; UNREACHABLE when the server or the login failed; else PROBLEMS."""
-    if result.exists:
+def exit_code(result: MailboxCheck | Autodiscovery) -> Exit:
+    """OK when the mailbox opens (the URL is found); UNREACHABLE when a server or the login
+    failed; else PROBLEMS."""
+    failure: ExchangeFailure | None = result.failure
+    if failure is None:
         return Exit.OK
-    if result.failure and (
-        result.failure.unreachable or result.failure.code is FailureCode.AUTH_REJECTED
-    ):
+    if failure.unreachable or failure.code is FailureCode.AUTH_REJECTED:
         return Exit.UNREACHABLE
     return Exit.PROBLEMS
 
@@ -80,7 +83,60 @@ def render_text(result: MailboxCheck, settings: ExchangeSettings) -> str:
     return "\n".join(lines)
 
 
+def render_autodiscovery(result: Autodiscovery) -> str:
+    if result.ews_url:
+        lines = [f"Autodiscover found {result.ews_url} for {result.address}."]
+    else:
+        assert result.failure is not None
+        lines = [f"{result.failure.message} ({result.failure.code.value})"]
+    lines.append("Candidates tried:")
+    for attempt in result.attempts:
+        mark = "ok    " if attempt.ok else "failed"
+        lines.append(f"  {mark} {attempt.candidate}")
+        lines.append(f"         {attempt.outcome}")
+        if attempt.fingerprint:
+            lines.append(f"         To trust it after confirming it: --pin {attempt.fingerprint}")
+    if result.ews_url:
+        lines.append(f"Check a mailbox there: onboard check ews {result.ews_url} --mailbox ADDR")
+    return "\n".join(lines)
+
+
+def cmd_autodiscover(args: argparse.Namespace) -> int:
+    address = args.autodiscover
+    login = args.user or address
+    try:
+        resolver = DnsResolver(args.resolver or None, timeout=min(args.timeout, 5.0))
+    except DnsConfigError as exc:
+        fail(str(exc), Exit.USAGE)
+    password = resolve_password(
+        env_var=DEST_ENV,
+        secrets=SecretStore("adhoc"),
+        key=target_password_key(login),
+        prompt=f"Password of {login} for Autodiscover: ",
+    )
+    result = discover_ews_url(
+        address,
+        login,
+        password,
+        resolver,
+        auth=AuthType(args.auth),
+        pin=args.pin or "",
+        timeout=args.timeout,
+    )
+    if args.json:
+        print_json({"login": login, **result.as_dict()})
+    else:
+        print(render_autodiscovery(result), file=sys.stdout if result.ews_url else sys.stderr)
+    return int(exit_code(result))
+
+
 def cmd_check_ews(args: argparse.Namespace) -> int:
+    if args.autodiscover:
+        if args.url or args.mailbox:
+            fail("give either URL --mailbox ADDR or --autodiscover ADDR, not both", Exit.USAGE)
+        return cmd_autodiscover(args)
+    if not args.url or not args.mailbox:
+        fail("give the EWS URL and --mailbox ADDR (or --autodiscover ADDR)", Exit.USAGE)
     settings = _settings(args)
     login = settings.login_for(args.mailbox)
     password = resolve_password(
@@ -105,11 +161,26 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
         help="check a mailbox on Exchange (EWS) and list its folders",
         description=(
             "Say whether the mailbox exists on the provider's Exchange and list its mail folders "
-            f"with message counts. The password comes from {DEST_ENV}, the keyring, or a prompt."
+            "with message counts; or, with --autodiscover, find the EWS URL of an address. The "
+            f"password comes from {DEST_ENV}, the keyring, or a prompt."
         ),
     )
-    p.add_argument("url", help="EWS URL, e.g. https://mail.example.net/EWS/Exchange.asmx")
-    p.add_argument("--mailbox", required=True, metavar="ADDR", help="the mailbox's address")
+    p.add_argument(
+        "url", nargs="?", help="EWS URL, e.g. https://mail.example.net/EWS/Exchange.asmx"
+    )
+    p.add_argument("--mailbox", metavar="ADDR", help="the mailbox's address")
+    p.add_argument(
+        "--autodiscover",
+        metavar="ADDR",
+        help="find the EWS URL of this address by Autodiscover (and list each candidate tried)",
+    )
+    p.add_argument(
+        "--resolver",
+        metavar="IP[:PORT]",
+        action="append",
+        default=[],
+        help="with --autodiscover: ask this DNS server instead of the system resolver (repeat)",
+    )
     p.add_argument(
         "--user",
         metavar="U",
@@ -127,4 +198,4 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
     p.set_defaults(handler=cmd_check_ews)
 
 
-__all__ = ["cmd_check_ews", "exit_code", "register", "render_text"]
+__all__ = ["cmd_check_ews", "exit_code", "register", "render_autodiscovery", "render_text"]
