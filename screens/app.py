@@ -48,11 +48,15 @@ class OnboardApp(App[int]):
         store: SessionStore | None = None,
         profile: ProviderProfile | None = None,
         demo: bool = False,
+        session_opened: Callable[[SessionStore], None] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
         self.profile = profile  # the default profile for new sessions (from --profile)
         self.demo = demo
+        # What the CLI wants done with each session the app shows (the demo keeps it pointed at
+        # its local servers); called on the UI thread, so it must be quick.
+        self.session_opened = session_opened
         self.services: dict[str, SessionService] = {}
         load_bodies()
 
@@ -66,6 +70,7 @@ class OnboardApp(App[int]):
 
     def on_mount(self) -> None:
         if self.store is not None:
+            self._opened(self.store)
             self.push_screen(StepScreen(self.store, self.store.current_step))
         else:
             self.push_screen(StartScreen())
@@ -76,7 +81,12 @@ class OnboardApp(App[int]):
         """Show an opened session on the step where it was left (called by the start screen)."""
         self._release_session()
         self.store = store
+        self._opened(store)
         self.switch_screen(StepScreen(store, store.current_step))
+
+    def _opened(self, store: SessionStore) -> None:
+        if self.session_opened is not None:
+            self.session_opened(store)
 
     def goto_step(self, number: str) -> None:
         if self.store is None:

@@ -10,6 +10,7 @@ import pytest
 from wizard.demo import (
     DEMO_SESSION_NAME,
     DemoServers,
+    DemoSessions,
     DnsChangeWatcher,
     NotADemoSession,
     create_demo_session,
@@ -174,3 +175,38 @@ def test_the_demo_exchange_is_saved_while_the_demo_runs(demo_company, tmp_path) 
             assert time.monotonic() < deadline, "the demo Exchange was never saved"
             time.sleep(0.05)
         assert servers.running
+
+
+async def test_a_demo_session_closed_and_opened_again_in_the_app_still_gets_its_mx_change(
+    demo_servers: DemoServers,
+) -> None:
+    from screens.app import OnboardApp
+    from screens.start import StartScreen
+    from screens.step_screen import StepScreen
+    from wizard.store import SessionStore
+
+    first = create_demo_session(demo_servers)
+    sessions = DemoSessions(demo_servers, first=first)
+    app = OnboardApp(store=first, demo=True, session_opened=sessions.opened)
+    try:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await pilot.pause(0.2)
+            app.close_session()  # back to the start screen before reaching the DNS steps
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, StartScreen) and first.closed
+            assert demo_servers.change.started_at is None
+            # The same run: the operator resumes the demo session and goes on to step 8.
+            app.open_session(SessionStore.open(session_path(DEMO_SESSION_NAME)))
+            await pilot.pause(0.2)
+            app.goto_step("8")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, StepScreen) and app.screen.step.number == "8"
+            for _ in range(100):
+                if demo_servers.change.started_at is not None:
+                    break
+                await pilot.pause(0.1)
+            assert demo_servers.change.started_at is not None, "the MX change never began"
+            assert app.store is not None
+            assert app.store.setting(DNS_CHANGE_SETTING) == demo_servers.change.started_at
+    finally:
+        sessions.stop()

@@ -11,7 +11,8 @@ No Textual here. Everything listens on 127.0.0.1 only and nothing is forwarded a
 - ``servers``: ``DemoServers`` starts and stops all of them (with the EWS stand-in as Exchange);
   its ``LateMailFeed`` delivers a few new messages to the old server while the MX change
   propagates, for the differential copy to pick up
-- ``session``: ``open_demo_session(servers)`` / ``create_demo_session``, ``DnsChangeWatcher``
+- ``session``: ``open_demo_session(servers)`` / ``create_demo_session``, ``DnsChangeWatcher``,
+  ``DemoSessions`` (keeps whichever demo session the app opens pointed at the servers)
 - ``run``: ``run_demo(...)``, what the CLI's ``--demo`` does around the app
 """
 
@@ -29,6 +30,7 @@ from .profile import demo_profile
 from .servers import DemoServers
 from .session import (
     DEMO_SESSION_NAME,
+    DemoSessions,
     DnsChangeWatcher,
     NotADemoSession,
     apply_demo_servers,
@@ -49,6 +51,7 @@ __all__ = [
     "DemoServerError",
     "DemoServers",
     "DnsChange",
+    "DemoSessions",
     "DnsChangeWatcher",
     "NotADemoSession",
     "PropagationPlan",

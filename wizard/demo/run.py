@@ -21,7 +21,7 @@ from ..store import SessionLocked
 from .dns_server import PropagationPlan
 from .imap_server import DemoServerError
 from .servers import DemoServers
-from .session import DEMO_SESSION_NAME, DnsChangeWatcher, NotADemoSession, open_demo_session
+from .session import DEMO_SESSION_NAME, DemoSessions, NotADemoSession, open_demo_session
 
 
 def demo_state_dir() -> Path:
@@ -66,11 +66,11 @@ def run_demo(
             fail(str(exc), Exit.LOCKED)
         except NotADemoSession as exc:
             fail(str(exc), Exit.USAGE)
-        watcher = DnsChangeWatcher(store, servers).start()
+        sessions = DemoSessions(servers, first=store)
         try:
-            return run_app(store=store, demo=True)
+            return run_app(store=store, demo=True, session_opened=sessions.opened)
         finally:
-            watcher.stop()
+            sessions.stop()
             if not store.closed:
                 store.close()
     finally:

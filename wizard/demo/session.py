@@ -187,10 +187,38 @@ class DnsChangeWatcher:
             self._thread = None
 
 
+class DemoSessions:
+    """Keeps the session the app has open pointed at this run's demo servers, with its MX change
+    watched: the first one, and a demo session closed and opened again in the same run."""
+
+    def __init__(self, servers: DemoServers, first: SessionStore | None = None) -> None:
+        self.servers = servers
+        self._applied = first  # open_demo_session pointed this one at the servers already
+        self._watcher: DnsChangeWatcher | None = None
+
+    def opened(self, store: SessionStore) -> None:
+        """Called by the app each time it shows a session."""
+        self.stop()
+        if not (store.demo or store.setting(DEMO_SETTING, False)):
+            return  # a real customer's session: the demo leaves it alone
+        if store.domain != self.servers.company.domain:
+            return  # the demo's DNS and mailboxes are the demo company's only
+        if store is not self._applied:
+            apply_demo_servers(store, self.servers)
+            self._applied = store
+        self._watcher = DnsChangeWatcher(store, self.servers).start()
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+
 __all__ = [
     "DEMO_SESSION_NAME",
     "DEMO_SETTING",
     "DNS_CHANGE_SETTING",
+    "DemoSessions",
     "DnsChangeWatcher",
     "NotADemoSession",
     "apply_demo_servers",
