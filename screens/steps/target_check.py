@@ -1,7 +1,7 @@
 """Step 4, target half: do the customer's mailboxes exist on the provider's Exchange?
 
-The operator enters how to reach EWS (URL from the provider profile, login mode, password kept in
-the keyring, certificate pin), checks every target mailbox in a worker (rows turn exists / missing
+The operator enters how to reach EWS (URL from the provider profile or found by Autodiscover for an
+address, login mode, password kept in the keyring, certificate pin), checks every target mailbox in a worker (rows turn exists / missing
 / error as answers come), and exports the provisioning list of the missing ones for the provider's
 admins as CSV and as a PowerShell script of New-Mailbox lines.
 """
@@ -18,11 +18,26 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from wizard.dns import DnsConfigError, DnsResolver
 from wizard.estimate import format_bytes
 from wizard.events import Done, Event, Started
-from wizard.exchange import Access, AuthType, ExchangeError, ExchangeSettings, fetch_certificate
+from wizard.exchange import (
+    Access,
+    AuthType,
+    Autodiscovery,
+    ExchangeError,
+    ExchangeSettings,
+    discover_ews_url,
+    fetch_certificate,
+)
 from wizard.exchange.mailbox import MailboxCheck
-from wizard.exchange.settings import default_settings, format_fingerprint, save_settings
+from wizard.exchange.settings import (
+    default_settings,
+    format_fingerprint,
+    load_settings,
+    normalise_pin,
+    save_settings,
+)
 from wizard.exchange.targets import (
     check_mailboxes,
     export_provisioning,
@@ -32,11 +47,12 @@ from wizard.exchange.targets import (
     session_passwords,
 )
 from wizard.playbook import Step
-from wizard.secrets import SecretStore, remember_secret_key
+from wizard.secrets import SecretStore, remember_secret_key, target_password_key
 from wizard.session import exports_dir
 from wizard.store import SessionError, SessionStore
 
 from .base import StepBody
+from .dns_view import session_resolver
 
 COLUMNS = (
     ("mailbox", "Target mailbox"),
@@ -70,6 +86,7 @@ class TargetCheckPanel(Widget):
         Binding("c", "check_all", "Check all"),
         Binding("k", "check_row", "Check this row"),
         Binding("e", "export_list", "Export list"),
+        Binding("a", "autodiscover", "Find URL by Autodiscover"),
     ]
     DEFAULT_CSS = """
     TargetCheckPanel { height: auto; }
@@ -81,6 +98,7 @@ class TargetCheckPanel(Widget):
     TargetCheckPanel #target-status { color: $warning; }
     TargetCheckPanel #target-totals { text-style: bold; }
     TargetCheckPanel #target-detail { color: $text-muted; }
+    TargetCheckPanel #target-autodiscover-result { color: $text-muted; }
     """
 
     class RowChecked(Message):
@@ -103,6 +121,11 @@ class TargetCheckPanel(Widget):
             super().__init__()
             self.text = text
             self.fingerprint = fingerprint
+
+    class AutodiscoverFinished(Message):
+        def __init__(self, result: Autodiscovery) -> None:
+            super().__init__()
+            self.result = result
 
     def __init__(self, store: SessionStore, step: Step, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -158,12 +181,22 @@ class TargetCheckPanel(Widget):
                 id="ews-pin",
                 classes="field",
             )
+        with Horizontal():
+            yield Input(
+                "",
+                placeholder="address to find the EWS URL for by Autodiscover (empty: the "
+                "highlighted row's)",
+                id="ews-autodiscover-address",
+                classes="field",
+            )
+            yield Button("Find URL by Autodiscover (a)", id="target-autodiscover")
         with Horizontal(id="target-buttons"):
             yield Button("Save and check all (c)", id="target-check-all", variant="primary")
             yield Button("Check this row (k)", id="target-check-row")
             yield Button("Fetch certificate", id="target-fetch-cert")
             yield Button("Export list of missing (e)", id="target-export")
         yield Static("", id="target-status", markup=False)
+        yield Static("", id="target-autodiscover-result", markup=False)
         table: DataTable[str] = DataTable(id="target-table", cursor_type="row", zebra_stripes=True)
         for key, label in COLUMNS:
             table.add_column(label, key=key)
@@ -251,17 +284,26 @@ class TargetCheckPanel(Widget):
 
     # ----- settings ---------------------------------------------------------------------------
 
-    def _read_settings(self) -> ExchangeSettings | None:
+    def _read_settings(self, found_for: str = "") -> ExchangeSettings | None:
         """The form as settings, saved with the password in the keyring; None (and a status
-        line saying why) when something is missing or wrong."""
+        line saying why) when something is missing or wrong. ``found_for``: the address
+        Autodiscover found the URL for (kept while the URL stays the same)."""
         url = self.query_one("#ews-url", Input).value
         access = Access(str(self.query_one("#ews-access", Select).value))
         auth = AuthType(str(self.query_one("#ews-auth", Select).value))
         service = self.query_one("#ews-service-account", Input).value
         pin = self.query_one("#ews-pin", Input).value
+        saved = load_settings(self.store)
+        if not found_for and saved is not None and saved.ews_url == url.strip():
+            found_for = saved.autodiscover_address
         try:
             settings = ExchangeSettings(
-                url, auth=auth, access=access, service_account=service, pin=pin
+                url,
+                auth=auth,
+                access=access,
+                service_account=service,
+                pin=pin,
+                autodiscover_address=found_for,
             )
         except ValueError as exc:
             self._status(f"Not saved: {exc}.")
@@ -273,7 +315,7 @@ class TargetCheckPanel(Widget):
                 login = settings.service_account
             else:
                 row = self._highlighted()
-                login = self.addresses.get(row or "", "")
+                login = found_for or self.addresses.get(row or "", "")
             if login:
                 key = settings.password_key(login)
                 SecretStore(self.store.name).set(key, password_input.value)
@@ -289,6 +331,7 @@ class TargetCheckPanel(Widget):
             "target-check-row": self.action_check_row,
             "target-export": self.action_export_list,
             "target-fetch-cert": self.action_fetch_certificate,
+            "target-autodiscover": self.action_autodiscover,
         }
         action = actions.get(event.button.id or "")
         if action is not None:
@@ -297,7 +340,10 @@ class TargetCheckPanel(Widget):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.action_check_all()
+        if event.input.id == "ews-autodiscover-address":
+            self.action_autodiscover()
+        else:
+            self.action_check_all()
 
     def action_check_all(self) -> None:
         self.start(list(self.states))
@@ -407,3 +453,62 @@ class TargetCheckPanel(Widget):
         self._status(message.text)
         if message.fingerprint:
             self.query_one("#ews-pin", Input).value = message.fingerprint
+
+    def action_autodiscover(self) -> None:
+        """Find the EWS URL for the address typed (or the highlighted row's) with the login of
+        the form: the service account, or the address itself."""
+        address = self.query_one("#ews-autodiscover-address", Input).value.strip()
+        address = address or self.addresses.get(self._highlighted() or "", "")
+        if "@" not in address:
+            self._status("Type the address to find the EWS URL for (or highlight a mailbox).")
+            return
+        access = Access(str(self.query_one("#ews-access", Select).value))
+        login = address
+        if access is Access.IMPERSONATION:
+            login = self.query_one("#ews-service-account", Input).value.strip()
+            if not login:
+                self._status("Enter the service account's login first, or choose own logins.")
+                return
+        secret = self.query_one("#ews-password", Input).value or SecretStore(self.store.name).get(
+            target_password_key(login)
+        )
+        if not secret:
+            self._status(f"Enter the password of {login} first (it is kept in the keyring).")
+            return
+        try:
+            pin = normalise_pin(self.query_one("#ews-pin", Input).value)
+            resolver = session_resolver(self.store)
+        except (ValueError, DnsConfigError) as exc:
+            self._status(f"{exc}.")
+            return
+        auth = AuthType(str(self.query_one("#ews-auth", Select).value))
+        self._status(f"Asking Autodiscover for {address} (DNS: {resolver.describe()})…")
+        self.query_one("#target-autodiscover-result", Static).update("")
+        self._discover(address, login, secret, resolver, auth, pin)
+
+    @work(thread=True, group="exchange-autodiscover", exclusive=True, exit_on_error=False)
+    def _discover(
+        self,
+        address: str,
+        login: str,
+        secret: str,
+        resolver: DnsResolver,
+        auth: AuthType,
+        pin: str,
+    ) -> None:
+        result = discover_ews_url(address, login, secret, resolver, auth=auth, pin=pin)
+        self.post_message(self.AutodiscoverFinished(result))
+
+    def on_target_check_panel_autodiscover_finished(self, message: AutodiscoverFinished) -> None:
+        message.stop()
+        result = message.result
+        lines = ["Candidates tried:"]
+        for attempt in result.attempts:
+            lines.append(f"{'✔' if attempt.ok else '✖'} {attempt.candidate}: {attempt.outcome}")
+        self.query_one("#target-autodiscover-result", Static).update("\n".join(lines))
+        if result.failure is not None:
+            self._status(result.failure.message)
+            return
+        self.query_one("#ews-url", Input).value = result.ews_url
+        if self._read_settings(found_for=result.address) is not None:
+            self._status(f"Autodiscover found {result.ews_url} for {result.address}: saved.")
