@@ -70,6 +70,18 @@ def test_markdown_lists_open_items_before_the_steps(store: SessionStore) -> None
     assert "↷ skipped · by alice" in text
 
 
+def test_only_the_latest_check_of_a_kind_makes_an_open_item(store: SessionStore) -> None:
+    store.set_step_state("8", StepState.DONE)
+    store.add_evidence("8", "dns-autodiscover", "No Autodiscover record yet", {}, ok=False)
+    store.add_evidence("8", "dns-autodiscover", "Autodiscover points at the provider", {}, ok=True)
+    open_section = render_report(store, "md").split("## Steps")[0]
+    assert "last check failed: MX still points at the old server" in open_section
+    assert "No Autodiscover record yet" not in open_section
+    store.add_evidence("8", "dns-mx", "MX points at the provider", {}, ok=True)
+    open_section = render_report(store, "md").split("## Steps")[0]
+    assert "**Step 8**" not in open_section
+
+
 def test_html_is_self_contained(store: SessionStore) -> None:
     text = render_report(store, "html")
     assert text.startswith("<!DOCTYPE html>")

@@ -154,7 +154,8 @@ def build_report(store: SessionStore) -> CompletionReport:
             if missing:
                 what += "; not yet ticked: " + "; ".join(missing)
             open_items.append(OpenItem(step.number, step.title, step.owner.value, what))
-        failed = [e for e in evidence if e.ok is False]
+        latest = {e.kind: e for e in evidence}  # a later check of the same kind supersedes
+        failed = [e for e in latest.values() if e.ok is False]
         if failed and not report.is_open:
             open_items.append(
                 OpenItem(
