@@ -192,6 +192,18 @@ class WriteLimits:
         return cls(max_message_bytes=int(max_message_mb or DEFAULT_MAX_MESSAGE_MB) * MB, **kw)
 
 
+def _register(model: Any, properties: dict[str, tuple[int, str]]) -> None:
+    """Register MAPI properties (name: (tag, type)) as extended fields of an exchangelib model."""
+    from exchangelib import ExtendedProperty
+
+    for name, (tag, kind) in properties.items():
+        field = type(
+            f"Extended_{name}", (ExtendedProperty,), {"property_tag": tag, "property_type": kind}
+        )
+        with contextlib.suppress(ValueError):  # registered already
+            model.register(name, field)
+
+
 _folders_registered = False
 
 
@@ -201,28 +213,16 @@ def register_folder_properties() -> None:
     global _folders_registered
     if _folders_registered:
         return
-    from exchangelib import ExtendedProperty
     from exchangelib.folders import Folder
 
-    class SizeExtended(ExtendedProperty):
-        property_tag = PR_MESSAGE_SIZE_EXTENDED
-        property_type = "Long"
-
-    class ProhibitSendQuota(ExtendedProperty):
-        property_tag = PR_PROHIBIT_SEND_QUOTA
-        property_type = "Integer"
-
-    class StorageQuotaLimit(ExtendedProperty):
-        property_tag = PR_STORAGE_QUOTA_LIMIT
-        property_type = "Integer"
-
-    for name, cls in (
-        ("size_extended", SizeExtended),
-        ("prohibit_send_quota", ProhibitSendQuota),
-        ("storage_quota_limit", StorageQuotaLimit),
-    ):
-        with contextlib.suppress(ValueError):
-            Folder.register(name, cls)
+    _register(
+        Folder,
+        {
+            "size_extended": (PR_MESSAGE_SIZE_EXTENDED, "Long"),
+            "prohibit_send_quota": (PR_PROHIBIT_SEND_QUOTA, "Integer"),
+            "storage_quota_limit": (PR_STORAGE_QUOTA_LIMIT, "Integer"),
+        },
+    )
     _folders_registered = True
 
 
@@ -234,32 +234,17 @@ def register_properties() -> None:
     global _registered
     if _registered:
         return
-    from exchangelib import ExtendedProperty, Message
+    from exchangelib import Message
 
-    class DeliveryTime(ExtendedProperty):
-        property_tag = PR_MESSAGE_DELIVERY_TIME
-        property_type = "SystemTime"
-
-    class MessageFlags(ExtendedProperty):
-        property_tag = PR_MESSAGE_FLAGS
-        property_type = "Integer"
-
-    class ClientSubmitTime(ExtendedProperty):
-        property_tag = PR_CLIENT_SUBMIT_TIME
-        property_type = "SystemTime"
-
-    class FlagStatus(ExtendedProperty):
-        property_tag = PR_FLAG_STATUS
-        property_type = "Integer"
-
-    for name, cls in (
-        ("delivery_time", DeliveryTime),
-        ("message_flags", MessageFlags),
-        ("client_submit_time", ClientSubmitTime),
-        ("flag_status", FlagStatus),
-    ):
-        with contextlib.suppress(ValueError):  # already registered (by the copy target)
-            Message.register(name, cls)
+    _register(
+        Message,
+        {
+            "delivery_time": (PR_MESSAGE_DELIVERY_TIME, "SystemTime"),
+            "message_flags": (PR_MESSAGE_FLAGS, "Integer"),
+            "client_submit_time": (PR_CLIENT_SUBMIT_TIME, "SystemTime"),
+            "flag_status": (PR_FLAG_STATUS, "Integer"),
+        },
+    )
     _registered = True
 
 
