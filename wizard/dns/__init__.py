@@ -24,6 +24,8 @@ Checks — every result is a frozen dataclass with ``kind`` (the evidence kind),
         With third-party filtering, MX staying on the filter is "mx.filtering_kept" (OK).
     ``check_autodiscover(resolver, domain, profile) -> AutodiscoverCheck``
         ``cname_ok``, ``srv_ok``, ``outlook_finds()`` (what Outlook will find, step 11).
+        ``autodiscover.autodiscover_names(domain)`` and ``autodiscover.srv_targets(lookup)``
+        (host, port) in SRV order: also what the Exchange engine's Autodiscover client asks.
     ``check_spf(resolver, domain, profile) -> SpfCheck``
         ``records`` (every v=spf1 record), ``lookup_count``, ``void_count``, ``steps`` (each
         counted lookup, nested), ``include_present``, ``recommended`` (the merged record to
