@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
+from wizard import activity
 from wizard.dns import DnsConfigError, DnsResolver
 from wizard.estimate import format_bytes
 from wizard.events import Done, Event, Started
@@ -506,6 +507,16 @@ class TargetCheckPanel(Widget):
         for attempt in result.attempts:
             lines.append(f"{'✔' if attempt.ok else '✖'} {attempt.candidate}: {attempt.outcome}")
         self.query_one("#target-autodiscover-result", Static).update("\n".join(lines))
+        found = result.ews_url or (result.failure.message if result.failure else "")
+        activity.log_event(
+            self.store,
+            "info" if result.ews_url else "warning",
+            "exchange",
+            "autodiscover",
+            f"Autodiscover for {result.address}: {found}",
+            result.address,
+            attempts=[a.as_dict() for a in result.attempts],
+        )
         if result.failure is not None:
             self._status(result.failure.message)
             return

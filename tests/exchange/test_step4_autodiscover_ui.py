@@ -14,6 +14,7 @@ from screens.app import OnboardApp
 from tests.servers import ews
 from tests.servers.knot import KnotServer
 from tests.ui.pilot_helpers import settle, shown, type_text
+from wizard.activity import log_path, read_log_file
 from wizard.dns import save_resolvers
 from wizard.exchange import Access, load_settings
 from wizard.profile import example_profile
@@ -93,3 +94,8 @@ async def test_autodiscover_finds_and_saves_the_ews_url(
         assert saved.autodiscover_address == ews.USER and saved.pin == sandbox.fingerprint
         assert saved.access is Access.DELEGATE
         assert SecretStore(store.name).get(target_password_key(ews.USER)) == ews.PASSWORD
+
+    logged = [r for r in read_log_file(log_path(store)) if r.event == "autodiscover"]
+    assert [r.level for r in logged] == ["warning", "info"]
+    assert logged[-1].message == f"Autodiscover for {ews.USER}: {sandbox.url}"
+    assert ews.PASSWORD not in log_path(store).read_text(encoding="utf-8")
