@@ -76,6 +76,7 @@ def test_wrong_password_names_the_candidate_that_refused_it(
     assert srv_url(sandbox) in found.failure.message
     assert f"rejected the login of {ews.USER}" in found.failure.message
     assert found.attempts[-1].code == FailureCode.AUTH_REJECTED
+    assert "Basic" in found.attempts[-1].outcome.partition("it offers")[2]
 
 
 def test_a_pin_that_does_not_match_is_refused(

@@ -214,7 +214,11 @@ def _post(
     finally:
         connection.close()
     if response.status == 401:
-        raise _Refused(FailureCode.AUTH_REJECTED, f"rejected the login of {login} (HTTP 401)")
+        offers = ", ".join(
+            o.partition(" ")[0] for o in response.headers.get_all("WWW-Authenticate", [])
+        )
+        outcome = f"rejected the login of {login} (HTTP 401; it offers {offers or 'no login'})"
+        raise _Refused(FailureCode.AUTH_REJECTED, outcome)
     if response.status != 200:
         location = response.getheader("Location")
         moved = f" to {location}, not followed" if location else ""
