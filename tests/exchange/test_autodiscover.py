@@ -135,9 +135,12 @@ def test_a_redirect_loop_is_stopped(
             {ews.USER: "info@example.test", "info@example.test": ews.USER}
         )
     else:
-        itself = f"https://{AUTODISCOVER_HOST}:{sandbox.port}/autodiscover/autodiscover.xml"
+        # The stand-in answers the path in any case, as IIS does.
+        itself = f"https://{AUTODISCOVER_HOST}:{sandbox.port}/Autodiscover/Autodiscover.xml"
         sandbox.autodiscover_redirects[ews.USER] = itself
     found = discover(sandbox, knot)
+    if kind == "url":
+        assert [a.outcome for a in found.attempts[2:4]] == [f"redirect to {itself}"] * 2
     assert found.ews_url == ""
     assert found.failure is not None and found.failure.code is FailureCode.AUTODISCOVER_FAILED
     assert "redirect loop" in found.attempts[-1].outcome
