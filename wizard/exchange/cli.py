@@ -108,7 +108,7 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
         resolver = DnsResolver(args.resolver or None, timeout=min(args.timeout, 5.0))
     except DnsConfigError as exc:
         fail(str(exc), Exit.USAGE)
-    password = resolve_password(
+    secret = resolve_password(
         env_var=DEST_ENV,
         secrets=SecretStore("adhoc"),
         key=target_password_key(login),
@@ -117,7 +117,7 @@ def cmd_autodiscover(args: argparse.Namespace) -> int:
     result = discover_ews_url(
         address,
         login,
-        password,
+        secret,
         resolver,
         auth=AuthType(args.auth),
         pin=args.pin or "",
