@@ -49,6 +49,7 @@ class OnboardApp(App[int]):
         profile: ProviderProfile | None = None,
         demo: bool = False,
         session_opened: Callable[[SessionStore], None] | None = None,
+        new_demo_session: Callable[[], SessionStore] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -57,6 +58,9 @@ class OnboardApp(App[int]):
         # What the CLI wants done with each session the app shows (the demo keeps it pointed at
         # its local servers); called on the UI thread, so it must be quick.
         self.session_opened = session_opened
+        # In the demo, the start screen offers this instead of the new-session form: a new demo
+        # session on freshly started demo servers (slow: called from a worker thread).
+        self.new_demo_session = new_demo_session
         self.services: dict[str, SessionService] = {}
         load_bodies()
 

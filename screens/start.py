@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -73,6 +74,30 @@ class StartScreen(Screen[None]):
             else "empty: the shipped example profile"
         )
         yield Header()
+        if self.onboard.new_demo_session is not None:
+            yield from self._compose_demo()
+        else:
+            yield from self._compose_form(profile_hint)
+        with Vertical(id="saved") as saved:
+            saved.border_title = "Saved sessions"
+            yield SessionTable(id="sessions", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="sessions-status")
+        yield Footer()
+
+    def _compose_demo(self) -> ComposeResult:
+        with Vertical(id="new-session") as panel:
+            panel.border_title = "Demo"
+            yield Static(
+                "The demo has one made-up company, served on this computer only. Resume its "
+                "session below, or delete it (d) and start the demo over with fresh servers: an "
+                "empty Exchange, the old server's mail as generated, the MX change not yet made.",
+                classes="hint",
+            )
+            with Horizontal(classes="row"):
+                yield Button("Start a new demo session", id="demo-new", variant="primary")
+                yield Static("", id="new-error")
+
+    def _compose_form(self, profile_hint: str) -> ComposeResult:
         with Vertical(id="new-session") as form:
             form.border_title = "New session" + (" (demo)" if self.onboard.demo else "")
             with Horizontal(classes="row"):
@@ -95,11 +120,6 @@ class StartScreen(Screen[None]):
                 yield Label("", classes="field")
                 yield Button("Create session", id="create", variant="primary")
                 yield Static("", id="new-error")
-        with Vertical(id="saved") as saved:
-            saved.border_title = "Saved sessions"
-            yield SessionTable(id="sessions", cursor_type="row", zebra_stripes=True)
-            yield Static("", id="sessions-status")
-        yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(SessionTable)
@@ -117,7 +137,7 @@ class StartScreen(Screen[None]):
         if self.summaries:
             table.focus()
         else:
-            self.query_one("#new-customer", Input).focus()
+            self.action_new_session()
 
     # ----- saved sessions --------------------------------------------------------------------
 
@@ -132,7 +152,11 @@ class StartScreen(Screen[None]):
         if self.summaries:
             status.update("enter: resume · d or delete: delete (asks first)")
         else:
-            status.update("No saved sessions yet. Fill in the form above to start one.")
+            status.update(
+                "No saved sessions. Start a new demo session above."
+                if self.onboard.new_demo_session is not None
+                else "No saved sessions yet. Fill in the form above to start one."
+            )
 
     @staticmethod
     def _cells(summary: SessionSummary) -> list[Text]:
@@ -236,7 +260,10 @@ class StartScreen(Screen[None]):
     # ----- new session -----------------------------------------------------------------------
 
     def action_new_session(self) -> None:
-        self.query_one("#new-customer", Input).focus()
+        if self.onboard.new_demo_session is not None:
+            self.query_one("#demo-new", Button).focus()
+        else:
+            self.query_one("#new-customer", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -249,6 +276,27 @@ class StartScreen(Screen[None]):
         if event.button.id == "create":
             event.stop()
             self.create()
+        elif event.button.id == "demo-new":
+            event.stop()
+            self._form_error("")
+            event.button.disabled = True
+            self.query_one("#new-error", Static).update("Starting the demo servers again…")
+            self.start_demo_over()
+
+    @work(thread=True, exclusive=True, group="demo")
+    def start_demo_over(self) -> None:
+        make = self.onboard.new_demo_session
+        assert make is not None
+        try:
+            store = make()
+        except Exception as exc:  # noqa: BLE001 - shown on the screen
+            self.app.call_from_thread(self._demo_not_started, f"Not started: {exc}")
+            return
+        self.app.call_from_thread(self.onboard.open_session, store)
+
+    def _demo_not_started(self, text: str) -> None:
+        self._form_error(text)
+        self.query_one("#demo-new", Button).disabled = False
 
     def _form_error(self, text: str) -> None:
         self.query_one("#new-error", Static).update(Text(text, style="#d9534f"))

@@ -210,3 +210,75 @@ async def test_a_demo_session_closed_and_opened_again_in_the_app_still_gets_its_
             assert app.store.setting(DNS_CHANGE_SETTING) == demo_servers.change.started_at
     finally:
         sessions.stop()
+
+
+async def test_the_demo_starts_over_from_the_start_screen_once_deleted(
+    demo_servers: DemoServers,
+) -> None:
+    from textual.widgets import Button
+
+    from screens.app import OnboardApp
+    from screens.dialogs.confirm import ConfirmDialog
+    from screens.start import SessionTable, StartScreen
+    from screens.step_screen import StepScreen
+
+    first = create_demo_session(demo_servers)
+    first.set_current_step("8")
+    sessions = DemoSessions(demo_servers, first=first)
+    app = OnboardApp(
+        store=first,
+        demo=True,
+        session_opened=sessions.opened,
+        new_demo_session=sessions.start_over,
+    )
+    old_imap_port = demo_servers.imap.port
+    try:
+        async with app.run_test(size=(140, 45)) as pilot:
+            for _ in range(100):  # on step 8, the demo customer makes the MX change
+                if demo_servers.change.started_at is not None:
+                    break
+                await pilot.pause(0.1)
+            assert demo_servers.change.started_at is not None
+            app.close_session()
+            await pilot.pause(0.3)
+            screen = app.screen
+            assert isinstance(screen, StartScreen)
+            assert "Start a new demo session" in str(screen.query_one("#demo-new", Button).label)
+            assert not screen.query("#new-customer")  # no form for made-up customers here
+
+            # While the demo session exists, starting over is refused with the reason.
+            await pilot.click("#demo-new")
+            for _ in range(50):
+                await pilot.pause(0.1)
+                if "still exists" in str(screen.query_one("#new-error").render()):
+                    break
+            assert "resume it, or delete it first" in str(screen.query_one("#new-error").render())
+
+            screen.query_one(SessionTable).focus()
+            await pilot.press("d")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("y")
+            await pilot.pause(0.3)
+            assert not session_path(DEMO_SESSION_NAME).exists()
+
+            await pilot.click("#demo-new")
+            for _ in range(200):
+                await pilot.pause(0.1)
+                if isinstance(app.screen, StepScreen):
+                    break
+            assert isinstance(app.screen, StepScreen) and app.screen.step.number == "1"
+            store = app.store
+            assert store is not None and store.demo
+            assert len(store.mailboxes()) == len(demo_servers.company.mailboxes)
+            # Fresh servers: new ports saved in the session, the MX change not made yet.
+            assert demo_servers.change.started_at is None
+            assert store.setting(DNS_CHANGE_SETTING) is None
+            settings = load_settings(store)
+            assert settings is not None and settings.port == demo_servers.imap.port
+            assert demo_servers.imap.port != old_imap_port
+            box = demo_servers.ews.mailbox(demo_servers.company.mailboxes[0].address)
+            assert box is not None and box.items_in("Inbox") == []
+            await pilot.pause(0.5)
+    finally:
+        sessions.stop()

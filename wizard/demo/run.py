@@ -66,9 +66,14 @@ def run_demo(
             fail(str(exc), Exit.LOCKED)
         except NotADemoSession as exc:
             fail(str(exc), Exit.USAGE)
-        sessions = DemoSessions(servers, first=store)
+        sessions = DemoSessions(servers, first=store, name=name)
         try:
-            return run_app(store=store, demo=True, session_opened=sessions.opened)
+            return run_app(
+                store=store,
+                demo=True,
+                session_opened=sessions.opened,
+                new_demo_session=sessions.start_over,
+            )
         finally:
             sessions.stop()
             if not store.closed:

@@ -7,6 +7,7 @@ certificate) are new every time; mailboxes, step states, notes and evidence stay
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +21,8 @@ from ..imap.settings import ImapServerSettings, Security
 from ..imap.settings import save_settings as save_imap_settings
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..session import create_session, session_path
-from ..store import SessionError, SessionStore, StepState
+from ..store import SessionError, SessionExists, SessionStore, StepState
+from .dns_server import DnsChange
 from .servers import DemoServers
 
 DEMO_SESSION_NAME = "demo-company"
@@ -191,8 +193,15 @@ class DemoSessions:
     """Keeps the session the app has open pointed at this run's demo servers, with its MX change
     watched: the first one, and a demo session closed and opened again in the same run."""
 
-    def __init__(self, servers: DemoServers, first: SessionStore | None = None) -> None:
+    def __init__(
+        self,
+        servers: DemoServers,
+        first: SessionStore | None = None,
+        *,
+        name: str = DEMO_SESSION_NAME,
+    ) -> None:
         self.servers = servers
+        self.name = name
         self._applied = first  # open_demo_session pointed this one at the servers already
         self._watcher: DnsChangeWatcher | None = None
 
@@ -207,6 +216,24 @@ class DemoSessions:
             apply_demo_servers(store, self.servers)
             self._applied = store
         self._watcher = DnsChangeWatcher(store, self.servers).start()
+
+    def start_over(self) -> SessionStore:
+        """A new demo session on freshly started servers: the demo Exchange empty, the old
+        server's mail as generated, the MX change not begun (once the old demo is deleted)."""
+        if session_path(self.name).exists():
+            raise SessionExists(
+                f"the demo session {self.name!r} still exists: resume it, or delete it "
+                "first to start over"
+            )
+        self.stop()
+        self.servers.stop()
+        if self.servers.state_dir is not None:
+            shutil.rmtree(self.servers.state_dir, ignore_errors=True)
+        self.servers.change = DnsChange()
+        self.servers.start()
+        store = create_demo_session(self.servers, name=self.name)
+        self._applied = store
+        return store
 
     def stop(self) -> None:
         if self._watcher is not None:
