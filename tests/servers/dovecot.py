@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import ipaddress
 import os
 import pwd
 import shutil
@@ -37,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from imapclient import IMAPClient
+
+from wizard.sandbox.tls import make_self_signed
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 HOST = "127.0.0.1"
@@ -121,56 +121,10 @@ def _free_port() -> int:
 
 
 def _self_signed(directory: Path) -> tuple[Path, Path, str]:
-    """A certificate for localhost/127.0.0.1 and its key; returns paths and SHA-256 fingerprint."""
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-    except ImportError:
-        subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-             "-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout", str(key_path),
-             "-out", str(cert_path), "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        der = subprocess.run(
-            ["openssl", "x509", "-in", str(cert_path), "-outform", "DER"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        return cert_path, key_path, hashlib.sha256(der).hexdigest()
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    os.chmod(key_path, 0o600)
-    fingerprint = hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-    return cert_path, key_path, fingerprint
+    """A certificate for localhost/127.0.0.1 and its key (the tool's own maker, as the EWS
+    stand-in uses it); returns the paths and the SHA-256 fingerprint."""
+    made = make_self_signed(directory, HOST)
+    return made.cert_path, made.key_path, made.fingerprint
 
 
 def _identities() -> dict[str, str]:
