@@ -214,12 +214,15 @@ class RedirectOffBody(_RoutingBody):
 
 @register_body("13.3")
 class ClientsBody(_FormBody):
-    """Step 13.3: every client and device type with the settings it needs."""
+    """Step 13.3: every client and device type with the settings it needs.
+
+    A guide's tick is the step's checklist item of the same id, so the report shows who moved
+    which clients, and when."""
 
     def compose(self) -> ComposeResult:
         ticks = self.store.checklist("13.3")
         for guide in client_guides(self.store.profile, self.store.domain):
-            tick = ticks.get(f"client:{guide.id}")
+            tick = ticks.get(guide.id)
             yield Checkbox(guide.name, value=bool(tick and tick.ticked), id=f"client-{guide.id}")
             yield Static(guide.how, classes="hint")
             yield Static("\n".join(f"    {s.label}: {s.value}" for s in guide.settings))
@@ -228,7 +231,8 @@ class ClientsBody(_FormBody):
         checkbox_id = event.checkbox.id or ""
         if checkbox_id.startswith("client-"):
             event.stop()
-            self.store.tick("13.3", f"client:{checkbox_id.removeprefix('client-')}", event.value)
+            self.store.tick("13.3", checkbox_id.removeprefix("client-"), event.value)
+            self.post_message(StepBody.EvidenceAdded())  # the step screen re-reads its ticks
 
 
 @register_body("15")
