@@ -491,6 +491,7 @@ async def test_fresh_session_walks_every_step(
             assert setting in texts, setting
         for client in ("outlook", "webmail", "phones"):
             await tick(pilot, screen.query_one(f"#client-{client}", Checkbox))
+            assert screen.query_one(f"#check-{client}", Checkbox).value  # the step's checklist
         await mark_done(app, pilot, "13.3")
 
         # Step 13: its three parts are done, so it is done without an override once the users
@@ -596,7 +597,10 @@ async def test_fresh_session_walks_every_step(
     step17 = section(report, "#### Step 17: Confirm the migration is complete")
     assert "Pat Engineer (Example Hosted Exchange) and Tom Jones (E2E Corp)" in step17
     assert "ActiveSync enabled" in section(report, "#### Step 6: Turn on the add-ons")
-    assert "[x] Users told that the switch is happening (tester," in section(
+    step13_3 = section(report, "#### Step 13.3: Move clients and devices to the new server")
+    for item in ("Outlook uses the new profile", "Phones and tablets reconfigured"):
+        assert f"[x] {item} ({OPERATOR}," in step13_3, step13_3
+    assert f"[x] Users told that the switch is happening ({OPERATOR}," in section(
         report, "#### Step 13: Cut over to the new account"
     )
     html = html_path.read_text(encoding="utf-8")
