@@ -13,7 +13,6 @@ called from that thread (a screen listener must use ``call_from_thread`` or ``po
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.app import App
+
+from wizard.events import Listeners
 
 INTERVALS = (2, 5, 10, 15, 30, 60, 120, 300)  # seconds the operator can step through
 DEFAULT_INTERVAL = 30
@@ -48,8 +49,7 @@ class PropagationPoller:
         self.latest: PollResult | None = None
         self.paused = False
         self._rounds = 0
-        self._listeners: list[Listener] = []
-        self._lock = threading.Lock()
+        self._listeners: Listeners[PollResult] = Listeners()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -110,22 +110,11 @@ class PropagationPoller:
     # ----- listening ---------------------------------------------------------------------------
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock, contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def _publish(self, result: PollResult) -> None:
         self.latest = result
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            with contextlib.suppress(Exception):
-                listener(result)
+        self._listeners.publish(result)
 
     # ----- the thread --------------------------------------------------------------------------
 

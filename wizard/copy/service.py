@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..activity import event_logger
-from ..events import Done, Event, EventSink
+from ..events import Done, Event, EventSink, Listeners
 from ..store import SessionStore
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob
 from .events import MailboxProgress, MailboxState
@@ -46,8 +46,7 @@ class CopyService:
         self.error = ""
         self._engine: CopyEngine | None = None
         self._thread: threading.Thread | None = None
-        self._listeners: list[EventSink] = []
-        self._lock = threading.Lock()
+        self._listeners: Listeners[Event] = Listeners()
         self._activity = event_logger(store, "copy")
 
     # ----- state ------------------------------------------------------------------------------
@@ -71,14 +70,7 @@ class CopyService:
     # ----- listening --------------------------------------------------------------------------
 
     def subscribe(self, listener: EventSink) -> Callable[[], None]:
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock, contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def _event(self, event: Event) -> None:
         self._activity(event)
@@ -88,11 +80,7 @@ class CopyService:
                 self.history.setdefault(event.subject, deque(maxlen=HISTORY)).append(
                     event.rate_bytes
                 )
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            with contextlib.suppress(Exception):
-                listener(event)
+        self._listeners.publish(event)
 
     # ----- steering ---------------------------------------------------------------------------
 
