@@ -105,9 +105,10 @@ async def mark_done(app: OnboardApp, pilot: Pilot, number: str) -> None:
 
 
 async def replace_text(pilot: Pilot, field: Input, text: str) -> None:
-    """Empty a field and type into it."""
+    """Empty a field (end, then ctrl+u deletes all to its left) and type into it."""
     field.focus()
-    await pilot.press("end", *["backspace"] * len(field.value))
+    await pilot.press("end", "ctrl+u")
+    assert field.value == ""
     await type_text(pilot, text)
     assert field.value == text
 
