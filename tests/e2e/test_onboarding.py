@@ -62,6 +62,10 @@ PROVIDER_ZONE = 'spf IN TXT "v=spf1 ip4:198.51.100.0/24 -all"\n'
 ANNA = ews.USER  # the stand-in's own mailbox
 BERT = "bert@example.test"  # a second mailbox, added to the stand-in by the test
 NESTED = "Projekte/Größe"  # nested, non-ASCII, on Bert's old server
+ARCHIVE = "Archiv/2019"  # Anna's bulk: enough mail that a copy can be killed half way
+BULK = 150
+FIRST = {ANNA: 3 + BULK, BERT: 4}  # what the initial copy takes
+FINAL = {ANNA: 5 + BULK, BERT: 4}  # after two late messages for Anna
 OPERATOR = "tester"  # ONBOARD_OPERATOR in tests/conftest.py
 
 
@@ -167,16 +171,51 @@ def section(report: str, heading: str) -> str:
     return report.split(heading + "\n", 1)[1].split("\n#", 1)[0]
 
 
+def copied_so_far(path: Path) -> dict[str, int]:
+    """Messages the session's copy ledger holds as copied, per target mailbox."""
+    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
+        try:
+            rows = db.execute(
+                "SELECT mailbox, COUNT(*) FROM copy_messages WHERE state = 'copied' "
+                "GROUP BY mailbox"
+            ).fetchall()
+        except sqlite3.OperationalError:  # killed before the tables were made
+            return {}
+    return {str(mailbox): int(count) for mailbox, count in rows}
+
+
+def copy_killed_half_way(name: str, path: Path, *, after: int) -> dict[str, int]:
+    """`onboard copy SESSION` headless, killed with SIGKILL once ``after`` messages are across;
+    what the ledger holds as copied then, per mailbox."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wizard.cli", "copy", name, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if sum(copied_so_far(path).values()) >= after:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return copied_so_far(path)
+
+
 # ----- the walk ----------------------------------------------------------------------------------
 
 
 async def test_fresh_session_walks_every_step(
     dovecot: DovecotServer, ews_sandbox: EwsSandbox, knot_factory: Any, tmp_path: Path
 ) -> None:
-    # The customer's old server: Anna with three messages in INBOX; Bert with two in INBOX and
-    # two in a nested non-ASCII folder, one of them flagged and read.
+    # The customer's old server: Anna with three messages in INBOX and a bulk archive; Bert with
+    # two in INBOX and two in a nested non-ASCII folder, one of them flagged and read.
     anna = dovecot.add_user()
     dovecot.seed(anna.login, "INBOX", [make_message(n) for n in range(3)])
+    dovecot.seed(
+        anna.login, ARCHIVE, [make_message(n, size=20_000) for n in range(100, 100 + BULK)]
+    )
     bert = dovecot.add_user()
     dovecot.seed(bert.login, "INBOX", [make_message(n, subject=f"Bert {n}") for n in (20, 21)])
     dovecot.seed(
@@ -293,8 +332,8 @@ async def test_fresh_session_walks_every_step(
             pilot,
             lambda: all(cell(source_table, a.login, "state") == "✔ ok" for a in (anna, bert)),
         )
-        assert cell(source_table, anna.login, "messages") == "3"
-        assert cell(source_table, bert.login, "messages") == "4"
+        assert cell(source_table, anna.login, "messages") == str(FIRST[ANNA])
+        assert cell(source_table, bert.login, "messages") == str(FIRST[BERT])
         assert all(cell(source_table, a.login, "size").endswith("B") for a in (anna, bert))
         screen.query_one(TabbedContent).active = "target-tab"
         await settle(pilot)
@@ -341,7 +380,8 @@ async def test_fresh_session_walks_every_step(
         screen = await open_step(app, pilot, "2")
         plan = screen.query_one("#plan", Markdown)
         assert re.search(
-            r"- Mailboxes: 2, 7 messages, [\d.]+ K?B measured in 2 of them", plan.source
+            rf"- Mailboxes: 2, {sum(FIRST.values())} messages, [\d.]+ MB measured in 2 of them",
+            plan.source,
         )
         assert "- Initial copy: about " in plan.source and "assumed rate" in plan.source
         assert f"- Cutover date: {cutover}" in plan.source
@@ -353,7 +393,7 @@ async def test_fresh_session_walks_every_step(
         assert status.startswith("Plan written to ")
         exported = Path(status.removeprefix("Plan written to ")).read_text(encoding="utf-8")
         assert "- Cutover window: weekend of 12-13 December" in exported
-        assert f"| {anna.login} | {ANNA} | Anna Beispiel | 3 |" in exported
+        assert f"| {anna.login} | {ANNA} | Anna Beispiel | {FIRST[ANNA]} |" in exported
         assert f"| {bert.login} | {BERT} | Bert Muster | 4 |" in exported
 
         # Step 6: the profile's add-ons, ticked with who enabled them and when.
@@ -405,20 +445,46 @@ async def test_fresh_session_walks_every_step(
         assert new is not None and new.ok is True, new
         await mark_done(app, pilot, "8")
 
-        # Step 9: the initial copy of both mailboxes, started with "s" on the copy table.
+        await pilot.press("ctrl+q")
+        await settle(pilot)
+
+    # Step 9 starts as a headless `onboard copy` of the session, killed with SIGKILL half way.
+    name, path = store.name, store.path
+    assert store.closed  # quitting released the session
+    partial = copy_killed_half_way(name, path, after=20)
+    assert partial.get(ANNA, 0) > 0 and sum(partial.values()) < sum(FIRST.values()), partial
+
+    # The operator opens the session again: it resumes where it was left, on step 8.
+    store = SessionStore.open(path)
+    app = OnboardApp(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, StepScreen) and app.screen.step.number == "8"
+
+        # Step 9: the copy goes on where the killed run stopped ("s" on the copy table).
         screen = await open_step(app, pilot, "9")
         table = screen.query_one("#copy-table", DataTable)
+        assert cell(table, ANNA, "state") == f"{partial[ANNA]} copied earlier"
         table.focus()
         await pilot.press("s")
-        await wait_until(
-            pilot, lambda: all(cell(table, a, "state") == "done" for a in (ANNA, BERT))
-        )
-        for address, count in ((ANNA, 3), (BERT, 4)):
+        await wait_until(pilot, lambda: all(cell(table, a, "state") == "done" for a in FIRST))
+        for address, count in FIRST.items():
             assert "100%" in cell(table, address, "bar")
             assert cell(table, address, "messages") == f"{count}/{count}"
             assert cell(table, address, "failed") == "0"
         totals = screen.query_one("#copy-totals", Static)
-        await wait_until(pilot, lambda: "2/2 mailboxes done · 7/7 messages" in shown(totals))
+        first = sum(FIRST.values())
+        await wait_until(
+            pilot, lambda: f"2/2 mailboxes done · {first}/{first} messages" in shown(totals)
+        )
+        evidence = store.latest_evidence("9", "copy")
+        assert evidence is not None and evidence.ok
+        resumed = {m["mailbox"]: m for m in evidence.data["mailboxes"]}
+        for address, count in FIRST.items():
+            assert resumed[address]["copied"] + resumed[address]["already"] == count
+            assert resumed[address]["already"] >= partial.get(address, 0)
+        assert len(ews_sandbox.mailbox(ANNA).items_in(ARCHIVE)) == BULK  # none twice, none lost
+        resumed_count = sum(m["copied"] for m in resumed.values())
         # Bert's nested folder and the flags of its messages are on Exchange.
         target = ews_sandbox.mailbox(BERT)
         nested = {i.subject: i for i in target.items_in(NESTED)}
@@ -428,7 +494,7 @@ async def test_fresh_session_walks_every_step(
         await mark_done(app, pilot, "9")
 
         # Step 10: verification compares source and target, mailbox by mailbox.
-        await verify_both(app, pilot, "10", {ANNA: 3, BERT: 4})
+        await verify_both(app, pilot, "10", FIRST)
         await mark_done(app, pilot, "10")
 
         # Step 11: what Outlook will find through the new Autodiscover record.
@@ -510,18 +576,19 @@ async def test_fresh_session_walks_every_step(
         table = screen.query_one("#copy-table", DataTable)
         table.focus()
         await pilot.press("s")
-        await wait_until(
-            pilot, lambda: all(cell(table, a, "state") == "done" for a in (ANNA, BERT))
-        )
+        await wait_until(pilot, lambda: all(cell(table, a, "state") == "done" for a in FINAL))
         totals = screen.query_one("#copy-totals", Static)
-        await wait_until(pilot, lambda: "2/2 mailboxes done · 9/9 messages" in shown(totals))
-        assert cell(table, ANNA, "messages") == "5/5"
-        assert cell(table, BERT, "messages") == "4/4"
+        final = sum(FINAL.values())
+        await wait_until(
+            pilot, lambda: f"2/2 mailboxes done · {final}/{final} messages" in shown(totals)
+        )
+        for address, count in FINAL.items():
+            assert cell(table, address, "messages") == f"{count}/{count}"
         differential = store.latest_evidence("14", "copy")
         assert differential is not None
         assert "2 messages copied" in differential.summary
         already = {m["mailbox"]: m["already"] for m in differential.data["mailboxes"]}
-        assert already == {ANNA: 3, BERT: 4}
+        assert already == FIRST
         assert len(ews_sandbox.mailbox(ANNA).well_known("inbox").items) == 5  # none twice
         assert len(ews_sandbox.mailbox(BERT).items_in(NESTED)) == 2
         await mark_done(app, pilot, "14")
@@ -532,20 +599,20 @@ async def test_fresh_session_walks_every_step(
         assert "2 of 2 mailboxes confirmed" in shown(screen.query_one(".status", Static))
         await mark_done(app, pilot, "15")
 
-        await verify_both(app, pilot, "16", {ANNA: 5, BERT: 4})
+        await verify_both(app, pilot, "16", FINAL)
         await mark_done(app, pilot, "16")
 
         # Step 17: the figures, the sign-off by both parties and the reports.
         screen = await open_step(app, pilot, "17")
         figures = shown(screen.query_one("#figures", Static))
-        assert "2 mailboxes · 9 messages copied" in figures, figures
+        assert f"2 mailboxes · {sum(FINAL.values())} messages copied" in figures, figures
         assert "0 skipped · 0 failed" in figures and "every message is on the target" in figures
         assert "Open items (0)" in all_text(screen)
         per_mailbox = screen.query_one("#mailbox-figures", DataTable)
         rows = [[str(c) for c in per_mailbox.get_row_at(i)] for i in range(per_mailbox.row_count)]
         assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows] == [
-            (ANNA, "5", "0", "0", "ok"),
-            (BERT, "4", "0", "0", "ok"),
+            (ANNA, str(FINAL[ANNA]), "0", "0", "ok"),
+            (BERT, str(FINAL[BERT]), "0", "0", "ok"),
         ]
         await replace_text(pilot, screen.query_one("#provider-name", Input), "Pat Engineer")
         await replace_text(pilot, screen.query_one("#customer-name", Input), "Tom Jones")
@@ -580,10 +647,12 @@ async def test_fresh_session_walks_every_step(
         assert "Dependency override" not in text, step.number
     # Copy and verification figures per mailbox.
     figures = section(report, "### Mail copied per mailbox")
-    assert re.search(rf"\| {re.escape(ANNA)} \| 5 \| [^|]+ \| 0 \| 0 \| 5 \| 5 \| ok \|", figures)
-    assert re.search(rf"\| {re.escape(BERT)} \| 4 \| [^|]+ \| 0 \| 0 \| 4 \| 4 \| ok \|", figures)
+    for address, n in FINAL.items():  # copied, size, skipped, failed, source, target
+        row = rf"\| {re.escape(address)} \| {n} \| [\d.]+ [KM]?B \| 0 \| 0 \| {n} \| {n} \| ok \|"
+        assert re.search(row, figures), figures
     assert "every message is on the target" in figures
-    assert "7 messages copied" in section(report, f"#### Step 9: {store_steps[8].title}")
+    resumed_copy = f"initial copy: 2 of 2 mailboxes finished, {resumed_count} messages copied"
+    assert resumed_copy in section(report, f"#### Step 9: {store_steps[8].title}")
     assert "2 messages copied" in section(report, "#### Step 14: Differential copy")
     # The DNS evidence: the old MX found, then the new one; propagation complete; SPF.
     step8 = section(report, "#### Step 8: Point MX and Autodiscover at the new account")
@@ -608,15 +677,6 @@ async def test_fresh_session_walks_every_step(
     assert "<svg" in html and "<script" not in html and 'src="http' not in html
 
 
-def copied_so_far(path: Path) -> int:
-    with contextlib.closing(sqlite3.connect(path, timeout=10)) as db:
-        try:
-            row = db.execute("SELECT COUNT(*) FROM copy_messages WHERE state = 'copied'").fetchone()
-        except sqlite3.OperationalError:  # killed before the tables were made
-            return 0
-    return int(row[0])
-
-
 async def test_initial_copy_killed_mid_way_is_finished_in_the_app(
     dovecot: DovecotServer, ews_sandbox: EwsSandbox
 ) -> None:
@@ -638,19 +698,7 @@ async def test_initial_copy_killed_mid_way_is_finished_in_the_app(
     name, path = store.name, store.path
     store.close()
 
-    # `onboard copy SESSION` headless, killed with SIGKILL once part of the mail is across.
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wizard.cli", "copy", name, "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while proc.poll() is None and time.monotonic() < deadline and copied_so_far(path) < 20:
-        time.sleep(0.01)
-    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    partial = copied_so_far(path)
+    partial = copy_killed_half_way(name, path, after=20).get(ews.USER, 0)
     assert 0 < partial < total
 
     store = SessionStore.open(path)
