@@ -133,7 +133,12 @@ class AddOnsBody(_FormBody):
         self.query_one(f"#who-{addon_id}", Static).update(self._who(tick))
         name = next(a.name for a in self.store.profile.addons if a.id == addon_id)
         verb = "enabled" if event.value else "disabled"
-        self.store.add_evidence("6", "addon", f"{name} {verb}", {"addon": addon_id, verb: True})
+        self.store.add_evidence(  # the report lists evidence, not these ticks: name who did it
+            "6",
+            "addon",
+            f"{name} {verb} by {tick.actor}",
+            {"addon": addon_id, verb: True, "actor": tick.actor},
+        )
         self.post_message(StepBody.EvidenceAdded())
 
 

@@ -73,7 +73,7 @@ async def test_step6_records_who_enabled_which_addon(store: SessionStore) -> Non
         assert who.strip().startswith("enabled by tester at 20")
         assert str(app.query_one("#who-activesync", Static).render()).strip() == "not enabled"
     assert store.checklist("6")["addon:archiving"].ticked
-    assert store.evidence("6")[0].summary == "Archiving enabled"
+    assert store.evidence("6")[0].summary == "Archiving enabled by tester"
 
 
 async def test_step13_1_adds_the_forwarding_switch_for_the_filtering_variant(
