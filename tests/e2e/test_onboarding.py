@@ -405,8 +405,8 @@ async def test_fresh_session_walks_every_step(
             assert re.fullmatch(rf"enabled by {OPERATOR} at \d{{4}}-\d\d-\d\dT.*", who), who
         assert shown(screen.query_one("#who-im", Static)).strip() == "not enabled"
         assert [e.summary for e in store.evidence("6", "addon")] == [
-            "ActiveSync enabled",
-            "Archiving enabled",
+            f"ActiveSync enabled by {OPERATOR}",
+            f"Archiving enabled by {OPERATOR}",
         ]
         await mark_done(app, pilot, "6")
 
@@ -666,7 +666,9 @@ async def test_fresh_session_walks_every_step(
     # The sign-off with both names, and the add-ons with who ticked them.
     step17 = section(report, "#### Step 17: Confirm the migration is complete")
     assert "Pat Engineer (Example Hosted Exchange) and Tom Jones (E2E Corp)" in step17
-    assert "ActiveSync enabled" in section(report, "#### Step 6: Turn on the add-ons")
+    assert f"] addon: ActiveSync enabled by {OPERATOR}" in section(
+        report, "#### Step 6: Turn on the add-ons"
+    )
     step13_3 = section(report, "#### Step 13.3: Move clients and devices to the new server")
     for item in ("Outlook uses the new profile", "Phones and tablets reconfigured"):
         assert f"[x] {item} ({OPERATOR}," in step13_3, step13_3
