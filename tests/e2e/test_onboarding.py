@@ -252,10 +252,9 @@ async def test_fresh_session_walks_every_step(
         await settle(pilot)
         # Step 1: the terms are recorded on the screen.
         screen = await open_step(app, pilot, "1")
-        screen.query_one("#contact", Input).value = "Tom Jones"
-        screen.query_one("#email", Input).value = "tom@e2e.example"
-        screen.query_one("#agreed-on", Input).value = "2026-11-20"
-        screen.query_one("#contact", Input).focus()
+        await replace_text(pilot, screen.query_one("#contact", Input), "Tom Jones")
+        await replace_text(pilot, screen.query_one("#email", Input), "tom@e2e.example")
+        await replace_text(pilot, screen.query_one("#agreed-on", Input), "2026-11-20")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert "Terms agreed on 2026-11-20 with Tom Jones" in shown(
@@ -367,7 +366,7 @@ async def test_fresh_session_walks_every_step(
         assert "Tom Jones confirmed 2 mailboxes." in shown(
             screen.query_one("#confirm-status", Static)
         )
-        screen.query_one("#cutover-date", Input).value = cutover
+        await replace_text(pilot, screen.query_one("#cutover-date", Input), cutover)
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert f"Cutover date {cutover} saved." in shown(
@@ -519,10 +518,12 @@ async def test_fresh_session_walks_every_step(
 
         screen = await open_step(app, pilot, "13.1")
         detail = screen.query_one("#routing-detail", Input)
-        detail.value = "redirection off, test mail arrived on Exchange"
-        detail.focus()
+        await replace_text(pilot, detail, "redirection off, test mail arrived on Exchange")
         await pilot.press("ctrl+s")
         await settle(pilot)
+        assert shown(screen.query_one(".status", Static)).startswith(
+            "Last recorded: redirection off, test mail arrived on Exchange ("
+        )
         routing = store.latest_evidence("13.1", "mail-routing")
         assert routing is not None and routing.summary.startswith("redirection off")
         await mark_done(app, pilot, "13.1")
