@@ -165,6 +165,8 @@ class StepScreen(Screen[None]):
 
     def on_checklist_ticked(self, event: Checklist.Ticked) -> None:
         self.store.tick(self.step.number, event.item_id, event.ticked)
+        for body in self.query(StepBody):
+            body.checklist_ticked(event.item_id, event.ticked)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if event.text_area.id == "notes":

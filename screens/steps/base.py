@@ -44,6 +44,9 @@ class StepBody(Widget):
     async def variant_changed(self) -> None:
         """The session's filtering variant was toggled while this body is shown."""
 
+    def checklist_ticked(self, item_id: str, ticked: bool) -> None:
+        """The operator ticked (or unticked) one of the step's checklist items; it is saved."""
+
 
 _BODIES: dict[str, type[StepBody]] = {}
 

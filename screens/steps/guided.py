@@ -133,6 +133,9 @@ class AddOnsBody(_FormBody):
         self.query_one(f"#who-{addon_id}", Static).update(self._who(tick))
         name = next(a.name for a in self.store.profile.addons if a.id == addon_id)
         verb = "enabled" if event.value else "disabled"
+        if event.value:  # an add-on switched on: the customer chose it and it is enabled
+            for item in ("chosen", "enabled"):
+                self.store.tick("6", item, True)
         self.store.add_evidence(  # the report lists evidence, not these ticks: name who did it
             "6",
             "addon",
@@ -236,8 +239,16 @@ class ClientsBody(_FormBody):
         checkbox_id = event.checkbox.id or ""
         if checkbox_id.startswith("client-"):
             event.stop()
-            self.store.tick("13.3", checkbox_id.removeprefix("client-"), event.value)
+            item = checkbox_id.removeprefix("client-")
+            tick = self.store.checklist("13.3").get(item)
+            if bool(tick and tick.ticked) == event.value:
+                return  # shown as saved already (ticked in the step's checklist)
+            self.store.tick("13.3", item, event.value)
             self.post_message(StepBody.EvidenceAdded())  # the step screen re-reads its ticks
+
+    def checklist_ticked(self, item_id: str, ticked: bool) -> None:
+        for box in self.query(f"#client-{item_id}").results(Checkbox):
+            box.value = ticked
 
 
 @register_body("15")

@@ -74,6 +74,8 @@ async def test_step6_records_who_enabled_which_addon(store: SessionStore) -> Non
         assert str(app.query_one("#who-activesync", Static).render()).strip() == "not enabled"
     assert store.checklist("6")["addon:archiving"].ticked
     assert store.evidence("6")[0].summary == "Archiving enabled by tester"
+    # Switching an add-on on also settles the step's own items.
+    assert store.checklist("6")["chosen"].ticked and store.checklist("6")["enabled"].ticked
 
 
 async def test_step13_1_adds_the_forwarding_switch_for_the_filtering_variant(
@@ -178,3 +180,30 @@ async def test_step17_records_the_signoff_and_exports_the_report(store: SessionS
         html = exported.read()
     assert path.endswith("acme-corp-onboarding-report.html")
     assert "Signed off on 2026-11-25 by Pat Engineer" in html
+
+
+async def test_step13_3_client_ticks_and_the_step_checklist_follow_each_other(
+    store: SessionStore,
+) -> None:
+    from screens.app import OnboardApp
+    from screens.step_screen import StepScreen
+
+    store.set_current_step("13.3")
+    app = OnboardApp(store=store)
+    async with app.run_test(size=(160, 60)) as pilot:
+        await pilot.pause(0.2)
+        screen = app.screen
+        assert isinstance(screen, StepScreen)
+        client, item = (
+            screen.query_one("#client-webmail", Checkbox),
+            screen.query_one("#check-webmail", Checkbox),
+        )
+        assert not client.value and not item.value
+        item.value = True  # ticked in the step's checklist ...
+        await pilot.pause(0.2)
+        assert client.value  # ... shows on the client's own box
+        assert store.checklist("13.3")["webmail"].ticked
+        client.value = False  # and back the other way
+        await pilot.pause(0.2)
+        assert not item.value
+        assert not store.checklist("13.3")["webmail"].ticked
