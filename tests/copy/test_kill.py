@@ -71,6 +71,33 @@ def copy_command(dovecots, users, ledger: Path) -> list[str]:  # type: ignore[no
     ]
 
 
+def kill_at_random_moments(
+    command: list[str], env: dict[str, str], ledger: Path, total: int, seed: int, rounds: int = 4
+) -> tuple[int, list[int]]:
+    """Start ``command`` up to ``rounds`` times and SIGKILL it each time the ledger passes a
+    random point, plus a random few milliseconds: lands in the middle of fetching, sending or
+    recording a batch. Returns how many kills there were and the ledger's count after each."""
+    rng = random.Random(int(os.environ.get("ONBOARD_KILL_SEED", str(seed))))
+    kills = 0
+    partial: list[int] = []
+    for _ in range(rounds):
+        point = rng.randint(1, total - 1)
+        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if copied_so_far(ledger) >= point:
+                break
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0, 0.05))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        partial.append(copied_so_far(ledger))
+    return kills, partial
+
+
 def test_kill_at_random_moments_then_rerun(dovecots, users, tmp_path: Path) -> None:
     src, dst = dovecots
     fill(src.client(users[0]), 400)
@@ -81,26 +108,7 @@ def test_kill_at_random_moments_then_rerun(dovecots, users, tmp_path: Path) -> N
         "ONBOARD_DEST_PASSWORD": dst.password,
     }
     command = copy_command(dovecots, users, tmp_path / "ledger.onboard")
-    rng = random.Random(int(os.environ.get("ONBOARD_KILL_SEED", "1234")))
-    kills = 0
-    partial: list[int] = []
-    for _ in range(4):
-        # Kill when the ledger passes a random point, plus a random few milliseconds: lands
-        # in the middle of fetching, sending or recording a batch.
-        point = rng.randint(1, total - 1)
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            if copied_so_far(tmp_path / "ledger.onboard") >= point:
-                break
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0, 0.05))
-        if proc.poll() is not None:
-            break
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-        partial.append(copied_so_far(tmp_path / "ledger.onboard"))
+    kills, partial = kill_at_random_moments(command, env, tmp_path / "ledger.onboard", total, 1234)
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stderr
     assert kills >= 1, "the copy finished before any kill; make the mailbox larger"

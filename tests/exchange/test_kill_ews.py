@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 from tests.copy.corpus import WHEN, message
-from tests.copy.test_kill import copied_so_far
+from tests.copy.test_kill import kill_at_random_moments
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage
 from wizard.sandbox import EWS_PATH, EwsSandbox
@@ -64,24 +62,7 @@ def test_kill_an_exchange_copy_at_random_moments_then_rerun(
         "ONBOARD_SOURCE_PASSWORD": source.password,
         "ONBOARD_DEST_PASSWORD": ews.PASSWORD,
     }
-    rng = random.Random(int(os.environ.get("ONBOARD_KILL_SEED", "4321")))
-    kills = 0
-    partial: list[int] = []
-    for _ in range(4):
-        point = rng.randint(1, total - 1)
-        proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline:
-            if copied_so_far(ledger) >= point:
-                break
-            time.sleep(0.01)
-        time.sleep(rng.uniform(0, 0.05))  # lands while a batch is fetched, sent or recorded
-        if proc.poll() is not None:
-            break
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-        partial.append(copied_so_far(ledger))
+    kills, partial = kill_at_random_moments(command, env, ledger, total, 4321)
     final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
     assert final.returncode == 0, final.stderr
     assert kills >= 1, "the copy finished before any kill; make the mailbox larger"
