@@ -27,7 +27,7 @@ from lxml import etree
 
 from ..dns.autodiscover import autodiscover_names, srv_targets
 from ..dns.resolver import DnsResolver
-from ..imap.connection import _pinned_context
+from ..imap.connection import pinned_context
 from ..imap.errors import ResolveFailed
 from .errors import (
     CertificateMismatch,
@@ -127,7 +127,7 @@ class _AddressedHTTPS(http.client.HTTPSConnection):
                 return
             except ssl.SSLCertVerificationError as exc:
                 reason = exc.verify_message or str(exc)
-        tls = self._handshake(_pinned_context())  # again, to show the operator what to pin
+        tls = self._handshake(pinned_context())  # again, to show the operator what to pin
         seen = hashlib.sha256(tls.getpeercert(binary_form=True) or b"").hexdigest()
         if self.pin and seen == self.pin:
             self.sock = tls

@@ -45,7 +45,8 @@ def resolve(host: str, port: int) -> None:
         raise ResolveFailed(host, not_found, str(exc)) from None
 
 
-def _pinned_context() -> ssl.SSLContext:
+def pinned_context() -> ssl.SSLContext:
+    """A TLS client context for a pinned server (IMAP here, Autodiscover in wizard/exchange)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # The pin replaces CA trust; the fingerprint is compared right after the handshake.
     context.check_hostname = False
@@ -56,7 +57,7 @@ def _pinned_context() -> ssl.SSLContext:
 
 def tls_context(settings: ImapServerSettings) -> ssl.SSLContext:
     if settings.pin:
-        return _pinned_context()
+        return pinned_context()
     return ssl.create_default_context()
 
 
@@ -166,7 +167,7 @@ def fetch_certificate(settings: ImapServerSettings) -> CertificateInfo:
         raise ValueError("a plain-text connection has no certificate: choose TLS or STARTTLS")
     try:
         resolve(settings.host, settings.effective_port)
-        client = _open(settings, _pinned_context())
+        client = _open(settings, pinned_context())
         der = client._imap.sock.getpeercert(binary_form=True) or b""  # noqa: SLF001
         close(client)
     except Exception as exc:  # noqa: BLE001
