@@ -3,16 +3,14 @@ and quitting during the copy asks first."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import time
-from collections.abc import Callable
 
 import pytest
 from textual.widgets import DataTable
 
 from screens.app import OnboardApp
 from screens.dialogs.confirm import ConfirmDialog
+from tests.ui.pilot_helpers import wait_until
 from wizard.copy.events import MailboxProgress, MailboxState
 from wizard.copy.session_jobs import SOURCE_SETTING, TARGET_SETTING
 from wizard.profile import example_profile
@@ -65,11 +63,13 @@ async def test_copy_goes_on_while_on_other_steps_and_quit_asks(dovecots, users, 
         service.subscribe(hold_after_first_batch)
         app.screen.query_one("#copy-table", DataTable).focus()  # as after tabbing to the table
         await pilot.press("s")
-        assert await _until(held.is_set), "the copy never got going"
+        await wait_until(pilot, held.is_set, what="for the copy to get going")
         await pilot.press("p")  # hold it paused while we look around
         release.set()
-        assert await _until(lambda: service.latest[address].state is MailboxState.PAUSED), (
-            service.latest.get(address)
+        await wait_until(
+            pilot,
+            lambda: service.latest[address].state is MailboxState.PAUSED,
+            what="for the mailbox to show paused",
         )
         assert service.running, (service.error, service.latest)
         app.goto_step("10")
@@ -93,13 +93,3 @@ async def test_copy_goes_on_while_on_other_steps_and_quit_asks(dovecots, users, 
         assert table.get_cell(address, "state") == "done"
         assert "100%" in str(table.get_cell(address, "bar"))
     assert bodies(dst.client(address), "INBOX") == bodies(src.client(users[0]), "INBOX")
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
-    """Wait, letting the app run, until ``condition`` holds."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        await asyncio.sleep(0.05)
-    return bool(condition())

@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from screens.step_screen import StepScreen
 from screens.steps.propagation import PropagationBody
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
-from tests.ui.pilot_helpers import settle, shown, type_text
+from tests.ui.pilot_helpers import settle, shown, type_text, wait_until
 from wizard.exchange.settings import Access, AuthType, ExchangeSettings, save_settings
 from wizard.imap.settings import ImapServerSettings, Security, format_fingerprint, load_settings
 from wizard.imap.settings import save_settings as save_imap_settings
@@ -76,14 +75,6 @@ def provider_profile(ews_url: str) -> ProviderProfile:
 
 
 # ----- driving the app ---------------------------------------------------------------------------
-
-
-async def wait_until(pilot: Pilot, condition: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Let the app run until the condition holds (a slow machine gets the whole timeout)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the screen"
-        await pilot.pause(0.05)
 
 
 async def open_step(app: OnboardApp, pilot: Pilot, number: str) -> StepScreen:

@@ -4,7 +4,6 @@ with the candidate that refused it and changes nothing."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +12,7 @@ from textual.widgets import DataTable, Input, Select, Static, TabbedContent
 from screens.app import OnboardApp
 from tests.servers import ews
 from tests.servers.knot import KnotServer
-from tests.ui.pilot_helpers import settle, shown, type_text
+from tests.ui.pilot_helpers import settle, shown, type_text, wait_until
 from wizard.activity import log_path, read_log_file
 from wizard.dns import save_resolvers
 from wizard.exchange import Access, load_settings
@@ -36,13 +35,6 @@ def store() -> Iterator[SessionStore]:
     yield s
     if not s.closed:
         s.close()
-
-
-async def wait_until(pilot, condition, timeout: float = 30.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the screen"
-        await pilot.pause(0.05)
 
 
 async def test_autodiscover_finds_and_saves_the_ews_url(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +10,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent
 from screens.app import OnboardApp
 from screens.step_screen import StepScreen
 from tests.servers import ews
-from tests.ui.pilot_helpers import settle, shown, type_text
+from tests.ui.pilot_helpers import settle, shown, type_text, wait_until
 from wizard.exchange import load_settings
 from wizard.exchange.settings import save_settings
 from wizard.profile import example_profile
@@ -33,13 +32,6 @@ def store() -> Iterator[SessionStore]:
     yield s
     if not s.closed:
         s.close()
-
-
-async def wait_until(pilot, condition, timeout: float = 20.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the screen"
-        await pilot.pause(0.05)
 
 
 def cell(table: DataTable, row: str, column: str) -> str:

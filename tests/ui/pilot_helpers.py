@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -30,3 +33,13 @@ def shown(widget: Static) -> str:
 async def settle(pilot: Pilot, rounds: int = 3) -> None:
     for _ in range(rounds):
         await pilot.pause()
+
+
+async def wait_until(
+    pilot: Pilot, condition: Callable[[], bool], timeout: float = 60.0, what: object = ""
+) -> None:
+    """Let the app run until ``condition()`` holds; a slow machine gets the whole timeout."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for the screen {what}".rstrip()
+        await pilot.pause(0.05)

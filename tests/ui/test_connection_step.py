@@ -23,7 +23,7 @@ from wizard.secrets import SecretStore, source_password_key
 from wizard.session import create_session
 from wizard.store import SessionStore
 
-from .pilot_helpers import settle, shown
+from .pilot_helpers import settle, shown, wait_until
 
 SIZE = (150, 50)
 
@@ -39,13 +39,6 @@ def store() -> Iterator[SessionStore]:
 
 def cell(table: DataTable, row: str, column: str) -> str:
     return str(table.get_cell(row, column))
-
-
-async def wait_until(pilot, condition, timeout: float = 20.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the screen"
-        await pilot.pause(0.05)
 
 
 async def test_rows_turn_ok_and_a_failed_row_shows_its_reason(

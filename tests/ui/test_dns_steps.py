@@ -6,11 +6,9 @@ the Knot fixtures' addresses, so every check and every poller round stays on 127
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
 from screens.app import OnboardApp
@@ -21,7 +19,7 @@ from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore, StepState
 
-from .pilot_helpers import settle, shown, type_text
+from .pilot_helpers import settle, shown, type_text, wait_until
 
 SIZE = (150, 60)
 DOMAIN = "acme.example"
@@ -38,16 +36,6 @@ def store() -> Iterator[SessionStore]:
     yield s
     if not s.closed:
         s.close()
-
-
-async def wait_until(pilot: Pilot, done: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Let the app run (no keys pressed) until ``done()`` or the timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.1)
-        if done():
-            return
-    raise AssertionError(f"not reached within {timeout:g} s")
 
 
 def state_cells(app: OnboardApp) -> list[object]:

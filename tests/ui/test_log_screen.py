@@ -14,7 +14,7 @@ from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore
 
-from .pilot_helpers import settle, shown, type_text
+from .pilot_helpers import settle, shown, type_text, wait_until
 
 SIZE = (140, 40)
 ANNA = "anna@acme.example"
@@ -30,14 +30,6 @@ def session() -> SessionStore:
 def lines_shown(app: OnboardApp) -> list[str]:
     view = app.screen.query_one("#log-lines", RichLog)
     return [strip.text.rstrip() for strip in view.lines]
-
-
-async def wait_for(pilot, condition, rounds: int = 40) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(rounds):
-        if condition():
-            return
-        await pilot.pause(0.1)
-    assert condition()
 
 
 async def test_log_screen_tails_new_lines_and_filters_by_mailbox_and_level() -> None:
@@ -65,7 +57,7 @@ async def test_log_screen_tails_new_lines_and_filters_by_mailbox_and_level() -> 
         )
         writer.start()
         writer.join()
-        await wait_for(pilot, lambda: len(lines_shown(app)) == 3)
+        await wait_until(pilot, lambda: len(lines_shown(app)) == 3)
         assert "WARNING" in lines_shown(app)[2] and BERT in lines_shown(app)[2]
 
         # Only Bert's lines: choose him in the mailbox filter with the keyboard.
@@ -76,7 +68,7 @@ async def test_log_screen_tails_new_lines_and_filters_by_mailbox_and_level() -> 
         assert len(lines_shown(app)) == 1 and "target: busy" in lines_shown(app)[0]
         activity.log_event(store, "info", "copy", "batch", "anna's batch", mailbox=ANNA)
         activity.log_event(store, "error", "copy", "failure", "bert stopped", mailbox=BERT)
-        await wait_for(pilot, lambda: len(lines_shown(app)) == 2)
+        await wait_until(pilot, lambda: len(lines_shown(app)) == 2)
         assert "bert stopped" in lines_shown(app)[1]
         assert "anna's batch" not in "\n".join(lines_shown(app))
         status = shown(app.screen.query_one("#log-status", Static))
@@ -105,23 +97,23 @@ async def test_log_screen_follows_the_end_unless_scrolled_up() -> None:
         await pilot.press("ctrl+l")
         await settle(pilot)
         view = app.screen.query_one("#log-lines", RichLog)
-        await wait_for(pilot, lambda: view.max_scroll_y > 0 and view.is_vertical_scroll_end)
+        await wait_until(pilot, lambda: view.max_scroll_y > 0 and view.is_vertical_scroll_end)
 
         activity.log_event(store, "info", "copy", "batch", "batch 120", mailbox=ANNA)
-        await wait_for(pilot, lambda: len(view.lines) == 121)
+        await wait_until(pilot, lambda: len(view.lines) == 121)
         await settle(pilot)
         assert view.is_vertical_scroll_end  # followed
 
         view.scroll_home(animate=False)
         await settle(pilot)
         activity.log_event(store, "info", "copy", "batch", "batch 121", mailbox=ANNA)
-        await wait_for(pilot, lambda: len(view.lines) == 122)
+        await wait_until(pilot, lambda: len(view.lines) == 122)
         await settle(pilot)
         assert view.scroll_y == 0  # the operator reads older lines: left alone
 
         await pilot.press("end")
         activity.log_event(store, "info", "copy", "batch", "batch 122", mailbox=ANNA)
-        await wait_for(pilot, lambda: len(view.lines) == 123)
+        await wait_until(pilot, lambda: len(view.lines) == 123)
         await settle(pilot)
         assert view.is_vertical_scroll_end
 
