@@ -6,6 +6,8 @@ Message-ID), then measures, each in a child process of its own so peak RSS is it
 
   engine   onboard's copy engine, IMAP to IMAP (concurrency N, pipelined, MULTIAPPEND)
   naive    a sequential imapclient loop: one FETCH, one APPEND at a time
+  dsync    the peer: Dovecot's own `doveadm backup -R` with the imapc backend, one process per
+           mailbox, all mailboxes at once, pulling over IMAP into the target's storage
   ews      (with --ews) the engine IMAP to the EWS stand-in, against a bare exchangelib
            bulk_create loop with the same number of connections
 
@@ -13,6 +15,7 @@ Prints msgs/s, MB/s and peak RSS per round and the median of the rounds.
 
     .venv/bin/python bench/copy.py --scale 0.2 --rounds 1     # a quick look
     .venv/bin/python bench/copy.py                            # the full run (median of 3)
+    .venv/bin/python bench/copy.py --corpus small             # many small messages (2-20 KB)
 """
 
 from __future__ import annotations
@@ -80,14 +83,17 @@ def corpus_message(rng: random.Random, mailbox: int, n: int, size: int) -> bytes
     return ("\r\n".join(head) + "\r\n\r\n").encode() + payload
 
 
-def message_sizes(rng: random.Random, count: int, big: int) -> list[int]:
-    sizes = [int(math.exp(rng.uniform(math.log(2 * KB), math.log(2 * MB)))) for _ in range(count)]
+def message_sizes(rng: random.Random, count: int, big: int, small: bool = False) -> list[int]:
+    top = 20 * KB if small else 2 * MB  # the small corpus: 2-20 KB, where per-message costs weigh
+    sizes = [int(math.exp(rng.uniform(math.log(2 * KB), math.log(top)))) for _ in range(count)]
     for i in range(big):  # a few over 10 MB
         sizes[rng.randrange(count)] = rng.randint(10 * MB + 1, 12 * MB) + i
     return sizes
 
 
-def build_corpus(source, users: list[str], per_mailbox: int, big: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def build_corpus(
+    source, users: list[str], per_mailbox: int, big: int, small: bool = False
+) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     messages = total = 0
     for index, user in enumerate(users):
         rng = random.Random(1000 + index)
@@ -97,7 +103,7 @@ def build_corpus(source, users: list[str], per_mailbox: int, big: int) -> tuple[
                 client.create_folder(folder)
         batch: dict[str, list[dict[str, object]]] = {}
         batch_bytes = 0
-        for n, size in enumerate(message_sizes(rng, per_mailbox, big)):
+        for n, size in enumerate(message_sizes(rng, per_mailbox, big, small)):
             folder = FOLDERS[0] if n % 3 == 0 else rng.choice(FOLDERS)
             raw = corpus_message(rng, index, n, size)
             flags = [b"\\Seen"] if rng.random() < 0.7 else []
@@ -115,6 +121,18 @@ def build_corpus(source, users: list[str], per_mailbox: int, big: int) -> tuple[
             client.multiappend(name, items)
         client.logout()
     return messages, total
+
+
+def messages_on_target(target, users: list[str]) -> int:  # type: ignore[no-untyped-def]
+    """How many messages the target holds for these users, over all folders (STATUS, no bodies)."""
+    count = 0
+    for user in users:
+        client = target.client(user)
+        for flags, _delim, name in client.list_folders():
+            if b"\\Noselect" not in flags and b"\\NonExistent" not in flags:
+                count += client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"]
+        client.logout()
+    return count
 
 
 # ----- children: each method runs in a process of its own -----------------------------------
@@ -201,6 +219,47 @@ def child_naive(spec: dict) -> dict:  # type: ignore[type-arg]
     }
 
 
+def child_dsync(spec: dict) -> dict:  # type: ignore[type-arg]
+    """The peer: one `doveadm backup -R` per mailbox with the imapc backend, all at once.
+
+    Each doveadm reads the source over IMAP (imapc) and writes the target user's storage through
+    the target Dovecot's own config, as a support engineer would script dsync for a migration.
+    """
+    from wizard.copy.connect import parse_endpoint
+
+    procs = []
+    started = time.monotonic()
+    for src_url, _dst_url, dest in spec["pairs"]:
+        src = parse_endpoint(src_url)
+        options = {
+            "imapc_host": src.host,
+            "imapc_port": str(src.port),
+            "imapc_user": src.user,
+            "imapc_password": spec["password"],
+            "imapc_features": "rfc822.size fetch-headers",
+            "mail_prefetch_count": "20",
+        }
+        command = ["doveadm", "-c", spec["target_conf"]]
+        for key, value in options.items():
+            command += ["-o", f"{key}={value}"]
+        command += ["backup", "-R", "-u", dest, "imapc:"]
+        procs.append(subprocess.Popen(command, stderr=subprocess.PIPE, text=True))
+    errors = [p.communicate()[1] for p in procs if p.wait() != 0]
+    seconds = time.monotonic() - started
+    if errors:
+        raise RuntimeError("doveadm backup failed: " + errors[0][-2000:])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "seconds": seconds,
+        "messages": spec["expect_messages"],
+        "bytes": spec["expect_bytes"],
+        "failed": 0,
+        # the largest doveadm's peak, and the CPU time of all of them
+        "child_peak_rss_mb": children.ru_maxrss / 1024,
+        "child_cpu_seconds": children.ru_utime + children.ru_stime,
+    }
+
+
 def child_ews_engine(spec: dict) -> dict:  # type: ignore[type-arg]
     return child_engine(spec)
 
@@ -260,6 +319,7 @@ EWS_PASSWORD = "bench-ews-password"
 CHILDREN = {
     "engine": child_engine,
     "naive": child_naive,
+    "dsync": child_dsync,
     "ews-engine": child_ews_engine,
     "ews-bare": child_ews_bare,
 }
@@ -293,8 +353,8 @@ def child_main(method: str) -> None:
     spec = json.loads(sys.stdin.read())
     result = CHILDREN[method](spec)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
-    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
+    result["peak_rss_mb"] = result.pop("child_peak_rss_mb", usage.ru_maxrss / 1024)
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime + result.pop("child_cpu_seconds", 0.0)
     print(json.dumps(result))
 
 
@@ -332,6 +392,13 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=2, help="messages over 10 MB per mailbox")
     parser.add_argument("--ews", action="store_true", help="also IMAP to the EWS stand-in")
     parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--skip-dsync", action="store_true")
+    parser.add_argument(
+        "--corpus",
+        choices=("mixed", "small"),
+        default="mixed",
+        help="mixed: 2 KB-2 MB plus big ones; small: many small messages (2-20 KB, no big ones)",
+    )
     parser.add_argument(
         "--storage",
         choices=("mdbox", "maildir", "sdbox"),
@@ -354,10 +421,14 @@ def main() -> int:
             f"building the corpus: {args.mailboxes} mailboxes x {per_mailbox} messages, {len(FOLDERS)} folders"
         )
         started = time.monotonic()
-        messages, total = build_corpus(pair.source, users, per_mailbox, args.big)
+        small = args.corpus == "small"
+        messages, total = build_corpus(
+            pair.source, users, per_mailbox, 0 if small else args.big, small
+        )
         print(f"  {messages} messages, {total / MB:.1f} MB in {time.monotonic() - started:.1f} s")
         results: dict[str, list[dict]] = {}  # type: ignore[type-arg]
-        methods = ["engine"] + ([] if args.skip_naive else ["naive"])
+        methods = ["engine"] + ([] if args.skip_dsync or not shutil.which("doveadm") else ["dsync"])
+        methods += [] if args.skip_naive else ["naive"]
         if args.ews:
             from wizard.sandbox import EWS_PATH, EwsSandbox
 
@@ -390,10 +461,19 @@ def main() -> int:
                     "batch_messages": args.batch_messages,
                     "budget_mb": args.budget_mb,
                     "ledger": str(work / f"{method}-{round_no}.onboard"),
+                    "target_conf": str(pair.config("target")),
+                    "expect_messages": messages,
+                    "expect_bytes": total,
                 }
                 result = run_child(method, spec)
                 results.setdefault(method, []).append(result)
                 print(f"round {round_no} {method:<10} {fmt(result)}")
+                if not method.startswith("ews"):  # the peer's count is checked, not taken
+                    landed = messages_on_target(pair.target, dests)
+                    if landed != messages:
+                        raise RuntimeError(
+                            f"{method}: {landed} messages on the target, not {messages}"
+                        )
                 for d in dests:  # keep the disk small between rounds
                     shutil.rmtree(pair.home("target", d), ignore_errors=True)
         print("\nmedian of rounds:")
@@ -401,10 +481,21 @@ def main() -> int:
         for method, rounds in results.items():
             median = {
                 key: statistics.median(r[key] for r in rounds)
-                for key in ("seconds", "messages", "bytes", "peak_rss_mb")
+                for key in ("seconds", "messages", "bytes", "peak_rss_mb", "cpu_seconds")
+                if all(key in r for r in rounds)
             }
+            median["machine_cpu_seconds"] = statistics.median(
+                r["machine_cpu_seconds"] for r in rounds
+            )
             medians[method] = median
             print(f"  {method:<10} {fmt(median)}")
+        rate = {m: v["messages"] / v["seconds"] for m, v in medians.items()}
+        if "dsync" in medians:
+            print(
+                f"\nengine / dsync-imapc msgs/s: {rate['engine'] / rate['dsync']:.2f}x "
+                f"(target >= 1.0x); dsync peak RSS {medians['dsync']['peak_rss_mb']:.0f} MB "
+                "per process"
+            )
         if "naive" in medians:
             speed = (medians["engine"]["messages"] / medians["engine"]["seconds"]) / (
                 medians["naive"]["messages"] / medians["naive"]["seconds"]

@@ -151,6 +151,9 @@ class DovecotPair:
     def home(self, which: str, user: str) -> Path:
         return (self._src_dir if which == "source" else self._dst_dir) / "home" / user
 
+    def config(self, which: str) -> Path:
+        return (self._src_dir if which == "source" else self._dst_dir) / "dovecot.conf"
+
     def stop(self) -> None:
         for d in (self._src_dir, self._dst_dir):
             subprocess.run(["dovecot", "-c", str(d / "dovecot.conf"), "stop"], check=False)
