@@ -67,6 +67,16 @@ def open_session(
 
 
 def _run_app(**kwargs: Any) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):  # Textual would spin without a terminal
+        store = kwargs.get("store")
+        hint = f" `onboard resume {store.name}` opens it later;" if store is not None else ""
+        if store is not None:
+            store.close()
+        fail(
+            "the app needs a terminal, and standard input or output is not one:"
+            f"{hint} run it from a terminal, or use the headless verbs (`onboard --help`)",
+            Exit.USAGE,
+        )
     from screens.app import OnboardApp  # the UI is loaded only when it is shown
 
     app = OnboardApp(**kwargs)

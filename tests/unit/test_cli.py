@@ -129,3 +129,33 @@ def test_delete_removes_the_sessions_secrets_from_the_keyring() -> None:
     SecretStore("other").set(source_password_key("tom"), "other-session-secret")
     assert main(["delete", "acme", "--yes"]) == 0
     assert JsonFileKeyring().all_secrets() == ["other-session-secret"]
+
+
+def test_verbs_that_open_the_app_refuse_without_a_terminal(tmp_path: Path) -> None:
+    """Without a terminal the app would spin forever: `new` keeps the session and says how to open it."""
+    env = os.environ.copy()
+    env["ONBOARD_DATA_DIR"] = str(tmp_path)
+    created = subprocess.run(
+        [sys.executable, "-m", "wizard.cli", "new", "Acme", "--domain", "acme.example"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert created.returncode == 2
+    assert "needs a terminal" in created.stderr
+    assert "onboard resume acme" in created.stderr
+    assert list(tmp_path.rglob("acme*.onboard"))  # the session itself was kept
+    resumed = subprocess.run(
+        [sys.executable, "-m", "wizard.cli", "resume", "acme"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert resumed.returncode == 2, resumed.stderr
+    assert "needs a terminal" in resumed.stderr
