@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -186,9 +187,38 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _write_pdf_report(store: SessionStore, args: argparse.Namespace) -> int:
+    """The HTML report printed to a PDF file (binary, so never to stdout), readable by its owner."""
+    from .report import render_report, report_filename
+    from .report.pdf import PdfUnavailable, html_to_pdf
+    from .session import exports_dir
+
+    try:
+        target = Path(args.output) if args.output else exports_dir() / report_filename(store, "pdf")
+        html = render_report(store, "html")
+    finally:
+        store.close()
+    try:
+        data = html_to_pdf(html)
+    except PdfUnavailable as exc:
+        fail(str(exc), Exit.PROBLEMS)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(target, 0o600)  # an existing file keeps its mode through O_CREAT
+    except OSError as exc:
+        fail(f"could not write the PDF report to {target}: {exc.strerror or exc}", Exit.USAGE)
+    print(f"Wrote the pdf report of {args.name} to {target}")
+    return Exit.OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import render_report
 
+    if args.with_log and args.format == "pdf":
+        fail("the --with-log bundle holds the md, html or json report: choose one of those")
     store = open_session(args.name, lock=None)
     if args.with_log:
         from .report.bundle import bundle_filename, write_bundle
@@ -203,6 +233,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             store.close()
         print(f"Wrote the {args.format} report of {args.name} with its activity log to {path}")
         return Exit.OK
+    if args.format == "pdf":
+        return _write_pdf_report(store, args)
     try:
         text = render_report(store, args.format)
     finally:
@@ -325,7 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="export the completion report of a session")
     p.add_argument("name")
-    p.add_argument("--format", choices=("md", "html", "json"), default="md")
+    p.add_argument(
+        "--format",
+        choices=("md", "html", "json", "pdf"),
+        default="md",
+        help="pdf is the html report printed by Chromium, written to FILE or the exports folder",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.add_argument(
         "--with-log",
