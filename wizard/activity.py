@@ -614,6 +614,7 @@ def report_tables(store: SessionStore) -> list[Any]:
                 f"this session is logged here, without passwords. `onboard report {store.name} "
                 "--with-log` bundles the log with this report."
             ),
+            audience="operator",  # a local path and a command: not for the customer's copy
         )
     ]
 

@@ -195,7 +195,7 @@ def _write_pdf_report(store: SessionStore, args: argparse.Namespace) -> int:
 
     try:
         target = Path(args.output) if args.output else exports_dir() / report_filename(store, "pdf")
-        html = render_report(store, "html")
+        html = render_report(store, "html", args.audience)
     finally:
         store.close()
     try:
@@ -236,7 +236,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.format == "pdf":
         return _write_pdf_report(store, args)
     try:
-        text = render_report(store, args.format)
+        text = render_report(store, args.format, args.audience)
     finally:
         store.close()
     if args.output:
@@ -364,6 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="pdf is the html report printed by Chromium, written to FILE or the exports folder",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--audience",
+        choices=("customer", "operator"),
+        default="customer",
+        help="customer (default): no local paths or commands; operator: adds an appendix with "
+        "the session file, the activity log and commands (the --with-log bundle has it)",
+    )
     p.add_argument(
         "--with-log",
         action="store_true",

@@ -158,9 +158,13 @@ def test_the_report_says_where_the_log_is(store: SessionStore) -> None:
     from wizard.report import render_report
 
     activity.log_event(store, "error", "copy", "failure", "stopped", mailbox="a@log.example")
-    text = render_report(store, "md")
+    text = render_report(store, "md", "operator")
     assert "Activity log" in text and str(activity.log_path(store)) in text
-    data = json.loads(render_report(store, "json"))
+    # The customer's copy names no local path and no command.
+    customer = render_report(store, "md")
+    assert str(activity.log_path(store)) not in customer and str(store.path) not in customer
+    assert "onboard report" not in customer and "onboard resume" not in customer
+    data = json.loads(render_report(store, "json", "operator"))
     (table,) = [t for t in data["tables"] if t["title"] == "Activity log"]
     assert table["rows"][0][0] == str(activity.log_path(store))
     assert table["rows"][0][1:4] == ["1", "0", "1"]

@@ -11,19 +11,24 @@ from .model import (
     known_secrets,
     redact,
 )
-from .render import to_html, to_json, to_markdown
+from .render import AUDIENCES, check_audience, to_json, to_markdown
+from .render_html import to_html
 
 FORMATS = {"md": to_markdown, "html": to_html, "json": to_json}
 
 
-def render_report(store: SessionStore, fmt: str) -> str:
-    """The report of a session in one format ("md", "html" or "json"), with secrets redacted."""
+def render_report(store: SessionStore, fmt: str, audience: str = "customer") -> str:
+    """The report of a session in one format ("md", "html" or "json"), with secrets redacted.
+
+    The customer's copy has no local paths or commands; ``audience="operator"`` adds them in an
+    appendix."""
     try:
         renderer = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"unknown report format {fmt!r} (expected md, html or json)") from None
+    check_audience(audience)
     secrets = known_secrets(store)
-    text = renderer(redact(build_report(store), secrets))
+    text = renderer(redact(build_report(store), secrets), audience)
     return redact(text, secrets)
 
 
@@ -33,6 +38,7 @@ def report_filename(store: SessionStore, fmt: str) -> str:
 
 
 __all__ = [
+    "AUDIENCES",
     "FORMATS",
     "TABLE_SOURCES",
     "CompletionReport",

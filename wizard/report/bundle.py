@@ -74,7 +74,7 @@ def write_bundle(store: SessionStore, fmt: str, path: Path) -> Path:
     partial = path.with_name(path.name + ".part")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr("README.txt", readme)
-        bundle.writestr(report_name, render_report(store, fmt))
+        bundle.writestr(report_name, render_report(store, fmt, "operator"))
         for log in log_files(store):
             lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
             text = "".join(_redacted_line(line, secrets) + "\n" for line in lines)

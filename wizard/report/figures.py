@@ -53,9 +53,14 @@ def copy_tables(store: SessionStore) -> list[ReportTable]:
             }
             if figures.verification
             else {"copied messages": [float(m.copied) for m in figures.mailboxes]},
+            chart_labels=tuple(m.mailbox for m in figures.mailboxes),
+            chart_unit="messages",
         )
     ]
     ledger = CopyLedger(store)
+    folders = _folder_table(ledger, [m.mailbox for m in figures.mailboxes])
+    if folders is not None:
+        tables.append(folders)
     problems = ledger.problems()
     if problems:
         tables.append(
@@ -73,6 +78,32 @@ def copy_tables(store: SessionStore) -> list[ReportTable]:
     if throughput:
         tables.append(throughput)
     return tables
+
+
+def _folder_table(ledger: object, mailboxes: list[str]) -> ReportTable | None:
+    """Per folder of each mailbox: where it went and what was copied (the report's appendix)."""
+    rows = []
+    for mailbox in mailboxes:
+        for mark in ledger.folders(mailbox):  # type: ignore[attr-defined]
+            totals = ledger.totals(mailbox, mark.source_folder)  # type: ignore[attr-defined]
+            rows.append(
+                (
+                    mailbox,
+                    mark.source_folder,
+                    mark.target_folder,
+                    str(totals.copied),
+                    format_bytes(totals.copied_bytes),
+                    str(totals.skipped),
+                    str(totals.failed),
+                )
+            )
+    if not rows:
+        return None
+    return ReportTable(
+        title="Mail copied per folder",
+        columns=("Mailbox", "Folder", "Copied to", "Copied", "Size", "Skipped", "Failed"),
+        rows=tuple(rows),
+    )
 
 
 def _throughput(ledger: object) -> ReportTable | None:
@@ -95,4 +126,6 @@ def _throughput(ledger: object) -> ReportTable | None:
             for m in minutes
         ),
         chart={"messages per minute": [float(per_minute[m]) for m in minutes]},
+        chart_labels=tuple(datetime.fromtimestamp(m * 60, UTC).strftime("%H:%M") for m in minutes),
+        chart_unit="messages per minute",
     )

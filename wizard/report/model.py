@@ -10,6 +10,7 @@ from typing import Any
 from ..playbook import PHASES
 from ..secrets import SecretStore, session_secret_keys
 from ..store import SessionStore, StepState, now_iso
+from .summary import CustomerSummary, build_summary
 
 REDACTED = "[redacted]"
 
@@ -52,6 +53,29 @@ class StepReport:
     def is_open(self) -> bool:
         return self.state not in (StepState.DONE.value, StepState.SKIPPED.value)
 
+    @property
+    def checks(self) -> tuple[CheckHistory, ...]:
+        """The evidence as one line per kind: its latest result, earlier attempts behind it."""
+        by_kind: dict[str, list[EvidenceLine]] = {}
+        for line in self.evidence:
+            by_kind.setdefault(line.kind, []).append(line)
+        return tuple(
+            CheckHistory(lines[-1], tuple(reversed(lines[:-1]))) for lines in by_kind.values()
+        )
+
+
+@dataclass(frozen=True)
+class CheckHistory:
+    """A check's latest result and the attempts before it (newest first)."""
+
+    latest: EvidenceLine
+    earlier: tuple[EvidenceLine, ...] = ()
+
+    @property
+    def recovered(self) -> bool:
+        """It failed before and passes now: the reader sees "later passed", not a red line."""
+        return self.latest.ok is True and any(e.ok is False for e in self.earlier)
+
 
 @dataclass(frozen=True)
 class OpenItem:
@@ -71,6 +95,10 @@ class ReportTable:
     note: str = ""
     # Optional numeric series for a small inline chart in the HTML report: {label: [values]}.
     chart: dict[str, list[float]] = field(default_factory=dict)
+    chart_labels: tuple[str, ...] = ()  # one per value along the x axis (mailbox, minute)
+    chart_unit: str = ""  # what the y axis counts
+    # "customer": in every report; "operator": only in the operator's appendix (paths, commands).
+    audience: str = "customer"
 
 
 @dataclass(frozen=True)
@@ -90,6 +118,8 @@ class CompletionReport:
     open_items: tuple[OpenItem, ...]
     steps: tuple[StepReport, ...]
     tables: tuple[ReportTable, ...] = ()
+    summary: CustomerSummary | None = None
+    session_path: str = ""  # for the operator's appendix only
 
 
 # Engines append functions that add tables of their own to the report.
@@ -186,6 +216,8 @@ def build_report(store: SessionStore) -> CompletionReport:
         open_items=tuple(open_items),
         steps=tuple(steps),
         tables=tuple(tables),
+        summary=build_summary(store, {s.number for s in steps if s.is_open}),
+        session_path=str(store.path),
     )
 
 
