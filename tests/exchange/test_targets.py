@@ -114,3 +114,26 @@ def test_many_mailboxes_checked_in_parallel_with_one_service_account(ews_sandbox
     assert [c.mailbox for c in checks] == addresses
     assert [c.state for c in checks] == ["exists", "missing"] * 12
     assert all(len(c.folders) == 7 for c in checks if c.exists)
+
+
+def test_closing_one_account_leaves_the_shared_session_pool_to_the_others(
+    ews_sandbox: EwsSandbox,
+) -> None:
+    """exchangelib shares one session pool per service account: closing it under another thread's
+    feet corrupted its count, and that thread then waited for a session forever (a check of many
+    mailboxes hung now and then)."""
+    from wizard.exchange.connection import close_account, open_account
+
+    settings = service_settings(ews_sandbox)
+    ews_sandbox.add_mailbox("twin@example.test")
+    first = open_account(settings, ews.USER, ews.SERVICE_PASSWORD, check=False)
+    second = open_account(settings, "twin@example.test", ews.SERVICE_PASSWORD, check=False)
+    assert first.protocol is second.protocol  # the pool the two share
+    assert first.inbox.total_count is not None and second.inbox.total_count is not None
+    sessions = first.protocol.session_pool_size
+    assert sessions >= 1
+    close_account(first)
+    assert second.protocol.session_pool_size == sessions  # still there for the second account
+    assert second.inbox.total_count is not None
+    close_account(second)
+    assert second.protocol.session_pool_size == 0  # the last one out closes the pool

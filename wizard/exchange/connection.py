@@ -166,6 +166,14 @@ def make_config(settings: ExchangeSettings, login: str, password: str, *, connec
     )
 
 
+# exchangelib shares one protocol (and its session pool) per endpoint and login between every
+# account and thread; closing it while another account uses it corrupts the pool's count, and
+# that account's next request then waits for a session forever. So accounts are counted per
+# protocol, and the pool is closed only when the last account using it closes.
+_open_accounts: dict[int, int] = {}
+_open_accounts_lock = threading.Lock()
+
+
 def open_account(
     settings: ExchangeSettings,
     mailbox: str,
@@ -176,7 +184,8 @@ def open_account(
 ) -> Any:
     """An exchangelib Account for ``mailbox``; ``password`` is the service account's (with
     impersonation) or the mailbox's own. With ``check`` the transport is tested first so that
-    DNS, TCP and certificate problems get their own messages. Raises ExchangeError."""
+    DNS, TCP and certificate problems get their own messages. Raises ExchangeError. Every
+    account opened here is closed with ``close_account``."""
     from exchangelib import DELEGATE, IMPERSONATION, Account
 
     if check:
@@ -185,14 +194,24 @@ def open_account(
     try:
         config = make_config(settings, login, password, connections=connections)
         access = IMPERSONATION if settings.access is Access.IMPERSONATION else DELEGATE
-        return Account(mailbox, config=config, autodiscover=False, access_type=access)
+        with _open_accounts_lock:  # no close of the shared pool while an account joins it
+            account = Account(mailbox, config=config, autodiscover=False, access_type=access)
+            key = id(account.protocol)
+            _open_accounts[key] = _open_accounts.get(key, 0) + 1
+        return account
     except Exception as exc:  # noqa: BLE001
         raise ExchangeError(classify(exc, settings, mailbox)) from exc
 
 
 def close_account(account: Any) -> None:
-    """Close the idle HTTP sessions of the account's protocol. exchangelib shares one protocol
-    per endpoint and login between accounts (and threads); a closed session is simply opened
-    again by the next request, so this never disturbs another thread's work."""
-    with contextlib.suppress(Exception):
-        account.protocol.close()
+    """Let go of an account; the idle HTTP sessions of its protocol are closed once no other
+    open account (in any thread) shares that protocol."""
+    with _open_accounts_lock:
+        key = id(account.protocol)
+        left = _open_accounts.get(key, 1) - 1
+        if left > 0:
+            _open_accounts[key] = left
+            return
+        _open_accounts.pop(key, None)
+        with contextlib.suppress(Exception):
+            account.protocol.close()
