@@ -15,7 +15,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Label, Static, TextArea
+from textual.widget import Widget
+from textual.widgets import Button, Footer, Header, Input, Label, Static, TextArea
 
 from wizard.playbook import PHASES, Step
 from wizard.store import SessionStore, StepRecord, StepState
@@ -46,20 +47,26 @@ def state_line(record: StepRecord) -> Text:
 
 class StepScreen(Screen[None]):
     CSS_PATH = "step_screen.tcss"
-    AUTO_FOCUS = "#navigator"
+    AUTO_FOCUS = None  # on_mount focuses the step's main action instead of the navigator
+    # The navigator is full width on wide terminals, compact on medium ones, folded away on
+    # narrow ones (escape shows it again).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (150, "-wide")]
+    # The state keys are printed on their buttons, so the footer keeps its room for the step's
+    # own keys; every binding is still in the keys panel of the command palette.
     BINDINGS = [
         Binding("ctrl+n", "next_step", "Next", priority=True),
         Binding("ctrl+b", "previous_step", "Back", priority=True),
-        Binding("f2", "mark_done", "Done"),
-        Binding("f3", "mark_in_progress", "Doing"),
-        Binding("f4", "skip", "Skip…"),
-        Binding("f5", "block", "Block…"),
-        Binding("f6", "reopen", "Reopen"),
-        Binding("ctrl+s", "save_notes", "Save notes"),
-        Binding("ctrl+t", "toggle_filtering", "Filtering"),
+        Binding("escape", "toggle_steps", "Steps"),
+        Binding("f2", "mark_done", "Done", show=False),
+        Binding("f3", "mark_in_progress", "Doing", show=False),
+        Binding("f4", "skip", "Skip…", show=False),
+        Binding("f5", "block", "Block…", show=False),
+        Binding("f6", "reopen", "Reopen", show=False),
+        Binding("ctrl+s", "save_notes", "Save notes", show=False),
+        Binding("ctrl+t", "toggle_filtering", "Filtering", show=False),
         Binding("ctrl+g", "go_to_step", "Go to"),
         Binding("ctrl+r", "export_report", "Report"),
-        Binding("ctrl+o", "sessions", "Sessions"),
+        Binding("ctrl+o", "sessions", "Sessions", show=False),
     ]
 
     def __init__(self, store: SessionStore, number: str) -> None:
@@ -69,6 +76,7 @@ class StepScreen(Screen[None]):
         self.record = store.step_record(number)
         self._notes_text = store.note(number)
         self._notes_saved = self._notes_text
+        self._body_keys: dict[str, tuple[Widget, str]] = {}  # key -> (body widget, its action)
 
     @property
     def onboard(self) -> OnboardApp:
@@ -83,7 +91,7 @@ class StepScreen(Screen[None]):
             yield DemoBanner()
         with Horizontal(id="session"):
             yield StepNavigator(store.playbook, store.step_records(), step.number, id="navigator")
-            with VerticalScroll(id="step-pane"):
+            with VerticalScroll(id="step-pane", can_focus=False):
                 yield Static(f"Step {step.number} · {step.title}", id="step-title", markup=False)
                 yield Static(self._meta_line(), id="step-meta")
                 yield Static(state_line(self.record), id="step-state")
@@ -134,7 +142,76 @@ class StepScreen(Screen[None]):
         self.store.set_current_step(self.step.number)  # resume lands here
         self._show_progress()
         self.refresh_evidence()
+        self._bind_body_keys()
         self._update_buttons()
+        self._focus_main_action()
+
+    # ----- keys and focus ----------------------------------------------------------------------
+
+    @property
+    def body(self) -> StepBody | None:
+        found = self.query(StepBody)
+        return found.first() if found else None
+
+    def _bind_body_keys(self) -> None:
+        """The keys a step's body advertises work wherever the focus is (typing into a field
+        aside): each is bound on the screen too, unless the screen has that key already. The
+        body's own widgets (this package's, not Textual's inputs and tables) count as the body."""
+        body = self.body
+        if body is None:
+            return
+        owners = [body, *(w for w in body.query("*") if type(w).__module__.startswith("screens."))]
+        for owner in owners:
+            for key, bindings in owner._bindings.key_to_bindings.items():  # noqa: SLF001
+                if key in self._bindings.key_to_bindings or key in self._body_keys:
+                    continue
+                binding = bindings[0]
+                self._body_keys[key] = (owner, binding.action)
+                self._bindings.bind(
+                    key,
+                    f"body_key({key!r})",
+                    binding.description,
+                    show=binding.show,
+                    key_display=binding.key_display,
+                )
+
+    def _shown(self, widget: Widget) -> bool:
+        """Displayed, and so are the containers it sits in (not in a tab that is not shown)."""
+        return all(node.display for node in widget.ancestors_with_self if node is not self)
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        self.refresh_bindings()  # another tab's keys now
+
+    async def action_body_key(self, key: str) -> None:
+        owner, action = self._body_keys[key]
+        await owner.run_action(action)
+
+    def _focus_main_action(self) -> None:
+        """Focus what the step is for: the body's first empty field, else its primary button,
+        else its first control, else the Done button."""
+        body = self.body
+        target: Widget | None = None
+        if body is not None:
+            controls = [w for w in body.query("*") if w.focusable and self._shown(w)]
+            empty_field = (w for w in controls if isinstance(w, Input) and not w.value)
+            primary = (w for w in controls if isinstance(w, Button) and w.variant == "primary")
+            target = next(empty_field, next(primary, controls[0] if controls else None))
+        (target or self.query_one("#action-done", Button)).focus(scroll_visible=False)
+
+    def action_toggle_steps(self) -> None:
+        """Go to the step list: show it (folded away on narrow terminals) and focus it; pressed
+        in the list, fold it away again."""
+        navigator = self.query_one(StepNavigator)
+        folding = "-show-steps" if self.has_class("-narrow") else "-hide-steps"
+        shown = navigator.styles.display != "none"
+        if shown and not navigator.has_focus:
+            navigator.focus()
+            return
+        self.toggle_class(folding)
+        if navigator.styles.display != "none":
+            navigator.focus()
+        else:
+            self._focus_main_action()
 
     def _show_progress(self) -> None:
         done, total = self.store.progress()
@@ -209,6 +286,11 @@ class StepScreen(Screen[None]):
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "body_key" and parameters:
+            owner, body_action = self._body_keys[str(parameters[0])]
+            if not self._shown(owner):
+                return False  # in a tab that is not shown: neither in the footer nor pressable
+            return owner.check_action(body_action, ())
         state = self.record.state
         allowed = {
             "mark_done": state is not StepState.DONE,

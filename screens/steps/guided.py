@@ -17,6 +17,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from wizard.clients import client_guides
 from wizard.forms import check_email, check_name, parse_day
 
+from ..widgets.tick_box import TickBox
 from .base import StepBody, register_body
 
 
@@ -108,7 +109,7 @@ class AddOnsBody(_FormBody):
         for addon in addons:
             tick = ticks.get(f"addon:{addon.id}")
             with Vertical(classes="row"):
-                yield Checkbox(
+                yield TickBox(
                     f"{addon.name}: {addon.description}",
                     value=bool(tick and tick.ticked),
                     id=f"addon-{addon.id}",
@@ -231,7 +232,7 @@ class ClientsBody(_FormBody):
         ticks = self.store.checklist("13.3")
         for guide in client_guides(self.store.profile, self.store.domain):
             tick = ticks.get(guide.id)
-            yield Checkbox(guide.name, value=bool(tick and tick.ticked), id=f"client-{guide.id}")
+            yield TickBox(guide.name, value=bool(tick and tick.ticked), id=f"client-{guide.id}")
             yield Static(guide.how, classes="hint")
             yield Static("\n".join(f"    {s.label}: {s.value}" for s in guide.settings))
 
@@ -274,7 +275,7 @@ class LocalDataBody(_FormBody):
             label = mailbox.target_address + (
                 f" ({mailbox.display_name})" if mailbox.display_name else ""
             )
-            yield Checkbox(label, value=bool(tick and tick.ticked), id=f"local-{mailbox.id}")
+            yield TickBox(label, value=bool(tick and tick.ticked), id=f"local-{mailbox.id}")
         yield Static(self._count(), classes="status")
 
     def _count(self) -> str:

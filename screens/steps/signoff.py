@@ -14,6 +14,7 @@ from wizard.report import render_report, report_filename
 from wizard.session import exports_dir
 from wizard.signoff import gather_figures, record_signoff
 
+from ..widgets.tick_box import TickBox
 from .base import StepBody, register_body
 
 
@@ -81,7 +82,7 @@ class SignoffBody(StepBody):
                 id="signoff-date",
             )
         with Horizontal():
-            yield Checkbox(
+            yield TickBox(
                 "Both parties agree the migration is complete",
                 value=bool(data.get("complete")),
                 id="complete",

@@ -13,12 +13,14 @@ from textual.widgets import Checkbox, Static
 from wizard.playbook import ChecklistItem
 from wizard.store import ChecklistTick
 
+from .tick_box import TickBox
+
 
 def checkbox_id(item_id: str) -> str:
     return "check-" + re.sub(r"[^A-Za-z0-9_-]", "-", item_id)
 
 
-class ChecklistBox(Checkbox):
+class ChecklistBox(TickBox):
     def __init__(self, item: ChecklistItem, ticked: bool) -> None:
         super().__init__(item.text, value=ticked, id=checkbox_id(item.id))
         self.item_id = item.id

@@ -14,21 +14,26 @@ from wizard.store import StepRecord, StepState
 
 from ..text import OWNER_STYLE, STATE_ICON, STATE_STYLE
 
-TITLE_WIDTH = 31
+WIDE = 52  # full titles and owner badges, on wide terminals
+OWNER_COLUMNS = 11  # " customer  " badge
+FIXED_COLUMNS = 2 + 5 + 4  # state icon, number, border and scrollbar
 
 
-def step_prompt(step: Step, state: StepState) -> Text:
-    """One navigator line: state icon, number, title (shortened to fit) and owner badge."""
+def step_prompt(step: Step, state: StepState, width: int = WIDE) -> Text:
+    """One navigator line: state icon, number, title (shortened to fit the navigator's width)
+    and, when there is room, the owner badge."""
     indent = "  " if step.is_substep else ""
+    with_owner = width >= 44
+    room = max(8, width - FIXED_COLUMNS - (OWNER_COLUMNS if with_owner else 0) - len(indent))
     title = step.title
-    room = TITLE_WIDTH - len(indent)
     if len(title) > room:
         title = title[: room - 1] + "…"
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{STATE_ICON[state]} ", style=STATE_STYLE[state])
     line.append(f"{indent}{step.number:<5}", style="bold")
     line.append(f"{title:<{room}} ")
-    line.append(f" {step.owner.value:<8} ", style=OWNER_STYLE[step.owner])
+    if with_owner:
+        line.append(f" {step.owner.value:<8} ", style=OWNER_STYLE[step.owner])
     return line
 
 
@@ -41,6 +46,7 @@ class StepNavigator(OptionList):
     DEFAULT_CSS = """
     StepNavigator {
         width: 52;
+        min-width: 30;
         height: 1fr;
         border: round $primary 50%;
         border-title-color: $text;
@@ -77,15 +83,33 @@ class StepNavigator(OptionList):
         self.playbook = playbook
         self.current = current
         self.border_title = "Steps"
+        self._states = {
+            step.number: records[step.number].state
+            if step.number in records
+            else StepState.NOT_STARTED
+            for step in playbook
+        }
+        self._width = WIDE
 
     def on_mount(self) -> None:
         self.highlighted = self.get_option_index(f"step-{self.current}")
         self.scroll_to_highlight(top=False)
 
+    def on_resize(self) -> None:
+        """The screen's width decides the navigator's (wide, compact, folded away): re-fit the
+        titles so nothing is cut mid-word where a shorter form fits."""
+        if self.size.width and self.size.width != self._width:
+            self._width = self.size.width
+            self._show(self._states)
+
     def update_states(self, records: Mapping[str, StepRecord]) -> None:
-        for number, record in records.items():
+        self._states.update({number: record.state for number, record in records.items()})
+        self._show({number: record.state for number, record in records.items()})
+
+    def _show(self, states: Mapping[str, StepState]) -> None:
+        for number, state in states.items():
             self.replace_option_prompt(
-                f"step-{number}", step_prompt(self.playbook.step(number), record.state)
+                f"step-{number}", step_prompt(self.playbook.step(number), state, self._width)
             )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

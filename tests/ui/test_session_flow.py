@@ -331,6 +331,9 @@ async def test_navigator_notes_on_blur_and_key_and_back_to_the_sessions() -> Non
     store = create_session("Acme Corp", "acme.example", example_profile(), name="acme")
     app = OnboardApp(store=store)
     async with app.run_test(size=SIZE) as pilot:
+        # The step's first field has the focus: typing goes where the operator looks.
+        assert app.screen.focused is app.screen.query_one("#contact", Input)
+        await pilot.press("escape")  # to the step list
         assert app.screen.focused is app.screen.query_one(StepNavigator)
         await pilot.press("down", "down", "enter")  # step 1 -> 3 in the navigator
         await settle(pilot)
