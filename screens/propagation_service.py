@@ -82,19 +82,14 @@ class PropagationWatch:
     def start(self) -> None:
         """Start watching with a first round at once (just that round if it watches already)."""
         if not self.watching:
-            self._timer = self.app.set_interval(self.interval, self._due, name="propagation")
-            if self.paused:
-                self._timer.pause()
+            self._new_timer()
         self.refresh_now()
 
     def set_interval(self, seconds: float) -> None:
         """A new rhythm, timed from now."""
         self.interval = max(1.0, float(seconds))
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = self.app.set_interval(self.interval, self._due, name="propagation")
-            if self.paused:
-                self._timer.pause()
+        if self.watching:
+            self._new_timer()
             self._plan_next()
 
     def pause(self) -> None:
@@ -117,6 +112,13 @@ class PropagationWatch:
         if self._timer is not None and not self.paused:
             self._timer.reset()
         self._round()
+
+    def _new_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.app.set_interval(
+            self.interval, self._due, name="propagation", pause=self.paused
+        )
 
     def _due(self) -> None:
         # Slow servers: the timer waits for the round in flight rather than cancel it.
