@@ -3,8 +3,9 @@
 The watch belongs to the App (``OnboardApp.propagation``, screens/propagation_service.py): an App
 timer that keeps asking while the operator is on other steps and stops when the session closes.
 This body starts it (``w``, or on its own when it opens once the change time is known), steers it
-(pause, faster, slower, now) and shows each round, which reaches it through the watch's signal. Done is held back until a round says the matrix is complete; the
-step screen then asks for a reason and records it as an override.
+(pause, faster, slower, now) and shows each round, which reaches it through the watch's signal.
+Done is held back until a round says the matrix is complete; the step screen then asks for a
+reason and records it as an override.
 """
 
 from __future__ import annotations
