@@ -98,11 +98,11 @@ class OnboardApp(App[int], SessionWork):
 
     def on_copy_progressed(self, message: CopyProgressed) -> None:
         if self._copy is not None:
-            self._copy.progressed.publish(message)
+            self._copy.deliver(message)
 
     def on_copy_finished(self, message: CopyFinished) -> None:
         if self._copy is not None:
-            self._copy.finished.publish(message)
+            self._copy.deliver(message)
 
     def on_propagation_round(self, message: PropagationRound) -> None:
         if self._propagation is not None:

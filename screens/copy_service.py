@@ -75,9 +75,19 @@ class SessionCopy:
     def _post(self, event: Event) -> None:
         """Engine threads: tell the App, which hands it to the signals on its own thread."""
         if isinstance(event, Done) and event.subject == ALL:
-            self.app.post_message(CopyFinished(event.ok, event.summary))
+            self.app.post_message(CopyFinished(self.store.name, event.ok, event.summary))
         elif isinstance(event, MailboxProgress):
-            self.app.post_message(CopyProgressed(self.service.latest))
+            self.app.post_message(CopyProgressed(self.store.name, self.service.latest))
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self.service.shutdown(timeout)
+
+    def deliver(self, message: CopyProgressed | CopyFinished) -> None:
+        """Hand a message to the bodies listening (the App calls this on its own thread); one
+        left over from a session closed before is dropped."""
+        if message.session != self.store.name:
+            return
+        if isinstance(message, CopyProgressed):
+            self.progressed.publish(message)
+        else:
+            self.finished.publish(message)

@@ -18,22 +18,26 @@ from wizard.copy.events import MailboxProgress
 
 
 class CopyProgressed(Message):
-    """The copy moved on. ``latest`` is the newest progress of every mailbox, not just the one
-    that moved, so a newer message loses nothing by replacing an older one."""
+    """The copy of session ``session`` moved on. ``latest`` is the newest progress of every
+    mailbox, not just the one that moved, so a newer message loses nothing by replacing an
+    older one."""
 
-    def __init__(self, latest: Mapping[str, MailboxProgress]) -> None:
+    def __init__(self, session: str, latest: Mapping[str, MailboxProgress]) -> None:
         super().__init__()
+        self.session = session
         self.latest = latest
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, CopyProgressed)
+        return isinstance(message, CopyProgressed) and message.session == self.session
 
 
 class CopyFinished(Message):
-    """A copy run ended: finished, cancelled, or stopped by an error (``summary`` says which)."""
+    """A copy run of session ``session`` ended: finished, cancelled, or stopped by an error
+    (``summary`` says which)."""
 
-    def __init__(self, ok: bool, summary: str) -> None:
+    def __init__(self, session: str, ok: bool, summary: str) -> None:
         super().__init__()
+        self.session = session
         self.ok = ok
         self.summary = summary
 

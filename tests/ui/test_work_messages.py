@@ -25,7 +25,8 @@ class Recorder(App[None]):
 
 
 def progress(done: int) -> CopyProgressed:
-    return CopyProgressed({"anna@acme.example": MailboxProgress("anna@acme.example", done=done)})
+    latest = {"anna@acme.example": MailboxProgress("anna@acme.example", done=done)}
+    return CopyProgressed("acme", latest)
 
 
 async def test_a_burst_of_progress_collapses_to_the_newest_and_the_end_is_kept() -> None:
@@ -33,7 +34,7 @@ async def test_a_burst_of_progress_collapses_to_the_newest_and_the_end_is_kept()
     async with app.run_test() as pilot:
         for done in range(1, 101):  # a burst, as engine threads post it
             app.post_message(progress(done))
-        app.post_message(CopyFinished(ok=True, summary="finished"))
+        app.post_message(CopyFinished("acme", ok=True, summary="finished"))
         for n in range(1, 21):
             app.post_message(PropagationRound(PollResult(n, 0.0, matrix=n)))
         await pilot.pause(0.2)
