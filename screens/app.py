@@ -16,9 +16,12 @@ from wizard.session import exports_dir
 from wizard.store import SessionStore
 
 from .commands import SessionCommands
+from .copy_service import CopyServiceFactory, SessionCopy, session_copy_service
 from .dialogs import ConfirmDialog
 from .log_screen import LogScreen
-from .services import SessionService
+from .messages import CopyFinished, CopyProgressed, PropagationRound
+from .propagation_service import PropagationWatch
+from .services import SessionService, SessionWork
 from .start import StartScreen
 from .step_screen import StepScreen
 from .steps import load_bodies
@@ -26,13 +29,14 @@ from .steps import load_bodies
 REPORT_FORMATS = {"md": "Markdown", "html": "HTML", "json": "JSON"}
 
 
-class OnboardApp(App[int]):
+class OnboardApp(App[int], SessionWork):
     """Runs one onboarding session at a time.
 
     The App owns the open ``SessionStore`` (``self.store``) and closes it, releasing the session
-    lock, when the session is closed or the app exits. Long-running services that must outlive a
-    step screen (the copy engine) live in ``self.services`` (see screens/services.py);
-    ``app.copy_service`` is the one named "copy".
+    lock, when the session is closed or the app exits. It also owns the session's long work, so
+    it outlives any step screen (screens/services.py): the copy runs in a thread worker of the
+    App (``self.copy``), step 12's propagation watch on an App timer (``self.propagation``). Their
+    messages reach the App, which hands them to the signals step bodies subscribe to.
     """
 
     TITLE = "onboard"
@@ -50,6 +54,7 @@ class OnboardApp(App[int]):
         demo: bool = False,
         session_opened: Callable[[SessionStore], None] | None = None,
         new_demo_session: Callable[[], SessionStore] | None = None,
+        copy_service: CopyServiceFactory = session_copy_service,
     ) -> None:
         super().__init__()
         self.store = store
@@ -61,16 +66,47 @@ class OnboardApp(App[int]):
         # In the demo, the start screen offers this instead of the new-session form: a new demo
         # session on freshly started demo servers (slow: called from a worker thread).
         self.new_demo_session = new_demo_session
-        self.services: dict[str, SessionService] = {}
+        # How the copy service of an opened session is made (tests give one with slow targets).
+        self.copy_service = copy_service
+        self._copy: SessionCopy | None = None
+        self._propagation: PropagationWatch | None = None
         load_bodies()
 
-    @property
-    def copy_service(self) -> SessionService | None:
-        return self.services.get("copy")
+    # ----- the session's long work --------------------------------------------------------------
 
-    @copy_service.setter
-    def copy_service(self, service: SessionService) -> None:
-        self.services["copy"] = service
+    @property
+    def copy(self) -> SessionCopy:
+        """The open session's copy, made the first time a step asks for it."""
+        if self.store is None:
+            raise RuntimeError("no session is open, so there is no copy")
+        if self._copy is None or self._copy.store is not self.store:
+            self._copy = SessionCopy(self, self.copy_service(self.store))
+        return self._copy
+
+    @property
+    def propagation(self) -> PropagationWatch:
+        """The open session's propagation watch, made the first time step 12 asks for it."""
+        if self._propagation is None:
+            self._propagation = PropagationWatch(self)
+        return self._propagation
+
+    @property
+    def services(self) -> dict[str, SessionService]:
+        """The session's long work made so far, by what the operator calls it."""
+        made = {"copy": self._copy, "propagation watch": self._propagation}
+        return {name: service for name, service in made.items() if service is not None}
+
+    def on_copy_progressed(self, message: CopyProgressed) -> None:
+        if self._copy is not None:
+            self._copy.deliver(message)
+
+    def on_copy_finished(self, message: CopyFinished) -> None:
+        if self._copy is not None:
+            self._copy.deliver(message)
+
+    def on_propagation_round(self, message: PropagationRound) -> None:
+        if self._propagation is not None:
+            self._propagation.deliver(message)
 
     def on_mount(self) -> None:
         if self.store is not None:
@@ -132,7 +168,7 @@ class OnboardApp(App[int]):
     def _release_session(self) -> None:
         for service in self.services.values():
             service.shutdown()
-        self.services.clear()
+        self._copy = self._propagation = None
         if self.store is not None:
             self.store.close()  # also releases the session lock
             self.store = None

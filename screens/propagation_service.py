@@ -1,162 +1,165 @@
-"""The propagation poller of step 12 as a service of the App, not of a step screen.
+"""Step 12's propagation watch, owned by the App: an App timer that starts a round in a worker.
 
-Choice: the App owns it (``app.services["propagation"]``), so the matrix keeps refreshing while
-the operator works on other steps and step 12 shows the newest matrix the moment it is opened
-again. It is stopped when the session is closed or the app quits (``shutdown``). It never holds
-anything that a stop would lose, so ``running`` is False: quitting does not ask about it
-(``watching`` tells whether it polls).
-
-The service knows nothing of DNS: it calls ``check()`` (a function returning the newest matrix)
-in its own thread every ``interval`` seconds and hands each result to its listeners, which are
-called from that thread (a screen listener must use ``call_from_thread`` or ``post_message``).
+The App keeps one ``PropagationWatch`` per open session, so the matrix keeps refreshing while the
+operator works on other steps, and step 12 shows the newest round the moment it opens again. The
+rhythm is an App timer (``set_interval``); each round runs ``check()`` (a function returning the
+newest matrix) in a thread worker of the App (group "propagation", exclusive: a newer round
+replaces one still asking slow servers, whose answer is then dropped). A round posts
+``PropagationRound`` to the App, which records it here and hands it to ``rounds``, the signal step
+12 subscribes to. ``shutdown`` stops the timer and drops any round in flight without waiting for
+DNS. Stopping loses nothing, so ``running`` is False: quitting never asks about it.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from textual.app import App
+from textual.signal import Signal
+from textual.timer import Timer
+from textual.worker import Worker, get_current_worker
 
-from wizard.events import Listeners
+from .messages import PollResult, PropagationRound
 
 INTERVALS = (2, 5, 10, 15, 30, 60, 120, 300)  # seconds the operator can step through
 DEFAULT_INTERVAL = 30
+GROUP = "propagation"  # the App's worker group of the rounds
 
 
-@dataclass(frozen=True)
-class PollResult:
-    """One round of the poller: the matrix, or why it could not be built."""
-
-    round: int
-    at: float  # time.time() when the round finished
-    matrix: Any = None
-    error: str = ""
+def no_check() -> Any:
+    raise RuntimeError("step 12 has not said what to check yet")
 
 
-Listener = Callable[[PollResult], None]
+class PropagationWatch:
+    """Starts a round every ``interval`` seconds on an App timer; pausable, and asked at once on
+    demand (``refresh_now``)."""
 
-
-class PropagationPoller:
-    """Calls ``check`` every ``interval`` seconds in a thread of its own; pausable."""
-
-    def __init__(self, check: Callable[[], Any], interval: float = DEFAULT_INTERVAL) -> None:
-        self.check = check
+    def __init__(self, app: App[object], interval: float = DEFAULT_INTERVAL) -> None:
+        self.app = app
+        self.check: Callable[[], Any] = no_check
         self.interval = float(interval)
         self.latest: PollResult | None = None
         self.paused = False
-        self._rounds = 0
-        self._listeners: Listeners[PollResult] = Listeners()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._force = False
         self.next_at: float | None = None
+        self.rounds: Signal[PollResult] = Signal(app, "propagation-rounds")
+        self._timer: Timer | None = None
+        self._rounds = 0
+        self._last_at = 0.0  # time.time() when the last round started
+        self._in_flight: Worker[None] | None = None
+        self._configured = False
+
+    def follow(self, check: Callable[[], Any], interval: float) -> None:
+        """What to check (it follows the session); the interval is taken the first time only,
+        as the operator may have changed it since."""
+        self.check = check
+        if not self._configured:
+            self._configured = True
+            self.interval = float(interval)
 
     # ----- SessionService ----------------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        """Nothing is lost by stopping a poller, so quitting never asks about it."""
+        """Nothing is lost by stopping the watch, so quitting never asks about it."""
         return False
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop polling. A round still asking slow servers is left to end on its own (its thread
-        is a daemon and publishes nothing once stopped), so closing never waits for DNS."""
-        self._stop.set()
-        self._wake.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(min(timeout, 0.5))
-        self._thread = None
+        """Stop watching; a round still in flight is cancelled and publishes nothing."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self.next_at = None
+        self.app.workers.cancel_group(self.app, GROUP)
 
-    # ----- state and steering ------------------------------------------------------------------
+    # ----- state and steering (the UI thread) -------------------------------------------------
 
     @property
     def watching(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and not self._stop.is_set()
+        return self._timer is not None
 
     def start(self) -> None:
-        """Start polling with a first round at once (just that round if it polls already)."""
-        if self.watching:
-            self.refresh_now()
-            return
-        # Events of its own, so a round left over from before stays stopped.
-        self._stop, self._wake = threading.Event(), threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, args=(self._stop, self._wake), name="propagation-poller", daemon=True
-        )
-        self._thread.start()
+        """Start watching with a first round at once (just that round if it watches already)."""
+        if not self.watching:
+            self._new_timer()
+        self.refresh_now()
 
     def set_interval(self, seconds: float) -> None:
+        """A new rhythm, timed from now."""
         self.interval = max(1.0, float(seconds))
-        self._wake.set()  # the next round is timed from now with the new interval
+        if self.watching:
+            self._new_timer()
+            self._plan_next()
 
     def pause(self) -> None:
         self.paused = True
+        if self._timer is not None:
+            self._timer.pause()
+        self.next_at = None
 
     def resume(self) -> None:
         self.paused = False
-        self._wake.set()
+        if self._timer is not None:
+            self._timer.reset()  # resumes too, timed from now
+            if time.time() >= self._last_at + self.interval:
+                self._round()  # overdue while paused: ask now
+            else:
+                self._plan_next()
 
     def refresh_now(self) -> None:
-        """Poll at once (also while paused), then go on at the interval."""
-        self._force = True
-        self._wake.set()
+        """A round at once (also while paused), then on at the interval."""
+        if self._timer is not None and not self.paused:
+            self._timer.reset()
+        self._round()
 
-    # ----- listening ---------------------------------------------------------------------------
+    def _new_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.app.set_interval(
+            self.interval, self._due, name="propagation", pause=self.paused
+        )
 
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        return self._listeners.subscribe(listener)
+    def _due(self) -> None:
+        # Slow servers: the timer waits for the round in flight rather than cancel it.
+        if self._in_flight is None or self._in_flight.is_finished:
+            self._round()
+        else:
+            self._plan_next()
 
-    def _publish(self, result: PollResult) -> None:
-        self.latest = result
-        self._listeners.publish(result)
+    def _plan_next(self) -> None:
+        self.next_at = None if self.paused or not self.watching else time.time() + self.interval
 
-    # ----- the thread --------------------------------------------------------------------------
-
-    def _round(self, stop: threading.Event) -> None:
+    def _round(self) -> None:
         self._rounds += 1
-        try:
-            result = PollResult(self._rounds, time.time(), matrix=self.check())
-        except Exception as exc:  # a broken round is shown, and the next one tries again
-            result = PollResult(self._rounds, time.time(), error=str(exc) or type(exc).__name__)
-        if not stop.is_set():
-            self._publish(result)
+        number, check = self._rounds, self.check
+        self._last_at = time.time()
+        self._plan_next()
 
-    def _loop(self, stop: threading.Event, wake: threading.Event) -> None:
-        force = True
-        while not stop.is_set():
-            if force or not self.paused:
-                self._force = False
-                self._round(stop)
-            last = time.time()
-            force = False
-            while not stop.is_set():
-                self.next_at = None if self.paused else last + self.interval
-                timeout = None if self.next_at is None else max(0.0, self.next_at - time.time())
-                wake.wait(timeout)
-                wake.clear()
-                if self._force:
-                    force = True
-                    break
-                # Woken by an interval change, a resume, or the time: poll once it is due.
-                if not self.paused and time.time() >= last + self.interval - 0.01:
-                    break
+        def work() -> None:
+            try:
+                result = PollResult(number, time.time(), matrix=check())
+            except Exception as exc:  # a broken round is shown, and the next one tries again
+                result = PollResult(number, time.time(), error=str(exc) or type(exc).__name__)
+            if not get_current_worker().is_cancelled:
+                self.app.post_message(PropagationRound(result))
 
+        # Exclusive: a round asked for now replaces one still in flight, whose answer is dropped.
+        self._in_flight = self.app.run_worker(
+            work,
+            name="propagation round",
+            group=GROUP,
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
 
-def propagation_poller(
-    app: App[object], check: Callable[[], Any], interval: float
-) -> PropagationPoller:
-    """The App's poller, made the first time; ``check`` is replaced so it follows the session."""
-    services: dict[str, Any] = getattr(app, "services", {})
-    poller = services.get("propagation")
-    if not isinstance(poller, PropagationPoller):
-        poller = PropagationPoller(check, interval)
-        services["propagation"] = poller
-    else:
-        poller.check = check
-    return poller
+    # ----- rounds reaching the UI (the App calls this on its own thread) ----------------------
+
+    def deliver(self, message: PropagationRound) -> None:
+        """Keep the round and hand it to step 12 if it is shown; a late one after a stop is
+        dropped."""
+        if not self.watching:
+            return
+        self.latest = message.result
+        self.rounds.publish(message.result)

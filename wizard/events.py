@@ -6,13 +6,9 @@ the same ``subject`` supersedes an older one, so a busy listener may drop stale 
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -54,32 +50,3 @@ EventSink = Callable[[Event], None]
 
 def ignore(_event: Event) -> None:
     """An EventSink that drops everything, for callers that do not watch progress."""
-
-
-class Listeners(Generic[T]):
-    """Who listens to a long-running service; safe to use from any thread.
-
-    ``publish`` calls each listener in the publishing thread; a listener that raises is skipped,
-    never the service's problem (a screen that went away, say)."""
-
-    def __init__(self) -> None:
-        self._listeners: list[Callable[[T], None]] = []
-        self._lock = threading.Lock()
-
-    def subscribe(self, listener: Callable[[T], None]) -> Callable[[], None]:
-        """Add ``listener``; returns the function that removes it again."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock, contextlib.suppress(ValueError):
-                self._listeners.remove(listener)
-
-        return unsubscribe
-
-    def publish(self, item: T) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            with contextlib.suppress(Exception):
-                listener(item)

@@ -1,13 +1,14 @@
 """Steps 9 and 14: the mailbox copy with live progress; steps 10 and 16: the verification table.
 
-The copy itself belongs to the app's ``CopyService`` (``screens.copy_service``), so leaving the
-step keeps it running; this body only shows its events. Progress is coalesced: the listener keeps
-the newest event per mailbox and a timer applies them, so 200 busy mailboxes stay smooth.
+The copy itself runs in a worker of the App (``OnboardApp.copy``, screens/copy_service.py), so
+leaving the step keeps it running; this body starts and steers it and shows its progress, which
+reaches it through the copy's signals. Progress is coalesced in the App's queue and a body only
+redraws the rows whose progress changed, so 200 busy mailboxes stay smooth.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Mapping
 from typing import Any
 
 from textual import work
@@ -22,11 +23,13 @@ from wizard.copy.errors import CopyError
 from wizard.copy.events import MailboxProgress, MailboxState
 from wizard.copy.ledger import RunMode
 from wizard.copy.plan import PlanOptions
+from wizard.copy.service import CopyService
 from wizard.copy.session_jobs import session_jobs
 from wizard.copy.verify import Verification, latest_verification, verify
-from wizard.events import Done, Event
 
-from ..copy_service import copy_service
+from ..copy_service import SessionCopy
+from ..messages import CopyFinished, CopyProgressed
+from ..services import session_work
 from .base import StepBody, register_body
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -82,19 +85,18 @@ class CopyBody(StepBody):
     CopyBody #copy-status { color: $warning; }
     """
 
-    REFRESH_SECONDS = 0.3
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mode = RunMode.DIFFERENTIAL if self.step.kind == "differential" else RunMode.INITIAL
-        self._pending: dict[str, MailboxProgress] = {}
-        self._pending_lock = threading.Lock()
-        self._finished = False
-        self._unsubscribe: Any = None
+        self._shown: dict[str, MailboxProgress] = {}
 
     @property
-    def service(self):  # type: ignore[no-untyped-def]
-        return copy_service(self.app, self.store)
+    def copy(self) -> SessionCopy:
+        return session_work(self.app).copy
+
+    @property
+    def service(self) -> CopyService:
+        return self.copy.service
 
     def compose(self) -> ComposeResult:
         verb = "differential copy" if self.mode is RunMode.DIFFERENTIAL else "copy"
@@ -126,11 +128,13 @@ class CopyBody(StepBody):
     def on_mount(self) -> None:
         table = self.query_one("#copy-table", DataTable)
         ledger = self.service.ledger
+        latest_of = self.service.latest
         for mailbox in self.store.mailboxes():
             address = mailbox.target_address
-            latest = self.service.latest.get(address)
+            latest = latest_of.get(address)
             if latest is not None:
                 cells = self._cells(latest)
+                self._shown[address] = latest
             else:
                 totals = ledger.totals(address)
                 state = f"{totals.copied} copied earlier" if totals.copied else "not started"
@@ -147,48 +151,36 @@ class CopyBody(StepBody):
                     "",
                 ]
             table.add_row(*cells, key=address)
-        self._unsubscribe = self.service.subscribe(self._on_engine_event)
-        self.set_interval(self.REFRESH_SECONDS, self.apply_progress)
+        # The signals forget this body once it is removed: leaving the step needs no clean-up.
+        self.copy.progressed.subscribe(self, self.show_progress)
+        self.copy.finished.subscribe(self, self.show_finished)
         self._update_totals()
         self._load_failures()
         self._update_status()
 
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
+    # ----- the copy's messages (UI thread, through the copy's signals) -------------------------
 
-    # ----- engine events (engine threads) ------------------------------------------------------
+    def show_progress(self, message: CopyProgressed) -> None:
+        table = self.query_one("#copy-table", DataTable)
+        for mailbox, progress in message.latest.items():
+            if self._shown.get(mailbox) is progress:
+                continue
+            self._shown[mailbox] = progress
+            cells = self._cells(progress)
+            if mailbox not in table.rows:
+                table.add_row(*cells, key=mailbox)
+                continue
+            for (key, _label), value in zip(COLUMNS, cells, strict=True):
+                table.update_cell(mailbox, key, value)
+        self._update_totals(message.latest)
 
-    def _on_engine_event(self, event: Event) -> None:
-        if isinstance(event, MailboxProgress):
-            with self._pending_lock:
-                self._pending[event.subject] = event  # a newer one replaces an older one
-        elif isinstance(event, Done) and event.subject == "*":
-            self._finished = True
-
-    # ----- applying progress (UI thread, on a timer) -----------------------------------------
-
-    def apply_progress(self) -> None:
-        with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        if pending:
-            table = self.query_one("#copy-table", DataTable)
-            for mailbox, progress in pending.items():
-                cells = self._cells(progress)
-                if mailbox not in table.rows:
-                    table.add_row(*cells, key=mailbox)
-                    continue
-                for (key, _label), value in zip(COLUMNS, cells, strict=True):
-                    table.update_cell(mailbox, key, value)
-            self._update_totals()
-        if self._finished:
-            self._finished = False
-            self._load_failures()
-            self._update_status()
-            self.post_message(StepBody.EvidenceAdded())
+    def show_finished(self, message: CopyFinished) -> None:
+        self._load_failures()
+        self._update_status()
+        self.post_message(StepBody.EvidenceAdded())
 
     def _cells(self, p: MailboxProgress) -> list[str]:
-        history = list(self.service.history.get(p.subject, ()))
+        history = list(self.service.history_of(p.subject))
         return [
             p.subject,
             p.state.value,
@@ -202,8 +194,8 @@ class CopyBody(StepBody):
             "" if p.state.finished else p.folder,
         ]
 
-    def _update_totals(self) -> None:
-        latest = list(self.service.latest.values())
+    def _update_totals(self, latest_of: Mapping[str, MailboxProgress] | None = None) -> None:
+        latest = list((self.service.latest if latest_of is None else latest_of).values())
         count = len(self.store.mailboxes())
         finished = sum(1 for p in latest if p.state is MailboxState.DONE)
         done = sum(p.done for p in latest)
@@ -256,7 +248,7 @@ class CopyBody(StepBody):
 
     def _start(self, *, only_failed: bool = False) -> None:
         try:
-            started = self.service.start(self.mode, only_failed=only_failed)
+            started = self.copy.start(self.mode, only_failed=only_failed)
         except (CommandError, CopyError) as exc:
             self._update_status(str(exc))
             self.notify(str(exc), severity="error")

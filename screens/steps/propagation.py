@@ -1,10 +1,11 @@
-"""Step 12: the propagation matrix, refreshed on its own by the App's poller.
+"""Step 12: the propagation matrix, refreshed on its own by the App's propagation watch.
 
-The poller is an App service (screens/propagation_service.py): it keeps polling while the
-operator is on other steps and stops when the session closes. This body starts it (``w``, or on
-its own when it opens once the change time is known), steers it (pause, faster, slower, now) and
-shows each round it publishes. Done is held back until a round says the matrix is complete; the
-step screen then asks for a reason and records it as an override.
+The watch belongs to the App (``OnboardApp.propagation``, screens/propagation_service.py): an App
+timer that keeps asking while the operator is on other steps and stops when the session closes.
+This body starts it (``w``, or on its own when it opens once the change time is known), steers it
+(pause, faster, slower, now) and shows each round, which reaches it through the watch's signal.
+Done is held back until a round says the matrix is complete; the step screen then asks for a
+reason and records it as an override.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from wizard.dns import (
@@ -41,13 +41,9 @@ from wizard.dns import (
 )
 from wizard.store import SessionStore, StepState, now_iso
 
-from ..propagation_service import (
-    DEFAULT_INTERVAL,
-    INTERVALS,
-    PollResult,
-    PropagationPoller,
-    propagation_poller,
-)
+from ..messages import PollResult
+from ..propagation_service import DEFAULT_INTERVAL, INTERVALS, PropagationWatch
+from ..services import session_work
 from .base import StepBody, register_body
 from .dns_view import FindingList, when_short
 
@@ -164,17 +160,9 @@ class PropagationBody(StepBody):
     PropagationBody #prop-resolvers { width: 1fr; }
     """
 
-    class RoundDone(Message):
-        """The poller finished a round (posted from its thread)."""
-
-        def __init__(self, result: PollResult) -> None:
-            super().__init__()
-            self.result = result
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._unsubscribe: Any = None
-        self._poller: PropagationPoller | None = None
+        self._poller: PropagationWatch | None = None
         self.view: PropagationMatrix | None = None
         self._last_saved_complete: bool | None = None
 
@@ -206,15 +194,17 @@ class PropagationBody(StepBody):
     # ----- the poller -----------------------------------------------------------------------------
 
     @property
-    def poller(self) -> PropagationPoller:
+    def poller(self) -> PropagationWatch:
         if self._poller is None:
             interval = float(self.store.setting(INTERVAL_SETTING, DEFAULT_INTERVAL))
-            self._poller = propagation_poller(self.app, matrix_check(self.store), interval)
+            self._poller = session_work(self.app).propagation
+            self._poller.follow(matrix_check(self.store), interval)
         return self._poller
 
     def on_mount(self) -> None:
         poller = self.poller
-        self._unsubscribe = poller.subscribe(self._on_round)
+        # The signal forgets this body once it is removed: leaving the step needs no clean-up.
+        poller.rounds.subscribe(self, self._show_round)
         if poller.latest is not None:
             self._show_round(poller.latest)
         else:
@@ -228,17 +218,6 @@ class PropagationBody(StepBody):
         """The expected answer depends on the variant: ask again at once with the new one."""
         if self.poller.watching:
             self.poller.refresh_now()
-
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-
-    def _on_round(self, result: PollResult) -> None:
-        self.post_message(self.RoundDone(result))  # from the poller's thread
-
-    def on_propagation_body_round_done(self, message: PropagationBody.RoundDone) -> None:
-        message.stop()
-        self._show_round(message.result)
 
     def _show_round(self, result: PollResult) -> None:
         if self.store.closed:

@@ -4,18 +4,23 @@ and quitting during the copy asks first."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from textual.widgets import DataTable
 
 from screens.app import OnboardApp
+from screens.copy_service import session_job_builder
 from screens.dialogs.confirm import ConfirmDialog
 from tests.ui.pilot_helpers import wait_until
 from wizard.copy.events import MailboxProgress, MailboxState
+from wizard.copy.service import CopyService
 from wizard.copy.session_jobs import SOURCE_SETTING, TARGET_SETTING
+from wizard.events import Event, EventSink, ignore
 from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key, target_password_key
 from wizard.session import create_session
+from wizard.store import SessionStore
 
 from .corpus import WHEN, bodies, message
 
@@ -42,25 +47,36 @@ def session(dovecots, users):  # type: ignore[no-untyped-def]
     yield store, address
 
 
+class HeldCopy(CopyService):
+    """The session's copy service, held after its first batch until the test releases it."""
+
+    def __init__(self, store: SessionStore) -> None:
+        super().__init__(store, session_job_builder(store))
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    def start(self, *args: Any, sink: EventSink = ignore, **kwargs: Any) -> bool:
+        def hold_after_first_batch(event: Event) -> None:
+            # Runs on the copy thread: keeps the copy mid-way, however fast this machine is,
+            # until the test has pressed pause. The copy itself is untouched.
+            if isinstance(event, MailboxProgress) and event.done > 0 and not self.release.is_set():
+                self.held.set()
+                self.release.wait(60)
+            sink(event)
+
+        return super().start(*args, sink=hold_after_first_batch, **kwargs)
+
+
 async def test_copy_goes_on_while_on_other_steps_and_quit_asks(dovecots, users, session) -> None:
     store, address = session
     src, dst = dovecots
-    app = OnboardApp(store=store)
-    held = threading.Event()
-    release = threading.Event()
-
-    def hold_after_first_batch(event: object) -> None:
-        # Runs on the copy thread: keeps the copy mid-way, however fast this machine is, until
-        # the test has pressed pause. The copy itself is untouched.
-        if isinstance(event, MailboxProgress) and event.done > 0 and not release.is_set():
-            held.set()
-            release.wait(60)
+    app = OnboardApp(store=store, copy_service=HeldCopy)
 
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause(0.3)
-        service = app.copy_service
-        assert service is not None
-        service.subscribe(hold_after_first_batch)
+        service = app.copy.service
+        assert isinstance(service, HeldCopy)
+        held, release = service.held, service.release
         app.screen.query_one("#copy-table", DataTable).focus()  # as after tabbing to the table
         await pilot.press("s")
         await wait_until(pilot, held.is_set, what="for the copy to get going")

@@ -227,7 +227,7 @@ async def test_step12_poller_belongs_to_the_app_and_the_keys_steer_it(
         assert store.setting("dns.change_made_at")
         assert store.latest_evidence("12", "dns.change-made") is not None
         assert "recorded in step 12" in shown(app.screen.query_one("#prop-since", Static))
-        poller = app.services["propagation"]
+        poller = app.propagation
 
         await pilot.press("minus")  # slower: 30 s -> 60 s, kept in the session
         await settle(pilot)
@@ -245,7 +245,7 @@ async def test_step12_poller_belongs_to_the_app_and_the_keys_steer_it(
             server.set_zone(DOMAIN, NEW_MX)
         app.goto_step("13.2")
         await settle(pilot)
-        assert app.services["propagation"] is poller and poller.watching
+        assert app.propagation is poller and poller.watching
         poller.refresh_now()
         await wait_until(pilot, lambda: poller.latest is not None and poller.latest.matrix.complete)
         app.goto_step("12")
@@ -269,7 +269,7 @@ async def test_step12_poller_belongs_to_the_app_and_the_keys_steer_it(
 
         app.close_session()
         await settle(pilot)
-        assert "propagation" not in app.services and not poller.watching
+        assert not poller.watching and app.propagation is not poller
 
 
 def state_rows_servers(app: OnboardApp) -> list[str]:

@@ -11,6 +11,7 @@ from screens.dialogs import ConfirmDialog, ReasonDialog
 from screens.start import StartScreen
 from screens.step_screen import StepScreen
 from screens.widgets.navigator import StepNavigator
+from wizard.copy.service import CopyService
 from wizard.profile import example_profile
 from wizard.session import create_session, session_path
 from wizard.store import SessionStore, StepState
@@ -296,24 +297,27 @@ async def test_evidence_list_refreshes_when_a_body_records_evidence() -> None:
         assert "✔" in navigator_line(app, "2")
 
 
-class FakeCopy:
-    """Stands in for a long-running service the app owns."""
+class FakeCopy(CopyService):
+    """Stands in for the session's copy service: a copy that runs until it is shut down."""
 
-    def __init__(self) -> None:
-        self.running = True
+    def __init__(self, store: SessionStore) -> None:
+        super().__init__(store, lambda _wanted: [])
         self.stopped = False
 
+    @property
+    def running(self) -> bool:
+        return not self.stopped
+
     def shutdown(self, timeout: float = 10.0) -> None:
-        self.running = False
         self.stopped = True
 
 
 async def test_quitting_while_a_service_runs_asks_first_and_stops_it() -> None:
     store = create_session("Acme Corp", "acme.example", example_profile(), name="acme")
-    app = OnboardApp(store=store)
-    service = FakeCopy()
+    app = OnboardApp(store=store, copy_service=FakeCopy)
     async with app.run_test(size=SIZE) as pilot:
-        app.copy_service = service  # as screens/copy_service.py does
+        service = app.copy.service  # made the first time a step asks, as step 9 does
+        assert isinstance(service, FakeCopy)
         await pilot.press("ctrl+q")
         await settle(pilot)
         assert isinstance(app.screen, ConfirmDialog)

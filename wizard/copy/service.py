@@ -1,9 +1,13 @@
-"""The copy as a long-lived service of the app: started, steered and watched from any screen.
+"""The session's copy as a service: started, steered and watched from any screen, run on a thread
+the caller supplies.
 
-A ``CopyService`` belongs to the application (not to a step screen), so leaving step 9 does not
-stop a copy. It runs one ``CopyEngine`` at a time in a thread of its own, keeps the newest
-progress of every mailbox and a short throughput history for sparklines, and fans events out to
-listeners (screens subscribe while they are shown). Listeners are called from engine threads.
+``CopyService`` is Textual-free. ``start`` builds the run's jobs at once (so a missing password is
+refused there and then) and hands the blocking run to ``background``: the App passes a thread
+worker of its own (screens/copy_service.py), everything else a plain thread (``in_thread``). It
+keeps the newest progress of every mailbox and a short throughput history for sparklines, logs
+every event to the activity log and passes it on to the run's ``sink`` (called on engine threads).
+The headless ``onboard copy`` runs the same ``CopyEngine`` on a thread of its own instead
+(``wizard/copy/cli.py``: ``run_engine``) and records the same evidence.
 """
 
 from __future__ import annotations
@@ -15,14 +19,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..activity import event_logger
-from ..events import Done, Event, EventSink, Listeners
+from ..events import Done, Event, EventSink, ignore
 from ..store import SessionStore
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob
 from .events import MailboxProgress, MailboxState
 from .ledger import CopyLedger, MessageRecord, RunMode
 
 JobBuilder = Callable[[Sequence[str]], list[MailboxJob]]
+Background = Callable[[Callable[[], None]], object]  # runs the work off the caller's thread
 HISTORY = 40  # throughput samples kept per mailbox for the sparkline
+ALL = "*"  # the subject of the Done that ends a whole run
+
+
+def in_thread(work: Callable[[], None]) -> threading.Thread:
+    """Run ``work`` on a daemon thread of its own (tests, scripts: anything without an App)."""
+    thread = threading.Thread(target=work, name="copy-service", daemon=True)
+    thread.start()
+    return thread
 
 
 class CopyService:
@@ -39,21 +52,34 @@ class CopyService:
         self.ledger = CopyLedger(store)
         self.build_jobs = jobs
         self.settings = settings or CopySettings()
-        self.latest: dict[str, MailboxProgress] = {}
-        self.history: dict[str, deque[float]] = {}
         self.last_result: CopyResult | None = None
         self.mode: RunMode | None = None
         self.error = ""
+        self._latest: dict[str, MailboxProgress] = {}
+        self._history: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()  # engine threads write, the UI thread reads
         self._engine: CopyEngine | None = None
-        self._thread: threading.Thread | None = None
-        self._listeners: Listeners[Event] = Listeners()
+        self._finished = threading.Event()
+        self._finished.set()
+        self._sink: EventSink = ignore
         self._activity = event_logger(store, "copy")
 
-    # ----- state ------------------------------------------------------------------------------
+    # ----- state (any thread) -----------------------------------------------------------------
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return not self._finished.is_set()
+
+    @property
+    def latest(self) -> dict[str, MailboxProgress]:
+        """A copy of the newest progress of every mailbox this session copied since it opened."""
+        with self._lock:
+            return dict(self._latest)
+
+    def history_of(self, mailbox: str) -> tuple[float, ...]:
+        """The mailbox's recent throughput samples (bytes per second), oldest first."""
+        with self._lock:
+            return tuple(self._history.get(mailbox, ()))
 
     def paused(self, mailbox: str | None = None) -> bool:
         engine = self._engine
@@ -67,22 +93,17 @@ class CopyService:
     def failures(self, mailbox: str | None = None) -> list[MessageRecord]:
         return [r for r in self.ledger.problems(mailbox) if r.state.value == "failed"]
 
-    # ----- listening --------------------------------------------------------------------------
-
-    def subscribe(self, listener: EventSink) -> Callable[[], None]:
-        return self._listeners.subscribe(listener)
-
     def _event(self, event: Event) -> None:
         self._activity(event)
         if isinstance(event, MailboxProgress):
-            self.latest[event.subject] = event
-            if event.state is MailboxState.COPYING or event.rate_bytes:
-                self.history.setdefault(event.subject, deque(maxlen=HISTORY)).append(
-                    event.rate_bytes
-                )
-        self._listeners.publish(event)
+            with self._lock:
+                self._latest[event.subject] = event
+                if event.state is MailboxState.COPYING or event.rate_bytes:
+                    history = self._history.setdefault(event.subject, deque(maxlen=HISTORY))
+                    history.append(event.rate_bytes)
+        self._sink(event)
 
-    # ----- steering ---------------------------------------------------------------------------
+    # ----- steering (any thread) --------------------------------------------------------------
 
     def start(
         self,
@@ -90,18 +111,27 @@ class CopyService:
         mailboxes: Sequence[str] = (),
         *,
         only_failed: bool = False,
+        sink: EventSink = ignore,
+        background: Background = in_thread,
     ) -> bool:
-        """Start a copy in the background; False if one is running already."""
+        """Start a copy through ``background``; False if one is running already.
+
+        Building the jobs may raise ``CommandError`` or ``CopyError`` (a password or a setting is
+        missing): nothing has started then. ``sink`` hears every event of the run, the last one a
+        ``Done`` with subject ``ALL``."""
         if self.running:
             return False
         jobs = self.build_jobs(mailboxes)
         settings = replace(self.settings, mode=mode, only_failed=only_failed, dry_run=False)
         engine = CopyEngine(self.ledger, jobs, settings, sink=self._event)
         self._engine = engine
+        self._sink = sink
         self.mode = mode
         self.error = ""
-        for job in jobs:
-            self.history.pop(job.mailbox, None)
+        with self._lock:
+            for job in jobs:
+                self._history.pop(job.mailbox, None)
+        self._finished.clear()
 
         def work() -> None:
             try:
@@ -109,10 +139,15 @@ class CopyService:
                 record_copy_evidence(self.store, self.last_result, mode)
             except Exception as exc:  # noqa: BLE001 - shown to the operator
                 self.error = f"{type(exc).__name__}: {exc}"
-            self._event(Done(subject="*", ok=not self.error, summary=self.error or "finished"))
+            finally:
+                self._finished.set()
+            self._event(Done(subject=ALL, ok=not self.error, summary=self.error or "finished"))
 
-        self._thread = threading.Thread(target=work, name="copy-service", daemon=True)
-        self._thread.start()
+        try:
+            background(work)
+        except BaseException:
+            self._finished.set()  # nothing runs: the next start may go on
+            raise
         return True
 
     def pause(self, mailbox: str | None = None) -> None:
@@ -132,10 +167,7 @@ class CopyService:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the running copy to end; True when nothing runs any more."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(timeout)
-        return not self.running
+        return self._finished.wait(timeout)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Cancel and wait, for quitting: rows stay consistent and the next run goes on."""
@@ -181,4 +213,12 @@ def record_copy_evidence(store: SessionStore, result: CopyResult, mode: RunMode)
     store.add_evidence(copy_step(mode), "copy", summary, data, ok=result.ok)
 
 
-__all__ = ["CopyService", "JobBuilder", "copy_step", "record_copy_evidence"]
+__all__ = [
+    "ALL",
+    "Background",
+    "CopyService",
+    "JobBuilder",
+    "copy_step",
+    "in_thread",
+    "record_copy_evidence",
+]
