@@ -88,7 +88,7 @@ class StepScreen(Screen[None]):
         step, store = self.step, self.store
         yield Header()
         if is_demo(store):
-            yield DemoBanner()
+            yield DemoBanner(servers=self.onboard.demo)
         with Horizontal(id="session"):
             yield StepNavigator(store.playbook, store.step_records(), step.number, id="navigator")
             with VerticalScroll(id="step-pane", can_focus=False):

@@ -94,9 +94,21 @@ def cmd_start(args: argparse.Namespace) -> int:
         return run_demo(_run_app)
     profile = _profile(args) if args.profile else None
     if args.resume:
-        store = open_session(args.resume)
-        return _run_app(store=store, profile=profile, demo=args.demo)
+        return _resume(args.resume, profile=profile)
     return _run_app(profile=profile, demo=args.demo)
+
+
+def _resume(name: str, **kwargs: Any) -> int:
+    """Open a saved session in the app; the demo session comes with its demo servers, which
+    exist only while `onboard --demo` runs (without them every check of it would fail)."""
+    store = open_session(name)
+    if not store.demo:
+        return _run_app(store=store, **kwargs)
+    store.close()
+    from .demo.run import run_demo
+
+    print(f"{name} is the demo session: starting its demo servers with it.", file=sys.stderr)
+    return run_demo(_run_app, name=store.name)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -124,8 +136,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    store = open_session(args.name)
-    return _run_app(store=store)
+    return _resume(args.name)
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:

@@ -10,6 +10,11 @@ DEMO_TEXT = (
     "DEMO · a made-up company's generated mail, served on this computer (127.0.0.1) only while "
     "`onboard --demo` runs · delete it from the start screen when done"
 )
+# The demo session opened in an app started without --demo: its servers are not there.
+NO_SERVERS_TEXT = (
+    "DEMO · its demo servers are not running, so tests, copies and verification of this session "
+    "fail · quit (ctrl+q) and run `onboard --demo` to use it"
+)
 
 
 def is_demo(store: SessionStore) -> bool:
@@ -27,7 +32,12 @@ class DemoBanner(Static):
         text-style: bold;
         padding: 0 1;
     }
+    DemoBanner.-no-servers {
+        height: auto;
+        background: $error;
+    }
     """
 
-    def __init__(self, *, id: str = "demo-banner") -> None:  # noqa: A002 - Textual's name
-        super().__init__(DEMO_TEXT, id=id, markup=False)
+    def __init__(self, *, servers: bool = True, id: str = "demo-banner") -> None:  # noqa: A002
+        super().__init__(DEMO_TEXT if servers else NO_SERVERS_TEXT, id=id, markup=False)
+        self.set_class(not servers, "-no-servers")

@@ -240,3 +240,38 @@ def test_demo_takes_no_session_or_profile_of_its_own(
     monkeypatch.setattr(cli, "_run_app", lambda **_: pytest.fail("the app must not start"))
     assert cli.main(["--demo", "--resume", "acme"]) == 2
     assert "leave out --resume/--profile" in capsys.readouterr().err
+
+
+def test_resuming_the_demo_without_demo_brings_its_servers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo session's servers exist only with --demo: resumed by name it gets them too."""
+    from wizard.demo import run as demo_run
+    from wizard.profile import example_profile
+    from wizard.session import create_session
+
+    create_session(
+        "Demo Company", "demo.example", example_profile(), demo=True, name="demo-x"
+    ).close()
+    started: list[str] = []
+    monkeypatch.setattr(demo_run, "run_demo", lambda run_app, name: started.append(name) or 0)
+    monkeypatch.setattr(cli, "_run_app", lambda **_: pytest.fail("not without the demo servers"))
+    assert cli.main(["resume", "demo-x"]) == 0
+    assert cli.main(["--resume", "demo-x"]) == 0
+    assert started == ["demo-x", "demo-x"]
+    assert "starting its demo servers" in capsys.readouterr().err
+
+
+async def test_the_demo_opened_without_its_servers_says_so_on_screen() -> None:
+    from screens.app import OnboardApp
+    from screens.widgets.demo_banner import DemoBanner
+    from wizard.profile import example_profile
+    from wizard.session import create_session
+
+    store = create_session("Demo Company", "demo.example", example_profile(), demo=True)
+    app = OnboardApp(store=store)  # as the start screen opens it in an app without --demo
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        banner = app.screen.query_one(DemoBanner)
+        text = str(banner.render())
+        assert "demo servers are not running" in text and "onboard --demo" in text
