@@ -1,4 +1,4 @@
-"""The migration plan agreed in step 2: scope, volume, options, cutover window and time estimate."""
+"""The migration plan agreed in the planning step: scope, volume, options, cutover window and time estimate."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .estimate import CopyEstimate, estimate_copy, format_bytes
+from .playbook import Kind
 from .store import SessionStore, now_iso
 
 
@@ -46,9 +47,9 @@ class MigrationPlan:
 
 
 def measured_sizes(store: SessionStore) -> dict[str, tuple[int, int]]:
-    """(messages, bytes) per source login from the latest step-4 sizing evidence, where present."""
+    """(messages, bytes) per source login from the latest connection-test sizing, where present."""
     sizes: dict[str, tuple[int, int]] = {}
-    for evidence in store.evidence("4"):
+    for evidence in store.evidence(store.playbook.number_of(Kind.CONNECTION_TEST)):
         data: dict[str, Any] = evidence.data
         login = data.get("login") or data.get("source_login")
         if login and "messages" in data and ("bytes" in data or "size" in data):
@@ -76,7 +77,7 @@ def build_plan(store: SessionStore) -> MigrationPlan:
     )
     known = [(m.messages or 0, m.size_bytes or 0) for m in mailboxes if m.size_bytes is not None]
     plan_settings = store.setting("plan", {}) or {}
-    cutover = store.latest_evidence("5", "cutover-date")
+    cutover = store.latest_evidence(store.playbook.number_of(Kind.MAILBOX_REVIEW), "cutover-date")
     return MigrationPlan(
         customer=store.customer,
         domain=store.domain,

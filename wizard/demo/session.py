@@ -19,6 +19,7 @@ from ..exchange.settings import save_settings as save_exchange_settings
 from ..imap.mailbox_list import add_mailbox
 from ..imap.settings import ImapServerSettings, Security
 from ..imap.settings import save_settings as save_imap_settings
+from ..playbook import Kind
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..session import create_session, session_path
 from ..store import SessionError, SessionExists, SessionStore, StepState
@@ -32,8 +33,8 @@ CHANGE_MADE_SETTING = "dns.change_made_at"  # step 12's "when the customer made 
 POLL_SETTING = "dns.poll_seconds"  # step 12's refresh interval
 DEMO_POLL_SECONDS = 5  # the demo's resolvers change within two minutes: look often
 
-# The demo customer changes MX and Autodiscover once the operator reaches step 8 (DNS records).
-_DNS_STEP = "8"
+# The demo customer changes MX and Autodiscover once the operator reaches the DNS-records step.
+_DNS_STEP_KIND = Kind.DNS_RECORDS
 
 
 class NotADemoSession(SessionError):
@@ -120,12 +121,13 @@ def open_demo_session(servers: DemoServers, *, name: str = DEMO_SESSION_NAME) ->
 
 
 def dns_change_due(store: SessionStore) -> bool:
-    """Has the operator come far enough for the MX change (step 8 or later open, or touched)?"""
-    if store.step_record(_DNS_STEP).state is not StepState.NOT_STARTED:
+    """Has the operator come far enough for the MX change (the DNS step or later open, or touched)?"""
+    dns_step = store.playbook.number_of(_DNS_STEP_KIND)
+    if store.step_record(dns_step).state is not StepState.NOT_STARTED:
         return True
     numbers = [s.number for s in store.playbook]
     current = store.current_step
-    return current in numbers and numbers.index(current) >= numbers.index(_DNS_STEP)
+    return current in numbers and numbers.index(current) >= numbers.index(dns_step)
 
 
 def begin_dns_change(store: SessionStore, servers: DemoServers) -> float:
