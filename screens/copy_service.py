@@ -8,6 +8,7 @@ works on other steps. Before quitting, the App should ask when ``app.copy_servic
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import App
 
@@ -15,7 +16,9 @@ from wizard.copy.engine import MailboxJob
 from wizard.copy.plan import PlanOptions
 from wizard.copy.service import CopyService
 from wizard.copy.session_jobs import session_jobs
-from wizard.store import SessionStore
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 
 def session_job_builder(store: SessionStore):  # type: ignore[no-untyped-def]

@@ -126,6 +126,11 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+def when_short(stamp: str) -> str:
+    """ "2026-11-25 06:40 UTC" from an ISO time stamp (as ``now_iso`` writes them)."""
+    return stamp.replace("T", " ")[:16] + " UTC" if stamp else ""
+
+
 def default_actor() -> str:
     """Who is at the keyboard: ONBOARD_OPERATOR, else the login name."""
     name = os.environ.get("ONBOARD_OPERATOR", "").strip()

@@ -22,6 +22,7 @@ from ..imap.settings import save_settings as save_imap_settings
 from ..playbook import Kind
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..session import create_session, session_path
+from ..steps.propagation import PropagationController
 from ..store import SessionError, SessionExists, SessionStore, StepState
 from .dns_server import DnsChange
 from .servers import DemoServers
@@ -29,8 +30,6 @@ from .servers import DemoServers
 DEMO_SESSION_NAME = "demo-company"
 DEMO_SETTING = "demo"  # True in every demo session (the store's own demo mark is set too)
 DNS_CHANGE_SETTING = "demo.dns_change_started_at"  # epoch seconds, once the MX change began
-CHANGE_MADE_SETTING = "dns.change_made_at"  # step 12's "when the customer made the change"
-POLL_SETTING = "dns.poll_seconds"  # step 12's refresh interval
 DEMO_POLL_SECONDS = 5  # the demo's resolvers change within two minutes: look often
 
 # The demo customer changes MX and Autodiscover once the operator reaches the DNS-records step.
@@ -87,7 +86,7 @@ def create_demo_session(servers: DemoServers, *, name: str = DEMO_SESSION_NAME) 
     store = create_session(company.customer, company.domain, servers.profile, demo=True, name=name)
     try:
         store.set_setting(DEMO_SETTING, True)
-        store.set_setting(POLL_SETTING, DEMO_POLL_SECONDS)
+        PropagationController(store).set_poll_seconds(DEMO_POLL_SECONDS)
         secrets = SecretStore(store.name)
         for mailbox in company.mailboxes:
             add_mailbox(
@@ -138,9 +137,10 @@ def begin_dns_change(store: SessionStore, servers: DemoServers) -> float:
     started = servers.change.begin()
     if store.setting(DNS_CHANGE_SETTING) is None:
         store.set_setting(DNS_CHANGE_SETTING, started)
-    if not store.setting(CHANGE_MADE_SETTING):
+    propagation = PropagationController(store)
+    if not propagation.watch().change_made_at:
         made = datetime.fromtimestamp(started, UTC).replace(microsecond=0).isoformat()
-        store.set_setting(CHANGE_MADE_SETTING, made)
+        propagation.change_made_at(made)
         activity.log_event(
             store, "info", "demo", "dns", "the demo customer moved MX and Autodiscover to the "
             "provider; the resolvers take it up one after another",
