@@ -152,8 +152,8 @@ class DnsRecordsBody(DnsCheckBody):
             text = (
                 f"The customer keeps a third-party filtering service in front of {store.domain}: "
                 "leave the MX records alone, they stay on the filtering service until the "
-                "cutover (step 13.1). At the DNS host of the domain, create only the Autodiscover "
-                "records below."
+                f"cutover (step {store.playbook.number_of(Kind.ROUTING_SWITCH)}). At the DNS host "
+                "of the domain, create only the Autodiscover records below."
             )
         else:
             text = (

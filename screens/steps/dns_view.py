@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from wizard.dns import RESOLVERS_SETTING, DnsResolver, resolvers_from_store
+from wizard.playbook import Kind
 
 if TYPE_CHECKING:
     from wizard.store import SessionStore
@@ -66,4 +67,5 @@ def servers_line(store: SessionStore) -> str:
     if store.setting(RESOLVERS_SETTING):
         names = ", ".join(s.name for s in resolvers_from_store(store))
         return f"Asking the session's resolvers: {names}"
-    return "Asking this machine's resolver (step 12 sets the session's resolvers)."
+    propagation = store.playbook.number_of(Kind.PROPAGATION)
+    return f"Asking this machine's resolver (step {propagation} sets the session's resolvers)."

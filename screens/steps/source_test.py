@@ -107,6 +107,10 @@ class SourceTestPanel(Widget):
 
     concurrency = DEFAULT_CONCURRENCY  # mailboxes tested at once
 
+    @property
+    def _settings_step(self) -> str:
+        return self.store.playbook.number_of(Kind.IMAP_SETTINGS)
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="source-buttons"):
             yield Button("Test all (t)", id="source-test-all", variant="primary")
@@ -162,12 +166,12 @@ class SourceTestPanel(Widget):
     def _show_status(self, text: str | None = None) -> None:
         if text is None:
             if load_settings(self.store) is None:
-                settings_step = self.store.playbook.number_of(Kind.IMAP_SETTINGS)
                 text = (
-                    f"No IMAP server yet: enter the server settings in step {settings_step} first."
+                    "No IMAP server yet: enter the server settings in step "
+                    f"{self._settings_step} first."
                 )
             elif not self.states:
-                text = "No mailboxes yet: add them in step 3."
+                text = f"No mailboxes yet: add them in step {self._settings_step}."
             elif self._busy:
                 text = f"Testing {len(self._busy)} mailboxes, {self.concurrency} at a time…"
             else:
@@ -255,7 +259,9 @@ class SourceTestPanel(Widget):
         """Test these mailboxes in the background (those already being tested are left be)."""
         settings = load_settings(self.store)
         if settings is None:
-            self.notify("Enter the IMAP server in step 3 first.", severity="warning")
+            self.notify(
+                f"Enter the IMAP server in step {self._settings_step} first.", severity="warning"
+            )
             return
         todo = [m for m in logins if m not in self._busy]
         if not todo:

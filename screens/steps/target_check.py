@@ -48,7 +48,7 @@ from wizard.exchange.targets import (
     save_checks,
     session_passwords,
 )
-from wizard.playbook import Step
+from wizard.playbook import Kind, Step
 from wizard.secrets import SecretStore, remember_secret_key, target_password_key
 from wizard.session import exports_dir
 from wizard.session_records import SessionError
@@ -358,7 +358,8 @@ class TargetCheckPanel(Widget):
         if settings is None:
             return
         if not keys:
-            self._status("The session has no mailboxes yet: add them in step 3.")
+            settings_step = self.store.playbook.number_of(Kind.IMAP_SETTINGS)
+            self._status(f"The session has no mailboxes yet: add them in step {settings_step}.")
             return
         todo = [k for k in keys if k not in self._busy]
         if not todo:
