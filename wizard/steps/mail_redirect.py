@@ -6,6 +6,7 @@ operator was shown. ``RoutingController`` is shared with the routing switch at c
 
 from __future__ import annotations
 
+from ..imap.settings import load_settings
 from ..playbook import Kind
 from ..session_records import Evidence
 from .base import StepController
@@ -32,9 +33,9 @@ class RoutingController(StepController):
         return self.record(ROUTING_KIND, detail, {"tasks": self.tasks()}, ok=True)
 
     def imap_host(self) -> str:
-        server = self.store.setting("imap.server", {}) or {}
+        server = load_settings(self.store)
         settings_step = self.store.playbook.number_of(Kind.IMAP_SETTINGS)
-        return str(server.get("host") or f"the current IMAP server (see step {settings_step})")
+        return server.host if server else f"the current IMAP server (see step {settings_step})"
 
 
 class MailRedirectController(RoutingController):
