@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App
@@ -13,7 +14,7 @@ from textual.command import CommandListItem, SimpleCommand
 from wizard.profile import ProviderProfile
 from wizard.report import render_report, report_filename
 from wizard.session import exports_dir
-from wizard.store import SessionStore
+from wizard.steps.planning import PlanningController
 
 from .commands import SessionCommands
 from .copy_service import CopyServiceFactory, SessionCopy, session_copy_service
@@ -25,6 +26,9 @@ from .services import SessionService, SessionWork
 from .start import StartScreen
 from .step_screen import StepScreen
 from .steps import load_bodies
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 REPORT_FORMATS = {"md": "Markdown", "html": "HTML", "json": "JSON"}
 
@@ -190,7 +194,7 @@ class OnboardApp(App[int], SessionWork):
         if self.store is None:
             return
         enabled = not self.store.third_party_filter
-        self.store.set_third_party_filter(enabled)
+        PlanningController(self.store).set_third_party_filter(enabled)
         if isinstance(self.screen, StepScreen):
             self.run_worker(self.screen.show_variant())
         self.notify(

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from wizard.playbook import Kind
+
 if TYPE_CHECKING:
     from .app import OnboardApp
 
@@ -36,7 +38,9 @@ class SessionCommands(Provider):
         yield (
             f"Turn the third-party filtering variant {variant}",
             app.toggle_filtering,
-            "Steps 8 and 13.1 read differently when a filtering service stays in front",
+            f"Steps {store.playbook.number_of(Kind.DNS_RECORDS)} and "
+            f"{store.playbook.number_of(Kind.ROUTING_SWITCH)} read differently when a filtering "
+            "service stays in front",
         )
         yield (
             "Show the activity log",

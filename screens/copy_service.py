@@ -11,6 +11,7 @@ subscribe to while they are shown. State and steering (pause, resume, cancel) ar
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.signal import Signal
@@ -22,11 +23,13 @@ from wizard.copy.plan import PlanOptions
 from wizard.copy.service import ALL, CopyService, JobBuilder
 from wizard.copy.session_jobs import session_jobs
 from wizard.events import Done, Event
-from wizard.store import SessionStore
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 from .messages import CopyFinished, CopyProgressed
 
-CopyServiceFactory = Callable[[SessionStore], CopyService]
+CopyServiceFactory = Callable[["SessionStore"], CopyService]
 GROUP = "copy"  # the App's worker group of the copy
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -21,7 +22,9 @@ from textual.widgets import Footer, Header, Label, RichLog, Select, Static
 from wizard.activity import ActivityRecord, LogTail, log_files, log_path, read_log_file
 from wizard.report.bundle import bundle_filename, write_bundle
 from wizard.session import exports_dir
-from wizard.store import SessionStore
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 ALL = "*"
 NO_MAILBOX = "-"

@@ -14,13 +14,18 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sta
 
 from wizard.playbook import default_playbook
 from wizard.profile import ProfileError, ProviderProfile, load_profile
-from wizard.session import SessionSummary, create_session, delete_session, list_sessions
-from wizard.store import (
+from wizard.session import (
+    SessionSummary,
+    create_session,
+    delete_session,
+    list_sessions,
+    open_session_file,
+)
+from wizard.session_records import (
     SessionDamaged,
     SessionError,
     SessionExists,
     SessionLocked,
-    SessionStore,
     SessionTooNew,
 )
 
@@ -218,7 +223,7 @@ class StartScreen(Screen[None]):
             self._problem(f"Cannot open {summary.name}: {summary.problem}")
             return
         try:
-            store = SessionStore.open(summary.path)
+            store = open_session_file(summary.path)
         except SessionLocked as exc:
             self._problem(f"Cannot open it here: {exc}")
             return

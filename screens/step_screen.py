@@ -2,7 +2,8 @@
 
 Every step uses this class. What is particular to a step (a connection test, a DNS matrix, the copy
 view) is its registered ``StepBody`` (screens/steps/base.py); a step without one still has all the
-rest. The screen reads the session when it opens and after an action, never per keystroke.
+rest. The screen reads the session when it opens and after an action, never per keystroke; it
+writes ticks, notes and states through the step's controller (``wizard.steps``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Static, TextArea
 
 from wizard.playbook import PHASES, Step
-from wizard.store import SessionStore, StepRecord, StepState
+from wizard.session_records import StepRecord, StepState
+from wizard.steps import controller_for
 
 from .dialogs import ReasonDialog
 from .steps.base import StepBody, body_for
@@ -30,6 +32,8 @@ from .widgets.evidence import EvidenceList
 from .widgets.navigator import StepNavigator
 
 if TYPE_CHECKING:
+    from wizard.store import SessionStore
+
     from .app import OnboardApp
 
 
@@ -73,6 +77,7 @@ class StepScreen(Screen[None]):
         super().__init__(name=f"step-{number}")
         self.store = store
         self.step: Step = store.playbook.step(number)
+        self.controller = controller_for(store, self.step)
         self.record = store.step_record(number)
         self._notes_text = store.note(number)
         self._notes_saved = self._notes_text
@@ -139,7 +144,7 @@ class StepScreen(Screen[None]):
         return f"Last saved by {who}, {when(stamp)}" if who else "No notes yet."
 
     def on_mount(self) -> None:
-        self.store.set_current_step(self.step.number)  # resume lands here
+        self.controller.open_here()  # resume lands here
         self._show_progress()
         self.refresh_evidence()
         self._bind_body_keys()
@@ -241,7 +246,7 @@ class StepScreen(Screen[None]):
         self._update_buttons()
 
     def on_checklist_ticked(self, event: Checklist.Ticked) -> None:
-        self.store.tick(self.step.number, event.item_id, event.ticked)
+        self.controller.tick(event.item_id, event.ticked)
         for body in self.query(StepBody):
             body.checklist_ticked(event.item_id, event.ticked)
 
@@ -257,7 +262,7 @@ class StepScreen(Screen[None]):
         """Write the notes if they changed; True when something was written."""
         if self._notes_text == self._notes_saved or self.store.closed:
             return False
-        self.store.set_note(self.step.number, self._notes_text)
+        self.controller.set_note(self._notes_text)
         self._notes_saved = self._notes_text
         for status in self.query("#notes-status").results(Static):  # none while closing
             status.update(self._notes_status())
@@ -302,9 +307,7 @@ class StepScreen(Screen[None]):
         return True if allowed else None  # None: shown dimmed in the footer
 
     def set_state(self, state: StepState, *, reason: str = "", override: str = "") -> None:
-        self.record = self.store.set_step_state(
-            self.step.number, state, reason=reason, override=override
-        )
+        self.record = self.controller.set_state(state, reason=reason, override=override)
         self.query_one("#step-state", Static).update(state_line(self.record))
         self.query_one(StepNavigator).update_states({self.step.number: self.record})
         self._show_progress()
@@ -325,7 +328,11 @@ class StepScreen(Screen[None]):
 
     def action_mark_done(self) -> None:
         unmet = self.store.unmet_dependencies(self.step.number)
-        refusals = [r for body in self.query(StepBody) if (r := body.done_refusal())]
+        checks = [
+            self.controller.done_refusal,
+            *(body.done_refusal for body in self.query(StepBody)),
+        ]
+        refusals = [r for check in checks if (r := check())]
         if not unmet and not refusals:
             self.set_state(StepState.DONE)
             return

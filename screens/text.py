@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from wizard.playbook import Owner, Step, StepText
-from wizard.store import SessionStore, StepState
+from wizard.session_records import StepState
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 # Distinct colours per owner, readable on dark and light themes.
 OWNER_STYLE: dict[Owner, str] = {

@@ -1,8 +1,8 @@
 """How long a copy will take, from sizes measured on the source.
 
-Until a copy has run, the estimate uses a conservative rate for one IMAP-to-EWS connection over
-the internet; once the copy engine records a measured rate in the session
-(setting "copy.measured_rate": {"bytes_per_second": .., "messages_per_second": ..}), that wins.
+The estimate uses a conservative rate for one IMAP-to-EWS connection over the internet; a caller
+that knows a measured rate passes it as ``measured`` ({"bytes_per_second": ..,
+"messages_per_second": ..}) and that wins. The session keeps no measured rate (yet).
 """
 
 from __future__ import annotations

@@ -27,23 +27,33 @@ PHASES: dict[int, str] = {
     3: "Delivery and cutover",
 }
 
-KINDS: frozenset[str] = frozenset(
-    {
-        "manual",
-        "imap-settings",
-        "connection-test",
-        "mailbox-review",
-        "addons",
-        "dns-records",
-        "copy",
-        "verify",
-        "outlook",
-        "propagation",
-        "spf",
-        "differential",
-        "signoff",
-    }
-)
+
+class Kind(StrEnum):
+    """What a step is: the key code uses to find a step, its controller and its body."""
+
+    TERMS = "terms"
+    PLANNING = "planning"
+    IMAP_SETTINGS = "imap-settings"
+    CONNECTION_TEST = "connection-test"
+    MAILBOX_REVIEW = "mailbox-review"
+    ADDONS = "addons"
+    MAIL_REDIRECT = "mail-redirect"
+    DNS_RECORDS = "dns-records"
+    COPY = "copy"
+    VERIFY_INITIAL = "verify-initial"
+    OUTLOOK = "outlook"
+    PROPAGATION = "propagation"
+    CUTOVER = "cutover"
+    ROUTING_SWITCH = "routing-switch"
+    SPF = "spf"
+    CLIENTS = "clients"
+    DIFFERENTIAL = "differential"
+    LOCAL_DATA = "local-data"
+    VERIFY_FINAL = "verify-final"
+    SIGNOFF = "signoff"
+
+
+KINDS: frozenset[str] = frozenset(k.value for k in Kind)
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ class Step:
     number: str
     phase: int
     owner: Owner
-    kind: str
+    kind: Kind
     title: str
     plain: StepText
     filtering: StepText | None
@@ -97,6 +107,7 @@ class Playbook:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_number", {s.number: s for s in self.steps})
+        object.__setattr__(self, "_by_kind", {s.kind: s for s in self.steps})
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.steps)
@@ -112,6 +123,20 @@ class Playbook:
             return self._by_number[number]  # type: ignore[attr-defined,no-any-return]
         except KeyError:
             raise KeyError(f"there is no step {number!r} in the playbook") from None
+
+    def by_kind(self, kind: str) -> Step:
+        """The step of this kind: how code finds a step, whatever number the playbook gives it."""
+        try:
+            return self._by_kind[kind]  # type: ignore[attr-defined,no-any-return]
+        except KeyError:
+            raise KeyError(f"there is no step of kind '{kind}' in the playbook") from None
+
+    def number_of(self, kind: str) -> str:
+        """The number of the step of this kind ("9" for "copy" in the shipped playbook)."""
+        return self.by_kind(kind).number
+
+    def has_kind(self, kind: str) -> bool:
+        return kind in self._by_kind  # type: ignore[attr-defined]
 
     def numbers(self) -> list[str]:
         return [s.number for s in self.steps]
@@ -158,6 +183,7 @@ def parse_playbook(data: dict[str, Any]) -> Playbook:
         raise PlaybookError("the playbook has no [[step]] entries")
     steps: list[Step] = []
     seen: set[str] = set()
+    kinds_seen: dict[str, str] = {}
     for index, raw in enumerate(raw_steps, start=1):
         number = str(raw.get("number", "")).strip()
         where = f"step {number}" if number else f"entry #{index}"
@@ -178,9 +204,17 @@ def parse_playbook(data: dict[str, Any]) -> Playbook:
         phase = raw.get("phase")
         if phase not in PHASES:
             raise PlaybookError(f"{where}: unknown phase {phase!r} (expected 1, 2 or 3)")
-        kind = raw.get("kind", "manual")
+        kind = raw.get("kind")
         if kind not in KINDS:
-            raise PlaybookError(f"{where}: unknown kind {kind!r}")
+            raise PlaybookError(
+                f"{where}: unknown kind {kind!r} (expected one of {', '.join(sorted(KINDS))})"
+            )
+        if kind in kinds_seen:
+            raise PlaybookError(
+                f"{where}: kind {kind!r} is step {kinds_seen[kind]}'s already; "
+                "every step needs a kind of its own"
+            )
+        kinds_seen[kind] = number
         title = raw.get("title")
         if not isinstance(title, str) or not title.strip():
             raise PlaybookError(f"{where}: 'title' is missing")
@@ -193,7 +227,7 @@ def parse_playbook(data: dict[str, Any]) -> Playbook:
                 number=number,
                 phase=int(phase),
                 owner=Owner(owner),
-                kind=kind,
+                kind=Kind(kind),
                 title=title.strip(),
                 plain=_text(raw, where),
                 filtering=_text(filtering, f"{where} (filtering variant)") if filtering else None,

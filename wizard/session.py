@@ -116,6 +116,13 @@ class SessionSummary:
     problem: str = ""
 
 
+def open_session_file(
+    path: Path, *, lock: str | None = "exclusive", what: str = "onboard"
+) -> SessionStore:
+    """Open a session file; raises SessionLocked, SessionDamaged, SessionTooNew saying why not."""
+    return SessionStore.open(path, lock=lock, what=what)
+
+
 def summarize(path: Path) -> SessionSummary:
     try:
         with SessionStore.open(path, lock=None) as store:

@@ -1,4 +1,4 @@
-"""Step 17: the figures both parties sign off on, and the sign-off record itself."""
+"""The sign-off step: the figures both parties sign off on, and the sign-off record itself."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .copy.ledger import CopyLedger
 from .copy.verify import Verification, latest_verification
 from .forms import check_name, parse_day
+from .playbook import Kind
 from .report.model import OpenItem, build_report
 from .store import Evidence, SessionStore
 
@@ -54,8 +55,9 @@ class SignoffFigures:
 
 
 def latest_any_verification(store: SessionStore) -> Verification | None:
-    """The final verification (step 16) when there is one, else the first (step 10)."""
-    return latest_verification(store, "16") or latest_verification(store, "10")
+    """The final verification when there is one, else the check of the initial copy."""
+    final = latest_verification(store, store.playbook.number_of(Kind.VERIFY_FINAL))
+    return final or latest_verification(store, store.playbook.number_of(Kind.VERIFY_INITIAL))
 
 
 def gather_figures(store: SessionStore, *, with_open_items: bool = True) -> SignoffFigures:
@@ -82,7 +84,8 @@ def gather_figures(store: SessionStore, *, with_open_items: bool = True) -> Sign
         )
     open_items: tuple[OpenItem, ...] = ()
     if with_open_items:  # the report itself asks without, as it lists open items on its own
-        open_items = tuple(i for i in build_report(store).open_items if i.step != "17")
+        signoff = store.playbook.number_of(Kind.SIGNOFF)
+        open_items = tuple(i for i in build_report(store).open_items if i.step != signoff)
     return SignoffFigures(tuple(rows), verification, open_items)
 
 
@@ -97,7 +100,7 @@ def record_signoff(
     verdict = "complete" if complete else "not complete yet"
     summary = f"Signed off on {when} by {provider} ({store.profile.name}) and {customer} ({store.customer}): {verdict}"
     return store.add_evidence(
-        "17",
+        store.playbook.number_of(Kind.SIGNOFF),
         "signoff",
         summary,
         {

@@ -3,330 +3,76 @@
 The store holds the customer, domain, provider profile snapshot, each step's state with who and
 when, checklist ticks, operator notes, evidence records that the engines append, the mailbox list,
 free-form settings, and an audit history. Passwords never enter this file (see ``secrets.py``).
-Engines that need tables of their own add a migration to ``MIGRATIONS``; nothing is changed by hand.
+The file's schema, migrations and lock are in ``session_file.py``; the records it returns in
+``session_records.py`` (re-exported here).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import getpass
 import json
 import os
-import shutil
-import socket
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .playbook import ChecklistItem, Playbook, StepText, default_playbook
+from .playbook import ChecklistItem, Kind, Playbook, StepText, default_playbook
 from .profile import ProviderProfile, parse_profile
+from .session_file import (
+    APPLICATION_ID,
+    MIGRATIONS,
+    ProcessLock,
+    backup_before_migration,
+    check_file,
+    connect,
+    migrate,
+    run_script,
+    schema_version,
+)
+from .session_records import (
+    ChecklistTick,
+    Evidence,
+    HistoryEntry,
+    Mailbox,
+    SessionDamaged,
+    SessionError,
+    SessionExists,
+    SessionLocked,
+    SessionTooNew,
+    StepRecord,
+    StepState,
+    default_actor,
+    now_iso,
+)
 
-APPLICATION_ID = 0x0B0A_4D31  # marks a SQLite file as an onboard session
-
-
-class SessionError(Exception):
-    """Base class for problems opening or using a session file."""
-
-
-class SessionDamaged(SessionError):
-    """The file is not a readable onboard session; it is left exactly as it was."""
-
-
-class SessionTooNew(SessionError):
-    """The file was written by a newer onboard; it is left exactly as it was."""
-
-
-class SessionLocked(SessionError):
-    """Another onboard process holds the session."""
-
-    def __init__(self, path: Path, holder: dict[str, Any] | None) -> None:
-        self.path = path
-        self.holder = holder or {}
-        if holder:
-            who = f"{holder.get('user', '?')}@{holder.get('host', '?')} (pid {holder.get('pid', '?')})"
-            since = holder.get("since", "?")
-            what = holder.get("what", "onboard")
-            message = (
-                f"session {path.stem} is open in another {what} by {who} since {since}; "
-                "close it there first"
-            )
-        else:
-            message = (
-                f"session {path.stem} is in use by another onboard process (a headless copy or "
-                "check); wait for it to finish"
-            )
-        super().__init__(message)
-
-
-class SessionExists(SessionError):
-    """A session file with that name exists already."""
-
-
-class StepState(StrEnum):
-    NOT_STARTED = "not-started"
-    IN_PROGRESS = "in-progress"
-    DONE = "done"
-    SKIPPED = "skipped"
-    BLOCKED = "blocked"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("-", " ")
-
-    @property
-    def needs_reason(self) -> bool:
-        return self in (StepState.SKIPPED, StepState.BLOCKED)
-
-    @property
-    def settled(self) -> bool:
-        """Counts as finished for progress and dependency purposes."""
-        return self in (StepState.DONE, StepState.SKIPPED)
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    number: str
-    state: StepState = StepState.NOT_STARTED
-    reason: str = ""
-    actor: str = ""
-    changed_at: str = ""
-    override: str = ""
-
-
-@dataclass(frozen=True)
-class ChecklistTick:
-    item_id: str
-    ticked: bool
-    actor: str
-    changed_at: str
-
-
-@dataclass(frozen=True)
-class Evidence:
-    id: int
-    step: str
-    kind: str
-    created_at: str
-    summary: str
-    ok: bool | None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Mailbox:
-    """One mailbox pair to migrate: the login on the old server and the address it gets."""
-
-    id: int
-    source_login: str
-    target_address: str
-    display_name: str = ""
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    at: str
-    actor: str
-    step: str
-    action: str
-    detail: str
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
-
-
-def default_actor() -> str:
-    """Who is at the keyboard: ONBOARD_OPERATOR, else the login name."""
-    name = os.environ.get("ONBOARD_OPERATOR", "").strip()
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name in some containers
-        return "operator"
-
-
-def run_script(db: sqlite3.Connection, script: str) -> None:
-    """Run ';'-separated DDL inside the caller's transaction (executescript would commit it)."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-def _migrate_v1(db: sqlite3.Connection) -> None:
-    run_script(
-        db,
-        """
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE steps (
-            number TEXT PRIMARY KEY,
-            state TEXT NOT NULL,
-            reason TEXT NOT NULL DEFAULT '',
-            actor TEXT NOT NULL DEFAULT '',
-            changed_at TEXT NOT NULL DEFAULT '',
-            override TEXT NOT NULL DEFAULT ''
-        );
-        CREATE TABLE checklist (
-            step TEXT NOT NULL,
-            item_id TEXT NOT NULL,
-            ticked INTEGER NOT NULL,
-            actor TEXT NOT NULL,
-            changed_at TEXT NOT NULL,
-            PRIMARY KEY (step, item_id)
-        );
-        CREATE TABLE notes (
-            step TEXT PRIMARY KEY,
-            text TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            changed_at TEXT NOT NULL
-        );
-        CREATE TABLE evidence (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            step TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            summary TEXT NOT NULL,
-            ok INTEGER,
-            data TEXT NOT NULL
-        );
-        CREATE INDEX evidence_by_step ON evidence (step, kind);
-        CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE mailboxes (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            source_login TEXT NOT NULL,
-            target_address TEXT NOT NULL UNIQUE COLLATE NOCASE,
-            display_name TEXT NOT NULL DEFAULT '',
-            position INTEGER NOT NULL
-        );
-        CREATE TABLE history (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            at TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            step TEXT NOT NULL,
-            action TEXT NOT NULL,
-            detail TEXT NOT NULL
-        );
-        """,
-    )
-
-
-def _migrate_v2(db: sqlite3.Connection) -> None:
-    """The copy ledger (wizard/copy/ledger.py): folders, messages, runs and throughput samples."""
-    run_script(
-        db,
-        """
-        CREATE TABLE copy_folders (
-            mailbox TEXT NOT NULL,
-            source_folder TEXT NOT NULL,
-            uidvalidity INTEGER NOT NULL,
-            last_seen_uid INTEGER NOT NULL DEFAULT 0,
-            target_folder TEXT NOT NULL DEFAULT '',
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (mailbox, source_folder)
-        );
-        CREATE TABLE copy_messages (
-            mailbox TEXT NOT NULL,
-            source_folder TEXT NOT NULL,
-            uidvalidity INTEGER NOT NULL,
-            uid INTEGER NOT NULL,
-            target_folder TEXT NOT NULL DEFAULT '',
-            target_id TEXT NOT NULL DEFAULT '',
-            message_id TEXT NOT NULL DEFAULT '',
-            size INTEGER NOT NULL DEFAULT 0,
-            sha256 TEXT NOT NULL DEFAULT '',
-            internaldate TEXT NOT NULL DEFAULT '',
-            flags TEXT NOT NULL DEFAULT '',
-            state TEXT NOT NULL,
-            reason TEXT NOT NULL DEFAULT '',
-            attempts INTEGER NOT NULL DEFAULT 0,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            PRIMARY KEY (mailbox, source_folder, uidvalidity, uid)
-        );
-        CREATE INDEX copy_messages_by_state ON copy_messages (mailbox, state);
-        CREATE INDEX copy_messages_by_message_id ON copy_messages (mailbox, message_id);
-        CREATE TABLE copy_runs (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            mailbox TEXT NOT NULL,
-            mode TEXT NOT NULL,
-            state TEXT NOT NULL,
-            started_at TEXT NOT NULL,
-            finished_at TEXT NOT NULL DEFAULT '',
-            pid INTEGER NOT NULL DEFAULT 0,
-            messages INTEGER NOT NULL DEFAULT 0,
-            bytes INTEGER NOT NULL DEFAULT 0,
-            failures INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE INDEX copy_runs_by_mailbox ON copy_runs (mailbox, id);
-        CREATE TABLE copy_samples (
-            run_id INTEGER NOT NULL REFERENCES copy_runs (id) ON DELETE CASCADE,
-            at REAL NOT NULL,
-            messages INTEGER NOT NULL,
-            bytes INTEGER NOT NULL
-        );
-        CREATE INDEX copy_samples_by_run ON copy_samples (run_id, at);
-        """,
-    )
-
-
-# Append-only: MIGRATIONS[i] brings a file from schema version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2]
-
-
-def schema_version() -> int:
-    return len(MIGRATIONS)
-
-
-class _ProcessLock:
-    """An advisory lock file beside the session; exclusive for the app, shared for headless runs."""
-
-    def __init__(self, path: Path, exclusive: bool, what: str) -> None:
-        self.path = path.with_name(path.name + ".lock")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = self._read_holder(fd)
-            os.close(fd)
-            raise SessionLocked(path, holder) from None
-        self.fd = fd
-        if exclusive:
-            info = {
-                "pid": os.getpid(),
-                "user": default_actor(),
-                "host": socket.gethostname(),
-                "since": now_iso(),
-                "what": what,
-            }
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(info).encode(), 0)
-
-    @staticmethod
-    def _read_holder(fd: int) -> dict[str, Any] | None:
-        try:
-            raw = os.pread(fd, 4096, 0)
-            return json.loads(raw) if raw else None
-        except (OSError, ValueError):
-            return None
-
-    def release(self) -> None:
-        if self.fd >= 0:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self.fd, 0)
-            os.close(self.fd)
-            self.fd = -1
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "ChecklistTick",
+    "Evidence",
+    "HistoryEntry",
+    "Mailbox",
+    "SessionDamaged",
+    "SessionError",
+    "SessionExists",
+    "SessionLocked",
+    "SessionStore",
+    "SessionTooNew",
+    "StepRecord",
+    "StepState",
+    "default_actor",
+    "now_iso",
+    "run_script",
+    "schema_version",
+]
 
 
 class SessionStore:
     """An open session file. Writes are atomic transactions; the object is thread-safe."""
 
-    def __init__(self, path: Path, db: sqlite3.Connection, lock: _ProcessLock | None) -> None:
+    def __init__(self, path: Path, db: sqlite3.Connection, lock: ProcessLock | None) -> None:
         self.path = path
         self._db = db
         self._lock = lock
@@ -356,12 +102,12 @@ class SessionStore:
         except FileExistsError:
             raise SessionExists(f"a session file already exists at {path}") from None
         os.close(fd)
-        lock = _ProcessLock(path, exclusive=True, what="onboard")
-        db = cls._connect(path)
+        lock = ProcessLock(path, exclusive=True, what="onboard")
+        db = connect(path)
         try:
             with db:
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            cls._migrate(db, 0)
+            migrate(db, 0)
         except BaseException:
             db.close()
             lock.release()
@@ -374,8 +120,8 @@ class SessionStore:
             for key, value in {
                 "customer": customer,
                 "domain": domain.strip().lower().rstrip("."),
-                "third_party_filter": "1" if third_party_filter else "0",
-                "demo": "1" if demo else "0",
+                "third_party_filter": json.dumps(third_party_filter),
+                "demo": json.dumps(demo),
                 "profile_toml": profile.toml_text,
                 "profile_source": profile.source,
                 "created_at": stamp,
@@ -406,19 +152,19 @@ class SessionStore:
             raise SessionError(f"no session file at {path}")
         process_lock = None
         if lock is not None:
-            process_lock = _ProcessLock(path, exclusive=(lock == "exclusive"), what=what)
+            process_lock = ProcessLock(path, exclusive=(lock == "exclusive"), what=what)
         try:
-            db = cls._connect(path, read_only=lock is None)
+            db = connect(path, read_only=lock is None)
             try:
-                version = cls._check(path, db)
+                version = check_file(path, db)
                 if version < schema_version():
                     if lock is None:
                         raise SessionError(
                             f"session {path.stem} uses an older format; open it once in onboard "
                             "to upgrade it"
                         )
-                    cls._backup_before_migration(path, db, version)
-                    cls._migrate(db, version)
+                    backup_before_migration(path, db, version)
+                    migrate(db, version)
             except BaseException:
                 db.close()
                 raise
@@ -427,69 +173,6 @@ class SessionStore:
                 process_lock.release()
             raise
         return cls(path, db, process_lock)
-
-    @staticmethod
-    def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
-        mode = "ro" if read_only else "rw"
-        try:
-            db = sqlite3.connect(
-                f"file:{path}?mode={mode}",
-                uri=True,
-                timeout=10.0,
-                check_same_thread=False,
-                isolation_level=None,
-            )
-            db.execute("PRAGMA busy_timeout = 10000")
-            if not read_only:
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.DatabaseError as exc:
-            raise SessionDamaged(
-                f"{path} is not a readable session file ({exc}); it was left untouched"
-            ) from None
-        return db
-
-    @staticmethod
-    def _check(path: Path, db: sqlite3.Connection) -> int:
-        try:
-            app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            result = db.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise SessionDamaged(
-                f"{path} is damaged or not a session file ({exc}); it was left untouched"
-            ) from None
-        if app_id != APPLICATION_ID:
-            raise SessionDamaged(f"{path} is not an onboard session file; it was left untouched")
-        if result != "ok":
-            raise SessionDamaged(f"{path} is damaged ({result}); it was left untouched")
-        if version > schema_version():
-            raise SessionTooNew(
-                f"{path} was written by a newer onboard (format {version}, this one reads up to "
-                f"{schema_version()}); upgrade onboard to open it. The file was left untouched."
-            )
-        return int(version)
-
-    @staticmethod
-    def _backup_before_migration(path: Path, db: sqlite3.Connection, version: int) -> None:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        backup = path.with_name(f"{path.name}.v{version}.bak")
-        if not backup.exists():
-            shutil.copy2(path, backup)
-            os.chmod(backup, 0o600)
-
-    @staticmethod
-    def _migrate(db: sqlite3.Connection, current: int) -> None:
-        for version in range(current, schema_version()):
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                MIGRATIONS[version](db)
-                db.execute(f"PRAGMA user_version = {version + 1}")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
     def close(self) -> None:
         with self._mutex:
@@ -552,6 +235,13 @@ class SessionStore:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0]["value"] if rows else default
 
+    def _meta_flag(self, key: str) -> bool:
+        """A yes/no fact: JSON true/false, as older versions' "1"/"0" also read."""
+        try:
+            return bool(json.loads(self._meta(key) or "false"))
+        except ValueError:
+            return False
+
     def _set_meta(self, key: str, value: str, actor: str | None, detail: str) -> None:
         with self._tx() as tx:
             tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
@@ -572,7 +262,7 @@ class SessionStore:
 
     @property
     def demo(self) -> bool:
-        return self._meta("demo") == "1"
+        return self._meta_flag("demo")
 
     @property
     def created_at(self) -> str:
@@ -584,12 +274,12 @@ class SessionStore:
 
     @property
     def third_party_filter(self) -> bool:
-        return self._meta("third_party_filter") == "1"
+        return self._meta_flag("third_party_filter")
 
     def set_third_party_filter(self, enabled: bool, actor: str | None = None) -> None:
         self._set_meta(
             "third_party_filter",
-            "1" if enabled else "0",
+            json.dumps(enabled),
             actor,
             "third-party filtering " + ("kept in front of the mail" if enabled else "not used"),
         )
@@ -814,6 +504,11 @@ class SessionStore:
 
     # ----- mailboxes ----------------------------------------------------------------------
 
+    @property
+    def _mailbox_step(self) -> str:
+        """The mailbox list is collected in the IMAP-settings step; its history goes there."""
+        return self.playbook.number_of(Kind.IMAP_SETTINGS)
+
     def mailboxes(self) -> list[Mailbox]:
         rows = self.query("SELECT * FROM mailboxes ORDER BY position, id")
         return [
@@ -841,7 +536,7 @@ class SessionStore:
                         f"target address {target} is already in the mailbox list"
                     ) from None
                 added.append(int(cursor.lastrowid or 0))
-            self._log(tx, who, "3", "mailboxes added", f"{len(pairs)} mailbox(es)")
+            self._log(tx, who, self._mailbox_step, "mailboxes added", f"{len(pairs)} mailbox(es)")
         return [m for m in self.mailboxes() if m.id in added]
 
     def update_mailbox(
@@ -858,12 +553,14 @@ class SessionStore:
                 raise ValueError(
                     f"target address {target} is already in the mailbox list"
                 ) from None
-            self._log(tx, actor or default_actor(), "3", "mailbox edited", target)
+            self._log(tx, actor or default_actor(), self._mailbox_step, "mailbox edited", target)
 
     def remove_mailbox(self, mailbox_id: int, actor: str | None = None) -> None:
         with self._tx() as tx:
             tx.execute("DELETE FROM mailboxes WHERE id = ?", (mailbox_id,))
-            self._log(tx, actor or default_actor(), "3", "mailbox removed", str(mailbox_id))
+            self._log(
+                tx, actor or default_actor(), self._mailbox_step, "mailbox removed", str(mailbox_id)
+            )
 
     # ----- history ---------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ has been imported. Dismissed with the import result, or None when cancelled.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +17,9 @@ from textual.widgets import Button, DataTable, Footer, Input, Static
 
 from wizard.imap.mailbox_list import ImportResult, MailboxImportError, import_mailboxes
 from wizard.secrets import SecretStore
-from wizard.store import SessionStore
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 FORMAT_HINT = (
     "First line: the column names. Either source_login, source_password (optional), "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -10,7 +12,10 @@ from textual.widgets import Button, Footer, Input, Label, Static
 
 from wizard.imap.mailbox_list import add_mailbox, edit_mailbox, has_password
 from wizard.secrets import SecretStore
-from wizard.store import Mailbox, SessionStore
+from wizard.session_records import Mailbox
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 
 class MailboxDialog(ModalScreen[Mailbox | None]):

@@ -7,7 +7,7 @@ import importlib
 # One module per engine-backed step body; each registers itself with ``register_body``.
 BODY_MODULES: list[str] = [
     "screens.steps.guided",
-    "screens.steps.plan",
+    "screens.steps.migration_plan",
     "screens.steps.signoff",
     "screens.steps.copy",
     "screens.steps.source_settings",

@@ -2,24 +2,32 @@
 
 A step screen shows the navigator, the step's text, owner, checklist, notes, evidence and the
 state actions. What a particular step *does* (a connection test table, a DNS matrix, a copy
-progress view) is a ``StepBody``: a widget registered for a step number or a step kind. Engines
-add bodies without touching the navigator or the shared step screen.
+progress view) is a ``StepBody``: a widget registered for a step kind. A body is a view: the
+step's rules, the evidence it records and its settings are its controller's
+(``wizard.steps.<kind>``), which the body calls. Engines add bodies without touching the
+navigator or the shared step screen.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 from textual.widget import Widget
 
-from wizard.playbook import Step
-from wizard.store import SessionStore
+from wizard.playbook import Kind, Step
+from wizard.steps import StepController, controller_for
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 
 class StepBody(Widget):
     """The working area of one step. Subclasses compose their own widgets.
 
-    ``store`` is the open session; ``step`` the playbook entry. A body that records evidence
-    posts ``StepBody.EvidenceAdded`` so the step screen refreshes its evidence list.
+    ``store`` is the open session (read it; write through ``controller``); ``step`` the playbook
+    entry. A body that records evidence posts ``StepBody.EvidenceAdded`` so the step screen
+    refreshes its evidence list.
     """
 
     DEFAULT_CSS = """
@@ -33,6 +41,7 @@ class StepBody(Widget):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.store = store
         self.step = step
+        self.controller: StepController = controller_for(store, step)
 
     def done_refusal(self) -> str:
         """Why the step should not be marked done yet ("" when nothing speaks against it).
@@ -48,20 +57,20 @@ class StepBody(Widget):
         """The operator ticked (or unticked) one of the step's checklist items; it is saved."""
 
 
-_BODIES: dict[str, type[StepBody]] = {}
+_BODIES: dict[Kind, type[StepBody]] = {}
 
 
-def register_body(*keys: str):  # type: ignore[no-untyped-def]
-    """Class decorator: show this body for these step numbers ("4") or kinds ("copy")."""
+def register_body(*kinds: Kind):  # type: ignore[no-untyped-def]
+    """Class decorator: show this body for the steps of these kinds (``Kind.COPY`` ...)."""
 
     def decorate(cls: type[StepBody]) -> type[StepBody]:
-        for key in keys:
-            _BODIES[key] = cls
+        for kind in kinds:
+            _BODIES[Kind(kind)] = cls  # refuses a kind the playbook does not know
         return cls
 
     return decorate
 
 
 def body_for(step: Step) -> type[StepBody] | None:
-    """The body registered for the step's number, else for its kind, else None."""
-    return _BODIES.get(step.number) or _BODIES.get(step.kind)
+    """The body registered for the step's kind, or None."""
+    return _BODIES.get(step.kind)

@@ -1,79 +1,34 @@
-"""Step 5: the customer confirms the mailboxes set up on Exchange and gives the cutover date.
+"""Mailbox review: the customer confirms the mailboxes set up on Exchange and the cutover date.
 
-The table joins the session's mailbox list with step 4's evidence (target exists, folder count on
-Exchange, size measured on the source). The cutover date refuses days in the past and shows the
-estimated copy time beside it. Both the confirmation and the date are saved as evidence.
+The table joins the session's mailbox list with the connection test's evidence (target exists,
+folder count on Exchange, size measured on the source). The cutover date refuses days in the past
+and shows the estimated copy time beside it. The rules and the evidence are
+``wizard.steps.mailbox_review``'s; this body shows and asks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from wizard.estimate import estimate_copy, format_bytes
-from wizard.exchange.targets import latest_checks
-from wizard.forms import check_name, parse_day
-from wizard.plan import measured_sizes
+from wizard.estimate import format_bytes
+from wizard.playbook import Kind
+from wizard.steps.mailbox_review import (
+    CutoverEstimate,
+    MailboxReviewController,
+    ReviewRow,
+    check_cutover,
+)
 
 from .base import StepBody, register_body
 
-STEP = "5"
-CONFIRM_KIND = "mailboxes-confirmed"
-CUTOVER_KIND = "cutover-date"
-CUTOVER_SETTING = "cutover.date"
 
-
-@dataclass(frozen=True)
-class ReviewRow:
-    source: str
-    target: str
-    display_name: str
-    state: str  # exists / missing / error / not checked
-    folders: int | None
-    messages: int | None
-    bytes: int | None
-
-
-def review_rows(store: Any) -> list[ReviewRow]:
-    checks = latest_checks(store)
-    sizes = measured_sizes(store)
-    rows = []
-    for mailbox in store.mailboxes():
-        check = checks.get(mailbox.target_address.lower(), {})
-        state = str(check.get("state") or "not checked")
-        size = sizes.get(mailbox.source_login)
-        rows.append(
-            ReviewRow(
-                mailbox.source_login,
-                mailbox.target_address,
-                mailbox.display_name,
-                state,
-                int(check["folder_count"]) if state == "exists" else None,
-                size[0] if size else None,
-                size[1] if size else None,
-            )
-        )
-    return rows
-
-
-def check_cutover(text: str, today: date) -> date:
-    """The cutover day typed by the operator: a real day, today or later."""
-    day = parse_day(text, "cutover date")
-    if day < today:
-        raise ValueError(
-            f"the cutover date {day.isoformat()} is in the past (today is {today.isoformat()})"
-        )
-    return day
-
-
-@register_body(STEP)
+@register_body(Kind.MAILBOX_REVIEW)
 class ConfirmBody(StepBody):
     BINDINGS = [
         Binding("ctrl+y", "confirm_mailboxes", "Confirm mailboxes"),
@@ -89,6 +44,8 @@ class ConfirmBody(StepBody):
     ConfirmBody .status { color: $warning; }
     """
     today: Callable[[], date] = staticmethod(date.today)  # type: ignore[assignment]
+    controller: MailboxReviewController
+    rows: list[ReviewRow]
 
     def compose(self) -> ComposeResult:
         yield Label("Mailboxes for the customer to confirm")
@@ -107,9 +64,10 @@ class ConfirmBody(StepBody):
             yield Button("Confirm mailboxes (ctrl+y)", id="confirm-mailboxes", variant="primary")
         yield Static("", id="confirm-status", classes="status", markup=False)
         yield Label("Cutover date (YYYY-MM-DD)")
-        saved = self.store.setting(CUTOVER_SETTING, "") or ""
         with Horizontal():
-            yield Input(str(saved), placeholder="2026-12-12", id="cutover-date")
+            yield Input(
+                self.controller.saved_cutover(), placeholder="2026-12-12", id="cutover-date"
+            )
             yield Button("Save date (ctrl+s)", id="save-cutover")
             yield Static("", id="cutover-estimate", markup=False)
         yield Static("", id="cutover-status", classes="status", markup=False)
@@ -121,7 +79,7 @@ class ConfirmBody(StepBody):
     def refresh_rows(self) -> None:
         table = self.query_one("#review-table", DataTable)
         table.clear()
-        self.rows = review_rows(self.store)
+        self.rows = self.controller.rows()
         for row in self.rows:
             table.add_row(
                 row.source,
@@ -132,19 +90,12 @@ class ConfirmBody(StepBody):
                 key=row.target,
             )
 
-    def estimate_text(self) -> tuple[str, float | None]:
-        measured = [(r.messages or 0, r.bytes or 0) for r in self.rows if r.bytes is not None]
-        unknown = sum(1 for r in self.rows if r.bytes is None)
-        if not measured:
-            return "Copy time unknown until step 4 has measured the mailboxes.", None
-        estimate = estimate_copy(measured, measured=self.store.setting("copy.measured_rate"))
-        text = f"Estimated copy: {estimate.describe()}"
-        if unknown:
-            text += f"; {unknown} mailboxes not measured yet"
-        return text, estimate.seconds
+    def estimate(self) -> CutoverEstimate:
+        return self.controller.estimate(self.rows)
 
     def _show_estimate(self, day: date | None = None) -> None:
-        text, seconds = self.estimate_text()
+        estimate = self.estimate()
+        text, seconds = estimate.text, estimate.seconds
         if day is not None and seconds is not None:
             days_left = (day - self.today()).days
             text += f". {days_left} days until the cutover"
@@ -182,49 +133,23 @@ class ConfirmBody(StepBody):
         status = self.query_one("#confirm-status", Static)
         self.refresh_rows()
         try:
-            who = check_name(self.query_one("#confirmed-by", Input).value, "customer's name")
+            evidence = self.controller.confirm_mailboxes(
+                self.query_one("#confirmed-by", Input).value, self.rows
+            )
         except ValueError as exc:
             status.update(f"Not confirmed: {exc}.")
             return
-        if not self.rows:
-            status.update("Not confirmed: the session has no mailboxes (step 3).")
-            return
-        absent = [r.target for r in self.rows if r.state != "exists"]
-        if absent:
-            status.update(
-                f"Not confirmed: {len(absent)} mailboxes are not known to exist on Exchange "
-                f"(first: {absent[0]}). Create them and check again in step 4."
-            )
-            return
-        self.store.add_evidence(
-            STEP,
-            CONFIRM_KIND,
-            f"{who} confirmed the {len(self.rows)} mailboxes on Exchange",
-            {"confirmed_by": who, "confirmed": [asdict(r) for r in self.rows]},
-            ok=True,
-        )
-        self.store.tick(STEP, "objects", True)
-        status.update(f"{who} confirmed {len(self.rows)} mailboxes.")
+        status.update(f"{evidence.data['confirmed_by']} confirmed {len(self.rows)} mailboxes.")
         self.post_message(StepBody.EvidenceAdded())
 
     def action_save_cutover(self) -> None:
         status = self.query_one("#cutover-status", Static)
         text = self.query_one("#cutover-date", Input).value
         try:
-            day = check_cutover(text, self.today())
+            day = self.controller.save_cutover(text, self.today(), self.estimate())
         except ValueError as exc:
             status.update(f"Not saved: {exc}.")
             return
-        estimate, seconds = self.estimate_text()
-        self.store.set_setting(CUTOVER_SETTING, day.isoformat())
-        self.store.add_evidence(
-            STEP,
-            CUTOVER_KIND,
-            f"Cutover date {day.isoformat()} received; {estimate}",
-            {"cutover_date": day.isoformat(), "estimate": estimate, "estimate_seconds": seconds},
-            ok=True,
-        )
-        self.store.tick(STEP, "cutover", True)
         self._show_estimate(day)
         status.update(f"Cutover date {day.isoformat()} saved.")
         self.post_message(StepBody.EvidenceAdded())

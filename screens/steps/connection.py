@@ -1,16 +1,21 @@
-"""Step 4: connection tests, the source (IMAP) half and the target (Exchange) half in two tabs."""
+"""Connection test: the source (IMAP) half and the target (Exchange) half in two tabs.
+
+When it counts as done is ``wizard.steps.connection_test``'s (source and target refusals).
+"""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.widgets import TabbedContent, TabPane
 
+from wizard.playbook import Kind
+
 from .base import StepBody, register_body
 from .source_test import SourceTestPanel
 from .target_check import TargetCheckPanel
 
 
-@register_body("4")
+@register_body(Kind.CONNECTION_TEST)
 class ConnectionBody(StepBody):
     """Tab "Source (IMAP)": every mailbox tested and measured; tab "Target (Exchange)"."""
 

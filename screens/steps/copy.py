@@ -1,4 +1,4 @@
-"""Steps 9 and 14: the mailbox copy with live progress; steps 10 and 16: the verification table.
+"""The copy steps (initial, differential) with live progress; the two verification tables.
 
 The copy itself runs in a worker of the App (``OnboardApp.copy``, screens/copy_service.py), so
 leaving the step keeps it running; this body starts and steers it and shows its progress, which
@@ -22,10 +22,11 @@ from wizard.copy.cli import human_bytes, human_seconds
 from wizard.copy.errors import CopyError
 from wizard.copy.events import MailboxProgress, MailboxState
 from wizard.copy.ledger import RunMode
-from wizard.copy.plan import PlanOptions
 from wizard.copy.service import CopyService
-from wizard.copy.session_jobs import session_jobs
-from wizard.copy.verify import Verification, latest_verification, verify
+from wizard.copy.verify import Verification
+from wizard.playbook import Kind
+from wizard.steps.copy import CopyController
+from wizard.steps.verify_initial import VerificationController
 
 from ..copy_service import SessionCopy
 from ..messages import CopyFinished, CopyProgressed
@@ -61,7 +62,7 @@ def sparkline(values: list[float], width: int = 12) -> str:
     return "".join(SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1)))] for v in values)
 
 
-@register_body("copy", "differential")
+@register_body(Kind.COPY, Kind.DIFFERENTIAL)
 class CopyBody(StepBody):
     """One row per mailbox: bar, counts, rate, ETA, sparkline; pause, cancel, retry failed."""
 
@@ -85,9 +86,11 @@ class CopyBody(StepBody):
     CopyBody #copy-status { color: $warning; }
     """
 
+    controller: CopyController
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.mode = RunMode.DIFFERENTIAL if self.step.kind == "differential" else RunMode.INITIAL
+        self.mode = self.controller.mode
         self._shown: dict[str, MailboxProgress] = {}
 
     @property
@@ -306,7 +309,7 @@ class CopyBody(StepBody):
         self.query_one("#copy-failures").toggle_class("shown")
 
 
-@register_body("verify")
+@register_body(Kind.VERIFY_INITIAL, Kind.VERIFY_FINAL)
 class VerifyBody(StepBody):
     """The verification table: per mailbox, expandable per folder, with the webmail link."""
 
@@ -319,6 +322,7 @@ class VerifyBody(StepBody):
     VerifyBody #verify-tree { height: auto; max-height: 30; }
     VerifyBody #verify-summary { text-style: bold; }
     """
+    controller: VerificationController
 
     def compose(self) -> ComposeResult:
         owa = self.store.profile.owa_url
@@ -334,7 +338,7 @@ class VerifyBody(StepBody):
         yield tree
 
     def on_mount(self) -> None:
-        result = latest_verification(self.store, self.step.number)
+        result = self.controller.latest_verification()
         self.show(result)
 
     def show(self, result: Verification | None) -> None:
@@ -384,8 +388,7 @@ class VerifyBody(StepBody):
     @work(thread=True, exclusive=True, group="verify")
     def run_verification(self) -> None:
         try:
-            jobs = session_jobs(self.store, (), PlanOptions(), interactive=False)
-            result = verify(self.store, jobs, step=self.step.number)
+            result = self.controller.verify()
         except (CommandError, CopyError) as exc:
             self.app.call_from_thread(
                 self.query_one("#verify-summary", Static).update, f"Cannot verify: {exc}"

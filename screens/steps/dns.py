@@ -1,8 +1,9 @@
-"""Steps 8 and 11: the records the customer enters, and live checks of MX and Autodiscover.
+"""DNS records and Outlook: the records the customer enters, and live checks of MX and Autodiscover.
 
 Neither body asks DNS on its own when it opens: it shows the last check saved in the session
 (evidence) and checks on a key press, in a worker thread. The servers asked are the session's
-resolver list (step 12 edits it), else this machine's resolver.
+resolver list (the propagation step edits it), else this machine's resolver. The checks and the
+evidence they record are the controllers' (``wizard.steps.dns_records`` and ``.outlook``).
 """
 
 from __future__ import annotations
@@ -16,20 +17,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Label, Static
 
-from wizard.clients import client_guides
-from wizard.dns import (
-    DnsConfigError,
-    DnsResolver,
-    RecordToPublish,
-    check_autodiscover,
-    check_mx,
-    records_to_publish,
-    save_evidence,
-)
-from wizard.store import SessionError
+from wizard.dns import DnsConfigError, RecordToPublish
+from wizard.playbook import Kind
+from wizard.session_records import SessionError, when_short
+from wizard.steps.dns_records import DnsCheckController, DnsRecordsController
+from wizard.steps.outlook import OutlookController
 
 from .base import StepBody, register_body
-from .dns_view import FindingList, servers_line, session_resolver, when_short
+from .dns_view import FindingList, servers_line, session_resolver
 
 
 class DnsCheckBody(StepBody):
@@ -43,20 +38,16 @@ class DnsCheckBody(StepBody):
     DnsCheckBody .check-status { margin: 1 0 0 0; }
     DnsCheckBody DataTable { height: auto; max-height: 10; }
     """
+    controller: DnsCheckController
 
     def _show_status(self, text: str | Text) -> None:
         self.query_one(".check-status", Static).update(text)
 
     def _last(self, kind: str) -> dict[str, Any] | None:
-        evidence = self.store.latest_evidence(self.step.number, kind)
-        return evidence.data if evidence else None
+        return self.controller.last(kind)
 
     checking = "Checking…"  # the status line while the worker runs
     button_actions: dict[str, str] = {}  # button id -> action name, besides "dns-check"
-
-    def run_checks(self, resolver: DnsResolver) -> list[Any]:
-        """The checks of this step, run in the worker thread; each result becomes evidence."""
-        raise NotImplementedError
 
     def show_saved(self) -> None:
         """Show the newest results saved in the session."""
@@ -88,15 +79,12 @@ class DnsCheckBody(StepBody):
             self.app.call_from_thread(self._checked, f"Not checked: {exc}")
             return
         try:
-            results = self.run_checks(resolver)
+            self.controller.check(resolver)
+        except SessionError:
+            return  # the session was closed while DNS was asked
         except Exception as exc:  # a bug or an odd reply must not take the app down
             self.app.call_from_thread(self._checked, f"The check failed: {exc!r}")
             return
-        try:
-            for result in results:
-                save_evidence(self.store, self.step.number, result)  # the store is thread-safe
-        except SessionError:
-            return  # the session was closed while DNS was asked
         self.app.call_from_thread(self._checked, "")
 
     def _checked(self, error: str) -> None:
@@ -110,9 +98,11 @@ class DnsCheckBody(StepBody):
         self.post_message(StepBody.EvidenceAdded())
 
 
-@register_body("8")
+@register_body(Kind.DNS_RECORDS)
 class DnsRecordsBody(DnsCheckBody):
-    """Step 8: the exact records to enter, and a live check of MX and Autodiscover."""
+    """The exact records to enter, and a live check of MX and Autodiscover."""
+
+    controller: DnsRecordsController
 
     BINDINGS = [
         Binding("c", "check", "Check MX + Autodiscover"),
@@ -154,9 +144,7 @@ class DnsRecordsBody(DnsCheckBody):
     # ----- the records ---------------------------------------------------------------------------
 
     def _records(self) -> tuple[RecordToPublish, ...]:
-        return records_to_publish(
-            self.store.domain, self.store.profile, third_party_filter=self.store.third_party_filter
-        )
+        return self.controller.records_to_publish()
 
     def _show_records(self) -> None:
         store, profile = self.store, self.store.profile
@@ -164,8 +152,8 @@ class DnsRecordsBody(DnsCheckBody):
             text = (
                 f"The customer keeps a third-party filtering service in front of {store.domain}: "
                 "leave the MX records alone, they stay on the filtering service until the "
-                "cutover (step 13.1). At the DNS host of the domain, create only the Autodiscover "
-                "records below."
+                f"cutover (step {store.playbook.number_of(Kind.ROUTING_SWITCH)}). At the DNS host "
+                "of the domain, create only the Autodiscover records below."
             )
         else:
             text = (
@@ -196,26 +184,17 @@ class DnsRecordsBody(DnsCheckBody):
         )
         self._last_checked((mx or auto or {}).get("checked_at", ""))
 
-    def run_checks(self, resolver: DnsResolver) -> list[Any]:
-        store = self.store
-        return [
-            check_mx(
-                resolver, store.domain, store.profile, third_party_filter=store.third_party_filter
-            ),
-            check_autodiscover(resolver, store.domain, store.profile),
-        ]
 
-
-@register_body("11")
+@register_body(Kind.OUTLOOK)
 class OutlookBody(DnsCheckBody):
-    """Step 11: what the users type into Outlook, and what Autodiscover will give Outlook."""
+    """What the users type into Outlook, and what Autodiscover will give Outlook."""
+
+    controller: OutlookController
 
     BINDINGS = [Binding("c", "check", "Check Autodiscover")]
 
     def compose(self) -> ComposeResult:
-        outlook = next(
-            g for g in client_guides(self.store.profile, self.store.domain) if g.id == "outlook"
-        )
+        outlook = self.controller.guide()
         yield Static(outlook.how)
         yield Static("\n".join(f"    {s.label}: {s.value}" for s in outlook.settings))
         yield Static(
@@ -239,6 +218,3 @@ class OutlookBody(DnsCheckBody):
         )
         self.query_one("#autodiscover-findings", FindingList).show(auto["findings"] if auto else [])
         self._last_checked(auto.get("checked_at", "") if auto else "")
-
-    def run_checks(self, resolver: DnsResolver) -> list[Any]:
-        return [check_autodiscover(resolver, self.store.domain, self.store.profile)]

@@ -7,13 +7,16 @@ looks the same as one checked a second ago.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.widgets import Static
 
 from wizard.dns import RESOLVERS_SETTING, DnsResolver, resolvers_from_store
-from wizard.store import SessionStore
+from wizard.playbook import Kind
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 SEVERITY_STYLE = {
     "ok": ("✔", "green"),
@@ -64,9 +67,5 @@ def servers_line(store: SessionStore) -> str:
     if store.setting(RESOLVERS_SETTING):
         names = ", ".join(s.name for s in resolvers_from_store(store))
         return f"Asking the session's resolvers: {names}"
-    return "Asking this machine's resolver (step 12 sets the session's resolvers)."
-
-
-def when_short(stamp: str) -> str:
-    """ "2026-11-25 06:40 UTC" from an ISO time stamp (as stored in evidence)."""
-    return stamp.replace("T", " ")[:16] + " UTC" if stamp else ""
+    propagation = store.playbook.number_of(Kind.PROPAGATION)
+    return f"Asking this machine's resolver (step {propagation} sets the session's resolvers)."

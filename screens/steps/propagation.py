@@ -1,19 +1,19 @@
-"""Step 12: the propagation matrix, refreshed on its own by the App's propagation watch.
+"""Propagation body: the propagation matrix, refreshed on its own by the App's propagation watch.
 
 The watch belongs to the App (``OnboardApp.propagation``, screens/propagation_service.py): an App
 timer that keeps asking while the operator is on other steps and stops when the session closes.
 This body starts it (``w``, or on its own when it opens once the change time is known), steers it
 (pause, faster, slower, now) and shows each round, which reaches it through the watch's signal.
 Done is held back until a round says the matrix is complete; the step screen then asks for a
-reason and records it as an override.
+reason and records it as an override. One round, the evidence, the change time and the poll
+interval are ``wizard.steps.propagation``'s.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
@@ -25,27 +25,23 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from wizard.dns import (
     CellState,
     DnsConfigError,
-    DnsResolver,
     PropagationCell,
     PropagationMatrix,
-    authoritative_from_store,
-    check_propagation,
-    find_authoritative,
-    mx_question,
-    query_server,
-    question,
-    required_share_from_store,
     resolvers_from_store,
-    save_evidence,
     save_resolvers,
 )
-from wizard.store import SessionStore, StepState, now_iso
+from wizard.playbook import Kind
+from wizard.session_records import when_short
+from wizard.steps.propagation import PropagationController, done_refusal, matrix_check
 
 from ..messages import PollResult
 from ..propagation_service import DEFAULT_INTERVAL, INTERVALS, PropagationWatch
 from ..services import session_work
 from .base import StepBody, register_body
-from .dns_view import FindingList, when_short
+from .dns_view import FindingList
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 COLUMNS = (
     ("server", "Server"),
@@ -55,8 +51,6 @@ COLUMNS = (
     ("serial", "SOA serial"),
     ("answer", "Answer"),
 )
-INTERVAL_SETTING = "dns.poll_seconds"
-CHANGE_SETTING = "dns.change_made_at"
 
 
 def cell_style(state: CellState) -> str:
@@ -71,54 +65,10 @@ def cell_icon(state: CellState) -> str:
     return "✖" if state.failed else "≠"
 
 
-def matrix_check(store: SessionStore) -> Callable[[], PropagationMatrix]:
-    """One round of step 12 for the session: its resolvers, the domain's authoritative servers
-    (fixed in "dns.authoritative" or found through NS), asked for the domain's MX.
-
-    Plain variant: every server must answer the profile's MX hosts. Filtering variant: MX stays
-    on the filtering service, so every server must answer what the first authoritative server
-    answers.
-    """
-
-    def check() -> PropagationMatrix:
-        resolvers = resolvers_from_store(store)
-        fixed = authoritative_from_store(store)
-        if fixed is not None:
-            authoritative, note = fixed, ""
-        else:
-            authoritative, note = find_authoritative(DnsResolver(resolvers), store.domain)
-        q = mx_question(store.domain, store.profile)
-        if store.third_party_filter and authoritative:
-            found = query_server(authoritative[0], store.domain, "MX", recursion=False)
-            if found.ok:
-                hosts = [r.exchange.to_text() for r in found.rdata]
-                q = question(store.domain, "MX", hosts, store.domain)
-        return check_propagation(
-            q,
-            resolvers,
-            authoritative,
-            required_share=required_share_from_store(store),
-            authoritative_note=note,
-        )
-
-    return check
-
-
 def resolver_texts(store: SessionStore) -> str:
     return ", ".join(
         f"{s.label}={s.address}" if s.label else s.address for s in resolvers_from_store(store)
     )
-
-
-def change_time(store: SessionStore) -> tuple[str, str]:
-    """When the DNS change was made, and where that time comes from ("" when unknown)."""
-    recorded = store.setting(CHANGE_SETTING, "")
-    if recorded:
-        return str(recorded), "recorded in step 12"
-    step8 = store.step_record("8")
-    if step8.state is StepState.DONE and step8.changed_at:
-        return step8.changed_at, "step 8 marked done"
-    return "", ""
 
 
 def since(stamp: str, now: float | None = None) -> str:
@@ -137,7 +87,7 @@ def since(stamp: str, now: float | None = None) -> str:
     return f"{minutes} min {secs:02d} s"
 
 
-@register_body("12")
+@register_body(Kind.PROPAGATION)
 class PropagationBody(StepBody):
     """The matrix (servers × answer, TTL, serial, state), its summary, and the poller's controls."""
 
@@ -159,6 +109,7 @@ class PropagationBody(StepBody):
     PropagationBody #prop-matrix { height: auto; max-height: 20; }
     PropagationBody #prop-resolvers { width: 1fr; }
     """
+    controller: PropagationController
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -196,7 +147,8 @@ class PropagationBody(StepBody):
     @property
     def poller(self) -> PropagationWatch:
         if self._poller is None:
-            interval = float(self.store.setting(INTERVAL_SETTING, DEFAULT_INTERVAL))
+            saved = self.controller.watch().poll_seconds
+            interval = DEFAULT_INTERVAL if saved is None else saved
             self._poller = session_work(self.app).propagation
             self._poller.follow(matrix_check(self.store), interval)
         return self._poller
@@ -209,7 +161,7 @@ class PropagationBody(StepBody):
             self._show_round(poller.latest)
         else:
             self._show_view(None)
-        if not poller.watching and change_time(self.store)[0]:
+        if not poller.watching and self.controller.change_time()[0]:
             poller.start()  # the change is made: watching is what this step is for
         self.set_interval(1.0, self._tick)
         self._tick()
@@ -236,11 +188,8 @@ class PropagationBody(StepBody):
         if self._last_saved_complete is matrix.complete:
             return
         self._last_saved_complete = matrix.complete
-        last = self.store.latest_evidence("12", matrix.kind)
-        if last is not None and last.ok is matrix.complete and last.summary == matrix.summary:
-            return
-        save_evidence(self.store, "12", matrix)
-        self.post_message(StepBody.EvidenceAdded())
+        if self.controller.record_round(matrix):
+            self.post_message(StepBody.EvidenceAdded())
 
     # ----- showing ------------------------------------------------------------------------------
 
@@ -301,12 +250,13 @@ class PropagationBody(StepBody):
     def _tick(self) -> None:
         if self.store.closed:  # the session is closing; this screen goes next
             return
-        stamp, source = change_time(self.store)
+        stamp, source = self.controller.change_time()
         self.query_one("#prop-since", Static).update(
             f"Change made {since(stamp)} ago ({when_short(stamp)}, {source})."
             if stamp
             else Text(
-                "Change time unknown: mark step 8 done, or press m when the customer made it.",
+                f"Change time unknown: mark step {self._dns_step} done, or press m when the "
+                "customer made it.",
                 style="dim",
             )
         )
@@ -323,13 +273,12 @@ class PropagationBody(StepBody):
 
     # ----- done only when complete ---------------------------------------------------------------
 
+    @property
+    def _dns_step(self) -> str:
+        return self.store.playbook.number_of(Kind.DNS_RECORDS)
+
     def done_refusal(self) -> str:
-        view = self.view
-        if view is None:
-            return "The propagation matrix has not been checked yet (press w to watch it)."
-        if not view.complete:
-            return f"The propagation matrix is not complete: {view.summary}"
-        return ""
+        return done_refusal(self.view)
 
     # ----- actions --------------------------------------------------------------------------------
 
@@ -376,7 +325,7 @@ class PropagationBody(StepBody):
             choices = [i for i in INTERVALS if i > current]
             new = choices[0] if choices else INTERVALS[-1]
         poller.set_interval(new)
-        self.store.set_setting(INTERVAL_SETTING, new)
+        self.controller.set_poll_seconds(new)
         self.notify(f"The matrix refreshes every {new} s.")
         self._tick()
 
@@ -387,9 +336,7 @@ class PropagationBody(StepBody):
         self._step_interval(+1)
 
     def action_change_made(self) -> None:
-        stamp = now_iso()
-        self.store.set_setting(CHANGE_SETTING, stamp)
-        self.store.add_evidence("12", "dns.change-made", f"DNS change made at {when_short(stamp)}")
+        self.controller.change_made_now()
         self.post_message(StepBody.EvidenceAdded())
         self.poller.start()
         self._tick()

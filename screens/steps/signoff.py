@@ -1,4 +1,7 @@
-"""Step 17 body: the figures both parties look at, open items, the sign-off and the report export."""
+"""Sign-off body: the figures both parties look at, open items, the sign-off and the report export.
+
+The figures, the sign-off record and the export are ``wizard.steps.signoff``'s.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +13,15 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from wizard.estimate import format_bytes
-from wizard.report import render_report, report_filename
+from wizard.playbook import Kind
 from wizard.session import exports_dir
-from wizard.signoff import gather_figures, record_signoff
+from wizard.steps.signoff import SignoffController
 
 from ..widgets.tick_box import TickBox
 from .base import StepBody, register_body
 
 
-@register_body("17")
+@register_body(Kind.SIGNOFF)
 class SignoffBody(StepBody):
     BINDINGS = [
         Binding("ctrl+s", "sign_off", "Record sign-off"),
@@ -34,9 +37,10 @@ class SignoffBody(StepBody):
     SignoffBody #signoff-status.error { color: $error; }
     SignoffBody .open-item { color: $warning; }
     """
+    controller: SignoffController
 
     def compose(self) -> ComposeResult:
-        figures = gather_figures(self.store)
+        figures = self.controller.figures()
         yield Static(
             f"{len(figures.mailboxes)} mailboxes · {figures.copied} messages copied "
             f"({format_bytes(figures.copied_bytes)}) · {figures.skipped} skipped · "
@@ -62,7 +66,7 @@ class SignoffBody(StepBody):
             )
         if len(figures.open_items) > 12:
             yield Static(f"  … and {len(figures.open_items) - 12} more (see the report)")
-        last = self.store.latest_evidence("17", "signoff")
+        last = self.controller.last_signoff()
         data = last.data if last else {}
         yield Label("Sign-off")
         with Horizontal():
@@ -110,8 +114,7 @@ class SignoffBody(StepBody):
 
     def action_sign_off(self) -> None:
         try:
-            evidence = record_signoff(
-                self.store,
+            evidence = self.controller.sign_off(
                 provider_name=self.query_one("#provider-name", Input).value,
                 customer_name=self.query_one("#customer-name", Input).value,
                 day=self.query_one("#signoff-date", Input).value,
@@ -124,14 +127,6 @@ class SignoffBody(StepBody):
         self.post_message(StepBody.EvidenceAdded())
 
     def action_export(self, fmt: str) -> None:
-        path = exports_dir() / report_filename(self.store, fmt)
-        path.write_text(render_report(self.store, fmt), encoding="utf-8")
-        self.store.add_evidence(
-            "17",
-            "report",
-            f"Completion report ({fmt}) written to {path}",
-            {"path": str(path)},
-            ok=True,
-        )
+        path = self.controller.export_report(fmt, exports_dir())
         self._status(f"Report written to {path}")
         self.post_message(StepBody.EvidenceAdded())

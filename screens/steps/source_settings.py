@@ -1,9 +1,10 @@
-"""Step 3 body: how to reach the customer's IMAP server, and the mailboxes to migrate.
+"""IMAP settings body: how to reach the customer's IMAP server, and the mailboxes to migrate.
 
 The server form saves ``wizard.imap.ImapServerSettings`` in the session; the master password or
 OAuth2 token goes to the keyring. Certificates are always verified: a self-signed one is trusted
 only by pinning its SHA-256 fingerprint after the operator confirmed it. The mailbox table is the
-session's mailbox list (add, edit, remove, import a CSV all or nothing).
+session's mailbox list (add, edit, remove, import a CSV all or nothing). Saving, pin keeping and
+pinning are ``wizard.steps.imap_settings``'s.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from wizard import activity
 from wizard.imap import (
     AuthMode,
     CertificateInfo,
@@ -26,14 +26,14 @@ from wizard.imap import (
     ImapServerSettings,
     Security,
     fetch_certificate,
-    load_settings,
-    save_settings,
 )
 from wizard.imap.credentials import has_server_secret, save_server_secret, server_secret_label
 from wizard.imap.mailbox_list import has_password, remove_mailbox
 from wizard.imap.settings import format_fingerprint
+from wizard.playbook import Kind
 from wizard.secrets import SecretStore
-from wizard.store import Mailbox
+from wizard.session_records import Mailbox
+from wizard.steps.imap_settings import ImapSettingsController, keep_pin
 
 from ..dialogs import ConfirmDialog
 from ..dialogs.csv_import import CsvImportDialog
@@ -61,7 +61,7 @@ class MailboxTable(DataTable[str]):
         self.query_ancestor(SourceSettingsBody).action_remove_mailbox()
 
 
-@register_body("3")
+@register_body(Kind.IMAP_SETTINGS)
 class SourceSettingsBody(StepBody):
     BINDINGS = [
         Binding("ctrl+s", "save_server", "Save server"),
@@ -90,11 +90,12 @@ class SourceSettingsBody(StepBody):
     SourceSettingsBody #mailbox-table { height: auto; max-height: 20; }
     SourceSettingsBody .section { margin-top: 1; text-style: bold; }
     """
+    controller: ImapSettingsController
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.secrets = SecretStore(self.store.name)
-        self.saved = load_settings(self.store)
+        self.saved = self.controller.saved()
         self._port_default = (
             self.saved.security if self.saved else Security.IMPLICIT_TLS
         ).default_port
@@ -203,16 +204,7 @@ class SourceSettingsBody(StepBody):
             master_user=self.query_one("#imap-master", Input).value if auth.uses_master else "",
             timeout=self.saved.timeout if self.saved else 20.0,
         )
-        saved = self.saved
-        if (
-            saved
-            and saved.pin
-            and settings.security is not Security.PLAIN
-            and saved.host.lower() == settings.host.lower()
-            and saved.effective_port == settings.effective_port
-        ):
-            settings = settings.with_pin(saved.pin)
-        return settings
+        return keep_pin(settings, self.saved)
 
     # ----- showing -----------------------------------------------------------------------------
 
@@ -339,13 +331,6 @@ class SourceSettingsBody(StepBody):
         if dropped:
             notes.append("The pinned certificate was dropped because the server changed.")
         self._show_auth(settings.auth)
-        activity.log_event(
-            self.store,
-            "warning" if settings.security is Security.PLAIN else "info",
-            "imap",
-            "settings",
-            f"IMAP server {settings.address} saved ({settings.security.label}, {settings.auth.label})",
-        )
         note = "".join(f" {n}" for n in notes)
         if settings.security is Security.PLAIN:
             self.say(
@@ -357,7 +342,10 @@ class SourceSettingsBody(StepBody):
             self.say(f"Server {settings.address} ({settings.security.label}) saved.{note}")
 
     def _save(self, settings: ImapServerSettings) -> None:
-        save_settings(self.store, settings)
+        self.controller.save_server(settings)
+        self._saved(settings)
+
+    def _saved(self, settings: ImapServerSettings) -> None:
         self.saved = settings
         self._show_certificate()
         self.refresh_mailboxes()
@@ -445,32 +433,8 @@ class SourceSettingsBody(StepBody):
         )
 
     def _pin(self, settings: ImapServerSettings, info: CertificateInfo) -> None:
-        pinned = settings.with_pin(info.fingerprint)
-        self._save(pinned)
-        self.store.add_evidence(
-            "3",
-            "imap-certificate-pin",
-            f"Certificate of {pinned.address} pinned after the operator confirmed its fingerprint",
-            {
-                "host": info.host,
-                "port": info.port,
-                "fingerprint": info.fingerprint,
-                "subject": info.subject,
-                "issuer": info.issuer,
-                "not_after": info.not_after,
-                "self_signed": info.self_signed,
-            },
-            ok=True,
-        )
+        self._saved(self.controller.pin_certificate(settings, info))
         self.post_message(StepBody.EvidenceAdded())
-        activity.log_event(
-            self.store,
-            "info",
-            "imap",
-            "pin",
-            f"certificate of {pinned.address} pinned after the operator confirmed it",
-            fingerprint=info.fingerprint,
-        )
         self.say(
             f"Certificate pinned and settings saved: SHA-256 {format_fingerprint(info.fingerprint)}"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -31,12 +32,15 @@ from wizard.imap.probe import (
     session_secrets,
 )
 from wizard.imap.settings import ImapServerSettings, load_settings
-from wizard.playbook import Step
-from wizard.store import SessionError, SessionStore
+from wizard.playbook import Kind, Step
+from wizard.session_records import SessionError
+from wizard.steps.connection_test import source_refusal
 
 from .base import StepBody
 
-CONCURRENCY_SETTING = "imap.test_concurrency"
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
+
 COLUMNS = (
     ("mailbox", "Mailbox"),
     ("state", "State"),
@@ -101,9 +105,11 @@ class SourceTestPanel(Widget):
         self._flush_posted = False
         self._cancel = threading.Event()
 
+    concurrency = DEFAULT_CONCURRENCY  # mailboxes tested at once
+
     @property
-    def concurrency(self) -> int:
-        return int(self.store.setting(CONCURRENCY_SETTING, DEFAULT_CONCURRENCY) or 1)
+    def _settings_step(self) -> str:
+        return self.store.playbook.number_of(Kind.IMAP_SETTINGS)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="source-buttons"):
@@ -160,9 +166,12 @@ class SourceTestPanel(Widget):
     def _show_status(self, text: str | None = None) -> None:
         if text is None:
             if load_settings(self.store) is None:
-                text = "No IMAP server yet: enter the server settings in step 3 first."
+                text = (
+                    "No IMAP server yet: enter the server settings in step "
+                    f"{self._settings_step} first."
+                )
             elif not self.states:
-                text = "No mailboxes yet: add them in step 3."
+                text = f"No mailboxes yet: add them in step {self._settings_step}."
             elif self._busy:
                 text = f"Testing {len(self._busy)} mailboxes, {self.concurrency} at a time…"
             else:
@@ -186,11 +195,7 @@ class SourceTestPanel(Widget):
             ", ".join(parts) + f" · {messages} messages · {format_bytes(size)}"
         )
         if ok:
-            estimate = estimate_copy(
-                [(r.messages, r.bytes) for r in ok],
-                concurrency=int(self.store.setting("copy.concurrency", 4) or 4),
-                measured=self.store.setting("copy.measured_rate"),
-            )
+            estimate = estimate_copy([(r.messages, r.bytes) for r in ok])
             more = f" (for the {len(ok)} measured mailboxes)" if len(ok) < count else ""
             text = f"Initial copy: {estimate.describe()}{more}"
         else:
@@ -220,13 +225,7 @@ class SourceTestPanel(Widget):
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def done_refusal(self) -> str:
-        bad = [m for m, s in self.states.items() if s is not ProbeState.OK]
-        if not bad:
-            return ""
-        return (
-            f"{len(bad)} of {len(self.states)} mailboxes have not passed the source connection "
-            f"test (first: {bad[0]})."
-        )
+        return source_refusal(self.states)
 
     # ----- actions ----------------------------------------------------------------------------
 
@@ -260,7 +259,9 @@ class SourceTestPanel(Widget):
         """Test these mailboxes in the background (those already being tested are left be)."""
         settings = load_settings(self.store)
         if settings is None:
-            self.notify("Enter the IMAP server in step 3 first.", severity="warning")
+            self.notify(
+                f"Enter the IMAP server in step {self._settings_step} first.", severity="warning"
+            )
             return
         todo = [m for m in logins if m not in self._busy]
         if not todo:

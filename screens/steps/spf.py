@@ -1,4 +1,4 @@
-"""Step 13.2: the domain's SPF record(s), what is wrong with them, and the record to publish."""
+"""SPF body: the domain's SPF record(s), what is wrong with them, and the record to publish."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Collapsible, Label, Static
 
-from wizard.dns import DnsResolver, check_spf
+from wizard.playbook import Kind
+from wizard.steps.spf import SpfController
 
 from .base import register_body
 from .dns import DnsCheckBody
 from .dns_view import FindingList
 
 
-@register_body("13.2")
+@register_body(Kind.SPF)
 class SpfBody(DnsCheckBody):
     """Current SPF, findings with severity, the lookup count, the recommended record to copy."""
 
@@ -25,6 +26,7 @@ class SpfBody(DnsCheckBody):
         Binding("c", "check", "Re-check SPF"),
         Binding("y", "copy_recommended", "Copy record"),
     ]
+    controller: SpfController
     checking = "Checking SPF…"
     button_actions = {"spf-copy": "copy_recommended"}
     DEFAULT_CSS = """
@@ -58,7 +60,7 @@ class SpfBody(DnsCheckBody):
             records.update(Text("Not checked yet: press c.", style="dim"))
             count.update("")
             self.query_one("#spf-findings", FindingList).show([])
-            recommended.update(self._fallback_record())
+            recommended.update(self.controller.fallback_record())
             self._last_checked("")
             return
         published = spf.get("records") or []
@@ -107,10 +109,6 @@ class SpfBody(DnsCheckBody):
             text.append("\n")
         return text if steps else Text("No lookups.", style="dim")
 
-    def _fallback_record(self) -> str:
-        """Before a check: the provider's include alone (the check merges existing senders)."""
-        return f"v=spf1 {self.store.profile.spf_mechanism()} -all"
-
     # ----- actions ------------------------------------------------------------------------------
 
     def action_copy_recommended(self) -> None:
@@ -118,9 +116,6 @@ class SpfBody(DnsCheckBody):
         self.app.copy_to_clipboard(record)
         self.query_one("#spf-copied", Static).update(f"Copied to the clipboard: {record}")
         self.notify("The recommended SPF record is on the clipboard.", title="Copied")
-
-    def run_checks(self, resolver: DnsResolver) -> list[Any]:
-        return [check_spf(resolver, self.store.domain, self.store.profile)]
 
     def _checked(self, error: str) -> None:
         super()._checked(error)

@@ -9,6 +9,7 @@ admins as CSV and as a PowerShell script of New-Mailbox lines.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
@@ -47,13 +48,17 @@ from wizard.exchange.targets import (
     save_checks,
     session_passwords,
 )
-from wizard.playbook import Step
+from wizard.playbook import Kind, Step
 from wizard.secrets import SecretStore, remember_secret_key, target_password_key
 from wizard.session import exports_dir
-from wizard.store import SessionError, SessionStore
+from wizard.session_records import SessionError
+from wizard.steps.connection_test import target_refusal
 
 from .base import StepBody
 from .dns_view import session_resolver
+
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
 
 COLUMNS = (
     ("mailbox", "Target mailbox"),
@@ -275,13 +280,7 @@ class TargetCheckPanel(Widget):
         self.query_one("#target-detail", Static).update(text)
 
     def done_refusal(self) -> str:
-        bad = [self.addresses[k] for k, s in self.states.items() if s != "exists"]
-        if not bad:
-            return ""
-        return (
-            f"{len(bad)} of {len(self.states)} target mailboxes do not exist on Exchange or "
-            f"were not checked (first: {bad[0]})."
-        )
+        return target_refusal(self.states, self.addresses)
 
     # ----- settings ---------------------------------------------------------------------------
 
@@ -359,7 +358,8 @@ class TargetCheckPanel(Widget):
         if settings is None:
             return
         if not keys:
-            self._status("The session has no mailboxes yet: add them in step 3.")
+            settings_step = self.store.playbook.number_of(Kind.IMAP_SETTINGS)
+            self._status(f"The session has no mailboxes yet: add them in step {settings_step}.")
             return
         todo = [k for k in keys if k not in self._busy]
         if not todo:

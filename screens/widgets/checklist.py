@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Static
 
 from wizard.playbook import ChecklistItem
-from wizard.store import ChecklistTick
+from wizard.session_records import ChecklistTick
 
 from .tick_box import TickBox
 

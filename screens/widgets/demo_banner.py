@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.widgets import Static
 
-from wizard.store import SessionStore
+if TYPE_CHECKING:
+    from wizard.store import SessionStore
+
 
 DEMO_TEXT = (
     "DEMO · a made-up company's generated mail, served on this computer (127.0.0.1) only while "

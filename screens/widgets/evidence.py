@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import Static
 
-from wizard.store import Evidence
+from wizard.session_records import Evidence
 
 from ..text import when
 

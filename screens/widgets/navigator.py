@@ -10,7 +10,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from wizard.playbook import PHASES, Playbook, Step
-from wizard.store import StepRecord, StepState
+from wizard.session_records import StepRecord, StepState
 
 from ..text import OWNER_STYLE, STATE_ICON, STATE_STYLE
 

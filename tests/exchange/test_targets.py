@@ -96,7 +96,7 @@ def test_a_mailbox_without_password_is_an_error_row(store: SessionStore, ews_san
 
 
 def test_evidence_leaves_the_plan_readable(store: SessionStore, ews_sandbox, tmp_path) -> None:
-    from wizard.plan import build_plan
+    from wizard.migration_plan import build_plan
 
     settings = service_settings(ews_sandbox)
     checks = check_mailboxes(settings, [ews.USER], lambda _a: ews.SERVICE_PASSWORD)

@@ -23,7 +23,7 @@ from wizard.imap.probe import (
     run_probes,
     session_secrets,
 )
-from wizard.plan import measured_sizes
+from wizard.migration_plan import measured_sizes
 from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key
 from wizard.session import create_session

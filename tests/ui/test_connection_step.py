@@ -17,7 +17,7 @@ from screens.steps.source_test import SourceTestPanel
 from tests.servers.dovecot import DovecotServer, make_message
 from wizard.imap import AuthMode, ImapServerSettings, Security, save_settings
 from wizard.imap.credentials import master_secret_key
-from wizard.plan import measured_sizes
+from wizard.migration_plan import measured_sizes
 from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key
 from wizard.session import create_session

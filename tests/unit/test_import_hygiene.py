@@ -34,3 +34,6 @@ def test_import_linter_contract_holds() -> None:
     result = subprocess.run([lint], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "The core (wizard) never imports the UI KEPT" in result.stdout
+    assert "Screens never write to the session directly: no wizard.store at run time KEPT" in (
+        result.stdout
+    )

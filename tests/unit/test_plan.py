@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wizard.plan import build_plan, plan_markdown
+from wizard.migration_plan import build_plan, plan_markdown
 from wizard.profile import example_profile
 from wizard.session import create_session
 

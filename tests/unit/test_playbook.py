@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.playbook import Owner, PlaybookError, default_playbook, parse_playbook
+from wizard.playbook import Kind, Owner, PlaybookError, default_playbook, parse_playbook
 
 # Owners exactly as ../shared/seed/imap-onboarding-process.txt assigns them.
 PROCESS_OWNERS = {
@@ -63,7 +63,40 @@ def test_engine_backed_steps_name_their_kind() -> None:
     assert playbook.step("9").kind == "copy"
     assert playbook.step("12").kind == "propagation"
     assert playbook.step("13.2").kind == "spf"
-    assert playbook.step("1").kind == "manual"
+    assert playbook.step("1").kind == "terms"
+
+
+def test_every_step_has_a_kind_of_its_own_and_is_found_by_it() -> None:
+    playbook = default_playbook()
+    kinds = [step.kind for step in playbook]
+    assert len(set(kinds)) == len(kinds) == len(Kind)
+    for step in playbook:
+        assert playbook.by_kind(step.kind) is step
+        assert playbook.number_of(step.kind) == step.number
+    # The checks after the initial copy and after the differential are told apart.
+    assert playbook.by_kind(Kind.VERIFY_INITIAL).depends == (playbook.number_of(Kind.COPY),)
+    assert playbook.by_kind(Kind.VERIFY_FINAL).depends == (playbook.number_of(Kind.DIFFERENTIAL),)
+
+
+def test_a_kind_missing_from_the_playbook_says_so() -> None:
+    book = parse_playbook({"step": [_entry("1")]})
+    assert not book.has_kind(Kind.SIGNOFF)
+    with pytest.raises(KeyError, match="no step of kind 'signoff'"):
+        book.by_kind(Kind.SIGNOFF)
+
+
+def test_two_steps_of_one_kind_are_refused() -> None:
+    with pytest.raises(PlaybookError, match=r"step 2: kind 'terms' is step 1's already"):
+        parse_playbook({"step": [_entry("1", kind="terms"), _entry("2", kind="terms")]})
+
+
+def test_unknown_or_missing_kind_names_the_entry() -> None:
+    with pytest.raises(PlaybookError, match=r"step 1: unknown kind 'manual'"):
+        parse_playbook({"step": [_entry("1", kind="manual")]})
+    entry = _entry("1")
+    del entry["kind"]
+    with pytest.raises(PlaybookError, match=r"step 1: unknown kind None"):
+        parse_playbook({"step": [entry]})
 
 
 def test_filtering_variant_changes_steps_8_and_13_1_only_where_the_process_does() -> None:
@@ -85,7 +118,7 @@ def _entry(number: str, **extra: object) -> dict[str, object]:
         "number": number,
         "phase": 1,
         "owner": "customer",
-        "kind": "manual",
+        "kind": list(Kind)[int(number.split(".")[0]) - 1].value,  # one kind per step
         "title": f"Step {number}",
         "text": "Something to do.",
         "checklist": [{"id": "a", "text": "A"}],

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from ..activity import event_logger
 from ..cliutil import Exit, fail, print_json, resolve_password
 from ..events import Done, Event, Failure
+from ..playbook import Kind, default_playbook
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
 from ..store import SessionStore
@@ -355,8 +356,10 @@ def print_verification(result: Verification, out: TextIO) -> None:
 
 
 def default_verify_step(store: SessionStore) -> str:
+    """The final check once a differential copy ran, else the check of the initial copy."""
     runs = CopyLedger(store).runs()
-    return "16" if any(r.mode is RunMode.DIFFERENTIAL for r in runs) else "10"
+    differential = any(r.mode is RunMode.DIFFERENTIAL for r in runs)
+    return store.playbook.number_of(Kind.VERIFY_FINAL if differential else Kind.VERIFY_INITIAL)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -405,7 +408,11 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
     )
     p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
     _common(p)
-    p.add_argument("--differential", action="store_true", help="copy only what is new (step 14)")
+    p.add_argument(
+        "--differential",
+        action="store_true",
+        help="copy only what is new (the differential copy step)",
+    )
     p.add_argument("--dry-run", action="store_true", help="show the plan, copy nothing")
     p.add_argument("--retry-failed", action="store_true", help="retry only failed messages")
     p.add_argument("--source", metavar="URL", help="imaps://user@host[:port] (ad-hoc form)")
@@ -426,7 +433,10 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
     p = subparsers.add_parser("verify", help="compare source and target counts and Message-IDs")
     p.add_argument("session", help="session name")
     _common(p)
-    p.add_argument("--step", choices=("10", "16"), help="record as evidence of this step")
+    verify_steps = [
+        default_playbook().number_of(k) for k in (Kind.VERIFY_INITIAL, Kind.VERIFY_FINAL)
+    ]
+    p.add_argument("--step", choices=verify_steps, help="record as evidence of this step")
     p.set_defaults(handler=cmd_verify)
 
 

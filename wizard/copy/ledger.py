@@ -6,7 +6,7 @@ like any other. Rows are written per batch in one transaction, "in-flight" befor
 and "copied" only after the target confirmed it, so a process killed at any moment leaves rows
 that a rerun looks up on the target before sending again. Several headless copies of different
 mailboxes may write to the same session at once (SQLite WAL, busy timeout, shared process lock).
-The tables are created by ``wizard.store._migrate_v2``.
+The tables are created by ``wizard.session_file._migrate_v2``.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from ..activity import event_logger
 from ..events import Done, Event, EventSink, ignore
+from ..playbook import Kind
 from ..store import SessionStore
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob
 from .events import MailboxProgress, MailboxState
@@ -175,13 +176,15 @@ class CopyService:
         self.wait(timeout)
 
 
-def copy_step(mode: RunMode) -> str:
-    """The playbook step a copy belongs to: 9 (initial copy) or 14 (differential copy)."""
-    return "14" if mode is RunMode.DIFFERENTIAL else "9"
+def copy_step(store: SessionStore, mode: RunMode) -> str:
+    """The playbook step a copy belongs to: the initial copy's or the differential copy's."""
+    return store.playbook.number_of(
+        Kind.DIFFERENTIAL if mode is RunMode.DIFFERENTIAL else Kind.COPY
+    )
 
 
 def record_copy_evidence(store: SessionStore, result: CopyResult, mode: RunMode) -> None:
-    """Save what a copy run did as evidence of step 9 or 14 (kind "copy")."""
+    """Save what a copy run did as evidence of the initial or differential copy (kind "copy")."""
     if not result.mailboxes:
         return
     done = sum(1 for m in result.mailboxes if m.state is MailboxState.DONE)
@@ -210,7 +213,7 @@ def record_copy_evidence(store: SessionStore, result: CopyResult, mode: RunMode)
             for m in result.mailboxes
         ],
     }
-    store.add_evidence(copy_step(mode), "copy", summary, data, ok=result.ok)
+    store.add_evidence(copy_step(store, mode), "copy", summary, data, ok=result.ok)
 
 
 __all__ = [

@@ -32,7 +32,6 @@ from .plan import PlanOptions
 
 SOURCE_SETTING = "imap.server"
 TARGET_SETTING = "copy.target"
-PLAN_SETTING = "copy.plan"  # {"exclude_roles": [...], "exclude_patterns": [...]}
 
 
 def source_settings(store: SessionStore) -> ImapServerSettings:
@@ -69,17 +68,10 @@ def target_endpoint(store: SessionStore) -> Endpoint:
 
 
 def plan_options(store: SessionStore, base: PlanOptions) -> PlanOptions:
-    from .plan import Role
-
-    saved: dict[str, Any] = store.setting(PLAN_SETTING) or {}
-    roles = set(base.exclude_roles) | {Role(r) for r in saved.get("exclude_roles", [])}
-    patterns = tuple(base.exclude_patterns) + tuple(saved.get("exclude_patterns", []))
-    limit = base.size_limit
-    if limit is None:
-        limit = store.profile.max_message_mb * 1024 * 1024
-    return replace(
-        base, exclude_roles=frozenset(roles), exclude_patterns=patterns, size_limit=limit
-    )
+    """The caller's plan options, with the profile's largest message when they set no limit."""
+    if base.size_limit is not None:
+        return base
+    return replace(base, size_limit=store.profile.max_message_mb * 1024 * 1024)
 
 
 def select_mailboxes(store: SessionStore, wanted: Sequence[str]) -> list[Mailbox]:

@@ -19,8 +19,10 @@ from ..exchange.settings import save_settings as save_exchange_settings
 from ..imap.mailbox_list import add_mailbox
 from ..imap.settings import ImapServerSettings, Security
 from ..imap.settings import save_settings as save_imap_settings
+from ..playbook import Kind
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..session import create_session, session_path
+from ..steps.propagation import PropagationController
 from ..store import SessionError, SessionExists, SessionStore, StepState
 from .dns_server import DnsChange
 from .servers import DemoServers
@@ -28,12 +30,10 @@ from .servers import DemoServers
 DEMO_SESSION_NAME = "demo-company"
 DEMO_SETTING = "demo"  # True in every demo session (the store's own demo mark is set too)
 DNS_CHANGE_SETTING = "demo.dns_change_started_at"  # epoch seconds, once the MX change began
-CHANGE_MADE_SETTING = "dns.change_made_at"  # step 12's "when the customer made the change"
-POLL_SETTING = "dns.poll_seconds"  # step 12's refresh interval
 DEMO_POLL_SECONDS = 5  # the demo's resolvers change within two minutes: look often
 
-# The demo customer changes MX and Autodiscover once the operator reaches step 8 (DNS records).
-_DNS_STEP = "8"
+# The demo customer changes MX and Autodiscover once the operator reaches the DNS-records step.
+_DNS_STEP_KIND = Kind.DNS_RECORDS
 
 
 class NotADemoSession(SessionError):
@@ -86,7 +86,7 @@ def create_demo_session(servers: DemoServers, *, name: str = DEMO_SESSION_NAME) 
     store = create_session(company.customer, company.domain, servers.profile, demo=True, name=name)
     try:
         store.set_setting(DEMO_SETTING, True)
-        store.set_setting(POLL_SETTING, DEMO_POLL_SECONDS)
+        PropagationController(store).set_poll_seconds(DEMO_POLL_SECONDS)
         secrets = SecretStore(store.name)
         for mailbox in company.mailboxes:
             add_mailbox(
@@ -120,12 +120,13 @@ def open_demo_session(servers: DemoServers, *, name: str = DEMO_SESSION_NAME) ->
 
 
 def dns_change_due(store: SessionStore) -> bool:
-    """Has the operator come far enough for the MX change (step 8 or later open, or touched)?"""
-    if store.step_record(_DNS_STEP).state is not StepState.NOT_STARTED:
+    """Has the operator come far enough for the MX change (the DNS step or later open, or touched)?"""
+    dns_step = store.playbook.number_of(_DNS_STEP_KIND)
+    if store.step_record(dns_step).state is not StepState.NOT_STARTED:
         return True
     numbers = [s.number for s in store.playbook]
     current = store.current_step
-    return current in numbers and numbers.index(current) >= numbers.index(_DNS_STEP)
+    return current in numbers and numbers.index(current) >= numbers.index(dns_step)
 
 
 def begin_dns_change(store: SessionStore, servers: DemoServers) -> float:
@@ -136,9 +137,10 @@ def begin_dns_change(store: SessionStore, servers: DemoServers) -> float:
     started = servers.change.begin()
     if store.setting(DNS_CHANGE_SETTING) is None:
         store.set_setting(DNS_CHANGE_SETTING, started)
-    if not store.setting(CHANGE_MADE_SETTING):
+    propagation = PropagationController(store)
+    if not propagation.watch().change_made_at:
         made = datetime.fromtimestamp(started, UTC).replace(microsecond=0).isoformat()
-        store.set_setting(CHANGE_MADE_SETTING, made)
+        propagation.change_made_at(made)
         activity.log_event(
             store, "info", "demo", "dns", "the demo customer moved MX and Autodiscover to the "
             "provider; the resolvers take it up one after another",

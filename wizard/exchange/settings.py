@@ -12,11 +12,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..imap.settings import format_fingerprint, normalise_pin
+from ..playbook import Kind
 from ..secrets import target_password_key
 from ..store import SessionStore
 
 SETTING_KEY = "exchange.server"
-EVIDENCE_STEP = "4"
+EVIDENCE_STEP_KIND = Kind.CONNECTION_TEST  # the step whose evidence the mailbox check is
 EVIDENCE_KIND = "exchange-mailboxes"
 
 __all__ = [

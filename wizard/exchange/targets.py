@@ -20,7 +20,7 @@ from ..session import slugify
 from ..store import Evidence, Mailbox, SessionStore
 from .errors import ExchangeFailure, FailureCode
 from .mailbox import MailboxCheck, check_mailbox
-from .settings import EVIDENCE_KIND, EVIDENCE_STEP, ExchangeSettings
+from .settings import EVIDENCE_KIND, EVIDENCE_STEP_KIND, ExchangeSettings
 
 PROVISIONING_KIND = "provisioning-list"
 NO_PASSWORD = "no-password"
@@ -102,14 +102,18 @@ def save_checks(
         "targets": [c.as_dict() for c in checks],  # not "mailboxes": that key holds sizes
     }
     return store.add_evidence(
-        EVIDENCE_STEP, EVIDENCE_KIND, summary, data, ok=bool(checks) and exists == len(checks)
+        store.playbook.number_of(EVIDENCE_STEP_KIND),
+        EVIDENCE_KIND,
+        summary,
+        data,
+        ok=bool(checks) and exists == len(checks),
     )
 
 
 def latest_checks(store: SessionStore) -> dict[str, dict[str, Any]]:
     """The newest recorded check per target address (lower case), as saved in evidence."""
     found: dict[str, dict[str, Any]] = {}
-    for evidence in store.evidence(EVIDENCE_STEP, EVIDENCE_KIND):
+    for evidence in store.evidence(store.playbook.number_of(EVIDENCE_STEP_KIND), EVIDENCE_KIND):
         for entry in evidence.data.get("targets", []):
             found[str(entry.get("mailbox", "")).lower()] = entry
     return found
@@ -185,7 +189,7 @@ def export_provisioning(
     csv_path.write_text(provisioning_csv(rows), encoding="utf-8")
     ps_path.write_text(provisioning_powershell(rows, store.customer), encoding="utf-8-sig")
     store.add_evidence(
-        EVIDENCE_STEP,
+        store.playbook.number_of(EVIDENCE_STEP_KIND),
         PROVISIONING_KIND,
         f"Provisioning list of {len(rows)} mailboxes to create written to {csv_path.name} and "
         f"{ps_path.name}",

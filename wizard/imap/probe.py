@@ -3,7 +3,7 @@
 ``probe_mailbox`` tests one mailbox and returns a ``ProbeResult`` (never raises for a server
 problem: a failure is part of the result). ``run_probes`` tests many at once with a concurrency
 limit, emits a ``ProbeUpdate`` per state change (waiting, connecting, sizing, ok, failed) and
-saves each result as step-4 evidence (kind ``imap-test``) that ``wizard.plan.measured_sizes``
+saves each result as step-4 evidence (kind ``imap-test``) that ``wizard.migration_plan.measured_sizes``
 reads. Secrets never reach a result, an event or the evidence.
 """
 
@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import activity
 from ..events import Event, EventSink, ignore
+from ..playbook import Kind
 from ..secrets import SecretStore
 from ..store import SessionStore
 from .connection import close, connect
@@ -28,7 +29,7 @@ from .folders import list_folders
 from .settings import ImapServerSettings, format_fingerprint
 from .sizing import DEFAULT_SIZE_BATCH, size_mailbox
 
-EVIDENCE_STEP = "4"
+EVIDENCE_STEP_KIND = Kind.CONNECTION_TEST  # the step whose evidence a probe is
 EVIDENCE_KIND = "imap-test"
 DEFAULT_CONCURRENCY = 8
 NO_SECRET = "no-secret"  # a probe-level code: nothing to log in with was entered
@@ -351,13 +352,19 @@ def save_result(store: SessionStore, result: ProbeResult) -> None:
         )
     elif result.fingerprint:
         summary += f" (certificate {format_fingerprint(result.fingerprint)})"
-    store.add_evidence(EVIDENCE_STEP, EVIDENCE_KIND, summary, result.as_dict(), ok=result.ok)
+    store.add_evidence(
+        store.playbook.number_of(EVIDENCE_STEP_KIND),
+        EVIDENCE_KIND,
+        summary,
+        result.as_dict(),
+        ok=result.ok,
+    )
 
 
 def latest_results(store: SessionStore) -> dict[str, ProbeResult]:
     """The newest saved test per source login."""
     found: dict[str, ProbeResult] = {}
-    for evidence in store.evidence(EVIDENCE_STEP, EVIDENCE_KIND):
+    for evidence in store.evidence(store.playbook.number_of(EVIDENCE_STEP_KIND), EVIDENCE_KIND):
         login = str(evidence.data.get("login", ""))
         if login:
             found[login] = ProbeResult.from_dict(evidence.data)

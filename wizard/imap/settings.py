@@ -13,8 +13,6 @@ from typing import Any
 from ..store import SessionStore
 
 SETTING_KEY = "imap.server"
-EVIDENCE_KIND = "imap-connection"
-EVIDENCE_STEP = "4"
 
 
 class Security(StrEnum):

@@ -349,7 +349,7 @@ class _Handler(BaseHTTPRequestHandler):
             ("Content-Type", content_type),
             ("Content-Length", str(len(body))),
             ("Server", self.server_version),
-            ("X-EwsSandbox", "1"),
+            ("X-EwsSandbox", "1"),  # not a step number: a marker header
             *(extra or []),
         ]
         if self.close_connection:

@@ -16,10 +16,10 @@ NSMAP = {"s": SOAPNS, "m": MNS, "t": TNS}
 
 # Reported in every response header; a client that pins Exchange2016 sends no version probes.
 SERVER_BUILD = {
-    "MajorVersion": "15",
-    "MinorVersion": "1",
+    "MajorVersion": "15",  # not a step number: Exchange 2016's build
+    "MinorVersion": "1",  # not a step number
     "MajorBuildNumber": "2507",
-    "MinorBuildNumber": "6",
+    "MinorBuildNumber": "6",  # not a step number
 }
 DEFAULT_API_VERSION = "Exchange2016"
 # For clients: exchangelib.Version(Build(*SANDBOX_BUILD), SANDBOX_API_VERSION) sends no probes.
@@ -157,4 +157,4 @@ def text_bool(value: bool) -> str:
 
 
 def parse_bool(text: str | None) -> bool:
-    return (text or "").strip().lower() in ("true", "1")
+    return (text or "").strip().lower() in ("true", "1")  # not a step number: xs:boolean

@@ -1,4 +1,7 @@
-"""Step 2 body: the migration plan, built from what the session knows, with the cutover window."""
+"""Planning body: the migration plan, built from what the session knows, with the cutover window.
+
+The plan, the window and the export are ``wizard.steps.planning``'s; this body shows them.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Markdown, Static
 
-from wizard.plan import build_plan, plan_markdown
+from wizard.playbook import Kind
 from wizard.session import exports_dir
+from wizard.steps.planning import PlanningController
 
 from .base import StepBody, register_body
 
 
-@register_body("2")
+@register_body(Kind.PLANNING)
 class PlanBody(StepBody):
     BINDINGS = [
         Binding("ctrl+s", "save_window", "Save window"),
@@ -27,9 +31,10 @@ class PlanBody(StepBody):
     PlanBody Input { width: 1fr; }
     PlanBody #plan-status { color: $success; }
     """
+    controller: PlanningController
 
     def compose(self) -> ComposeResult:
-        window = (self.store.setting("plan", {}) or {}).get("cutover_window", "")
+        window = self.controller.settings().cutover_window
         yield Label("Cutover window agreed with the customer")
         with Horizontal():
             yield Input(
@@ -38,7 +43,7 @@ class PlanBody(StepBody):
             yield Button("Save", id="save-window")
             yield Button("Export plan", id="export-plan", variant="primary")
         yield Static("", id="plan-status")
-        yield Markdown(plan_markdown(build_plan(self.store)), id="plan")
+        yield Markdown(self.controller.markdown(), id="plan")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -48,19 +53,11 @@ class PlanBody(StepBody):
             self.action_export_plan()
 
     def action_save_window(self) -> None:
-        window = self.query_one("#window", Input).value.strip()
-        plan = dict(self.store.setting("plan", {}) or {})
-        plan["cutover_window"] = window
-        self.store.set_setting("plan", plan)
-        self.query_one("#plan", Markdown).update(plan_markdown(build_plan(self.store)))
+        self.controller.save_window(self.query_one("#window", Input).value)
+        self.query_one("#plan", Markdown).update(self.controller.markdown())
         self.query_one("#plan-status", Static).update("Cutover window saved.")
 
     def action_export_plan(self) -> None:
-        text = plan_markdown(build_plan(self.store))
-        path = exports_dir() / f"{self.store.name}-migration-plan.md"
-        path.write_text(text, encoding="utf-8")
-        self.store.add_evidence(
-            "2", "plan", f"Migration plan exported to {path}", {"path": str(path)}, ok=True
-        )
+        path, _evidence = self.controller.export(exports_dir())
         self.query_one("#plan-status", Static).update(f"Plan written to {path}")
         self.post_message(StepBody.EvidenceAdded())

@@ -1,12 +1,31 @@
-"""The migration plan agreed in step 2: scope, volume, options, cutover window and time estimate."""
+"""The migration plan agreed in the planning step: scope, volume, options, cutover, estimate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from .estimate import CopyEstimate, estimate_copy, format_bytes
+from .playbook import Kind
 from .store import SessionStore, now_iso
+
+PLANNING_SETTING = "plan"
+
+
+@dataclass(frozen=True)
+class PlanningSettings:
+    """What the planning step keeps in the session (the setting "plan")."""
+
+    cutover_window: str = ""
+
+
+def load_planning(store: SessionStore) -> PlanningSettings:
+    saved = store.setting(PLANNING_SETTING, {}) or {}
+    return PlanningSettings(cutover_window=str(saved.get("cutover_window", "")))
+
+
+def save_planning(store: SessionStore, settings: PlanningSettings) -> None:
+    store.set_setting(PLANNING_SETTING, asdict(settings))
 
 
 @dataclass(frozen=True)
@@ -46,9 +65,9 @@ class MigrationPlan:
 
 
 def measured_sizes(store: SessionStore) -> dict[str, tuple[int, int]]:
-    """(messages, bytes) per source login from the latest step-4 sizing evidence, where present."""
+    """(messages, bytes) per source login from the latest connection-test sizing, where present."""
     sizes: dict[str, tuple[int, int]] = {}
-    for evidence in store.evidence("4"):
+    for evidence in store.evidence(store.playbook.number_of(Kind.CONNECTION_TEST)):
         data: dict[str, Any] = evidence.data
         login = data.get("login") or data.get("source_login")
         if login and "messages" in data and ("bytes" in data or "size" in data):
@@ -75,27 +94,18 @@ def build_plan(store: SessionStore) -> MigrationPlan:
         for m in store.mailboxes()
     )
     known = [(m.messages or 0, m.size_bytes or 0) for m in mailboxes if m.size_bytes is not None]
-    plan_settings = store.setting("plan", {}) or {}
-    cutover = store.latest_evidence("5", "cutover-date")
+    cutover = store.latest_evidence(store.playbook.number_of(Kind.MAILBOX_REVIEW), "cutover-date")
     return MigrationPlan(
         customer=store.customer,
         domain=store.domain,
         provider=store.profile.name,
         mailboxes=mailboxes,
         third_party_filter=store.third_party_filter,
-        excluded_folders=tuple(store.setting("copy.exclusions", []) or []),
+        excluded_folders=(),  # the session keeps no exclusions; the copy plan's own rules apply
         max_message_mb=store.profile.max_message_mb,
-        cutover_window=str(plan_settings.get("cutover_window", "")),
+        cutover_window=load_planning(store).cutover_window,
         cutover_date=str(cutover.data.get("cutover_date", "")) if cutover else "",
-        estimate=(
-            estimate_copy(
-                known,
-                concurrency=int(store.setting("copy.concurrency", 4) or 4),
-                measured=store.setting("copy.measured_rate"),
-            )
-            if known
-            else None
-        ),
+        estimate=estimate_copy(known) if known else None,
         written_at=now_iso(),
     )
 

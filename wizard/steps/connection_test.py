@@ -1,0 +1,45 @@
+"""Connection-test step: every source mailbox logs in and is measured; every target exists.
+
+The engines record the evidence themselves as they run: ``wizard.imap.probe`` ("imap-test", one
+per mailbox) and ``wizard.exchange.targets`` ("exchange-mailboxes", "provisioning-list"). Done
+when every source mailbox passed and every target mailbox exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..exchange.settings import EVIDENCE_KIND as EXCHANGE_KIND
+from ..exchange.targets import PROVISIONING_KIND
+from ..imap.probe import EVIDENCE_KIND as PROBE_KIND
+from ..imap.probe import ProbeState
+from ..playbook import Kind
+from .base import StepController
+
+
+def source_refusal(states: Mapping[str, ProbeState | None]) -> str:
+    """Why the source half is not done: mailboxes that did not pass (None: never tested)."""
+    bad = [m for m, s in states.items() if s is not ProbeState.OK]
+    if not bad:
+        return ""
+    return (
+        f"{len(bad)} of {len(states)} mailboxes have not passed the source connection "
+        f"test (first: {bad[0]})."
+    )
+
+
+def target_refusal(states: Mapping[str, str | None], addresses: Mapping[str, str]) -> str:
+    """Why the target half is not done: target mailboxes not known to exist on Exchange."""
+    bad = [addresses[k] for k, s in states.items() if s != "exists"]
+    if not bad:
+        return ""
+    return (
+        f"{len(bad)} of {len(states)} target mailboxes do not exist on Exchange or "
+        f"were not checked (first: {bad[0]})."
+    )
+
+
+class ConnectionTestController(StepController):
+    kind = Kind.CONNECTION_TEST
+    records = (PROBE_KIND, EXCHANGE_KIND, PROVISIONING_KIND)
+    engines = ("wizard.imap.probe", "wizard.exchange.targets")

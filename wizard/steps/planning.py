@@ -1,0 +1,53 @@
+"""Planning step: the migration plan built from what the session knows, and the cutover window.
+
+Records "plan" evidence when the plan is exported; the cutover window is ``PlanningSettings``,
+kept by ``wizard.migration_plan`` (which reads it). The planning step is also where the operator
+asks whether a third-party filtering service stays in front of the mail: the session's variant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..migration_plan import (
+    MigrationPlan,
+    PlanningSettings,
+    build_plan,
+    load_planning,
+    plan_markdown,
+    save_planning,
+)
+from ..playbook import Kind
+from ..session_records import Evidence
+from .base import StepController
+
+
+class PlanningController(StepController):
+    kind = Kind.PLANNING
+    records = ("plan",)
+    engines = ("wizard.migration_plan",)
+
+    def settings(self) -> PlanningSettings:
+        return load_planning(self.store)
+
+    def save_window(self, window: str) -> None:
+        save_planning(self.store, PlanningSettings(cutover_window=window.strip()))
+
+    def plan(self) -> MigrationPlan:
+        return build_plan(self.store)
+
+    def markdown(self) -> str:
+        return plan_markdown(self.plan())
+
+    def export(self, directory: Path) -> tuple[Path, Evidence]:
+        """Write the plan as Markdown into ``directory`` and record where."""
+        path = directory / f"{self.store.name}-migration-plan.md"
+        path.write_text(self.markdown(), encoding="utf-8")
+        evidence = self.record(
+            "plan", f"Migration plan exported to {path}", {"path": str(path)}, ok=True
+        )
+        return path, evidence
+
+    def set_third_party_filter(self, enabled: bool) -> None:
+        """Switch the session's variant: a filtering service in front of the mail, or not."""
+        self.store.set_third_party_filter(enabled)

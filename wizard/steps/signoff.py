@@ -1,0 +1,49 @@
+"""Sign-off step: the figures both parties look at, the sign-off itself and the report export.
+
+``wizard.signoff`` gathers the figures and records "signoff" evidence; exporting the completion
+report records "report" evidence with where it was written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..playbook import Kind
+from ..session_records import Evidence
+from ..signoff import SignoffFigures, gather_figures, record_signoff
+from .base import StepController
+
+
+class SignoffController(StepController):
+    kind = Kind.SIGNOFF
+    records = ("signoff", "report")
+    engines = ("wizard.signoff", "wizard.report")
+
+    def figures(self) -> SignoffFigures:
+        return gather_figures(self.store)
+
+    def last_signoff(self) -> Evidence | None:
+        return self.latest("signoff")
+
+    def sign_off(
+        self, *, provider_name: str, customer_name: str, day: str, complete: bool
+    ) -> Evidence:
+        """Record who signed off for each party; raises ValueError saying what to fix."""
+        return record_signoff(
+            self.store,
+            provider_name=provider_name,
+            customer_name=customer_name,
+            day=day,
+            complete=complete,
+        )
+
+    def export_report(self, fmt: str, directory: Path) -> Path:
+        """Write the completion report (html, md or json) into ``directory`` and record where."""
+        from ..report import render_report, report_filename  # the report reads every step
+
+        path = directory / report_filename(self.store, fmt)
+        path.write_text(render_report(self.store, fmt), encoding="utf-8")
+        self.record(
+            "report", f"Completion report ({fmt}) written to {path}", {"path": str(path)}, ok=True
+        )
+        return path
