@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
+from ..redaction import Redactor
 from ..store import SessionStore
-from .model import (
-    TABLE_SOURCES,
-    CompletionReport,
-    ReportTable,
-    build_report,
-    known_secrets,
-    redact,
-)
+from .build import TABLE_SOURCES, build_report
+from .model import CompletionReport, ReportTable
 from .render import to_html, to_json, to_markdown
 
 FORMATS = {"md": to_markdown, "html": to_html, "json": to_json}
@@ -22,9 +17,10 @@ def render_report(store: SessionStore, fmt: str) -> str:
         renderer = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"unknown report format {fmt!r} (expected md, html or json)") from None
-    secrets = known_secrets(store)
-    text = renderer(redact(build_report(store), secrets))
-    return redact(text, secrets)
+    # Only the session's own secrets: look-alike rules would mangle the playbook's prose.
+    redactor = Redactor.for_session(store, look_alikes=False)
+    text = renderer(redactor.value(build_report(store)))
+    return redactor.text(text)
 
 
 def report_filename(store: SessionStore, fmt: str) -> str:
