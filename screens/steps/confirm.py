@@ -17,8 +17,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from wizard.estimate import estimate_copy, format_bytes
+from wizard.estimate import estimate_copy
 from wizard.exchange.targets import latest_checks
+from wizard.formatting import format_bytes
 from wizard.forms import check_name, parse_day
 from wizard.plan import measured_sizes
 

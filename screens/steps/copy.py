@@ -17,7 +17,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Label, Static, Tree
 
 from wizard.cliutil import CommandError
-from wizard.copy.cli import human_bytes, human_seconds
 from wizard.copy.errors import CopyError
 from wizard.copy.events import MailboxProgress, MailboxState
 from wizard.copy.ledger import RunMode
@@ -25,6 +24,7 @@ from wizard.copy.plan import PlanOptions
 from wizard.copy.session_jobs import session_jobs
 from wizard.copy.verify import Verification, latest_verification, verify
 from wizard.events import Done, Event
+from wizard.formatting import UNKNOWN, format_bytes, format_duration
 
 from ..copy_service import copy_service
 from .base import StepBody, register_body
@@ -194,9 +194,9 @@ class CopyBody(StepBody):
             p.state.value,
             progress_bar(p.fraction),
             f"{p.done}/{p.total}",
-            f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)}",
-            f"{human_bytes(p.rate_bytes)}/s" if p.rate_bytes else "",
-            human_seconds(p.eta_seconds) if p.eta_seconds is not None else "",
+            f"{format_bytes(p.bytes_done)}/{format_bytes(p.bytes_total)}",
+            f"{format_bytes(p.rate_bytes)}/s" if p.rate_bytes else "",
+            format_duration(p.eta_seconds) if p.eta_seconds is not None else "",
             sparkline(history),
             str(p.failed),
             "" if p.state.finished else p.folder,
@@ -213,10 +213,10 @@ class CopyBody(StepBody):
         rate = sum(p.rate_bytes for p in latest if not p.state.finished)
         failed = sum(p.failed for p in latest)
         remaining = max(0, bytes_total - bytes_done)
-        eta = human_seconds(remaining / rate) if rate else "--"
+        eta = format_duration(remaining / rate) if rate else UNKNOWN
         self.query_one("#copy-totals", Static).update(
             f"{finished}/{count} mailboxes done · {done}/{total} messages · "
-            f"{human_bytes(bytes_done)}/{human_bytes(bytes_total)} · {human_bytes(rate)}/s · "
+            f"{format_bytes(bytes_done)}/{format_bytes(bytes_total)} · {format_bytes(rate)}/s · "
             f"ETA {eta} · {failed} failed"
         )
 

@@ -39,6 +39,7 @@ from wizard.dns import (
     save_evidence,
     save_resolvers,
 )
+from wizard.formatting import format_duration
 from wizard.store import SessionStore, StepState, now_iso
 
 from ..propagation_service import (
@@ -126,19 +127,14 @@ def change_time(store: SessionStore) -> tuple[str, str]:
 
 
 def since(stamp: str, now: float | None = None) -> str:
-    """ "2 h 05 min" since an ISO time stamp."""
+    """How long ago an ISO time stamp was ("2 h 05 min"); "?" when it is not one."""
     try:
         then = datetime.fromisoformat(stamp)
     except ValueError:
         return "?"
     if then.tzinfo is None:
         then = then.replace(tzinfo=UTC)
-    seconds = max(0, int((now or time.time()) - then.timestamp()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s"
+    return format_duration(max(0, int((now or time.time()) - then.timestamp())))
 
 
 @register_body("12")

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
-from wizard.estimate import format_bytes
+from wizard.formatting import format_bytes
 from wizard.report import render_report, report_filename
 from wizard.session import exports_dir
 from wizard.signoff import gather_figures, record_signoff

@@ -20,7 +20,6 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from wizard import activity
 from wizard.dns import DnsConfigError, DnsResolver
-from wizard.estimate import format_bytes
 from wizard.events import Done, Event, Started
 from wizard.exchange import (
     Access,
@@ -47,6 +46,7 @@ from wizard.exchange.targets import (
     save_checks,
     session_passwords,
 )
+from wizard.formatting import format_bytes
 from wizard.playbook import Step
 from wizard.secrets import SecretStore, remember_secret_key, target_password_key
 from wizard.session import exports_dir

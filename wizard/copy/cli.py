@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from ..activity import event_logger
 from ..cliutil import Exit, fail, print_json, resolve_password
 from ..events import Done, Event, Failure
+from ..formatting import format_bytes, format_duration
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
 from ..store import SessionStore
@@ -35,33 +36,11 @@ SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
 DEST_ENV = "ONBOARD_DEST_PASSWORD"
 
 
-# ----- formatting ---------------------------------------------------------------------------
-
-
-def human_bytes(value: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
-
-
-def human_seconds(value: float | None) -> str:
-    if value is None:
-        return "--"
-    value = int(value)
-    if value >= 3600:
-        return f"{value // 3600}h{value % 3600 // 60:02d}m"
-    if value >= 60:
-        return f"{value // 60}m{value % 60:02d}s"
-    return f"{value}s"
-
-
 def progress_line(p: MailboxProgress) -> str:
     return (
         f"{p.subject}: {p.state.value:<10} {p.done}/{p.total} msgs  "
-        f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)}  "
-        f"{human_bytes(p.rate_bytes)}/s  ETA {human_seconds(p.eta_seconds)}"
+        f"{format_bytes(p.bytes_done)}/{format_bytes(p.bytes_total)}  "
+        f"{format_bytes(p.rate_bytes)}/s  ETA {format_duration(p.eta_seconds)}"
         + (f"  failed {p.failed}" if p.failed else "")
         + (f"  [{p.folder}]" if p.folder and not p.state.finished else "")
     )

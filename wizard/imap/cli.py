@@ -13,7 +13,7 @@ from typing import Any
 
 from ..cliutil import Exit, fail, print_json, resolve_password
 from ..copy.connect import parse_endpoint
-from ..estimate import format_bytes
+from ..formatting import format_bytes
 from ..secrets import SecretStore, source_password_key
 from .credentials import SHARED_TOKEN_KEY, master_secret_key
 from .probe import ProbeResult, probe_mailbox

@@ -343,7 +343,7 @@ def save_result(store: SessionStore, result: ProbeResult) -> None:
     """Record one mailbox's test as step-4 evidence (no secret in it)."""
     summary = result.summary()
     if result.ok:
-        from ..estimate import format_bytes
+        from ..formatting import format_bytes
 
         summary = (
             f"{result.login}: connection test passed, {result.folder_count} folders, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..copy.ledger import CopyLedger
-from ..estimate import format_bytes
+from ..formatting import format_bytes
 from ..signoff import latest_any_verification, mailbox_figures, verification_text
 from ..store import SessionStore
 from .model import ReportTable
