@@ -7,39 +7,30 @@ reports) never load Textual.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, print_json
+from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, open_session, print_json
+from .copy import cli as copy_cli
+from .dns import cli as dns_cli
+from .exchange import cli as exchange_cli
+from .imap import cli as imap_cli
+from .imap import mailbox_cli
 from .profile import ProfileError, ProviderProfile, load_profile
+from .sandbox import cli as sandbox_cli
 from .session import (
     create_session,
     delete_session,
     list_sessions,
     session_path,
 )
-from .store import (
-    SessionDamaged,
-    SessionError,
-    SessionExists,
-    SessionLocked,
-    SessionStore,
-    SessionTooNew,
-)
+from .store import SessionError, SessionExists, SessionLocked
 
 # Engines add their verbs here: each module has register(subparsers, check_subparsers).
-COMMAND_MODULES: list[str] = [
-    "wizard.copy.cli",
-    "wizard.sandbox.cli",
-    "wizard.dns.cli",
-    "wizard.imap.cli",
-    "wizard.imap.mailbox_cli",
-    "wizard.exchange.cli",
-]
+COMMAND_MODULES = (copy_cli, sandbox_cli, dns_cli, imap_cli, mailbox_cli, exchange_cli)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -49,21 +40,6 @@ def _profile(args: argparse.Namespace) -> ProviderProfile:
         return load_profile(getattr(args, "profile", None))
     except ProfileError as exc:
         fail(str(exc), Exit.USAGE)
-
-
-def open_session(
-    name: str, *, lock: str | None = "exclusive", what: str = "onboard"
-) -> SessionStore:
-    """Open a session by name or path, turning store errors into operator messages and exit codes."""
-    path = session_path(name)
-    if not path.exists():
-        fail(f"there is no session named {name!r} (see `onboard sessions`)", Exit.NOT_FOUND)
-    try:
-        return SessionStore.open(path, lock=lock, what=what)
-    except SessionLocked as exc:
-        fail(str(exc), Exit.LOCKED)
-    except (SessionDamaged, SessionTooNew) as exc:
-        fail(str(exc), Exit.DAMAGED)
 
 
 def _run_app(**kwargs: Any) -> int:
@@ -343,8 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="headless checks: imap, ews, dns")
     check_sub = check.add_subparsers(title="checks", metavar="WHAT", required=True)
 
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(sub, check_sub)
+    for module in COMMAND_MODULES:
+        module.register(sub, check_sub)
     return parser
 
 

@@ -16,7 +16,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Label, Static, Tree
 
-from wizard.cliutil import CommandError
 from wizard.copy.errors import CopyError
 from wizard.copy.events import MailboxProgress, MailboxState
 from wizard.copy.ledger import RunMode
@@ -257,7 +256,7 @@ class CopyBody(StepBody):
     def _start(self, *, only_failed: bool = False) -> None:
         try:
             started = self.service.start(self.mode, only_failed=only_failed)
-        except (CommandError, CopyError) as exc:
+        except CopyError as exc:
             self._update_status(str(exc))
             self.notify(str(exc), severity="error")
             return
@@ -394,7 +393,7 @@ class VerifyBody(StepBody):
         try:
             jobs = session_jobs(self.store, (), PlanOptions(), interactive=False)
             result = verify(self.store, jobs, step=self.step.number)
-        except (CommandError, CopyError) as exc:
+        except CopyError as exc:
             self.app.call_from_thread(
                 self.query_one("#verify-summary", Static).update, f"Cannot verify: {exc}"
             )

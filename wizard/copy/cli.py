@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..activity import event_logger
-from ..cliutil import Exit, fail, print_json, resolve_password
+from ..cliutil import Exit, fail, open_session, print_json, resolve_password
 from ..events import Done, Event, Failure
 from ..formatting import format_bytes, format_duration
 from ..secrets import SecretStore
@@ -258,11 +258,14 @@ def cmd_copy(args: argparse.Namespace) -> int:
     if args.session and (args.source or args.dest):
         fail("give either a SESSION or --source and --dest, not both", Exit.USAGE)
     if args.session:
-        from ..cli import open_session
-        from .session_jobs import session_jobs
+        from .session_jobs import SessionNotReady, session_jobs
 
         store = open_session(args.session, lock="shared", what="onboard copy")
-        jobs = session_jobs(store, args.mailbox or (), plan_options(args))
+        try:
+            jobs = session_jobs(store, args.mailbox or (), plan_options(args))
+        except SessionNotReady as exc:
+            store.close()
+            fail(str(exc), Exit.USAGE)
     else:
         if not (args.source and args.dest):
             fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
@@ -339,12 +342,14 @@ def default_verify_step(store: SessionStore) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..cli import open_session
-    from .session_jobs import session_jobs
+    from .session_jobs import SessionNotReady, session_jobs
 
     store = open_session(args.session, lock="shared", what="onboard verify")
     try:
-        jobs = session_jobs(store, args.mailbox or (), PlanOptions())
+        try:
+            jobs = session_jobs(store, args.mailbox or (), PlanOptions())
+        except SessionNotReady as exc:
+            fail(str(exc), Exit.USAGE)
         step = args.step or default_verify_step(store)
         result = verify(store, jobs, step=step, concurrency=args.concurrency)
     finally:
