@@ -121,10 +121,11 @@ def build_corpus(source, users: list[str], per_mailbox: int, big: int) -> tuple[
 
 
 def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
-    from wizard.copy.connect import parse_endpoint, source_factory, target_factory
+    from wizard.copy.connect import source_factory, target_factory
     from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
     from wizard.copy.ledger import CopyLedger
     from wizard.copy.plan import PlanOptions
+    from wizard.endpoint import parse_endpoint
     from wizard.profile import example_profile
     from wizard.store import SessionStore
 
@@ -163,7 +164,7 @@ def child_naive(spec: dict) -> dict:  # type: ignore[type-arg]
     """The loop a quick script would use: one FETCH, one APPEND, one message at a time."""
     from imapclient import IMAPClient
 
-    from wizard.copy.connect import parse_endpoint
+    from wizard.endpoint import parse_endpoint
 
     messages = total = 0
     started = time.monotonic()
@@ -212,7 +213,7 @@ def child_ews_bare(spec: dict) -> dict:  # type: ignore[type-arg]
     from exchangelib import DELEGATE, Account, Configuration, Credentials, Message
     from imapclient import IMAPClient
 
-    from wizard.copy.connect import parse_endpoint
+    from wizard.endpoint import parse_endpoint
 
     def one(pair: list[str]) -> tuple[int, int]:
         src_url, dst_url, dest = pair

@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from wizard import activity
+from wizard.endpoint import format_fingerprint
 from wizard.imap import (
     AuthMode,
     CertificateInfo,
@@ -31,7 +32,6 @@ from wizard.imap import (
 )
 from wizard.imap.credentials import has_server_secret, save_server_secret, server_secret_label
 from wizard.imap.mailbox_list import has_password, remove_mailbox
-from wizard.imap.settings import format_fingerprint
 from wizard.secrets import SecretStore
 from wizard.store import Mailbox
 

@@ -38,8 +38,9 @@ from screens.steps.propagation import PropagationBody
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
 from tests.ui.pilot_helpers import settle, shown, type_text, wait_until
+from wizard.endpoint import format_fingerprint
 from wizard.exchange.settings import Access, AuthType, ExchangeSettings, save_settings
-from wizard.imap.settings import ImapServerSettings, Security, format_fingerprint, load_settings
+from wizard.imap.settings import ImapServerSettings, Security, load_settings
 from wizard.imap.settings import save_settings as save_imap_settings
 from wizard.profile import ProviderProfile, example_profile, parse_profile
 from wizard.sandbox import EwsSandbox

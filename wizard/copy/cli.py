@@ -19,12 +19,13 @@ from typing import Any, TextIO
 
 from ..activity import event_logger
 from ..cliutil import Exit, fail, open_session, print_json, resolve_password
+from ..endpoint import Endpoint, parse_endpoint
 from ..events import Done, Event, Failure
 from ..formatting import format_bytes, format_duration
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
 from ..store import SessionStore
-from .connect import Endpoint, parse_endpoint, source_factory, target_factory
+from .connect import source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
 from .ledger import CopyLedger, RunMode

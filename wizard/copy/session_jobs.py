@@ -17,11 +17,12 @@ from urllib.parse import urlparse
 
 from ..activity import add_secret
 from ..cliutil import resolve_password
+from ..endpoint import Endpoint, parse_endpoint
 from ..imap.credentials import mailbox_secret, master_secret_key
 from ..imap.settings import ImapServerSettings, load_settings
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..store import Mailbox, SessionStore
-from .connect import Endpoint, parse_endpoint, session_source_factory, target_factory
+from .connect import session_source_factory, target_factory
 from .engine import MailboxJob
 from .errors import CopyError
 from .targets import CopyTarget

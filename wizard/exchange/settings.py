@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..imap.settings import format_fingerprint, normalise_pin
+from ..endpoint import format_fingerprint, normalise_pin
 from ..secrets import target_password_key
 from ..store import SessionStore
 

@@ -16,7 +16,8 @@ from typing import Any
 
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from .settings import AuthMode, ImapServerSettings, format_fingerprint
+from ..endpoint import format_fingerprint
+from .settings import AuthMode, ImapServerSettings
 
 
 class FailureCode(StrEnum):

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from .. import activity
+from ..endpoint import format_fingerprint
 from ..events import Event, EventSink, ignore
 from ..secrets import SecretStore
 from ..store import SessionStore
@@ -25,7 +26,7 @@ from .connection import close, connect
 from .credentials import mailbox_secret
 from .errors import ImapError, ImapFailure, classify
 from .folders import list_folders
-from .settings import ImapServerSettings, format_fingerprint
+from .settings import ImapServerSettings
 from .sizing import DEFAULT_SIZE_BATCH, size_mailbox
 
 EVIDENCE_STEP = "4"
