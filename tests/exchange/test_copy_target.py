@@ -10,11 +10,11 @@ from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
 from wizard.copy.connect import source_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
 from wizard.copy.ledger import CopyLedger
 from wizard.copy.plan import Role
 from wizard.copy.targets import OutgoingMessage, Probe
 from wizard.endpoint import Endpoint
-from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
 from wizard.profile import example_profile
 from wizard.sandbox import EwsSandbox
 from wizard.session import create_session

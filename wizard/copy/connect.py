@@ -63,7 +63,7 @@ def target_factory(
         return lambda: ImapTarget(
             imap_client(endpoint, password), endpoint.host, max_message_size=max_message_size
         )
-    from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
+    from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
 
     return exchange_target_factory(
         settings_from_endpoint(endpoint), endpoint.user, password, max_message_size=max_message_size

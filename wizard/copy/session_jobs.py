@@ -184,7 +184,7 @@ def _target(
 ) -> Callable[[], CopyTarget]:
     limit = store.profile.max_message_mb * 1024 * 1024
     if exchange is not None:
-        from wizard.exchange.copy_target import exchange_target_factory
+        from wizard.copy.exchange_target import exchange_target_factory
 
         return exchange_target_factory(exchange, address, password, max_message_size=limit)
     return target_factory(replace(endpoint, user=address), password, max_message_size=limit)
