@@ -1,4 +1,4 @@
-"""The core never loads Textual: checked in a fresh interpreter and by the import contract."""
+"""The core never loads Textual (checked in a fresh interpreter) and the import contracts hold."""
 
 from __future__ import annotations
 
@@ -34,3 +34,7 @@ def test_import_linter_contract_holds() -> None:
     result = subprocess.run([lint], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "The core (wizard) never imports the UI KEPT" in result.stdout
+    assert "Layers: core -> engines -> steps -> report -> UI and dev servers -> cli KEPT" in (
+        result.stdout
+    )
+    assert "The UI never imports the command line KEPT" in result.stdout
