@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from wizard.estimate import estimate_copy
-from wizard.exchange.targets import latest_checks
+from wizard.exchange.target_mailboxes import latest_checks
 from wizard.formatting import format_bytes
 from wizard.forms import check_name, parse_day
 from wizard.plan import measured_sizes

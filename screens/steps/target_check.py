@@ -38,7 +38,7 @@ from wizard.exchange.settings import (
     normalise_pin,
     save_settings,
 )
-from wizard.exchange.targets import (
+from wizard.exchange.target_mailboxes import (
     check_mailboxes,
     export_provisioning,
     latest_checks,

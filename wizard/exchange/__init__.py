@@ -12,8 +12,8 @@ Public API (for the copy engine, the CLI and the screens; the copy engine's adap
   ``ensure_folder``, ``write``, ``find_by_message_id``, ``find_by_received``, ``message_ids``,
   ``count``, ``set_read``, ``read_messages``, ``close``), ``check_mailbox``, ``MimeMessage``,
   ``WriteOutcome``, ``WriteLimits``, ``Waiting``
-- ``targets``: a session's mailboxes: ``check_mailboxes``, ``save_checks``, ``latest_checks``,
-  ``export_provisioning`` (CSV + New-Mailbox PowerShell)
+- ``target_mailboxes``: a session's target mailboxes: ``check_mailboxes``, ``save_checks``,
+  ``latest_checks``, ``export_provisioning`` (CSV + New-Mailbox PowerShell)
 - ``errors``: ``ExchangeError`` (carries an ``ExchangeFailure`` with a stable ``FailureCode``)
 """
 

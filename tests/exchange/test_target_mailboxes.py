@@ -11,7 +11,7 @@ import pytest
 from tests.servers import ews
 from wizard.events import Done, Event, Started
 from wizard.exchange.settings import save_settings
-from wizard.exchange.targets import (
+from wizard.exchange.target_mailboxes import (
     check_mailboxes,
     export_provisioning,
     latest_checks,
