@@ -37,6 +37,7 @@ from .model import (
 )
 from .properties import (
     DEFAULT_ITEM_FIELDS,
+    PLAIN_ITEM_FIELDS,
     ItemShape,
     apply_update,
     extended_properties,
@@ -546,16 +547,7 @@ class EwsOperations:
         if "item:ParentFolderId" in fields:
             folder = mailbox.folders[item.folder_id]
             sub(elem, t("ParentFolderId"), Id=folder.folder_id, ChangeKey=folder.change_key)
-        for uri in (
-            "item:ItemClass",
-            "item:Subject",
-            "item:DateTimeReceived",
-            "item:Size",
-            "item:IsDraft",
-            "item:DateTimeSent",
-            "item:DateTimeCreated",
-            "item:HasAttachments",
-        ):
+        for uri in PLAIN_ITEM_FIELDS:
             if uri in fields:
                 value = item_value(item, uri)
                 if value is not None:

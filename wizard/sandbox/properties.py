@@ -60,8 +60,8 @@ class ItemShape:
         return cls(base, include_mime, tuple(fields), tuple(extended))
 
 
-DEFAULT_ITEM_FIELDS = (
-    "item:ParentFolderId",
+# Item fields written as one text element each, in the order of the EWS schema.
+PLAIN_ITEM_FIELDS = (
     "item:ItemClass",
     "item:Subject",
     "item:DateTimeReceived",
@@ -70,6 +70,11 @@ DEFAULT_ITEM_FIELDS = (
     "item:DateTimeSent",
     "item:DateTimeCreated",
     "item:HasAttachments",
+)
+
+DEFAULT_ITEM_FIELDS = (
+    "item:ParentFolderId",
+    *PLAIN_ITEM_FIELDS,
     "message:Sender",
     "message:From",
     "message:InternetMessageId",
