@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import Any, NoReturn
 
 from .secrets import SecretStore
@@ -80,6 +81,13 @@ def open_session(
     path = session_path(name)
     if not path.exists():
         fail(f"there is no session named {name!r} (see `onboard sessions`)", Exit.NOT_FOUND)
+    return open_session_file(path, lock=lock, what=what)
+
+
+def open_session_file(
+    path: Path, *, lock: str | None = "exclusive", what: str = "onboard"
+) -> SessionStore:
+    """Open a session file, turning a lock or a damaged file into an operator message."""
     try:
         return SessionStore.open(path, lock=lock, what=what)
     except SessionLocked as exc:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..activity import event_logger
-from ..cliutil import Exit, fail, open_session, print_json, resolve_password
+from ..cliutil import Exit, fail, open_session, open_session_file, print_json, resolve_password
 from ..endpoint import Endpoint, parse_endpoint
 from ..events import Done, Event, Failure
 from ..formatting import format_bytes, format_duration
@@ -219,18 +219,7 @@ def open_adhoc_ledger(path: Path, source: Endpoint, dest: Endpoint) -> SessionSt
                 domain="adhoc.invalid",
                 profile=example_profile(),
             ).close()
-    return _open_shared(path)
-
-
-def _open_shared(path: Path) -> SessionStore:
-    from ..store import SessionDamaged, SessionLocked, SessionTooNew
-
-    try:
-        return SessionStore.open(path, lock="shared", what="onboard copy")
-    except SessionLocked as exc:
-        fail(str(exc), Exit.LOCKED)
-    except (SessionDamaged, SessionTooNew) as exc:
-        fail(str(exc), Exit.DAMAGED)
+    return open_session_file(path, lock="shared", what="onboard copy")
 
 
 def adhoc_job(args: argparse.Namespace) -> tuple[Endpoint, Endpoint, MailboxJob]:
