@@ -14,17 +14,22 @@ str, dict, list, tuple, set and dataclass values and returns a copy of the same 
 lists, so the result stays JSON-friendly); with ``look_alikes`` a dict entry whose key names a
 secret (``password``, ``token`` ...) loses its value too.
 
-Where a secret may appear in another form (encoded by a protocol), that form is derived here from
-the secret, so callers only ever pass the plain secrets.
+Callers pass the plain secrets; the forms protocols put them in are found here too: URL-encoded
+(``%40``, ``+`` for a space, either hex case) and inside any base64 token that decodes to text
+holding a secret, which covers base64 of the secret itself, SASL PLAIN with or without an authzid
+(``authzid NUL user NUL password``) and XOAUTH2.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 from .secrets import SecretStore, session_secret_keys
 
@@ -61,6 +66,10 @@ _LOOK_ALIKES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(://[^\s/:@]+:)[^\s/@]+@"), r"\1" + REDACTED + "@"),
 )
 
+# A run of base64 characters long enough to hold MIN_SECRET bytes; "=" padding may be missing.
+_BASE64_TOKEN = re.compile(r"[A-Za-z0-9+/]{4,}={0,2}")
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
 _SECRET_KEY = re.compile(r"(?i)pass(word|wd|phrase)?$|^pwd$|secret|token|api[_-]?key")
 
 
@@ -75,13 +84,19 @@ def known_secrets(store: SessionStore) -> list[str]:
 class Redactor:
     """Removes the given secrets (and, with ``look_alikes``, secret-looking text) from values."""
 
-    secrets: tuple[str, ...]
+    # repr=False: a redactor printed in a traceback or a log must not show what it hides.
+    secrets: tuple[str, ...] = field(repr=False)
     look_alikes: bool
+    _needles: tuple[str, ...] = field(repr=False)  # secrets and URL-encoded forms, longest first
+    _raw: tuple[bytes, ...] = field(repr=False)  # the secrets as UTF-8, for decoded base64
 
     def __init__(self, secrets: Iterable[str] = (), *, look_alikes: bool = True) -> None:
         kept = {s for s in secrets if s and len(s) >= MIN_SECRET}
+        needles = kept | {form for s in kept for form in _url_forms(s)}
         object.__setattr__(self, "secrets", tuple(sorted(kept, key=len, reverse=True)))
         object.__setattr__(self, "look_alikes", look_alikes)
+        object.__setattr__(self, "_needles", tuple(sorted(needles, key=len, reverse=True)))
+        object.__setattr__(self, "_raw", tuple(s.encode("utf-8") for s in self.secrets))
 
     @classmethod
     def for_session(cls, store: SessionStore, *, look_alikes: bool = True) -> Redactor:
@@ -89,13 +104,24 @@ class Redactor:
         return cls(known_secrets(store), look_alikes=look_alikes)
 
     def text(self, text: str) -> str:
-        """``text`` with every secret (and look-alike) replaced by ``[redacted]``."""
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
+        """``text`` with every secret (encoded or not, and look-alikes) replaced by ``[redacted]``."""
+        if self._raw:
+            text = _BASE64_TOKEN.sub(self._base64_token, text)
+        for needle in self._needles:
+            text = text.replace(needle, REDACTED)
         if self.look_alikes:
             for pattern, replacement in _LOOK_ALIKES:
                 text = pattern.sub(replacement, text)
         return text
+
+    def _base64_token(self, match: re.Match[str]) -> str:
+        token = match.group()
+        data = token.rstrip("=")
+        try:
+            decoded = base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            return token
+        return REDACTED if any(secret in decoded for secret in self._raw) else token
 
     def value(self, value: Any) -> Any:
         """A copy of ``value`` of the same shape with every string redacted, dict keys too."""
@@ -124,6 +150,13 @@ class Redactor:
         shown = str(value)
         redacted = self.text(shown)
         return value if redacted == shown else redacted
+
+
+def _url_forms(secret: str) -> set[str]:
+    """The secret percent-encoded as URLs and form bodies carry it, in both hex cases."""
+    forms = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
+    forms |= {_PERCENT_ESCAPE.sub(lambda m: m.group().lower(), f) for f in forms}
+    return forms - {secret}
 
 
 __all__ = ["MIN_SECRET", "REDACTED", "Redactor", "known_secrets"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from wizard.redaction import REDACTED, Redactor
@@ -42,3 +43,28 @@ def test_value_keeps_the_shape_and_redacts_keys_and_secret_named_entries() -> No
         "tags": [REDACTED],
     }
     assert Redactor(["hunter2"], look_alikes=False).value({"token": "abc"}) == {"token": "abc"}
+
+
+def test_a_secret_inside_base64_is_found_whatever_the_framing() -> None:
+    redactor = Redactor(["hunter2"], look_alikes=False)  # the encoding alone must give it away
+    plain = base64.b64encode(b"hunter2").decode()
+    sasl = base64.b64encode(b"\0anna@acme.example\0hunter2").decode()
+    sasl_authzid = base64.b64encode(b"anna@acme.example\0admin\0hunter2").decode()
+    xoauth2 = base64.b64encode(b"user=anna\x01auth=Bearer hunter2\x01\x01").decode()
+    for token in (plain, sasl, sasl_authzid, xoauth2, sasl.rstrip("=")):
+        assert (
+            redactor.text(f"C: AUTHENTICATE PLAIN {token}") == f"C: AUTHENTICATE PLAIN {REDACTED}"
+        )
+        assert redactor.text(f'{{"sent": "{token}"}}') == f'{{"sent": "{REDACTED}"}}'
+    other = base64.b64encode(b"\0anna@acme.example\0not-it").decode()
+    assert redactor.text(f"sent {other}") == f"sent {other}"
+
+
+def test_url_encoded_secrets_are_found_in_either_hex_case() -> None:
+    redactor = Redactor(["p@ss word/1"])
+    for form in ("p%40ss%20word%2F1", "p%40ss+word%2F1", "p%40ss%20word/1", "p%40ss%20word%2f1"):
+        assert redactor.text(f"GET /ews?pw={form}&x=1") == f"GET /ews?pw={REDACTED}&x=1"
+
+
+def test_a_redactor_does_not_show_its_secrets() -> None:
+    assert "hunter2" not in repr(Redactor(["hunter2"]))
