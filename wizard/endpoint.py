@@ -1,4 +1,4 @@
-"""A mail server as the operator names it: a URL and the SHA-256 pin of its certificate.
+"""A mail server as the operator names it: a URL, with the SHA-256 pin of its certificate.
 
 An endpoint URL has the ad-hoc CLI form:
 ``imaps://user@host:993`` (TLS), ``imap://user@host:143`` (STARTTLS), ``imap://user@host:143?tls=none``
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote
+
+from .tls import normalise_pin
 
 SECURITY = ("tls", "starttls", "none")
 
@@ -81,18 +83,3 @@ def parse_endpoint(url: str) -> Endpoint:
         path=("/" + path) if slash else "",
         pin=normalise_pin(options.get("pin")),
     )
-
-
-def normalise_pin(pin: str | None) -> str:
-    """A SHA-256 fingerprint as 64 lowercase hex digits (colons and spaces removed)."""
-    text = (pin or "").replace(":", "").replace(" ", "").strip().lower()
-    if text.startswith("sha256"):
-        text = text.removeprefix("sha256").lstrip("/=")
-    if text and (len(text) != 64 or any(c not in "0123456789abcdef" for c in text)):
-        raise ValueError(f"{pin!r} is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
-    return text
-
-
-def format_fingerprint(fingerprint: str) -> str:
-    """AB:CD:... as certificate viewers show it."""
-    return ":".join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2)).upper()

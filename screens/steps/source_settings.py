@@ -19,7 +19,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from wizard import activity
-from wizard.endpoint import format_fingerprint
 from wizard.imap import (
     AuthMode,
     CertificateInfo,
@@ -34,6 +33,7 @@ from wizard.imap.credentials import has_server_secret, save_server_secret, serve
 from wizard.imap.mailbox_list import has_password, remove_mailbox
 from wizard.secrets import SecretStore
 from wizard.store import Mailbox
+from wizard.tls import format_fingerprint
 
 from ..dialogs import ConfirmDialog
 from ..dialogs.csv_import import CsvImportDialog

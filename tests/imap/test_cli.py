@@ -9,8 +9,8 @@ import pytest
 
 from tests.servers.dovecot import Account, DovecotServer, SeedMessage, make_message
 from wizard.cli import main
-from wizard.endpoint import format_fingerprint
 from wizard.imap.cli import _width
+from wizard.tls import format_fingerprint
 
 OTHER_PIN = "cd" * 32
 

@@ -14,13 +14,13 @@ from screens.dialogs.mailbox import MailboxDialog
 from screens.step_screen import StepScreen
 from screens.steps.source_settings import SourceSettingsBody
 from tests.servers.dovecot import DovecotServer
-from wizard.endpoint import format_fingerprint
 from wizard.imap import AuthMode, Security, close, connect, load_settings
 from wizard.imap.credentials import SHARED_TOKEN_KEY, master_secret_key
 from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key
 from wizard.session import create_session
 from wizard.store import SessionStore
+from wizard.tls import format_fingerprint
 
 from .pilot_helpers import settle, shown, type_text
 

@@ -11,9 +11,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..endpoint import format_fingerprint, normalise_pin
 from ..secrets import target_password_key
 from ..store import SessionStore
+from ..tls import format_fingerprint, normalise_pin
 
 SETTING_KEY = "exchange.server"
 EVIDENCE_STEP = "4"

@@ -18,10 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from .. import activity
-from ..endpoint import format_fingerprint
 from ..events import Event, EventSink, ignore
 from ..secrets import SecretStore
 from ..store import SessionStore
+from ..tls import format_fingerprint
 from .connection import close, connect
 from .credentials import mailbox_secret
 from .errors import ImapError, ImapFailure, classify

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from ..endpoint import normalise_pin
 from ..store import SessionStore
+from ..tls import normalise_pin
 
 SETTING_KEY = "imap.server"
 EVIDENCE_KIND = "imap-connection"
