@@ -360,7 +360,7 @@ def main() -> int:
         results: dict[str, list[dict]] = {}  # type: ignore[type-arg]
         methods = ["engine"] + ([] if args.skip_naive else ["naive"])
         if args.ews:
-            from wizard.sandbox import EWS_PATH, EwsSandbox
+            from wizard.devservers.ews import EWS_PATH, EwsSandbox
 
             sandbox = EwsSandbox()  # in this process; the copies run in child processes
             sandbox.start()

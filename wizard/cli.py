@@ -15,12 +15,12 @@ from typing import Any
 from . import __version__
 from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, open_session, print_json
 from .copy import cli as copy_cli
+from .devservers.ews import cli as sandbox_cli
 from .dns import cli as dns_cli
 from .exchange import cli as exchange_cli
 from .imap import cli as imap_cli
 from .imap import mailbox_cli
 from .profile import ProfileError, ProviderProfile, load_profile
-from .sandbox import cli as sandbox_cli
 from .session import (
     create_session,
     delete_session,
@@ -52,7 +52,7 @@ def _run_app(**kwargs: Any) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     if args.demo:
-        from .demo.run import run_demo  # local demo servers around the app, stopped after it
+        from .devservers.demo.run import run_demo  # demo servers around the app, stopped after it
 
         if args.resume or args.profile:
             fail("--demo opens its own demo session and provider: leave out --resume/--profile")

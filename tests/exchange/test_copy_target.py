@@ -14,9 +14,9 @@ from wizard.copy.exchange_target import exchange_target_factory, settings_from_e
 from wizard.copy.ledger import CopyLedger
 from wizard.copy.plan import Role
 from wizard.copy.targets import OutgoingMessage, Probe
+from wizard.devservers.ews import EwsSandbox
 from wizard.endpoint import Endpoint
 from wizard.profile import example_profile
-from wizard.sandbox import EwsSandbox
 from wizard.session import create_session
 from wizard.store import SessionStore
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers import ews
+from wizard.devservers.ews import EwsSandbox
 from wizard.events import Done, Event, Started
 from wizard.exchange.settings import save_settings
 from wizard.exchange.target_mailboxes import (
@@ -20,7 +21,6 @@ from wizard.exchange.target_mailboxes import (
     session_passwords,
 )
 from wizard.profile import example_profile
-from wizard.sandbox import EwsSandbox
 from wizard.secrets import SecretStore
 from wizard.session import create_session
 from wizard.store import SessionStore

@@ -15,8 +15,8 @@ from wizard.copy.errors import Throttled
 from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
 from wizard.copy.plan import Role
 from wizard.copy.targets import OutgoingMessage, Probe
+from wizard.devservers.ews import EWS_PATH, EwsSandbox
 from wizard.endpoint import Endpoint, parse_endpoint
-from wizard.sandbox import EWS_PATH, EwsSandbox
 
 
 def _endpoint(sandbox: EwsSandbox, **changes: str) -> Endpoint:
