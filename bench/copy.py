@@ -139,10 +139,11 @@ def messages_on_target(target, users: list[str]) -> int:  # type: ignore[no-unty
 
 
 def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
-    from wizard.copy.connect import parse_endpoint, source_factory, target_factory
+    from wizard.copy.connect import source_factory, target_factory
     from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
     from wizard.copy.ledger import CopyLedger
     from wizard.copy.plan import PlanOptions
+    from wizard.endpoint import parse_endpoint
     from wizard.profile import example_profile
     from wizard.store import SessionStore
 
@@ -181,7 +182,7 @@ def child_naive(spec: dict) -> dict:  # type: ignore[type-arg]
     """The loop a quick script would use: one FETCH, one APPEND, one message at a time."""
     from imapclient import IMAPClient
 
-    from wizard.copy.connect import parse_endpoint
+    from wizard.endpoint import parse_endpoint
 
     messages = total = 0
     started = time.monotonic()
@@ -225,7 +226,7 @@ def child_dsync(spec: dict) -> dict:  # type: ignore[type-arg]
     Each doveadm reads the source over IMAP (imapc) and writes the target user's storage through
     the target Dovecot's own config, as a support engineer would script dsync for a migration.
     """
-    from wizard.copy.connect import parse_endpoint
+    from wizard.endpoint import parse_endpoint
 
     procs = []
     started = time.monotonic()
@@ -271,7 +272,7 @@ def child_ews_bare(spec: dict) -> dict:  # type: ignore[type-arg]
     from exchangelib import DELEGATE, Account, Configuration, Credentials, Message
     from imapclient import IMAPClient
 
-    from wizard.copy.connect import parse_endpoint
+    from wizard.endpoint import parse_endpoint
 
     def one(pair: list[str]) -> tuple[int, int]:
         src_url, dst_url, dest = pair
@@ -430,7 +431,7 @@ def main() -> int:
         methods = ["engine"] + ([] if args.skip_dsync or not shutil.which("doveadm") else ["dsync"])
         methods += [] if args.skip_naive else ["naive"]
         if args.ews:
-            from wizard.sandbox import EWS_PATH, EwsSandbox
+            from wizard.devservers.ews import EWS_PATH, EwsSandbox
 
             sandbox = EwsSandbox()  # in this process; the copies run in child processes
             sandbox.start()

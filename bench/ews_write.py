@@ -56,7 +56,7 @@ def message(rng: random.Random, n: int, size: int) -> bytes:
 
 def start_server(in_process: bool) -> tuple[dict[str, Any], Callable[[], None]]:
     if in_process:
-        from wizard.sandbox import EwsSandbox
+        from wizard.devservers.ews import EwsSandbox
 
         sandbox = EwsSandbox()
         sandbox.add_mailbox("demo@sandbox.test", "bench-pw")
@@ -86,7 +86,7 @@ def start_server(in_process: bool) -> tuple[dict[str, Any], Callable[[], None]]:
 def bare_account(facts: dict[str, Any]) -> Any:
     from exchangelib import BASIC, DELEGATE, Account, Build, Configuration, Credentials, Version
 
-    from wizard.sandbox import SANDBOX_API_VERSION, SANDBOX_BUILD
+    from wizard.devservers.ews import SANDBOX_API_VERSION, SANDBOX_BUILD
 
     config = Configuration(
         service_endpoint=facts["url"],

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Label, Static, TextArea
+from textual.widgets import Button, Footer, Header, Input, Label, Static, TabPane, TextArea
 
 from wizard.playbook import PHASES, Step
 from wizard.session_records import StepRecord, StepState
@@ -197,7 +197,15 @@ class StepScreen(Screen[None]):
         body = self.body
         target: Widget | None = None
         if body is not None:
-            controls = [w for w in body.query("*") if w.focusable and self._shown(w)]
+            # Not into a tab: a focused widget pulls its tab to the front, whatever is chosen
+            # later; the tab strip is the step's first control then (its keys work anyway).
+            controls = [
+                w
+                for w in body.query("*")
+                if w.focusable
+                and self._shown(w)
+                and not any(isinstance(a, TabPane) for a in w.ancestors)
+            ]
             empty_field = (w for w in controls if isinstance(w, Input) and not w.value)
             primary = (w for w in controls if isinstance(w, Button) and w.variant == "primary")
             target = next(empty_field, next(primary, controls[0] if controls else None))

@@ -8,9 +8,9 @@ one JSON object::
      "mailbox": "anna@example.com", "event": "batch", "message": "...", "fields": {...}}
 
 Records go through stdlib ``logging`` (one logger and one rotating handler per open session) and a
-filter that removes every secret the session knows (its keyring entries, the passwords engines
-registered with ``add_secret``, ONBOARD_*_PASSWORD) and anything that looks like one
-(``password=...``, ``AUTH PLAIN ...``, ``LOGIN user pass``, ``Authorization: ...``, ``user:pw@``).
+filter that removes, with ``wizard.redaction.Redactor``, every secret the session knows (its keyring
+entries, the passwords engines registered with ``add_secret``, ONBOARD_*_PASSWORD) and anything
+that looks like one (``password=...``, ``AUTH PLAIN ...``, ``LOGIN user pass``, ``user:pw@`` ...).
 
 How an engine logs (exchange, dns, sandbox, imap, demo ...):
 
@@ -47,16 +47,16 @@ import json
 import logging
 import logging.handlers
 import os
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .events import Done, Event, EventSink, Failure, Progress, Started
+from .redaction import MIN_SECRET, Redactor, known_secrets
 
 if TYPE_CHECKING:
     from .store import SessionStore
@@ -65,10 +65,8 @@ LOG_SUFFIX = ".log"
 MAX_BYTES = 2 * 1024 * 1024  # per file; with BACKUP_COUNT old files the log stays under 12 MB
 BACKUP_COUNT = 5
 LEVELS = ("debug", "info", "warning", "error")
-REDACTED = "[redacted]"
 SECRET_ENV = ("ONBOARD_SOURCE_PASSWORD", "ONBOARD_DEST_PASSWORD")
 SECRETS_TTL = 120.0  # seconds a keyring look-up of the session's secrets is reused (D-Bus is slow)
-MIN_SECRET = 3  # shorter secrets would redact ordinary words
 
 _LEVEL_NUMBERS = {
     "debug": logging.DEBUG,
@@ -206,66 +204,7 @@ class LogTail:
             return b""
 
 
-# ----- redaction -------------------------------------------------------------------------------
-
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # password=..., "password": "...", token: ..., api_key=...
-    (
-        re.compile(
-            r"""(?i)(\b(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key)\b["']?\s*[=:]\s*)"""
-            r"""(?:"[^"]*"|'[^']*'|[^\s,;&}"']+)"""
-        ),
-        r"\1" + REDACTED,
-    ),
-    # AUTHENTICATE PLAIN <base64>, AUTH LOGIN <base64>, XOAUTH2 tokens
-    (
-        re.compile(
-            r"(?i)(\bAUTH(?:ENTICATE)?\s+(?:PLAIN|LOGIN|XOAUTH2|OAUTHBEARER|CRAM-MD5|NTLM)\s+)\S+"
-        ),
-        r"\1" + REDACTED,
-    ),
-    # IMAP "LOGIN user pass" as sent on the wire (upper case only: prose says "login failed")
-    (re.compile(r"""(?<![A-Za-z])(LOGIN\s+(?:"[^"]*"|\S+)\s+)("[^"]*"|\S+)"""), r"\1" + REDACTED),
-    # HTTP Authorization headers
-    (
-        re.compile(r"(?i)(\bAuthorization\s*[:=]\s*(?:Basic|Bearer|NTLM|Negotiate|Digest)\s+)\S+"),
-        r"\1" + REDACTED,
-    ),
-    # URLs with a password in them: scheme://user:password@host
-    (re.compile(r"(://[^\s/:@]+:)[^\s/@]+@"), r"\1" + REDACTED + "@"),
-]
-
-
-_SECRET_KEY = re.compile(r"(?i)pass(word|wd|phrase)?$|^pwd$|secret|token|api[_-]?key")
-
-
-def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` without the given secrets and without anything that looks like a password."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret and len(secret) >= MIN_SECRET:
-            text = text.replace(secret, REDACTED)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
-    """A JSON-friendly copy of ``value`` with every string redacted (keys too)."""
-    secrets = list(secrets)
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, dict):
-        return {
-            redact_text(str(k), secrets): REDACTED
-            if _SECRET_KEY.search(str(k)) and v
-            else redact_value(v, secrets)
-            for k, v in value.items()
-        }
-    if isinstance(value, list | tuple | set | frozenset):
-        return [redact_value(v, secrets) for v in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return redact_text(str(value), secrets)
+# ----- writing lines ---------------------------------------------------------------------------
 
 
 class RedactingFilter(logging.Filter):
@@ -276,13 +215,13 @@ class RedactingFilter(logging.Filter):
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        known = self.secrets()
-        record.msg = redact_text(record.getMessage(), known)
+        redactor = Redactor(self.secrets())
+        record.msg = redactor.text(record.getMessage())
         record.args = None
         for name in ("engine", "event", "mailbox"):
             if hasattr(record, name):
-                setattr(record, name, redact_text(str(getattr(record, name) or ""), known))
-        record.fields = redact_value(getattr(record, "fields", {}) or {}, known)
+                setattr(record, name, redactor.text(str(getattr(record, name) or "")))
+        record.fields = redactor.value(getattr(record, "fields", {}) or {})
         return True
 
 
@@ -375,8 +314,6 @@ class ActivityLog:
 
     def refresh(self) -> list[str]:
         """Look the session's keyring entries up now (a closed store keeps the last list)."""
-        from .report.model import known_secrets
-
         try:
             known = known_secrets(self.store)
         except Exception:  # noqa: BLE001 - a closed store or a broken keyring
@@ -591,39 +528,10 @@ def log_summary(store: SessionStore) -> dict[str, Any]:
     }
 
 
-def report_tables(store: SessionStore) -> list[Any]:
-    """The completion report's "Activity log" table: where the log is and what it holds."""
-    from .report.model import ReportTable
-
-    summary = log_summary(store)
-    row = (
-        summary["path"],
-        str(summary["records"]),
-        str(summary["warnings"]),
-        str(summary["errors"]),
-        summary["first"] or "-",
-        summary["last"] or "-",
-    )
-    return [
-        ReportTable(
-            title="Activity log",
-            columns=("File", "Lines", "Warnings", "Errors", "First line", "Last line"),
-            rows=(row,),
-            note=(
-                "Every connection, folder, copied batch, retry, throttling wait and failure of "
-                f"this session is logged here, without passwords. `onboard report {store.name} "
-                "--with-log` bundles the log with this report."
-            ),
-            audience="operator",  # a local path and a command: not for the customer's copy
-        )
-    ]
-
-
 __all__ = [
     "BACKUP_COUNT",
     "LEVELS",
     "MAX_BYTES",
-    "REDACTED",
     "ActivityLog",
     "ActivityRecord",
     "EventLogger",
@@ -640,7 +548,4 @@ __all__ = [
     "log_summary",
     "read_log_file",
     "read_records",
-    "redact_text",
-    "redact_value",
-    "report_tables",
 ]

@@ -7,7 +7,6 @@ reports) never load Textual.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -15,7 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, print_json
+from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, open_session, print_json
+from .copy import cli as copy_cli
+from .devservers.ews import cli as sandbox_cli
+from .dns import cli as dns_cli
+from .exchange import cli as exchange_cli
+from .imap import cli as imap_cli
+from .imap import mailbox_cli
 from .profile import ProfileError, ProviderProfile, load_profile
 from .session import (
     create_session,
@@ -23,24 +28,10 @@ from .session import (
     list_sessions,
     session_path,
 )
-from .store import (
-    SessionDamaged,
-    SessionError,
-    SessionExists,
-    SessionLocked,
-    SessionStore,
-    SessionTooNew,
-)
+from .store import SessionError, SessionExists, SessionLocked, SessionStore
 
 # Engines add their verbs here: each module has register(subparsers, check_subparsers).
-COMMAND_MODULES: list[str] = [
-    "wizard.copy.cli",
-    "wizard.sandbox.cli",
-    "wizard.dns.cli",
-    "wizard.imap.cli",
-    "wizard.imap.mailbox_cli",
-    "wizard.exchange.cli",
-]
+COMMAND_MODULES = (copy_cli, sandbox_cli, dns_cli, imap_cli, mailbox_cli, exchange_cli)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -52,23 +43,9 @@ def _profile(args: argparse.Namespace) -> ProviderProfile:
         fail(str(exc), Exit.USAGE)
 
 
-def open_session(
-    name: str, *, lock: str | None = "exclusive", what: str = "onboard"
-) -> SessionStore:
-    """Open a session by name or path, turning store errors into operator messages and exit codes."""
-    path = session_path(name)
-    if not path.exists():
-        fail(f"there is no session named {name!r} (see `onboard sessions`)", Exit.NOT_FOUND)
-    try:
-        return SessionStore.open(path, lock=lock, what=what)
-    except SessionLocked as exc:
-        fail(str(exc), Exit.LOCKED)
-    except (SessionDamaged, SessionTooNew) as exc:
-        fail(str(exc), Exit.DAMAGED)
-
-
 def _run_app(**kwargs: Any) -> int:
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):  # Textual would spin without a terminal
+    web = os.environ.get("TEXTUAL_DRIVER", "").endswith(":WebDriver")  # `onboard serve`'s tab
+    if not web and not (sys.stdin.isatty() and sys.stdout.isatty()):  # else Textual would spin
         store = kwargs.get("store")
         hint = f" `onboard resume {store.name}` opens it later;" if store is not None else ""
         if store is not None:
@@ -87,7 +64,7 @@ def _run_app(**kwargs: Any) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     if args.demo:
-        from .demo.run import run_demo  # local demo servers around the app, stopped after it
+        from .devservers.demo.run import run_demo  # demo servers around the app, stopped after it
 
         if args.resume or args.profile:
             fail("--demo opens its own demo session and provider: leave out --resume/--profile")
@@ -105,7 +82,7 @@ def _resume(name: str, **kwargs: Any) -> int:
     if not store.demo:
         return _run_app(store=store, **kwargs)
     store.close()
-    from .demo.run import run_demo
+    from .devservers.demo.run import run_demo
 
     print(f"{name} is the demo session: starting its demo servers with it.", file=sys.stderr)
     return run_demo(_run_app, name=store.name)
@@ -408,8 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="headless checks: imap, ews, dns")
     check_sub = check.add_subparsers(title="checks", metavar="WHAT", required=True)
 
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(sub, check_sub)
+    for module in COMMAND_MODULES:
+        module.register(sub, check_sub)
     return parser
 
 

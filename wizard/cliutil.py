@@ -1,4 +1,4 @@
-"""What every `onboard` verb shares: exit codes, password look-up, JSON and error output."""
+"""What every `onboard` verb shares: exit codes, opening a session, passwords, JSON and errors."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import json
 import os
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import Any, NoReturn
 
 from .secrets import SecretStore
+from .session import session_path
+from .store import SessionDamaged, SessionLocked, SessionStore, SessionTooNew
 
 
 class Exit(IntEnum):
@@ -69,3 +72,25 @@ def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, pro
             Exit.USAGE,
         )
     return getpass.getpass(prompt)
+
+
+def open_session(
+    name: str, *, lock: str | None = "exclusive", what: str = "onboard"
+) -> SessionStore:
+    """Open a session by name or path, turning store errors into operator messages and exit codes."""
+    path = session_path(name)
+    if not path.exists():
+        fail(f"there is no session named {name!r} (see `onboard sessions`)", Exit.NOT_FOUND)
+    return open_session_file(path, lock=lock, what=what)
+
+
+def open_session_file(
+    path: Path, *, lock: str | None = "exclusive", what: str = "onboard"
+) -> SessionStore:
+    """Open a session file, turning a lock or a damaged file into an operator message."""
+    try:
+        return SessionStore.open(path, lock=lock, what=what)
+    except SessionLocked as exc:
+        fail(str(exc), Exit.LOCKED)
+    except (SessionDamaged, SessionTooNew) as exc:
+        fail(str(exc), Exit.DAMAGED)

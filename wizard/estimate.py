@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .formatting import format_bytes, format_duration
+
 # One connection: ~1.5 MB/s of message data, and a floor of ~15 messages/s for small mail.
 ASSUMED_BYTES_PER_SECOND = 1_500_000.0
 ASSUMED_MESSAGES_PER_SECOND = 15.0
@@ -28,7 +30,7 @@ class CopyEstimate:
         basis = "measured rate" if self.measured else "assumed rate"
         return (
             f"about {format_duration(self.seconds)} with {self.concurrency} mailboxes at once "
-            f"({basis}: {self.bytes_per_second / 1e6:.1f} MB/s, "
+            f"({basis}: {format_bytes(self.bytes_per_second)}/s, "
             f"{self.messages_per_second:.0f} messages/s per connection)"
         )
 
@@ -49,25 +51,3 @@ def estimate_copy(
     for seconds in per_mailbox:  # longest first into the least loaded lane
         lanes[lanes.index(min(lanes))] += seconds
     return CopyEstimate(max(lanes), bps, mps, max(1, concurrency), measured is not None)
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, _ = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h"
-
-
-def format_bytes(count: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(count) < 1000 or unit == "GB":
-            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count:.1f} TB"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .estimate import CopyEstimate, estimate_copy, format_bytes
+from .estimate import CopyEstimate, estimate_copy
+from .formatting import format_bytes
 from .playbook import Kind
 from .store import SessionStore, now_iso
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from .copy.ledger import CopyLedger
 from .copy.verify import Verification, latest_verification
 from .forms import check_name, parse_day
+from .open_items import OpenItem, open_items
 from .playbook import Kind
-from .report.model import OpenItem, build_report
 from .store import Evidence, SessionStore
 
 
@@ -48,10 +48,14 @@ class SignoffFigures:
 
     @property
     def verification_text(self) -> str:
-        if self.verification is None:
-            return "not verified yet (steps 10 and 16)"
-        step = self.verification.step
-        return f"{self.verification.summary()} (step {step}, {self.verification.created_at})"
+        return verification_text(self.verification)
+
+
+def verification_text(verification: Verification | None) -> str:
+    """The verification the figures rest on, in one line (which step, when)."""
+    if verification is None:
+        return "not verified yet (steps 10 and 16)"
+    return f"{verification.summary()} (step {verification.step}, {verification.created_at})"
 
 
 def latest_any_verification(store: SessionStore) -> Verification | None:
@@ -60,9 +64,11 @@ def latest_any_verification(store: SessionStore) -> Verification | None:
     return final or latest_verification(store, store.playbook.number_of(Kind.VERIFY_INITIAL))
 
 
-def gather_figures(store: SessionStore, *, with_open_items: bool = True) -> SignoffFigures:
+def mailbox_figures(
+    store: SessionStore, verification: Verification | None
+) -> tuple[MailboxFigures, ...]:
+    """Per mailbox of the session (and of the ledger): what was copied and how it verified."""
     ledger = CopyLedger(store)
-    verification = latest_any_verification(store)
     checks = {m.mailbox: m for m in verification.mailboxes} if verification else {}
     names = [m.target_address for m in store.mailboxes()]
     names += [n for n in ledger.mailboxes() if n not in names]
@@ -82,11 +88,15 @@ def gather_figures(store: SessionStore, *, with_open_items: bool = True) -> Sign
                 verified=check.ok if check else None,
             )
         )
-    open_items: tuple[OpenItem, ...] = ()
-    if with_open_items:  # the report itself asks without, as it lists open items on its own
-        signoff = store.playbook.number_of(Kind.SIGNOFF)
-        open_items = tuple(i for i in build_report(store).open_items if i.step != signoff)
-    return SignoffFigures(tuple(rows), verification, open_items)
+    return tuple(rows)
+
+
+def gather_figures(store: SessionStore) -> SignoffFigures:
+    """The figures of the sign-off: per mailbox, the verification, what else is open."""
+    verification = latest_any_verification(store)
+    signoff = store.playbook.number_of(Kind.SIGNOFF)
+    others = tuple(i for i in open_items(store) if i.step != signoff)
+    return SignoffFigures(mailbox_figures(store, verification), verification, others)
 
 
 def record_signoff(

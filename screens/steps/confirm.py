@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from wizard.estimate import format_bytes
+from wizard.formatting import format_bytes
 from wizard.playbook import Kind
 from wizard.steps.mailbox_review import (
     CutoverEstimate,

@@ -17,13 +17,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Label, Static, Tree
 
-from wizard.cliutil import CommandError
-from wizard.copy.cli import human_bytes, human_seconds
 from wizard.copy.errors import CopyError
 from wizard.copy.events import MailboxProgress, MailboxState
 from wizard.copy.ledger import RunMode
 from wizard.copy.service import CopyService
 from wizard.copy.verify import Verification
+from wizard.formatting import UNKNOWN, format_bytes, format_duration
 from wizard.playbook import Kind
 from wizard.steps.copy import CopyController
 from wizard.steps.verify_initial import VerificationController
@@ -189,9 +188,9 @@ class CopyBody(StepBody):
             p.state.value,
             progress_bar(p.fraction),
             f"{p.done}/{p.total}",
-            f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)}",
-            f"{human_bytes(p.rate_bytes)}/s" if p.rate_bytes else "",
-            human_seconds(p.eta_seconds) if p.eta_seconds is not None else "",
+            f"{format_bytes(p.bytes_done)}/{format_bytes(p.bytes_total)}",
+            f"{format_bytes(p.rate_bytes)}/s" if p.rate_bytes else "",
+            format_duration(p.eta_seconds) if p.eta_seconds is not None else "",
             sparkline(history),
             str(p.failed),
             "" if p.state.finished else p.folder,
@@ -208,10 +207,10 @@ class CopyBody(StepBody):
         rate = sum(p.rate_bytes for p in latest if not p.state.finished)
         failed = sum(p.failed for p in latest)
         remaining = max(0, bytes_total - bytes_done)
-        eta = human_seconds(remaining / rate) if rate else "--"
+        eta = format_duration(remaining / rate) if rate else UNKNOWN
         self.query_one("#copy-totals", Static).update(
             f"{finished}/{count} mailboxes done · {done}/{total} messages · "
-            f"{human_bytes(bytes_done)}/{human_bytes(bytes_total)} · {human_bytes(rate)}/s · "
+            f"{format_bytes(bytes_done)}/{format_bytes(bytes_total)} · {format_bytes(rate)}/s · "
             f"ETA {eta} · {failed} failed"
         )
 
@@ -252,7 +251,7 @@ class CopyBody(StepBody):
     def _start(self, *, only_failed: bool = False) -> None:
         try:
             started = self.copy.start(self.mode, only_failed=only_failed)
-        except (CommandError, CopyError) as exc:
+        except CopyError as exc:
             self._update_status(str(exc))
             self.notify(str(exc), severity="error")
             return
@@ -389,7 +388,7 @@ class VerifyBody(StepBody):
     def run_verification(self) -> None:
         try:
             result = self.controller.verify()
-        except (CommandError, CopyError) as exc:
+        except CopyError as exc:
             self.app.call_from_thread(
                 self.query_one("#verify-summary", Static).update, f"Cannot verify: {exc}"
             )

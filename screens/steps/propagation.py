@@ -30,6 +30,7 @@ from wizard.dns import (
     resolvers_from_store,
     save_resolvers,
 )
+from wizard.formatting import format_duration
 from wizard.playbook import Kind
 from wizard.session_records import when_short
 from wizard.steps.propagation import PropagationController, done_refusal, matrix_check
@@ -72,19 +73,14 @@ def resolver_texts(store: SessionStore) -> str:
 
 
 def since(stamp: str, now: float | None = None) -> str:
-    """ "2 h 05 min" since an ISO time stamp."""
+    """How long ago an ISO time stamp was ("2 h 05 min"); "?" when it is not one."""
     try:
         then = datetime.fromisoformat(stamp)
     except ValueError:
         return "?"
     if then.tzinfo is None:
         then = then.replace(tzinfo=UTC)
-    seconds = max(0, int((now or time.time()) - then.timestamp()))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s"
+    return format_duration(max(0, int((now or time.time()) - then.timestamp())))
 
 
 @register_body(Kind.PROPAGATION)

@@ -12,8 +12,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
-from wizard.estimate import format_bytes
+from wizard.formatting import format_bytes
 from wizard.playbook import Kind
+from wizard.report import export_report
 from wizard.session import exports_dir
 from wizard.steps.signoff import SignoffController
 
@@ -127,6 +128,6 @@ class SignoffBody(StepBody):
         self.post_message(StepBody.EvidenceAdded())
 
     def action_export(self, fmt: str) -> None:
-        path = self.controller.export_report(fmt, exports_dir())
+        path = export_report(self.store, fmt, exports_dir())
         self._status(f"Report written to {path}")
         self.post_message(StepBody.EvidenceAdded())

@@ -29,11 +29,11 @@ from wizard.imap import (
 )
 from wizard.imap.credentials import has_server_secret, save_server_secret, server_secret_label
 from wizard.imap.mailbox_list import has_password, remove_mailbox
-from wizard.imap.settings import format_fingerprint
 from wizard.playbook import Kind
 from wizard.secrets import SecretStore
 from wizard.session_records import Mailbox
 from wizard.steps.imap_settings import ImapSettingsController, keep_pin
+from wizard.tls import format_fingerprint
 
 from ..dialogs import ConfirmDialog
 from ..dialogs.csv_import import CsvImportDialog

@@ -20,8 +20,9 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Static
 
-from wizard.estimate import estimate_copy, format_bytes
+from wizard.estimate import estimate_copy
 from wizard.events import Event
+from wizard.formatting import format_bytes
 from wizard.imap.probe import (
     DEFAULT_CONCURRENCY,
     ProbeResult,

@@ -21,7 +21,6 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from wizard import activity
 from wizard.dns import DnsConfigError, DnsResolver
-from wizard.estimate import format_bytes
 from wizard.events import Done, Event, Started
 from wizard.exchange import (
     Access,
@@ -40,7 +39,7 @@ from wizard.exchange.settings import (
     normalise_pin,
     save_settings,
 )
-from wizard.exchange.targets import (
+from wizard.exchange.target_mailboxes import (
     check_mailboxes,
     export_provisioning,
     latest_checks,
@@ -48,6 +47,7 @@ from wizard.exchange.targets import (
     save_checks,
     session_passwords,
 )
+from wizard.formatting import format_bytes
 from wizard.playbook import Kind, Step
 from wizard.secrets import SecretStore, remember_secret_key, target_password_key
 from wizard.session import exports_dir

@@ -16,11 +16,12 @@ from screens.app import OnboardApp
 from screens.steps import load_bodies
 from screens.steps.base import body_for
 from tests.ui.pilot_helpers import wait_until
-from wizard.copy.connect import parse_endpoint, source_factory, target_factory
+from wizard.copy.connect import source_factory, target_factory
 from wizard.copy.engine import CopySettings, MailboxJob
 from wizard.copy.plan import PlanOptions
 from wizard.copy.service import CopyService
 from wizard.copy.targets import ImapTarget
+from wizard.endpoint import parse_endpoint
 from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore

@@ -7,12 +7,13 @@ from collections import Counter
 
 import pytest
 
-from wizard.copy.connect import parse_endpoint, source_factory, target_factory
+from wizard.copy.connect import source_factory, target_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
 from wizard.copy.events import FlagsChanged, MailboxProgress, MailboxState
 from wizard.copy.ledger import CopyLedger, MessageState, RunMode
 from wizard.copy.plan import PlanOptions
 from wizard.copy.verify import latest_verification, verify
+from wizard.endpoint import parse_endpoint
 from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore

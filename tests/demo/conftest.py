@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from wizard.demo import DemoCompany, DemoImapServer, DemoServers, PropagationPlan, generate_company
-from wizard.demo.tls import make_certificate
+from wizard.devservers.demo import (
+    DemoCompany,
+    DemoImapServer,
+    DemoServers,
+    PropagationPlan,
+    generate_company,
+)
+from wizard.devservers.demo.tls import make_certificate
 
 # The demo's MX change, a hundred times faster than in `onboard --demo`.
 FAST_PLAN = PropagationPlan().scaled(0.01)

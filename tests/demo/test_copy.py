@@ -16,9 +16,9 @@ from wizard.copy.engine import CopyEngine, CopyResult
 from wizard.copy.ledger import CopyLedger
 from wizard.copy.plan import PlanOptions
 from wizard.copy.session_jobs import session_jobs
-from wizard.demo import DemoCompany, DemoServers, generate_company, open_demo_session
-from wizard.demo.run import demo_state_dir
-from wizard.sandbox.model import MailboxStore
+from wizard.devservers.demo import DemoCompany, DemoServers, generate_company, open_demo_session
+from wizard.devservers.demo.run import demo_state_dir
+from wizard.devservers.ews.model import MailboxStore
 from wizard.store import SessionStore
 
 

@@ -8,7 +8,7 @@ import hashlib
 from collections import Counter
 from datetime import UTC, datetime
 
-from wizard.demo import DemoCompany, generate_company
+from wizard.devservers.demo import DemoCompany, generate_company
 from wizard.imap.folders import assign_roles
 
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from wizard.demo import DemoDns, DnsChange, PropagationPlan, demo_profile
-from wizard.demo.corpus import DEMO_DOMAIN
+from wizard.devservers.demo import DemoDns, DnsChange, PropagationPlan, demo_profile
+from wizard.devservers.demo.corpus import DEMO_DOMAIN
 from wizard.dns.autodiscover import check_autodiscover
 from wizard.dns.mx import check_mx
 from wizard.dns.propagation import (

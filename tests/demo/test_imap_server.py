@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.demo import DemoCompany, DemoImapServer
+from wizard.devservers.demo import DemoCompany, DemoImapServer
 from wizard.imap import (
     FailureCode,
     ImapError,

@@ -12,7 +12,7 @@ from wizard.copy.engine import CopyEngine, CopySettings
 from wizard.copy.ledger import CopyLedger, RunMode
 from wizard.copy.plan import PlanOptions
 from wizard.copy.session_jobs import session_jobs
-from wizard.demo import (
+from wizard.devservers.demo import (
     DemoCompany,
     DemoImapServer,
     DemoServers,
@@ -21,8 +21,8 @@ from wizard.demo import (
     begin_dns_change,
     open_demo_session,
 )
-from wizard.demo.corpus import late_message
-from wizard.demo.servers import LateMailFeed
+from wizard.devservers.demo.corpus import late_message
+from wizard.devservers.demo.servers import LateMailFeed
 from wizard.imap import ImapServerSettings, Security, connect, examine, fetch_messages, list_uids
 from wizard.imap.connection import close
 

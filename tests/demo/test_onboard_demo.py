@@ -19,7 +19,7 @@ from screens.dialogs import ConfirmDialog
 from screens.widgets.demo_banner import DemoBanner
 from tests.ui.pilot_helpers import settle, shown
 from wizard import cli
-from wizard.demo import (
+from wizard.devservers.demo import (
     DEMO_SESSION_NAME,
     DemoCompany,
     DemoServers,
@@ -27,7 +27,7 @@ from wizard.demo import (
     begin_dns_change,
     open_demo_session,
 )
-from wizard.demo.run import demo_state_dir
+from wizard.devservers.demo.run import demo_state_dir
 from wizard.exchange.mailbox import check_mailbox
 from wizard.exchange.settings import load_settings as exchange_settings
 from wizard.imap import connect, load_settings
@@ -208,7 +208,7 @@ def test_a_new_demo_session_starts_with_an_empty_demo_exchange(
 def test_sigterm_stops_the_demo_cleanly_and_keeps_the_demo_exchange() -> None:
     script = (
         "import sys, time\n"
-        "from wizard.demo.run import run_demo\n"
+        "from wizard.devservers.demo.run import run_demo\n"
         "def app(**_):\n"
         "    print('app running', flush=True)\n"
         "    time.sleep(60)\n"
@@ -246,7 +246,7 @@ def test_resuming_the_demo_without_demo_brings_its_servers(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The demo session's servers exist only with --demo: resumed by name it gets them too."""
-    from wizard.demo import run as demo_run
+    from wizard.devservers.demo import run as demo_run
     from wizard.profile import example_profile
     from wizard.session import create_session
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from wizard.demo import (
+from wizard.devservers.demo import (
     DEMO_SESSION_NAME,
     DemoServers,
     DemoSessions,
@@ -16,7 +16,7 @@ from wizard.demo import (
     create_demo_session,
     open_demo_session,
 )
-from wizard.demo.session import DNS_CHANGE_SETTING, dns_change_due
+from wizard.devservers.demo.session import DNS_CHANGE_SETTING, dns_change_due
 from wizard.exchange.mailbox import check_mailbox
 from wizard.exchange.settings import load_settings as load_exchange_settings
 from wizard.imap import connect, list_folders, load_settings

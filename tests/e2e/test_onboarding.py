@@ -38,14 +38,15 @@ from screens.steps.propagation import PropagationBody
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
 from tests.ui.pilot_helpers import settle, shown, type_text, wait_until
+from wizard.devservers.ews import EwsSandbox
 from wizard.exchange.settings import Access, AuthType, ExchangeSettings, save_settings
-from wizard.imap.settings import ImapServerSettings, Security, format_fingerprint, load_settings
+from wizard.imap.settings import ImapServerSettings, Security, load_settings
 from wizard.imap.settings import save_settings as save_imap_settings
 from wizard.profile import ProviderProfile, example_profile, parse_profile
-from wizard.sandbox import EwsSandbox
 from wizard.secrets import SecretStore, source_password_key, target_password_key
 from wizard.session import create_session
 from wizard.store import SessionStore, StepState
+from wizard.tls import format_fingerprint
 
 SIZE = (160, 55)
 DOMAIN = "e2e.example"

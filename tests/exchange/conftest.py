@@ -9,9 +9,9 @@ import pytest
 
 from tests.servers import ews
 from tests.servers.knot import KnotFactory, KnotServer
+from wizard.devservers.ews import EwsSandbox
 from wizard.events import Event
 from wizard.exchange import Access, AuthType, ExchangeMailbox, ExchangeSettings, MimeMessage
-from wizard.sandbox import EwsSandbox
 
 
 def delegate_settings(sandbox: EwsSandbox, **kw: object) -> ExchangeSettings:

@@ -7,6 +7,7 @@ import pytest
 
 from tests.servers import ews
 from tests.servers.knot import KnotFactory, KnotServer
+from wizard.devservers.ews import EwsSandbox, ntlm_available
 from wizard.dns import DnsResolver
 from wizard.exchange import (
     Access,
@@ -17,7 +18,6 @@ from wizard.exchange import (
     discover_ews_url,
 )
 from wizard.exchange.settings import format_fingerprint
-from wizard.sandbox import EwsSandbox, ntlm_available
 
 from .conftest import AUTODISCOVER_DOMAIN, AUTODISCOVER_HOST
 

@@ -10,8 +10,8 @@ from tests.servers import ews
 from tests.servers.knot import KnotServer
 from wizard.cli import main
 from wizard.cliutil import Exit
+from wizard.devservers.ews import EwsSandbox
 from wizard.exchange import ExchangeMailbox
-from wizard.sandbox import EwsSandbox
 
 from .conftest import AUTODISCOVER_DOMAIN, delegate_settings, make_message
 

@@ -8,14 +8,15 @@ import pytest
 
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
-from wizard.copy.connect import Endpoint, source_factory
+from wizard.copy.connect import source_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
 from wizard.copy.ledger import CopyLedger
 from wizard.copy.plan import Role
 from wizard.copy.targets import OutgoingMessage, Probe
-from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
+from wizard.devservers.ews import EwsSandbox
+from wizard.endpoint import Endpoint
 from wizard.profile import example_profile
-from wizard.sandbox import EwsSandbox
 from wizard.session import create_session
 from wizard.store import SessionStore
 

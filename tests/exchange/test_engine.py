@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tests.servers import ews
+from wizard.devservers.ews import PR_CLIENT_SUBMIT_TIME, PR_MESSAGE_DELIVERY_TIME, EwsSandbox
 from wizard.events import Event, Failure, Progress
 from wizard.exchange import (
     ExchangeError,
@@ -17,7 +18,6 @@ from wizard.exchange import (
     check_mailbox,
 )
 from wizard.exchange.mailbox import MSGFLAG_UNSENT, plan_batches
-from wizard.sandbox import PR_CLIENT_SUBMIT_TIME, PR_MESSAGE_DELIVERY_TIME, EwsSandbox
 
 from .conftest import delegate_settings, make_message, service_settings
 

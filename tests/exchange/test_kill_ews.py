@@ -14,7 +14,7 @@ from tests.copy.corpus import WHEN, message
 from tests.copy.test_kill import kill_at_random_moments
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage
-from wizard.sandbox import EWS_PATH, EwsSandbox
+from wizard.devservers.ews import EWS_PATH, EwsSandbox
 
 # Source folder -> the Exchange folder it lands in.
 FOLDERS = {"INBOX": "Inbox", "Projekte/2023": "Projekte/2023", "Sent": "Sent Items"}

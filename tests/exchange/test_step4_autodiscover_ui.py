@@ -14,10 +14,10 @@ from tests.servers import ews
 from tests.servers.knot import KnotServer
 from tests.ui.pilot_helpers import settle, shown, type_text, wait_until
 from wizard.activity import log_path, read_log_file
+from wizard.devservers.ews import EwsSandbox
 from wizard.dns import save_resolvers
 from wizard.exchange import Access, load_settings
 from wizard.profile import example_profile
-from wizard.sandbox import EwsSandbox
 from wizard.secrets import SecretStore, target_password_key
 from wizard.session import create_session
 from wizard.store import SessionStore

@@ -11,10 +11,10 @@ from screens.app import OnboardApp
 from screens.step_screen import StepScreen
 from tests.servers import ews
 from tests.ui.pilot_helpers import settle, shown, type_text, wait_until
+from wizard.devservers.ews import EwsSandbox
 from wizard.exchange import load_settings
 from wizard.exchange.settings import save_settings
 from wizard.profile import example_profile
-from wizard.sandbox import EwsSandbox
 from wizard.secrets import SecretStore
 from wizard.session import create_session, exports_dir
 from wizard.store import SessionStore

@@ -14,9 +14,9 @@ from screens.step_screen import StepScreen
 from screens.steps.confirm import ConfirmBody
 from tests.servers import ews
 from tests.ui.pilot_helpers import settle, shown, type_text
-from wizard.exchange.targets import check_mailboxes, save_checks
+from wizard.devservers.ews import EwsSandbox
+from wizard.exchange.target_mailboxes import check_mailboxes, save_checks
 from wizard.profile import example_profile
-from wizard.sandbox import EwsSandbox
 from wizard.session import create_session
 from wizard.store import SessionStore
 

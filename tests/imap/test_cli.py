@@ -10,7 +10,7 @@ import pytest
 from tests.servers.dovecot import Account, DovecotServer, SeedMessage, make_message
 from wizard.cli import main
 from wizard.imap.cli import _width
-from wizard.imap.settings import format_fingerprint
+from wizard.tls import format_fingerprint
 
 OTHER_PIN = "cd" * 32
 

@@ -28,7 +28,7 @@ from tests.servers.ews import (
     pinned_adapter,
     sandbox_account,
 )
-from wizard.sandbox import EwsSandbox
+from wizard.devservers.ews import EwsSandbox
 
 
 def test_wrong_password_is_refused(ews_sandbox: EwsSandbox) -> None:

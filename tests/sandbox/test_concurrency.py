@@ -8,7 +8,7 @@ from exchangelib import Message
 
 from tests.sandbox.mime import make_message
 from tests.servers.ews import sandbox_account
-from wizard.sandbox import EwsSandbox
+from wizard.devservers.ews import EwsSandbox
 
 
 def test_parallel_writers_lose_nothing(ews_sandbox: EwsSandbox) -> None:

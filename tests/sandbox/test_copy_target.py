@@ -10,12 +10,13 @@ import pytest
 
 from tests.sandbox.mime import make_message
 from tests.servers.ews import PASSWORD, USER, close_exchangelib
-from wizard.copy.connect import Endpoint, parse_endpoint, target_factory
+from wizard.copy.connect import target_factory
 from wizard.copy.errors import Throttled
+from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
 from wizard.copy.plan import Role
 from wizard.copy.targets import OutgoingMessage, Probe
-from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
-from wizard.sandbox import EWS_PATH, EwsSandbox
+from wizard.devservers.ews import EWS_PATH, EwsSandbox
+from wizard.endpoint import Endpoint, parse_endpoint
 
 
 def _endpoint(sandbox: EwsSandbox, **changes: str) -> Endpoint:

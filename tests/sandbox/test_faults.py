@@ -31,7 +31,7 @@ from exchangelib.errors import (
 
 from tests.sandbox.mime import make_message
 from tests.servers.ews import USER, close_exchangelib, sandbox_account
-from wizard.sandbox import EwsSandbox
+from wizard.devservers.ews import EwsSandbox
 
 
 def _batch(account, raws):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from exchangelib.errors import ErrorFolderExists
 from exchangelib.folders import DeletedItems, Drafts, Inbox, JunkEmail, SentItems
 
 from tests.servers.ews import USER, sandbox_account
-from wizard.sandbox import EwsSandbox
+from wizard.devservers.ews import EwsSandbox
 
 
 def test_distinguished_folders_are_the_mailbox_own(ews_sandbox: EwsSandbox) -> None:

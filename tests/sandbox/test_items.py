@@ -9,7 +9,7 @@ from exchangelib import EWSDateTime, ExtendedProperty, Folder, Message
 
 from tests.sandbox.mime import make_message
 from tests.servers.ews import USER, sandbox_account
-from wizard.sandbox import EwsSandbox
+from wizard.devservers.ews import EwsSandbox
 
 
 class MessageFlags(ExtendedProperty):

@@ -10,7 +10,7 @@ from exchangelib.errors import ErrorQuotaExceeded
 
 from tests.sandbox.mime import make_message
 from tests.servers.ews import sandbox_account
-from wizard.sandbox import EwsSandbox
+from wizard.devservers.ews import EwsSandbox
 
 
 class FolderSize(ExtendedProperty):

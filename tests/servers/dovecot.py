@@ -36,7 +36,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from wizard.sandbox.tls import make_self_signed
+from wizard.devservers.ews.tls import make_self_signed
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 HOST = "127.0.0.1"

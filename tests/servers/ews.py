@@ -1,4 +1,4 @@
-"""The EWS stand-in (wizard/sandbox) for tests and benches, and exchangelib accounts that talk
+"""The EWS stand-in (wizard/devservers/ews) for tests and benches, and exchangelib accounts that talk
 to it without any probing request.
 
 - ``start_sandbox(**options)``: a running ``EwsSandbox`` with the demo mailbox ``USER`` (password
@@ -21,7 +21,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from wizard.sandbox import EwsSandbox
+from wizard.devservers.ews import EwsSandbox
 
 USER = "anna@example.test"
 PASSWORD = "sandbox-Passw0rd"
@@ -39,7 +39,7 @@ def start_sandbox(**options: Any) -> EwsSandbox:
 def sandbox_version() -> Any:
     from exchangelib import Build, Version
 
-    from wizard.sandbox import SANDBOX_API_VERSION, SANDBOX_BUILD
+    from wizard.devservers.ews import SANDBOX_API_VERSION, SANDBOX_BUILD
 
     return Version(build=Build(*SANDBOX_BUILD), api_version=SANDBOX_API_VERSION)
 

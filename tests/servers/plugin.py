@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from wizard.sandbox import EwsSandbox
+from wizard.devservers.ews import EwsSandbox
 
 from .dovecot import DOVECOT, Account, DovecotFactory, DovecotServer, dovecot_installed
 from .knot import KNOTD, KnotFactory, SilentServer, knot_installed
@@ -58,7 +58,7 @@ def dovecot_user(dovecot: DovecotServer) -> Account:
     return dovecot.add_user(tree=True)
 
 
-# EWS stand-in (wizard/sandbox, pure Python: never skipped). See tests/servers/ews.py.
+# EWS stand-in (wizard/devservers/ews, pure Python: never skipped). See tests/servers/ews.py.
 @pytest.fixture
 def ews_sandbox() -> Iterator[EwsSandbox]:
     """A fresh EWS stand-in over HTTP with mailbox ews.USER and impersonating ews.SERVICE_LOGIN."""

@@ -16,11 +16,11 @@ from screens.steps.source_settings import SourceSettingsBody
 from tests.servers.dovecot import DovecotServer
 from wizard.imap import AuthMode, Security, close, connect, load_settings
 from wizard.imap.credentials import SHARED_TOKEN_KEY, master_secret_key
-from wizard.imap.settings import format_fingerprint
 from wizard.profile import example_profile
 from wizard.secrets import SecretStore, source_password_key
 from wizard.session import create_session
 from wizard.store import SessionStore
+from wizard.tls import format_fingerprint
 
 from .pilot_helpers import settle, shown, type_text
 

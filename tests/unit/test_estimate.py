@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from wizard.estimate import estimate_copy, format_bytes, format_duration
+from wizard.estimate import estimate_copy
+from wizard.formatting import format_bytes, format_duration
 
 
 def test_slowest_lane_decides_and_measured_rate_wins() -> None:
@@ -22,3 +23,5 @@ def test_formats() -> None:
     assert format_duration(3 * 3600 + 5 * 60) == "3 h 05 min"
     assert format_duration(3 * 86400) == "3 days 0 h"
     assert format_bytes(512) == "512 B" and format_bytes(2_500_000) == "2.5 MB"
+    assert format_duration(None) == "--"  # an ETA before anything was measured
+    assert format_bytes(1_500_000) == "1.5 MB"  # steps of 1000 (1024 would give 1.4 MB)

@@ -1,4 +1,4 @@
-"""The core never loads Textual: checked in a fresh interpreter and by the import contract."""
+"""The core never loads Textual (checked in a fresh interpreter) and the import contracts hold."""
 
 from __future__ import annotations
 
@@ -37,3 +37,7 @@ def test_import_linter_contract_holds() -> None:
     assert "Screens never write to the session directly: no wizard.store at run time KEPT" in (
         result.stdout
     )
+    assert "Layers: core -> engines -> steps -> report -> UI and dev servers -> cli KEPT" in (
+        result.stdout
+    )
+    assert "The UI never imports the command line KEPT" in result.stdout

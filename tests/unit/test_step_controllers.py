@@ -11,7 +11,7 @@ import pytest
 
 from wizard.copy.verify import EVIDENCE_KIND as VERIFICATION_KIND
 from wizard.exchange.settings import EVIDENCE_KIND as EXCHANGE_KIND
-from wizard.exchange.targets import PROVISIONING_KIND
+from wizard.exchange.target_mailboxes import PROVISIONING_KIND
 from wizard.imap.probe import EVIDENCE_KIND as PROBE_KIND
 from wizard.playbook import Kind, default_playbook
 from wizard.profile import example_profile

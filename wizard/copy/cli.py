@@ -18,13 +18,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..activity import event_logger
-from ..cliutil import Exit, fail, print_json, resolve_password
+from ..cliutil import Exit, fail, open_session, open_session_file, print_json, resolve_password
+from ..endpoint import Endpoint, parse_endpoint
 from ..events import Done, Event, Failure
+from ..formatting import format_bytes, format_duration
 from ..playbook import Kind, default_playbook
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
 from ..store import SessionStore
-from .connect import Endpoint, parse_endpoint, source_factory, target_factory
+from .connect import source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
 from .ledger import CopyLedger, RunMode
@@ -36,33 +38,11 @@ SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
 DEST_ENV = "ONBOARD_DEST_PASSWORD"
 
 
-# ----- formatting ---------------------------------------------------------------------------
-
-
-def human_bytes(value: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
-
-
-def human_seconds(value: float | None) -> str:
-    if value is None:
-        return "--"
-    value = int(value)
-    if value >= 3600:
-        return f"{value // 3600}h{value % 3600 // 60:02d}m"
-    if value >= 60:
-        return f"{value // 60}m{value % 60:02d}s"
-    return f"{value}s"
-
-
 def progress_line(p: MailboxProgress) -> str:
     return (
         f"{p.subject}: {p.state.value:<10} {p.done}/{p.total} msgs  "
-        f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)}  "
-        f"{human_bytes(p.rate_bytes)}/s  ETA {human_seconds(p.eta_seconds)}"
+        f"{format_bytes(p.bytes_done)}/{format_bytes(p.bytes_total)}  "
+        f"{format_bytes(p.rate_bytes)}/s  ETA {format_duration(p.eta_seconds)}"
         + (f"  failed {p.failed}" if p.failed else "")
         + (f"  [{p.folder}]" if p.folder and not p.state.finished else "")
     )
@@ -240,18 +220,7 @@ def open_adhoc_ledger(path: Path, source: Endpoint, dest: Endpoint) -> SessionSt
                 domain="adhoc.invalid",
                 profile=example_profile(),
             ).close()
-    return _open_shared(path)
-
-
-def _open_shared(path: Path) -> SessionStore:
-    from ..store import SessionDamaged, SessionLocked, SessionTooNew
-
-    try:
-        return SessionStore.open(path, lock="shared", what="onboard copy")
-    except SessionLocked as exc:
-        fail(str(exc), Exit.LOCKED)
-    except (SessionDamaged, SessionTooNew) as exc:
-        fail(str(exc), Exit.DAMAGED)
+    return open_session_file(path, lock="shared", what="onboard copy")
 
 
 def adhoc_job(args: argparse.Namespace) -> tuple[Endpoint, Endpoint, MailboxJob]:
@@ -280,11 +249,14 @@ def cmd_copy(args: argparse.Namespace) -> int:
     if args.session and (args.source or args.dest):
         fail("give either a SESSION or --source and --dest, not both", Exit.USAGE)
     if args.session:
-        from ..cli import open_session
-        from .session_jobs import session_jobs
+        from .session_jobs import SessionNotReady, session_jobs
 
         store = open_session(args.session, lock="shared", what="onboard copy")
-        jobs = session_jobs(store, args.mailbox or (), plan_options(args))
+        try:
+            jobs = session_jobs(store, args.mailbox or (), plan_options(args))
+        except SessionNotReady as exc:
+            store.close()
+            fail(str(exc), Exit.USAGE)
     else:
         if not (args.source and args.dest):
             fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
@@ -363,12 +335,14 @@ def default_verify_step(store: SessionStore) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..cli import open_session
-    from .session_jobs import session_jobs
+    from .session_jobs import SessionNotReady, session_jobs
 
     store = open_session(args.session, lock="shared", what="onboard verify")
     try:
-        jobs = session_jobs(store, args.mailbox or (), PlanOptions())
+        try:
+            jobs = session_jobs(store, args.mailbox or (), PlanOptions())
+        except SessionNotReady as exc:
+            fail(str(exc), Exit.USAGE)
         step = args.step or default_verify_step(store)
         result = verify(store, jobs, step=step, concurrency=args.concurrency)
     finally:

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from ..activity import add_secret
-from ..cliutil import Exit, fail, resolve_password
+from ..cliutil import resolve_password
+from ..endpoint import Endpoint, parse_endpoint
 from ..imap.credentials import mailbox_secret, master_secret_key
 from ..imap.settings import ImapServerSettings, load_settings
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..store import Mailbox, SessionStore
-from .connect import Endpoint, parse_endpoint, session_source_factory, target_factory
+from .connect import session_source_factory, target_factory
 from .engine import MailboxJob
 from .errors import CopyError
 from .targets import CopyTarget
@@ -34,16 +35,21 @@ SOURCE_SETTING = "imap.server"
 TARGET_SETTING = "copy.target"
 
 
+class SessionNotReady(CopyError):
+    """The session lacks what a copy needs (step 3's server, its mailboxes): says which step."""
+
+
 def source_settings(store: SessionStore) -> ImapServerSettings:
     """The session's IMAP server as step 3 saved it (host, security, pin, login mode)."""
     try:
         settings = load_settings(store)
     except (ValueError, KeyError) as exc:
-        fail(f"session {store.name}: the IMAP server of step 3 is not usable ({exc})", Exit.USAGE)
+        raise SessionNotReady(
+            f"session {store.name}: the IMAP server of step 3 is not usable ({exc})"
+        ) from exc
     if settings is None:
-        fail(
-            f"session {store.name} has no IMAP server yet: enter it in step 3 first",
-            Exit.USAGE,
+        raise SessionNotReady(
+            f"session {store.name} has no IMAP server yet: enter it in step 3 first"
         )
     return settings
 
@@ -77,7 +83,7 @@ def plan_options(store: SessionStore, base: PlanOptions) -> PlanOptions:
 def select_mailboxes(store: SessionStore, wanted: Sequence[str]) -> list[Mailbox]:
     mailboxes = store.mailboxes()
     if not mailboxes:
-        fail(f"session {store.name} has no mailboxes yet: add them in step 3", Exit.USAGE)
+        raise SessionNotReady(f"session {store.name} has no mailboxes yet: add them in step 3")
     if not wanted:
         return mailboxes
     chosen: list[Mailbox] = []
@@ -88,7 +94,7 @@ def select_mailboxes(store: SessionStore, wanted: Sequence[str]) -> list[Mailbox
             if name.lower() in (m.target_address.lower(), m.source_login.lower())
         ]
         if not match:
-            fail(f"session {store.name} has no mailbox {name!r}", Exit.USAGE)
+            raise SessionNotReady(f"session {store.name} has no mailbox {name!r}")
         chosen.extend(m for m in match if m not in chosen)
     return chosen
 
@@ -170,7 +176,7 @@ def _target(
 ) -> Callable[[], CopyTarget]:
     limit = store.profile.max_message_mb * 1024 * 1024
     if exchange is not None:
-        from wizard.exchange.copy_target import exchange_target_factory
+        from wizard.copy.exchange_target import exchange_target_factory
 
         return exchange_target_factory(exchange, address, password, max_message_size=limit)
     return target_factory(replace(endpoint, user=address), password, max_message_size=limit)

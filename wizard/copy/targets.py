@@ -1,5 +1,5 @@
 """Where a copy writes: one interface, an IMAP target here and Exchange in
-``wizard.exchange.copy_target``.
+``wizard.copy.exchange_target``.
 
 A target receives the exact bytes read from the source and never adds or rewrites a header; what
 identifies a copied message lives in the ledger. A target object is one connection used by one

@@ -1,7 +1,8 @@
 """The Exchange target engine over EWS (exchangelib): settings, connection, mailbox checks,
 folders, writing messages from MIME. No Textual here.
 
-Public API (for the copy engine, the CLI and the screens):
+Public API (for the copy engine, the CLI and the screens; the copy engine's adapter over it is
+``wizard.copy.exchange_target``):
 
 - ``settings``: ``ExchangeSettings``, ``AuthType``, ``Access``, ``load_settings``/``save_settings``
 - ``connection``: ``open_account``, ``check_transport``, ``fetch_certificate``
@@ -11,10 +12,8 @@ Public API (for the copy engine, the CLI and the screens):
   ``ensure_folder``, ``write``, ``find_by_message_id``, ``find_by_received``, ``message_ids``,
   ``count``, ``set_read``, ``read_messages``, ``close``), ``check_mailbox``, ``MimeMessage``,
   ``WriteOutcome``, ``WriteLimits``, ``Waiting``
-- ``copy_target``: ``exchange_target_factory`` / ``ExchangeCopyTarget`` (the copy engine's
-  CopyTarget), ``settings_from_endpoint``
-- ``targets``: a session's mailboxes: ``check_mailboxes``, ``save_checks``, ``latest_checks``,
-  ``export_provisioning`` (CSV + New-Mailbox PowerShell)
+- ``target_mailboxes``: a session's target mailboxes: ``check_mailboxes``, ``save_checks``,
+  ``latest_checks``, ``export_provisioning`` (CSV + New-Mailbox PowerShell)
 - ``errors``: ``ExchangeError`` (carries an ``ExchangeFailure`` with a stable ``FailureCode``)
 """
 

@@ -27,8 +27,7 @@ from lxml import etree
 
 from ..dns.autodiscover import autodiscover_names, srv_targets
 from ..dns.resolver import DnsResolver
-from ..imap.connection import pinned_context
-from ..imap.errors import ResolveFailed
+from ..tls import ResolveFailed, pinned_context
 from .errors import (
     CertificateMismatch,
     CertificateUntrusted,

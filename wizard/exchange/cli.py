@@ -13,7 +13,7 @@ from typing import Any
 
 from ..cliutil import Exit, fail, print_json, resolve_password
 from ..dns.resolver import DnsConfigError, DnsResolver
-from ..estimate import format_bytes
+from ..formatting import format_bytes
 from ..secrets import SecretStore, target_password_key
 from .autodiscover import Autodiscovery, discover_ews_url
 from .errors import ExchangeFailure, FailureCode

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests.adapters
 
-from ..imap.connection import CertificateInfo, resolve
+from ..tls import CertificateInfo, describe_certificate, resolve
 from .errors import (
     CertificateMismatch,
     CertificateUntrusted,
@@ -107,18 +107,8 @@ def _system_trust(settings: ExchangeSettings) -> str:
         return exc.verify_message or str(exc)
 
 
-class _Where:
-    """What wizard.imap's certificate description needs to know of a server."""
-
-    def __init__(self, settings: ExchangeSettings) -> None:
-        self.host = settings.host
-        self.effective_port = settings.port
-
-
 def fetch_certificate(settings: ExchangeSettings) -> CertificateInfo:
     """Read the server's certificate without trusting it, for the operator to confirm and pin."""
-    from ..imap.connection import _describe  # one description of a certificate for both engines
-
     if not settings.tls:
         raise ValueError(f"{settings.ews_url} is plain http: there is no certificate to pin")
     try:
@@ -127,7 +117,7 @@ def fetch_certificate(settings: ExchangeSettings) -> CertificateInfo:
         trust_error = _system_trust(settings)
     except Exception as exc:  # noqa: BLE001 - every failure is classified for the operator
         raise ExchangeError(classify(exc, settings)) from exc
-    return _describe(_Where(settings), der, not trust_error, trust_error)  # type: ignore[arg-type]
+    return describe_certificate(settings.host, settings.port, der, not trust_error, trust_error)
 
 
 def check_transport(settings: ExchangeSettings) -> None:

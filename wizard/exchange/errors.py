@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..imap.errors import CertificateMismatch, CertificateUntrusted, ResolveFailed
+from ..tls import CertificateMismatch, CertificateUntrusted, ResolveFailed
 from .settings import Access, ExchangeSettings, format_fingerprint
 
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ..estimate import format_bytes
 from ..events import Event, EventSink, Failure, Progress, ignore
+from ..formatting import format_bytes
 from .connection import close_account, open_account
 from .errors import ExchangeError, ExchangeFailure, FailureCode, classify
 from .settings import ExchangeSettings

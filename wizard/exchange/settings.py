@@ -11,10 +11,10 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..imap.settings import format_fingerprint, normalise_pin
 from ..playbook import Kind
 from ..secrets import target_password_key
 from ..store import SessionStore
+from ..tls import format_fingerprint, normalise_pin
 
 SETTING_KEY = "exchange.server"
 EVIDENCE_STEP_KIND = Kind.CONNECTION_TEST  # the step whose evidence the mailbox check is

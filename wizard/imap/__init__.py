@@ -11,7 +11,8 @@ No Textual here. Public API (stable for the copy engine and the screens):
 - ``probe``: ``probe_mailbox(settings, login, secret) -> ProbeResult``, ``run_probes`` (step 4)
 """
 
-from .connection import CertificateInfo, close, connect, fetch_certificate
+from ..tls import CertificateInfo
+from .connection import close, connect, fetch_certificate
 from .errors import FailureCode, ImapError, ImapFailure
 from .fetch import FetchedMessage, FolderState, examine, fetch_messages, list_uids, message_sizes
 from .folders import Folder, Role, list_folders

@@ -12,12 +12,13 @@ import unicodedata
 from typing import Any
 
 from ..cliutil import Exit, fail, print_json, resolve_password
-from ..copy.connect import parse_endpoint
-from ..estimate import format_bytes
+from ..endpoint import parse_endpoint
+from ..formatting import format_bytes
 from ..secrets import SecretStore, source_password_key
+from ..tls import format_fingerprint
 from .credentials import SHARED_TOKEN_KEY, master_secret_key
 from .probe import ProbeResult, probe_mailbox
-from .settings import AuthMode, ImapServerSettings, Security, format_fingerprint
+from .settings import AuthMode, ImapServerSettings, Security
 
 SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
 

@@ -1,58 +1,30 @@
 """Connect and log in to the IMAP source, with pinned-certificate checks and classified failures.
 
-Certificate verification is always on. Without a pin the system's CA store and the host name
-decide; with a pin the certificate's SHA-256 fingerprint must equal it (that is how a self-signed
-server is trusted, after the operator confirmed the fingerprint). There is no way to skip both.
+Certificate verification is always on (wizard.tls): the system's CA store and the host name, or
+the pinned SHA-256 fingerprint. There is no way to skip both.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
-import socket
 import ssl
-from dataclasses import dataclass
 
 from imapclient import IMAPClient
 from imapclient.imapclient import SocketTimeout
 
-from .errors import (
+from ..tls import (
+    CertificateInfo,
     CertificateMismatch,
     CertificateUntrusted,
-    ImapError,
-    ResolveFailed,
-    StartTlsUnavailable,
-    classify,
+    describe_certificate,
+    pinned_context,
+    resolve,
 )
+from .errors import ImapError, StartTlsUnavailable, classify
 from .settings import AuthMode, ImapServerSettings, Security
 
 MASTER_SEPARATOR = "*"  # Dovecot's auth_master_user_separator, the common choice
-
-
-def resolve(host: str, port: int) -> None:
-    """Look the host name up, so a wrong name gets its own message. RFC 6761: names under
-    .invalid never exist, and are answered without asking any DNS server."""
-    with contextlib.suppress(ValueError):
-        ipaddress.ip_address(host.strip("[]"))
-        return
-    if host.lower().rstrip(".") == "invalid" or host.lower().rstrip(".").endswith(".invalid"):
-        raise ResolveFailed(host, True, f"{host} is under .invalid (RFC 6761)")
-    try:
-        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        not_found = exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", -5))
-        raise ResolveFailed(host, not_found, str(exc)) from None
-
-
-def pinned_context() -> ssl.SSLContext:
-    """A TLS client context for a pinned server (IMAP here, Autodiscover in wizard/exchange)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    # The pin replaces CA trust; the fingerprint is compared right after the handshake.
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
 
 
 def tls_context(settings: ImapServerSettings) -> ssl.SSLContext:
@@ -143,23 +115,6 @@ def close(client: IMAPClient) -> None:
             client.shutdown()
 
 
-@dataclass(frozen=True)
-class CertificateInfo:
-    """What the server showed, for the operator to confirm before pinning."""
-
-    host: str
-    port: int
-    fingerprint: str  # SHA-256 hex of the DER certificate
-    subject: str = ""
-    issuer: str = ""
-    not_before: str = ""
-    not_after: str = ""
-    names: tuple[str, ...] = ()
-    self_signed: bool = False
-    trusted: bool = False  # a public CA vouches for it and the name matches
-    trust_error: str = ""
-
-
 def fetch_certificate(settings: ImapServerSettings) -> CertificateInfo:
     """Connect without trusting anything, read the certificate, then check if the system trusts
     it. Raises ImapError when the server cannot be reached or speaks no TLS there."""
@@ -179,36 +134,4 @@ def fetch_certificate(settings: ImapServerSettings) -> CertificateInfo:
         trusted, trust_error = False, exc.verify_message or str(exc)
     except Exception as exc:  # noqa: BLE001 - reachable a moment ago; report, do not fail
         trusted, trust_error = False, str(exc)
-    return _describe(settings, der, trusted, trust_error)
-
-
-def _describe(
-    settings: ImapServerSettings, der: bytes, trusted: bool, trust_error: str
-) -> CertificateInfo:
-    fingerprint = hashlib.sha256(der).hexdigest()
-    base = {
-        "host": settings.host,
-        "port": settings.effective_port,
-        "fingerprint": fingerprint,
-        "trusted": trusted,
-        "trust_error": trust_error,
-    }
-    try:
-        from cryptography import x509
-    except ImportError:  # the fingerprint is what matters; the rest is a courtesy
-        return CertificateInfo(**base)
-    cert = x509.load_der_x509_certificate(der)
-    names: list[str] = []
-    with contextlib.suppress(x509.ExtensionNotFound):
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = [str(n) for n in san.get_values_for_type(x509.DNSName)]
-        names += [str(n) for n in san.get_values_for_type(x509.IPAddress)]
-    return CertificateInfo(
-        **base,
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        not_before=cert.not_valid_before_utc.isoformat(),
-        not_after=cert.not_valid_after_utc.isoformat(),
-        names=tuple(names),
-        self_signed=cert.subject == cert.issuer,
-    )
+    return describe_certificate(settings.host, settings.effective_port, der, trusted, trust_error)

@@ -16,7 +16,8 @@ from typing import Any
 
 from imapclient.exceptions import IMAPClientError, LoginError
 
-from .settings import AuthMode, ImapServerSettings, format_fingerprint
+from ..tls import CertificateMismatch, CertificateUntrusted, ResolveFailed, format_fingerprint
+from .settings import AuthMode, ImapServerSettings
 
 
 class FailureCode(StrEnum):
@@ -88,33 +89,8 @@ class ImapError(Exception):
         return self.failure.message
 
 
-class CertificateMismatch(ssl.SSLError):
-    """The server's certificate is not the pinned one."""
-
-    def __init__(self, seen: str, pinned: str) -> None:
-        super().__init__(f"certificate fingerprint {seen} is not the pinned {pinned}")
-        self.seen = seen
-        self.pinned = pinned
-
-
-class CertificateUntrusted(ssl.SSLError):
-    """No public CA vouches for the certificate and no fingerprint is pinned."""
-
-    def __init__(self, seen: str, reason: str) -> None:
-        super().__init__(reason)
-        self.seen = seen
-        self.reason = reason
-
-
 class StartTlsUnavailable(Exception):
     """The server does not offer STARTTLS."""
-
-
-class ResolveFailed(Exception):
-    def __init__(self, host: str, not_found: bool, detail: str) -> None:
-        super().__init__(detail)
-        self.host = host
-        self.not_found = not_found
 
 
 def _login_text(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..cliutil import Exit, print_json
+from ..cliutil import Exit, open_session, print_json
 from ..secrets import SecretStore
 from .mailbox_list import MailboxImportError, has_password, import_mailboxes
 
@@ -42,8 +42,6 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ..cli import open_session
-
     store = open_session(args.session, lock=None)
     try:
         secrets = SecretStore(store.name)
@@ -73,8 +71,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from ..cli import open_session
-
     store = open_session(args.session, what="onboard mailboxes import")
     try:
         result = import_mailboxes(store, SecretStore(store.name), args.csv)

@@ -22,11 +22,12 @@ from ..events import Event, EventSink, ignore
 from ..playbook import Kind
 from ..secrets import SecretStore
 from ..store import SessionStore
+from ..tls import format_fingerprint
 from .connection import close, connect
 from .credentials import mailbox_secret
 from .errors import ImapError, ImapFailure, classify
 from .folders import list_folders
-from .settings import ImapServerSettings, format_fingerprint
+from .settings import ImapServerSettings
 from .sizing import DEFAULT_SIZE_BATCH, size_mailbox
 
 EVIDENCE_STEP_KIND = Kind.CONNECTION_TEST  # the step whose evidence a probe is
@@ -344,7 +345,7 @@ def save_result(store: SessionStore, result: ProbeResult) -> None:
     """Record one mailbox's test as step-4 evidence (no secret in it)."""
     summary = result.summary()
     if result.ok:
-        from ..estimate import format_bytes
+        from ..formatting import format_bytes
 
         summary = (
             f"{result.login}: connection test passed, {result.folder_count} folders, "

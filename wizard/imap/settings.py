@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..store import SessionStore
+from ..tls import normalise_pin
 
 SETTING_KEY = "imap.server"
 
@@ -70,21 +71,6 @@ class AuthMode(StrEnum):
     @property
     def uses_master(self) -> bool:
         return self in (AuthMode.MASTER, AuthMode.SASL_AUTHZID)
-
-
-def normalise_pin(pin: str | None) -> str:
-    """A SHA-256 fingerprint as 64 lowercase hex digits (colons and spaces removed)."""
-    text = (pin or "").replace(":", "").replace(" ", "").strip().lower()
-    if text.startswith("sha256"):
-        text = text.removeprefix("sha256").lstrip("/=")
-    if text and (len(text) != 64 or any(c not in "0123456789abcdef" for c in text)):
-        raise ValueError(f"{pin!r} is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
-    return text
-
-
-def format_fingerprint(fingerprint: str) -> str:
-    """AB:CD:... as certificate viewers show it."""
-    return ":".join(fingerprint[i : i + 2] for i in range(0, len(fingerprint), 2)).upper()
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from ..redaction import Redactor
 from ..store import SessionStore
-from .model import (
-    TABLE_SOURCES,
-    CompletionReport,
-    ReportTable,
-    build_report,
-    known_secrets,
-    redact,
-)
+from .build import TABLE_SOURCES, build_report
+from .model import CompletionReport, ReportTable
 from .render import AUDIENCES, check_audience, to_json, to_markdown
 from .render_html import to_html
 
@@ -27,9 +24,21 @@ def render_report(store: SessionStore, fmt: str, audience: str = "customer") -> 
     except KeyError:
         raise ValueError(f"unknown report format {fmt!r} (expected md, html or json)") from None
     check_audience(audience)
-    secrets = known_secrets(store)
-    text = renderer(redact(build_report(store), secrets), audience)
-    return redact(text, secrets)
+    # Only the session's own secrets: look-alike rules would mangle the playbook's prose.
+    redactor = Redactor.for_session(store, look_alikes=False)
+    text = renderer(redactor.value(build_report(store)), audience)
+    return redactor.text(text)
+
+
+def export_report(store: SessionStore, fmt: str, directory: Path) -> Path:
+    """Write the customer's completion report into ``directory`` and record it in the sign-off
+    step (the report sits above the step rules, so it is written here, not in the controller)."""
+    from ..steps.signoff import SignoffController
+
+    path = directory / report_filename(store, fmt)
+    path.write_text(render_report(store, fmt), encoding="utf-8")
+    SignoffController(store).report_exported(fmt, path)
+    return path
 
 
 def report_filename(store: SessionStore, fmt: str) -> str:
@@ -44,6 +53,7 @@ __all__ = [
     "CompletionReport",
     "ReportTable",
     "build_report",
+    "export_report",
     "render_report",
     "report_filename",
 ]

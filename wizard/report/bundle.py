@@ -11,10 +11,10 @@ import json
 import zipfile
 from pathlib import Path
 
-from ..activity import log_files, redact_text, redact_value
+from ..activity import log_files
+from ..redaction import Redactor
 from ..store import SessionStore, now_iso
 from . import render_report, report_filename
-from .model import known_secrets
 
 README = """\
 Onboarding of {customer} ({domain}) to {provider}
@@ -39,13 +39,13 @@ Questions about this onboarding: {support}
 """
 
 
-def _redacted_line(line: str, secrets: list[str]) -> str:
+def _redacted_line(line: str, redactor: Redactor) -> str:
     """One log line redacted as data (a JSON string's escapes cannot hide a secret)."""
     try:
         data = json.loads(line)
     except ValueError:
-        return redact_text(line, secrets)
-    return json.dumps(redact_value(data, secrets), ensure_ascii=False)
+        return redactor.text(line)
+    return json.dumps(redactor.value(data), ensure_ascii=False)
 
 
 def bundle_filename(store: SessionStore) -> str:
@@ -56,7 +56,7 @@ def write_bundle(store: SessionStore, fmt: str, path: Path) -> Path:
     """Write the report (in ``fmt``), the redacted log files and a README into a zip at ``path``."""
     from ..activity import BACKUP_COUNT, log_path
 
-    secrets = known_secrets(store)
+    redactor = Redactor.for_session(store)
     report_name = report_filename(store, fmt)
     support = store.profile.support
     readme = README.format(
@@ -77,7 +77,7 @@ def write_bundle(store: SessionStore, fmt: str, path: Path) -> Path:
         bundle.writestr(report_name, render_report(store, fmt, "operator"))
         for log in log_files(store):
             lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-            text = "".join(_redacted_line(line, secrets) + "\n" for line in lines)
+            text = "".join(_redacted_line(line, redactor) + "\n" for line in lines)
             bundle.writestr(f"logs/{log.name}", text)
     partial.replace(path)
     return path

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..estimate import format_bytes
+from ..copy.ledger import CopyLedger
+from ..formatting import format_bytes
+from ..signoff import latest_any_verification, mailbox_figures, verification_text
 from ..store import SessionStore
 from .model import ReportTable
 
 
 def copy_tables(store: SessionStore) -> list[ReportTable]:
-    from ..copy.ledger import CopyLedger
-    from ..signoff import gather_figures
-
-    figures = gather_figures(store, with_open_items=False)
-    if (
-        not any(m.copied or m.skipped or m.failed for m in figures.mailboxes)
-        and not figures.verification
-    ):
+    verification = latest_any_verification(store)
+    mailboxes = mailbox_figures(store, verification)
+    if not any(m.copied or m.skipped or m.failed for m in mailboxes) and not verification:
         return []
     rows = tuple(
         (
@@ -30,7 +27,7 @@ def copy_tables(store: SessionStore) -> list[ReportTable]:
             "" if m.target_count is None else str(m.target_count),
             {True: "ok", False: "needs attention", None: "not verified"}[m.verified],
         )
-        for m in figures.mailboxes
+        for m in mailboxes
     )
     tables = [
         ReportTable(
@@ -46,19 +43,19 @@ def copy_tables(store: SessionStore) -> list[ReportTable]:
                 "Verification",
             ),
             rows=rows,
-            note=f"Verification: {figures.verification_text}.",
+            note=f"Verification: {verification_text(verification)}.",
             chart={
-                "source messages": [float(m.source_count or 0) for m in figures.mailboxes],
-                "target messages": [float(m.target_count or 0) for m in figures.mailboxes],
+                "source messages": [float(m.source_count or 0) for m in mailboxes],
+                "target messages": [float(m.target_count or 0) for m in mailboxes],
             }
-            if figures.verification
-            else {"copied messages": [float(m.copied) for m in figures.mailboxes]},
-            chart_labels=tuple(m.mailbox for m in figures.mailboxes),
+            if verification
+            else {"copied messages": [float(m.copied) for m in mailboxes]},
+            chart_labels=tuple(m.mailbox for m in mailboxes),
             chart_unit="messages",
         )
     ]
     ledger = CopyLedger(store)
-    folders = _folder_table(ledger, [m.mailbox for m in figures.mailboxes])
+    folders = _folder_table(ledger, [m.mailbox for m in mailboxes])
     if folders is not None:
         tables.append(folders)
     problems = ledger.problems()

@@ -1,18 +1,13 @@
-"""The completion report as plain data, built from a session; renderers turn it into text."""
+"""The completion report as plain data (``build_report`` makes it); renderers turn it into text."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..playbook import PHASES
-from ..secrets import SecretStore, session_secret_keys
-from ..store import SessionStore, StepState, now_iso
-from .summary import CustomerSummary, build_summary
-
-REDACTED = "[redacted]"
+from ..open_items import OpenItem
+from ..store import StepState
+from .summary import CustomerSummary
 
 
 @dataclass(frozen=True)
@@ -78,14 +73,6 @@ class CheckHistory:
 
 
 @dataclass(frozen=True)
-class OpenItem:
-    step: str
-    title: str
-    owner: str
-    what: str
-
-
-@dataclass(frozen=True)
 class ReportTable:
     """A table an engine adds to the report (copy figures, verification, DNS evidence)."""
 
@@ -122,132 +109,11 @@ class CompletionReport:
     session_path: str = ""  # for the operator's appendix only
 
 
-# Engines append functions that add tables of their own to the report.
-TableSource = Callable[[SessionStore], list[ReportTable]]
-TABLE_SOURCES: list[TableSource] = []
-
-
-def _default_sources() -> list[TableSource]:
-    from ..activity import report_tables as activity_tables
-    from .figures import copy_tables
-
-    return [copy_tables, activity_tables]
-
-
-def build_report(store: SessionStore) -> CompletionReport:
-    records = store.step_records()
-    notes = store.notes()
-    variant_filter = store.third_party_filter
-    steps: list[StepReport] = []
-    open_items: list[OpenItem] = []
-    for step in store.playbook:
-        record = records[step.number]
-        variant = store.step_text(step.number)
-        ticks = store.checklist(step.number)
-        checklist = tuple(
-            ChecklistLine(
-                item.text,
-                bool(ticks.get(item.id) and ticks[item.id].ticked),
-                ticks[item.id].actor if item.id in ticks else "",
-                ticks[item.id].changed_at if item.id in ticks else "",
-            )
-            for item in variant.checklist
-        )
-        evidence = tuple(
-            EvidenceLine(e.created_at, e.kind, e.summary, e.ok, e.data)
-            for e in store.evidence(step.number)
-        )
-        report = StepReport(
-            number=step.number,
-            phase=step.phase,
-            phase_name=PHASES[step.phase],
-            title=step.title,
-            owner=step.owner.value,
-            state=record.state.value,
-            reason=record.reason,
-            actor=record.actor,
-            changed_at=record.changed_at,
-            override=record.override,
-            text=variant.text,
-            checklist=checklist,
-            note=notes.get(step.number, ""),
-            evidence=evidence,
-        )
-        steps.append(report)
-        if record.state == StepState.BLOCKED:
-            open_items.append(
-                OpenItem(step.number, step.title, step.owner.value, f"blocked: {record.reason}")
-            )
-        elif report.is_open:
-            missing = [c.text for c in checklist if not c.ticked]
-            what = record.state.label
-            if missing:
-                what += "; not yet ticked: " + "; ".join(missing)
-            open_items.append(OpenItem(step.number, step.title, step.owner.value, what))
-        latest = {e.kind: e for e in evidence}  # a later check of the same kind supersedes
-        failed = [e for e in latest.values() if e.ok is False]
-        if failed and not report.is_open:
-            open_items.append(
-                OpenItem(
-                    step.number,
-                    step.title,
-                    step.owner.value,
-                    f"last check failed: {failed[-1].summary}",
-                )
-            )
-    done, total = store.progress()
-    support = store.profile.support
-    tables: list[ReportTable] = []
-    for source in [*_default_sources(), *TABLE_SOURCES]:
-        tables.extend(source(store))
-    return CompletionReport(
-        customer=store.customer,
-        domain=store.domain,
-        provider=store.profile.name,
-        provider_support=", ".join(x for x in (support.email, support.phone, support.url) if x),
-        session=store.name,
-        demo=store.demo,
-        third_party_filter=variant_filter,
-        created_at=store.created_at,
-        updated_at=store.updated_at,
-        generated_at=now_iso(),
-        steps_done=done,
-        steps_total=total,
-        open_items=tuple(open_items),
-        steps=tuple(steps),
-        tables=tuple(tables),
-        summary=build_summary(store, {s.number for s in steps if s.is_open}),
-        session_path=str(store.path),
-    )
-
-
-def known_secrets(store: SessionStore) -> list[str]:
-    """Every secret the keyring holds for this session, to be kept out of reports."""
-    secrets = SecretStore(store.name)
-    found = [secrets.get(key) for key in session_secret_keys(store)]
-    return sorted({s for s in found if s and len(s) >= 3}, key=len, reverse=True)
-
-
-def redact(value: Any, secrets: list[str]) -> Any:
-    """A copy of a report (or any part of it) with every known secret replaced.
-
-    Done on the data before rendering, so escaping (HTML entities, JSON) cannot hide a secret.
-    """
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, REDACTED)
-        return value
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        changes = {
-            f.name: redact(getattr(value, f.name), secrets) for f in dataclasses.fields(value)
-        }
-        return dataclasses.replace(value, **changes)
-    if isinstance(value, dict):
-        return {redact(k, secrets): redact(v, secrets) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return tuple(redact(v, secrets) for v in value)
-    if isinstance(value, list):
-        return [redact(v, secrets) for v in value]
-    return value
+__all__ = [
+    "ChecklistLine",
+    "CompletionReport",
+    "EvidenceLine",
+    "OpenItem",
+    "ReportTable",
+    "StepReport",
+]

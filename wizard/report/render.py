@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ..estimate import format_bytes
+from ..formatting import format_bytes
 from .model import CheckHistory, CompletionReport, EvidenceLine, ReportTable, StepReport
 from .summary import CustomerSummary
 from .words import human_time, person, plural

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 
-from ..estimate import format_bytes
+from ..formatting import format_bytes
 from .model import CheckHistory, CompletionReport, ReportTable, StepReport
 from .render import (
     RESULT_MARK,

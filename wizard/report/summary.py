@@ -132,9 +132,9 @@ def _next_steps(
 
 def build_summary(store: SessionStore, open_numbers: set[str]) -> CustomerSummary:
     """The summary of a session; ``open_numbers`` are the steps not yet done or skipped."""
-    from ..signoff import gather_figures  # the copy figures live with the sign-off
+    from ..signoff import latest_any_verification, mailbox_figures  # figures of the sign-off
 
-    figures = {m.mailbox: m for m in gather_figures(store, with_open_items=False).mailboxes}
+    figures = {m.mailbox: m for m in mailbox_figures(store, latest_any_verification(store))}
     lines = []
     for mailbox in store.mailboxes():
         figure = figures.get(mailbox.target_address)

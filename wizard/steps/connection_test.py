@@ -1,7 +1,7 @@
 """Connection-test step: every source mailbox logs in and is measured; every target exists.
 
 The engines record the evidence themselves as they run: ``wizard.imap.probe`` ("imap-test", one
-per mailbox) and ``wizard.exchange.targets`` ("exchange-mailboxes", "provisioning-list"). Done
+per mailbox) and ``wizard.exchange.target_mailboxes`` ("exchange-mailboxes", "provisioning-list"). Done
 when every source mailbox passed and every target mailbox exists.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..exchange.settings import EVIDENCE_KIND as EXCHANGE_KIND
-from ..exchange.targets import PROVISIONING_KIND
+from ..exchange.target_mailboxes import PROVISIONING_KIND
 from ..imap.probe import EVIDENCE_KIND as PROBE_KIND
 from ..imap.probe import ProbeState
 from ..playbook import Kind
@@ -42,4 +42,4 @@ def target_refusal(states: Mapping[str, str | None], addresses: Mapping[str, str
 class ConnectionTestController(StepController):
     kind = Kind.CONNECTION_TEST
     records = (PROBE_KIND, EXCHANGE_KIND, PROVISIONING_KIND)
-    engines = ("wizard.imap.probe", "wizard.exchange.targets")
+    engines = ("wizard.imap.probe", "wizard.exchange.target_mailboxes")

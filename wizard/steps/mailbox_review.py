@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from ..estimate import estimate_copy
-from ..exchange.targets import latest_checks
+from ..exchange.target_mailboxes import latest_checks
 from ..forms import check_name, parse_day
 from ..migration_plan import measured_sizes
 from ..playbook import Kind
@@ -56,7 +56,7 @@ def check_cutover(text: str, today: date) -> date:
 class MailboxReviewController(StepController):
     kind = Kind.MAILBOX_REVIEW
     records = (CONFIRM_KIND, CUTOVER_KIND)
-    engines = ("wizard.exchange.targets",)  # reads the connection test's Exchange checks
+    engines = ("wizard.exchange.target_mailboxes",)  # reads the connection test's Exchange checks
 
     def rows(self) -> list[ReviewRow]:
         checks = latest_checks(self.store)

@@ -37,13 +37,8 @@ class SignoffController(StepController):
             complete=complete,
         )
 
-    def export_report(self, fmt: str, directory: Path) -> Path:
-        """Write the completion report (html, md or json) into ``directory`` and record where."""
-        from ..report import render_report, report_filename  # the report reads every step
-
-        path = directory / report_filename(self.store, fmt)
-        path.write_text(render_report(self.store, fmt), encoding="utf-8")
+    def report_exported(self, fmt: str, path: Path) -> None:
+        """Record where the completion report was written (``wizard.report.export_report``)."""
         self.record(
             "report", f"Completion report ({fmt}) written to {path}", {"path": str(path)}, ok=True
         )
-        return path

@@ -6,7 +6,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..sandbox.tls import make_self_signed
+from ..ews.tls import make_self_signed
 
 
 @dataclass(frozen=True)

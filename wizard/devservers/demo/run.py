@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..cliutil import Exit, fail
-from ..session import data_dir, session_path
-from ..store import SessionLocked
+from ...cliutil import Exit, fail
+from ...session import data_dir, session_path
+from ...store import SessionLocked
 from .dns_server import PropagationPlan
 from .imap_server import DemoServerError
 from .servers import DemoServers

@@ -10,7 +10,7 @@ import threading
 from types import FrameType
 from typing import Any
 
-from ..cliutil import Exit, fail, print_json
+from ...cliutil import Exit, fail, print_json
 from .server import EwsSandbox
 
 DEMO_MAILBOX = "demo@sandbox.test"

@@ -13,11 +13,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..copy.errors import ConnectFailed, Throttled, TransientError
-from ..copy.plan import Role, TargetLayout
-from ..copy.targets import CopyTarget, OutgoingMessage, Probe, WriteResult
-from .errors import ExchangeError, FailureCode
-from .mailbox import (
+from ..exchange.errors import ExchangeError, FailureCode
+from ..exchange.mailbox import (
     ARCHIVE_FOLDER_NAME,
     ROLE_FOLDERS,
     ExchangeMailbox,
@@ -25,7 +22,10 @@ from .mailbox import (
     MimeMessage,
     WriteLimits,
 )
-from .settings import Access, AuthType, ExchangeSettings
+from ..exchange.settings import Access, AuthType, ExchangeSettings
+from .errors import ConnectFailed, Throttled, TransientError
+from .plan import Role, TargetLayout
+from .targets import CopyTarget, OutgoingMessage, Probe, WriteResult
 
 _ROLES = {
     Role.INBOX: "inbox",

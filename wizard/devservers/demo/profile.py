@@ -6,7 +6,7 @@ Every other host name lives in the demo DNS zone (``demo-provider.example``) and
 
 from __future__ import annotations
 
-from ..profile import ProviderProfile, parse_profile
+from ...profile import ProviderProfile, parse_profile
 
 DEMO_PROVIDER_DOMAIN = "demo-provider.example"
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..profile import ProviderProfile
+from ...profile import ProviderProfile
 from .imap_server import LOOPBACK, DemoServerError
 
 TTL = 60

@@ -12,18 +12,18 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from .. import activity
-from ..dns.propagation import AUTHORITATIVE_SETTING, save_resolvers
-from ..exchange.settings import Access, AuthType, ExchangeSettings
-from ..exchange.settings import save_settings as save_exchange_settings
-from ..imap.mailbox_list import add_mailbox
-from ..imap.settings import ImapServerSettings, Security
-from ..imap.settings import save_settings as save_imap_settings
-from ..playbook import Kind
-from ..secrets import SecretStore, source_password_key, target_password_key
-from ..session import create_session, session_path
-from ..steps.propagation import PropagationController
-from ..store import SessionError, SessionExists, SessionStore, StepState
+from ... import activity
+from ...dns.propagation import AUTHORITATIVE_SETTING, save_resolvers
+from ...exchange.settings import Access, AuthType, ExchangeSettings
+from ...exchange.settings import save_settings as save_exchange_settings
+from ...imap.mailbox_list import add_mailbox
+from ...imap.settings import ImapServerSettings, Security
+from ...imap.settings import save_settings as save_imap_settings
+from ...playbook import Kind
+from ...secrets import SecretStore, source_password_key, target_password_key
+from ...session import create_session, session_path
+from ...steps.propagation import PropagationController
+from ...store import SessionError, SessionExists, SessionStore, StepState
 from .dns_server import DnsChange
 from .servers import DemoServers
 

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from ..profile import ProviderProfile
-from ..sandbox import EwsSandbox
+from ...profile import ProviderProfile
+from ..ews import EwsSandbox
 from .corpus import DemoCompany, LateMail, generate_company, late_mail_schedule, late_message
 from .dns_server import DemoDns, DnsChange, PropagationPlan
 from .imap_server import LOOPBACK, DemoImapServer, DemoServerError

@@ -2,7 +2,9 @@
 
 GetFolder, FindFolder, CreateFolder, DeleteFolder, CreateItem (SaveOnly, MIME, extended
 properties), FindItem (restrictions, sort, paging), GetItem, UpdateItem (read state, extended
-properties), DeleteItem, ResolveNames, and ConvertId as far as exchangelib's version guess needs. Anything else is answered with ErrorInvalidOperation.
+properties), DeleteItem, ResolveNames, and ConvertId as far as exchangelib's version guess needs.
+Anything else is answered with ErrorInvalidOperation. Field values and properties are read and
+written in ``properties``; restrictions, sorting and paging are ``find``'s.
 """
 
 from __future__ import annotations
@@ -17,24 +19,35 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from .faults import FaultInjector, IncomingItem
+from .find import matches, page_of, path_key, sort_key
 from .model import (
     MSGFLAG_READ,
     MSGFLAG_UNSENT,
     PR_CLIENT_SUBMIT_TIME,
     PR_MESSAGE_DELIVERY_TIME,
     PR_MESSAGE_FLAGS,
-    PR_MESSAGE_SIZE_EXTENDED,
-    QUOTA_TAGS,
     MailboxStore,
     PropertyKey,
-    PropertyValue,
     SandboxFolder,
     SandboxItem,
     SandboxMailbox,
     decode_id,
     format_datetime,
     mime_facts,
-    parse_datetime,
+)
+from .properties import (
+    DEFAULT_ITEM_FIELDS,
+    PLAIN_ITEM_FIELDS,
+    ItemShape,
+    apply_update,
+    extended_properties,
+    extended_value,
+    folder_property,
+    folder_value,
+    item_value,
+    parse_int,
+    parse_time,
+    synthesize_mime,
 )
 from .soap import (
     EwsError,
@@ -56,14 +69,6 @@ _FOLDER_ELEMENTS = {
     "IPF.Task": "TasksFolder",
 }
 _CHANGING_OPERATIONS = {"CreateFolder", "DeleteFolder", "CreateItem", "UpdateItem", "DeleteItem"}
-_DATE_FIELDS = {
-    "item:DateTimeReceived",
-    "item:DateTimeSent",
-    "item:DateTimeCreated",
-    "item:LastModifiedTime",
-}
-_INT_FIELDS = {"item:Size", "folder:TotalCount", "folder:ChildFolderCount", "folder:UnreadCount"}
-_BOOL_FIELDS = {"message:IsRead", "item:IsDraft", "item:HasAttachments", "item:IsSubmitted"}
 
 
 @dataclass(frozen=True)
@@ -72,51 +77,6 @@ class Caller:
 
     login: str
     acting: str
-
-
-@dataclass(frozen=True)
-class ItemShape:
-    base: str
-    include_mime: bool
-    fields: tuple[str, ...]
-    extended: tuple[dict[str, str], ...]
-
-    @classmethod
-    def parse(cls, elem: etree._Element | None) -> ItemShape:
-        if elem is None:
-            return cls("IdOnly", False, (), ())
-        base = (elem.findtext(t("BaseShape")) or "IdOnly").strip()
-        include_mime = parse_bool(elem.findtext(t("IncludeMimeContent")))
-        fields: list[str] = []
-        extended: list[dict[str, str]] = []
-        extra = elem.find(t("AdditionalProperties"))
-        if extra is not None:
-            for path in extra:
-                name = etree.QName(path).localname
-                if name == "FieldURI":
-                    fields.append(path.get("FieldURI", ""))
-                elif name == "ExtendedFieldURI":
-                    extended.append(dict(path.attrib))
-        if "item:MimeContent" in fields:
-            include_mime = True
-        return cls(base, include_mime, tuple(fields), tuple(extended))
-
-
-_DEFAULT_ITEM_FIELDS = (
-    "item:ParentFolderId",
-    "item:ItemClass",
-    "item:Subject",
-    "item:DateTimeReceived",
-    "item:Size",
-    "item:IsDraft",
-    "item:DateTimeSent",
-    "item:DateTimeCreated",
-    "item:HasAttachments",
-    "message:Sender",
-    "message:From",
-    "message:InternetMessageId",
-    "message:IsRead",
-)
 
 
 class EwsOperations:
@@ -234,7 +194,7 @@ class EwsOperations:
         sub(elem, t("TotalCount"), str(len(folder.items)))
         sub(elem, t("ChildFolderCount"), str(len(folder.children)))
         for attrs in extended:
-            value = _folder_property(mailbox, folder, attrs)
+            value = folder_property(mailbox, folder, attrs)
             if value is not None:
                 prop = sub(elem, t("ExtendedProperty"))
                 sub(prop, t("ExtendedFieldURI"), **attrs)
@@ -274,11 +234,11 @@ class EwsOperations:
                 found = [
                     f
                     for f in found
-                    if _matches(
-                        restriction[0], lambda uri, f=f, mb=mailbox: _folder_value(mb, f, uri)
+                    if matches(
+                        restriction[0], lambda uri, f=f, mb=mailbox: folder_value(mb, f, uri)
                     )
                 ]
-            page, offset, last = _page(found, view)
+            page, offset, last = page_of(found, view)
             msg = response_message(out, "FindFolder")
             root_folder = sub(
                 msg,
@@ -380,7 +340,7 @@ class EwsOperations:
             except (binascii.Error, ValueError) as exc:
                 raise EwsError("ErrorMimeContentInvalidBase64String", str(exc)) from exc
         else:
-            mime = _synthesize_mime(elem)
+            mime = synthesize_mime(elem)
         facts = mime_facts(mime)
         fault = self.faults.item_fault(IncomingItem(index, mime, facts.subject, facts.message_id))
         if fault is not None:
@@ -392,18 +352,18 @@ class EwsOperations:
             )
         if mailbox.quota_bytes is not None and mailbox.size() + len(mime) > mailbox.quota_bytes:
             raise EwsError("ErrorQuotaExceeded", "The mailbox has exceeded its storage quota.")
-        properties = _extended_properties(elem)
+        properties = extended_properties(elem)
         flags_value = properties.pop(PropertyKey(tag=PR_MESSAGE_FLAGS), None)
         # Exchange saves a message created over EWS as a draft unless PR_MESSAGE_FLAGS says otherwise.
-        flags = _int(flags_value.text) if flags_value else MSGFLAG_UNSENT
+        flags = parse_int(flags_value.text) if flags_value else MSGFLAG_UNSENT
         read_text = elem.findtext(t("IsRead"))
         if read_text is not None:
             flags = flags | MSGFLAG_READ if parse_bool(read_text) else flags & ~MSGFLAG_READ
         now = self.clock()
         delivery = properties.pop(PropertyKey(tag=PR_MESSAGE_DELIVERY_TIME), None)
         submit = properties.pop(PropertyKey(tag=PR_CLIENT_SUBMIT_TIME), None)
-        received = _datetime(delivery.text) if delivery else None
-        sent = _datetime(submit.text) if submit else None
+        received = parse_time(delivery.text) if delivery else None
+        sent = parse_time(submit.text) if submit else None
         item = SandboxItem(
             item_id=mailbox.next_id("item"),
             folder_id=folder.folder_id,
@@ -457,19 +417,19 @@ class EwsOperations:
             found = [
                 (mb, it)
                 for mb, it in found
-                if _matches(restriction[0], lambda uri, it=it: _item_value(it, uri))
+                if matches(restriction[0], lambda uri, it=it: item_value(it, uri))
             ]
         if sort is not None:
             for order in reversed(list(sort)):
                 path = order[0] if len(order) else None
                 if path is None:
                     continue
-                uri = _path_key(path)
+                uri = path_key(path)
                 found.sort(
-                    key=lambda pair, uri=uri: _sort_key(uri, _item_value(pair[1], uri)),
+                    key=lambda pair, uri=uri: sort_key(uri, item_value(pair[1], uri)),
                     reverse=order.get("Order") == "Descending",
                 )
-        page, offset, last = _page(found, view)
+        page, offset, last = page_of(found, view)
         msg = response_message(out, "FindItem")
         root_folder = sub(
             msg,
@@ -492,7 +452,7 @@ class EwsOperations:
                 mailbox, item = self._item(caller, id_elem)
                 updates = change.find(t("Updates"))
                 for update in updates if updates is not None else ():
-                    _apply_update(item, update)
+                    apply_update(item, update)
                 item.change += 1
             except EwsError as exc:
                 msg = response_message(out, "UpdateItem", exc)
@@ -580,29 +540,20 @@ class EwsOperations:
         elem = sub(parent, t("Message" if item.item_class.startswith("IPM.Note") else "Item"))
         fields = set(shape.fields)
         if shape.base in ("Default", "AllProperties"):
-            fields.update(_DEFAULT_ITEM_FIELDS)
+            fields.update(DEFAULT_ITEM_FIELDS)
         if shape.include_mime:
             sub(elem, t("MimeContent"), base64.b64encode(item.mime).decode(), CharacterSet="UTF-8")
         sub(elem, t("ItemId"), Id=item.item_id, ChangeKey=item.change_key)
         if "item:ParentFolderId" in fields:
             folder = mailbox.folders[item.folder_id]
             sub(elem, t("ParentFolderId"), Id=folder.folder_id, ChangeKey=folder.change_key)
-        for uri in (
-            "item:ItemClass",
-            "item:Subject",
-            "item:DateTimeReceived",
-            "item:Size",
-            "item:IsDraft",
-            "item:DateTimeSent",
-            "item:DateTimeCreated",
-            "item:HasAttachments",
-        ):
+        for uri in PLAIN_ITEM_FIELDS:
             if uri in fields:
-                value = _item_value(item, uri)
+                value = item_value(item, uri)
                 if value is not None:
                     sub(elem, t(uri.split(":", 1)[1]), value)
         for attrs in shape.extended:
-            value = _extended_value(item, attrs)
+            value = extended_value(item, attrs)
             if value is None:
                 continue
             prop = sub(elem, t("ExtendedProperty"))
@@ -625,254 +576,6 @@ class EwsOperations:
                 sub(box, t("RoutingType"), "SMTP")
         for uri in ("message:InternetMessageId", "message:IsRead"):
             if uri in fields:
-                value = _item_value(item, uri)
+                value = item_value(item, uri)
                 if value is not None:
                     sub(elem, t(uri.split(":", 1)[1]), value)
-
-
-# -- helpers ------------------------------------------------------------------------------------
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text.strip())
-    except ValueError as exc:
-        raise EwsError("ErrorInvalidValueForProperty", f"{text!r} is not an integer.") from exc
-
-
-def _datetime(text: str) -> datetime:
-    try:
-        return parse_datetime(text)
-    except ValueError as exc:
-        raise EwsError("ErrorInvalidValueForProperty", f"{text!r} is not a date-time.") from exc
-
-
-def _synthesize_mime(elem: etree._Element) -> bytes:
-    """A plain-text MIME message from Subject and Body, for items created without MimeContent."""
-    subject = elem.findtext(t("Subject")) or ""
-    body = elem.findtext(t("Body")) or ""
-    lines = [
-        f"Subject: {subject}",
-        f"Date: {email.utils.format_datetime(datetime.now(UTC))}",
-        f"Message-ID: {email.utils.make_msgid(domain='ews-sandbox.localhost')}",
-        "MIME-Version: 1.0",
-        "Content-Type: text/plain; charset=utf-8",
-        "",
-        body,
-    ]
-    return "\r\n".join(lines).encode("utf-8")
-
-
-def _extended_properties(elem: etree._Element) -> dict[PropertyKey, PropertyValue]:
-    out: dict[PropertyKey, PropertyValue] = {}
-    for prop in elem.findall(t("ExtendedProperty")):
-        uri = prop.find(t("ExtendedFieldURI"))
-        if uri is None:
-            continue
-        try:
-            key = PropertyKey.from_attributes(dict(uri.attrib))
-        except ValueError as exc:
-            raise EwsError("ErrorInvalidExtendedProperty", str(exc)) from exc
-        kind = uri.get("PropertyType", "String")
-        values = prop.find(t("Values"))
-        if values is not None:
-            out[key] = PropertyValue(kind, tuple(v.text or "" for v in values), True)
-        else:
-            out[key] = PropertyValue(kind, (prop.findtext(t("Value")) or "",))
-    return out
-
-
-def _extended_value(item: SandboxItem, attrs: dict[str, str]) -> PropertyValue | None:
-    try:
-        key = PropertyKey.from_attributes(attrs)
-    except ValueError:
-        return None
-    if key.tag is not None:
-        text = item.tagged(key.tag)
-        if text is None:
-            stored = item.properties.get(key)
-            return stored
-        stored = item.properties.get(key)
-        if stored is not None:
-            return stored
-        return PropertyValue(attrs.get("PropertyType", "String"), (text,))
-    return item.properties.get(key)
-
-
-def _folder_property(
-    mailbox: SandboxMailbox, folder: SandboxFolder, attrs: dict[str, str]
-) -> str | None:
-    """Folder MAPI properties a client may read: the folder's size, the mailbox quotas (KB)."""
-    try:
-        key = PropertyKey.from_attributes(attrs)
-    except ValueError:
-        return None
-    if key.tag == PR_MESSAGE_SIZE_EXTENDED:
-        return str(sum(mailbox.items[i].size for i in folder.items))
-    quota_holder = folder.distinguished in ("root", "msgfolderroot")
-    if key.tag in QUOTA_TAGS and quota_holder and mailbox.quota_bytes is not None:
-        return str(mailbox.quota_bytes // 1024)
-    return None
-
-
-def _apply_update(item: SandboxItem, update: etree._Element) -> None:
-    kind = etree.QName(update).localname
-    path = update[0] if len(update) else None
-    if path is None:
-        return
-    path_name = etree.QName(path).localname
-    if path_name == "ExtendedFieldURI":
-        key = PropertyKey.from_attributes(dict(path.attrib))
-        if kind == "DeleteItemField":
-            item.properties.pop(key, None)
-            return
-        holder = update[1] if len(update) > 1 else None
-        if holder is None:
-            return
-        props = _extended_properties(holder)
-        value = props.get(key)
-        if value is None:
-            return
-        if key.tag == PR_MESSAGE_FLAGS:
-            item.message_flags = _int(value.text)
-        elif key.tag == PR_MESSAGE_DELIVERY_TIME:
-            item.received = _datetime(value.text)
-        elif key.tag == PR_CLIENT_SUBMIT_TIME:
-            item.sent = _datetime(value.text)
-        else:
-            item.properties[key] = value
-        return
-    uri = path.get("FieldURI", "")
-    if uri == "message:IsRead" and kind == "SetItemField" and len(update) > 1:
-        read = parse_bool(update[1].findtext(t("IsRead")))
-        item.message_flags = (
-            item.message_flags | MSGFLAG_READ if read else item.message_flags & ~MSGFLAG_READ
-        )
-
-
-def _item_value(item: SandboxItem, uri: str) -> str | None:
-    if uri.startswith("ext:"):
-        return item.tagged(int(uri[4:]))
-    values: dict[str, Callable[[], str | None]] = {
-        "item:ItemClass": lambda: item.item_class,
-        "item:Subject": lambda: item.subject,
-        "item:DateTimeReceived": lambda: format_datetime(item.received),
-        "item:Size": lambda: str(item.size),
-        "item:IsDraft": lambda: text_bool(item.is_draft),
-        "item:DateTimeSent": lambda: format_datetime(item.sent) if item.sent else None,
-        "item:DateTimeCreated": lambda: format_datetime(item.created),
-        "item:LastModifiedTime": lambda: format_datetime(item.created),
-        "item:HasAttachments": lambda: text_bool(
-            b"content-disposition: attachment" in item.mime[:200_000].lower()
-        ),
-        "message:InternetMessageId": lambda: item.internet_message_id,
-        "message:IsRead": lambda: text_bool(item.is_read),
-        "item:ItemId": lambda: item.item_id,
-    }
-    getter = values.get(uri)
-    return getter() if getter else None
-
-
-def _folder_value(mailbox: SandboxMailbox, folder: SandboxFolder, uri: str) -> str | None:
-    values: dict[str, Callable[[], str | None]] = {
-        "folder:DisplayName": lambda: folder.name,
-        "folder:FolderClass": lambda: folder.folder_class,
-        "folder:TotalCount": lambda: str(len(folder.items)),
-        "folder:ChildFolderCount": lambda: str(len(folder.children)),
-    }
-    getter = values.get(uri)
-    return getter() if getter else None
-
-
-def _path_key(path: etree._Element) -> str:
-    name = etree.QName(path).localname
-    if name == "ExtendedFieldURI":
-        tag = path.get("PropertyTag")
-        if tag:
-            return f"ext:{int(tag, 16) if tag.lower().startswith('0x') else int(tag)}"
-        return "ext:unknown"
-    return path.get("FieldURI", "")
-
-
-def _typed(uri: str, text: str | None) -> object:
-    if text is None:
-        return None
-    if uri in _DATE_FIELDS:
-        try:
-            return parse_datetime(text)
-        except ValueError:
-            return text
-    if uri in _INT_FIELDS or uri.startswith("ext:"):
-        try:
-            return int(text)
-        except ValueError:
-            return text.casefold()
-    if uri in _BOOL_FIELDS:
-        return parse_bool(text)
-    return text.casefold()
-
-
-def _sort_key(uri: str, text: str | None) -> tuple[int, object]:
-    value = _typed(uri, text)
-    return (0, "") if value is None else (1, value)
-
-
-def _matches(expr: etree._Element, value_of: Callable[[str], str | None]) -> bool:
-    """Evaluate an EWS restriction (And/Or/Not, comparisons, Exists, Contains) for one object."""
-    name = etree.QName(expr).localname
-    if name == "And":
-        return all(_matches(e, value_of) for e in expr)
-    if name == "Or":
-        return any(_matches(e, value_of) for e in expr)
-    if name == "Not":
-        return not _matches(expr[0], value_of)
-    uri = _path_key(expr[0])
-    actual = value_of(uri)
-    if name == "Exists":
-        return actual is not None
-    if name in ("Contains", "Excludes"):
-        constant = expr.find(t("Constant"))
-        needle = (constant.get("Value", "") if constant is not None else "").casefold()
-        hay = (actual or "").casefold()
-        mode = expr.get("ContainmentMode", "Substring")
-        hit = {
-            "FullString": hay == needle,
-            "Prefixed": hay.startswith(needle),
-        }.get(mode, needle in hay)
-        return hit if name == "Contains" else not hit
-    constant = expr.find(f"{t('FieldURIOrConstant')}/{t('Constant')}")
-    if constant is None or actual is None:
-        return name == "IsNotEqualTo" and actual is None and constant is not None
-    left, right = _typed(uri, actual), _typed(uri, constant.get("Value", ""))
-    try:
-        return {
-            "IsEqualTo": lambda: left == right,
-            "IsNotEqualTo": lambda: left != right,
-            "IsGreaterThan": lambda: left > right,  # type: ignore[operator]
-            "IsGreaterThanOrEqualTo": lambda: left >= right,  # type: ignore[operator]
-            "IsLessThan": lambda: left < right,  # type: ignore[operator]
-            "IsLessThanOrEqualTo": lambda: left <= right,  # type: ignore[operator]
-        }[name]()
-    except (KeyError, TypeError):
-        return False
-
-
-# Exchange's default throttling policy returns at most 1000 entries per FindItem/FindFolder.
-FIND_COUNT_LIMIT = 1000
-
-
-def _page(found: list, view: etree._Element | None) -> tuple[list, int, bool]:  # type: ignore[type-arg]
-    """The slice an IndexedPage view asks for, the next offset, and whether it is the last."""
-    total = len(found)
-    if view is None:
-        found = found[:FIND_COUNT_LIMIT]
-        return found, len(found), len(found) == total
-    limit = min(int(view.get("MaxEntriesReturned") or FIND_COUNT_LIMIT), FIND_COUNT_LIMIT)
-    offset = int(view.get("Offset") or 0)
-    if view.get("BasePoint") == "End":
-        stop = max(total - offset, 0)
-        start = max(stop - limit, 0)
-        page = found[start:stop]
-        return page, offset + len(page), start == 0
-    page = found[offset : offset + limit]
-    return page, offset + len(page), offset + len(page) >= total

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.servers import ews
+from wizard.devservers.ews import EwsSandbox
 from wizard.events import Done, Event, Started
 from wizard.exchange.settings import save_settings
-from wizard.exchange.targets import (
+from wizard.exchange.target_mailboxes import (
     check_mailboxes,
     export_provisioning,
     latest_checks,
@@ -20,7 +21,6 @@ from wizard.exchange.targets import (
     session_passwords,
 )
 from wizard.profile import example_profile
-from wizard.sandbox import EwsSandbox
 from wizard.secrets import SecretStore
 from wizard.session import create_session
 from wizard.store import SessionStore
