@@ -12,7 +12,8 @@ from wizard.copy.connect import Endpoint, source_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
 from wizard.copy.ledger import CopyLedger
 from wizard.copy.plan import Role
-from wizard.copy.targets import OutgoingMessage, Probe
+from wizard.copy.target import OutgoingMessage, Probe
+from wizard.events import ignore
 from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
 from wizard.profile import example_profile
 from wizard.sandbox import EwsSandbox
@@ -31,7 +32,7 @@ def store():  # type: ignore[no-untyped-def]
 
 def test_copy_target_protocol(ews_sandbox: EwsSandbox) -> None:
     connect = exchange_target_factory(delegate_settings(ews_sandbox), ews.USER, ews.PASSWORD)
-    target = connect()
+    target = connect(ignore)
     try:
         layout = target.layout()
         assert layout.roles[Role.SENT] == ("Sent Items",)
@@ -65,7 +66,7 @@ def test_settings_from_an_adhoc_endpoint(ews_sandbox_factory) -> None:
     endpoint = Endpoint("ews", "127.0.0.1", port, ews.USER, "tls", pin=sandbox.fingerprint or "")
     settings = settings_from_endpoint(endpoint)
     assert settings.ews_url == sandbox.url
-    target = exchange_target_factory(settings, ews.USER, ews.PASSWORD)()
+    target = exchange_target_factory(settings, ews.USER, ews.PASSWORD)(ignore)
     assert target.count(target.ensure_folder(("Inbox",))) == 0
     target.close()
 

@@ -163,7 +163,7 @@ def verify_mailbox(job: MailboxJob, ledger: CopyLedger | None = None) -> Mailbox
     source = target = None
     try:
         source = job.source()
-        target = job.target()
+        target = job.target(ignore)
         plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
         problems: dict[str, list[MessageRecord]] = {}
         if ledger is not None:
