@@ -28,7 +28,7 @@ from .connect import Endpoint, parse_endpoint, source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
 from .ledger import CopyLedger, RunMode
-from .plan import PlanOptions, Role
+from .plan import PlanOptions, Role, parse_role_override
 from .service import record_copy_evidence
 from .verify import FolderCheck, MailboxCheck, Verification, verify
 
@@ -138,10 +138,12 @@ def print_dry_run(result: CopyResult, out: TextIO) -> None:
                 out.write(f"  {f.folder!r:<40} left out: {f.excluded}\n")
                 continue
             to_copy = f.source_count - f.already - f.skipped
+            planned = m.plan.folder(f.folder) if m.plan is not None else None
             out.write(
                 f"  {f.folder!r:<40} -> {f.target!r:<30} {f.source_count:>6} msgs, "
                 f"{to_copy} to copy, {f.already} already copied"
                 + (f", {f.skipped} too large" if f.skipped else "")
+                + (f"  [{planned.reason}]" if planned is not None and planned.reason else "")
                 + "\n"
             )
 
@@ -194,10 +196,15 @@ def plan_options(args: argparse.Namespace) -> PlanOptions:
     roles = set(PlanOptions().exclude_roles)
     for name in args.exclude_role or ():
         roles.add(Role(name))
+    try:
+        overrides = tuple(parse_role_override(o) for o in args.folder_role or ())
+    except ValueError as exc:
+        fail(f"--folder-role {exc}", Exit.USAGE)
     return PlanOptions(
         exclude_roles=frozenset(roles),
         exclude_patterns=tuple(args.exclude or ()),
         size_limit=int(args.max_size * 1024 * 1024) if args.max_size else None,
+        role_overrides=overrides,
     )
 
 
@@ -473,6 +480,12 @@ def _adhoc(p: argparse.ArgumentParser) -> None:
         help="leave a special folder out (e.g. trash, junk)",
     )
     p.add_argument("--max-size", type=float, metavar="MB", help="skip messages larger than this")
+    p.add_argument(
+        "--folder-role",
+        action="append",
+        metavar="FOLDER=ROLE",
+        help="override a source folder's role (sent, drafts, trash, junk, archive or none)",
+    )
 
 
 __all__ = ["TextProgress", "cmd_copy", "cmd_verify", "register"]
