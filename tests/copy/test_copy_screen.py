@@ -15,7 +15,7 @@ from wizard.copy.connect import parse_endpoint, source_factory, target_factory
 from wizard.copy.engine import CopySettings, MailboxJob
 from wizard.copy.plan import PlanOptions
 from wizard.copy.service import CopyService
-from wizard.copy.targets import ImapTarget
+from wizard.copy.target import ImapTarget
 from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore
@@ -73,7 +73,7 @@ def make_service(store: SessionStore, dovecots, tag: str) -> CopyService:  # typ
                 MailboxJob(
                     mailbox=address,
                     source=source_factory(src_endpoints[address], src.password),
-                    target=lambda plain=plain: SlowTarget(plain().client, "dst"),
+                    target=lambda sink, plain=plain: SlowTarget(plain(sink).client, "dst"),
                     options=PlanOptions(),
                 )
             )

@@ -12,7 +12,8 @@ from wizard.copy.connect import Endpoint, source_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
 from wizard.copy.ledger import CopyLedger
 from wizard.copy.plan import Role
-from wizard.copy.targets import OutgoingMessage, Probe
+from wizard.copy.target import OutgoingMessage, Probe
+from wizard.events import ignore
 from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
 from wizard.profile import example_profile
 from wizard.sandbox import EwsSandbox
@@ -31,7 +32,7 @@ def store():  # type: ignore[no-untyped-def]
 
 def test_copy_target_protocol(ews_sandbox: EwsSandbox) -> None:
     connect = exchange_target_factory(delegate_settings(ews_sandbox), ews.USER, ews.PASSWORD)
-    target = connect()
+    target = connect(ignore)
     try:
         layout = target.layout()
         assert layout.roles[Role.SENT] == ("Sent Items",)
@@ -65,7 +66,7 @@ def test_settings_from_an_adhoc_endpoint(ews_sandbox_factory) -> None:
     endpoint = Endpoint("ews", "127.0.0.1", port, ews.USER, "tls", pin=sandbox.fingerprint or "")
     settings = settings_from_endpoint(endpoint)
     assert settings.ews_url == sandbox.url
-    target = exchange_target_factory(settings, ews.USER, ews.PASSWORD)()
+    target = exchange_target_factory(settings, ews.USER, ews.PASSWORD)(ignore)
     assert target.count(target.ensure_folder(("Inbox",))) == 0
     target.close()
 
@@ -106,3 +107,41 @@ def test_copy_engine_imap_to_exchange(
     assert read.count(True) == 6
     source_bytes = {m.raw for m in dovecot.read(user.login, "INBOX")}
     assert {i.mime for i in box.items_in("Inbox")} == source_bytes
+
+
+def test_a_throttled_exchange_write_reaches_the_activity_log(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
+) -> None:
+    from wizard.activity import event_logger, read_records
+    from wizard.events import Event
+    from wizard.retry import Waiting
+
+    user = dovecot.add_user()
+    dovecot.seed(user.login, "INBOX", [make_message(n) for n in range(8)])
+    source = Endpoint(
+        "imap", dovecot.host, dovecot.imaps_port, user.login, "tls", pin=dovecot.fingerprint
+    )
+    job = MailboxJob(
+        mailbox=ews.USER,
+        source=source_factory(source, user.password),
+        target=exchange_target_factory(
+            service_settings(ews_sandbox), ews.USER, ews.SERVICE_PASSWORD
+        ),
+    )
+    ews_sandbox.faults.server_busy(300, operation="CreateItem", times=2)
+    events: list[Event] = []
+    sink = event_logger(store, "copy", inner=events.append)
+    result = CopyEngine(CopyLedger(store), [job], CopySettings(batch_messages=4), sink=sink).run()
+    assert result.ok and result.copied == 8, result
+    assert ews_sandbox.faults.count("busy") == 2
+    box = ews_sandbox.mailbox(ews.USER)
+    assert sorted(i.mime for i in box.items_in("Inbox")) == sorted(
+        m.raw for m in dovecot.read(user.login, "INBOX")
+    )  # each message once
+    assert not [e for e in events if isinstance(e, Waiting)]  # one wait loop: the engine's
+    records = read_records(store.path)
+    throttles = [r for r in records if r.event == "throttle"]
+    assert len(throttles) == 2
+    assert all(r.mailbox == ews.USER and r.fields["seconds"] == 0.3 for r in throttles)
+    retries = [r for r in records if r.event == "retry"]
+    assert len(retries) == 2 and all("Exchange is busy" in r.message for r in retries)

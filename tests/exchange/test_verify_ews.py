@@ -9,8 +9,9 @@ from tests.servers.dovecot import DovecotServer, make_message
 from wizard.copy.connect import Endpoint, source_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
 from wizard.copy.ledger import CopyLedger
-from wizard.copy.targets import OutgoingMessage
+from wizard.copy.target import OutgoingMessage
 from wizard.copy.verify import verify
+from wizard.events import ignore
 from wizard.exchange.copy_target import exchange_target_factory
 from wizard.profile import example_profile
 from wizard.sandbox import EwsSandbox
@@ -51,7 +52,7 @@ def test_every_message_duplicated_is_a_failure(
     job = _copied(dovecot, ews_sandbox, store)
     first = verify(store, [job], step="10")
     assert first.ok, [f for f in first.mailboxes[0].folders if not f.ok]
-    target = job.target()
+    target = job.target(ignore)
     try:  # the same 55 messages written a second time, as a copy with a lost ledger did
         key = target.ensure_folder(("Inbox",))
         sent = [m.raw for m in dovecot.read(job.label, "INBOX")]
@@ -77,7 +78,7 @@ def test_verify_does_not_recreate_a_deleted_folder(
     dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
 ) -> None:
     job = _copied(dovecot, ews_sandbox, store)
-    target = job.target()
+    target = job.target(ignore)
     try:
         ref = target.mailbox.ensure_folder(("Projekte",))
         target.mailbox.folder(ref).delete()

@@ -14,12 +14,13 @@ from urllib.parse import parse_qs, unquote
 
 from imapclient import IMAPClient
 
+from ..events import EventSink
 from ..imap import ImapError, ImapServerSettings, Security
 from ..imap import connect as imap_connect
 from ..imap.settings import normalise_pin
 from .errors import ConnectFailed, TransientError
 from .source import CopySource, ImapSource
-from .targets import CopyTarget, ImapTarget
+from .target import ImapTarget, TargetFactory
 
 SECURITY = ("tls", "starttls", "none")
 
@@ -136,11 +137,15 @@ def session_source_factory(
 
 def target_factory(
     endpoint: Endpoint, password: str, *, max_message_size: int | None = None
-) -> Callable[[], CopyTarget]:
+) -> TargetFactory:
+    """Connections to a target mailbox; each call takes the engine's event sink."""
     if endpoint.kind == "imap":
-        return lambda: ImapTarget(
-            imap_client(endpoint, password), endpoint.host, max_message_size=max_message_size
-        )
+
+        def imap(_sink: EventSink) -> ImapTarget:
+            client = imap_client(endpoint, password)
+            return ImapTarget(client, endpoint.host, max_message_size=max_message_size)
+
+        return imap
     from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint
 
     return exchange_target_factory(

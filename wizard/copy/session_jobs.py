@@ -10,7 +10,7 @@ Exchange settings from step 4 (else the profile's EWS URL, each mailbox logging 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -24,7 +24,7 @@ from ..store import Mailbox, SessionStore
 from .connect import Endpoint, parse_endpoint, session_source_factory, target_factory
 from .engine import MailboxJob
 from .errors import CopyError
-from .targets import CopyTarget
+from .target import TargetFactory
 
 if TYPE_CHECKING:
     from wizard.exchange.settings import ExchangeSettings
@@ -175,7 +175,7 @@ def _target(
     exchange: ExchangeSettings | None,
     address: str,
     password: str,
-) -> Callable[[], CopyTarget]:
+) -> TargetFactory:
     limit = store.profile.max_message_mb * 1024 * 1024
     if exchange is not None:
         from wizard.exchange.copy_target import exchange_target_factory

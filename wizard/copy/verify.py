@@ -23,12 +23,12 @@ from typing import Any
 from ..activity import event_logger
 from ..events import Done, EventSink, Started, ignore
 from ..store import Evidence, SessionStore, now_iso
-from .engine import MailboxJob
 from .identity import MessageIdentity, match_identities
+from .job import MailboxJob
 from .ledger import CopyLedger, MessageRecord, MessageState
 from .plan import MailboxPlan, plan_mailbox
 from .source import CopySource
-from .targets import CopyTarget
+from .target import CopyTarget
 
 EVIDENCE_KIND = "verification"
 MAX_LISTED = 50  # messages listed per folder and kind; the counts are always complete
@@ -179,7 +179,7 @@ def verify_mailbox(job: MailboxJob, ledger: CopyLedger | None = None) -> Mailbox
     target: CopyTarget | None = None
     try:
         source = job.source()
-        target = job.target()
+        target = job.target(ignore)
         plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
         problems: dict[str, list[MessageRecord]] = {}
         for row in ledger.problems(job.mailbox) if ledger is not None else ():

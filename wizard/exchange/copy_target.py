@@ -1,22 +1,28 @@
-"""The Exchange engine as the copy engine's target (wizard.copy.targets.CopyTarget).
+"""The Exchange engine as the copy engine's target (wizard.copy.target.CopyTarget).
 
 The copy engine builds its Exchange targets here (wizard.copy.connect.target_factory for an
-ad-hoc ``ews://`` endpoint, wizard.copy.session_jobs for a session): ``exchange_target_factory(settings, mailbox, password, max_message_size=...)`` or,
-from an ad-hoc ``ews://`` endpoint, ``exchange_target_factory(settings_from_endpoint(endpoint),
-endpoint.user, password, ...)``. Special-use folders go to the mailbox's own folders; messages are
-written with the MAPI read state, dates, flag and draft bit (see mailbox.py).
+ad-hoc ``ews://`` endpoint, wizard.copy.session_jobs for a session):
+``exchange_target_factory(settings, mailbox, password, max_message_size=...)`` or, from an ad-hoc
+``ews://`` endpoint, ``exchange_target_factory(settings_from_endpoint(endpoint), endpoint.user,
+password, ...)``; the factory is called with the engine's event sink. Special-use folders go to
+the mailbox's own folders; messages are written with the MAPI read state, dates, flag and draft
+bit (see messages.py). Every call makes its requests once (the mailbox is opened with
+``NO_RETRY``): throttling and drops come back as Throttled / TransientError, and the copy engine's
+retry, the only one in a copy, waits and looks up what landed. ``append`` is one CreateItem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from ..copy.errors import ConnectFailed, Throttled, TransientError
 from ..copy.identity import EWS_RULE, MessageIdentity, identity_from_ews
 from ..copy.plan import Role, TargetLayout
-from ..copy.targets import CopyTarget, OutgoingMessage, Probe, WriteResult
+from ..copy.target import CopyTarget, OutgoingMessage, Probe, TargetFactory, WriteResult
+from ..events import EventSink
+from ..retry import NO_RETRY
 from .errors import ExchangeError, FailureCode
 from .mailbox import (
     ARCHIVE_FOLDER_NAME,
@@ -48,8 +54,11 @@ def _copy_errors() -> Iterator[None]:
         if failure.code is FailureCode.THROTTLED:
             # The server's own back-off hint (exchangelib's ErrorServerBusy.back_off, seconds)
             # lets the copy engine pause the mailbox for as long as the server asked.
-            hint = float(getattr(exc.__cause__, "back_off", 0) or 0)
-            raise Throttled(failure.message, retry_after=hint) from exc
+            cause = exc.__cause__
+            hint = float(getattr(cause, "back_off", 0) or 0)
+            # One busy answer in a copy: say what the server said, not "it kept answering".
+            message = f"{failure.host}: Exchange is busy ({cause})" if cause else failure.message
+            raise Throttled(message, retry_after=hint) from exc
         if failure.code in _RETRYABLE:
             raise TransientError(failure.message) from exc
         raise ConnectFailed(failure.message) from exc
@@ -66,6 +75,9 @@ class ExchangeCopyTarget:
         self.mailbox = mailbox
         self.host = mailbox.settings.host
         self.max_message_size = max_message_size
+        # One CreateItem per append: the engine's batches stay within what one request takes.
+        self.max_batch_messages = mailbox.limits.batch_count
+        self.max_batch_bytes = mailbox.limits.batch_bytes
         self._refs: dict[str, FolderRef] = {}
         self._layout: TargetLayout | None = None
 
@@ -111,7 +123,7 @@ class ExchangeCopyTarget:
             for m in messages
         ]
         with _copy_errors():
-            outcomes = self.mailbox.write(ref, batch)
+            outcomes = self.mailbox.write_batch(ref, batch)
         return [WriteResult(o.key, o.ok, target_id=o.item_id, reason=o.reason) for o in outcomes]
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
@@ -197,18 +209,18 @@ def exchange_target_factory(
     password: str,
     *,
     max_message_size: int | None = None,
-    max_wait: float = 120.0,
-) -> Callable[[], CopyTarget]:
-    """Connections to one target mailbox for the copy engine (a new one after a drop). The
-    engine waits out throttling itself for up to ``max_wait`` seconds per request, then raises
-    Throttled so the copy engine's own pause and retry take over."""
-    limits = WriteLimits(max_wait=max_wait)
+) -> TargetFactory:
+    """Connections to one target mailbox for the copy engine (a new one after a drop), each
+    reporting through the engine's event sink and retrying nothing itself."""
+    limits = WriteLimits()
     if max_message_size:
-        limits = WriteLimits(max_message_bytes=max_message_size, max_wait=max_wait)
+        limits = WriteLimits(max_message_bytes=max_message_size)
 
-    def connect() -> CopyTarget:
+    def connect(sink: EventSink) -> CopyTarget:
         with _copy_errors():
-            opened = ExchangeMailbox.open(settings, mailbox, password, limits=limits)
+            opened = ExchangeMailbox.open(
+                settings, mailbox, password, sink=sink, limits=limits, retry=NO_RETRY
+            )
         return ExchangeCopyTarget(opened, max_message_size=max_message_size)
 
     return connect

@@ -3,14 +3,16 @@
 
 A target receives the exact bytes read from the source and never adds or rewrites a header; what
 identifies a copied message lives in the ledger. A target object is one connection used by one
-thread; the engine makes a new one through a factory after a dropped connection.
+thread; the engine makes a new one through a ``TargetFactory`` (called with the engine's event
+sink) after a dropped connection. A target never retries: each call writes at most once, and the
+engine's retry policy (wizard.retry) decides what happens after a failure.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -20,6 +22,7 @@ from imapclient.datetime_util import datetime_to_INTERNALDATE
 from imapclient.exceptions import IMAPClientError
 from imapclient.imapclient import seq_to_parenstr
 
+from ..events import EventSink
 from .errors import Throttled
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
@@ -66,6 +69,9 @@ class CopyTarget(Protocol):
     host: str
     supports_flags: bool
     identity_rule: IdentityRule  # how its listing compares with an IMAP source's (identity.py)
+    # What one ``append`` may carry (None: no limit of its own); the engine batches within it.
+    max_batch_messages: int | None
+    max_batch_bytes: int | None
 
     def layout(self) -> TargetLayout: ...
 
@@ -100,6 +106,9 @@ class CopyTarget(Protocol):
     def close(self) -> None: ...
 
 
+# A new logged-in target connection, reporting through the engine's event sink.
+TargetFactory = Callable[[EventSink], CopyTarget]
+
 _DEFAULT_ROLE_NAMES: dict[Role, str] = {
     Role.SENT: "Sent",
     Role.DRAFTS: "Drafts",
@@ -123,6 +132,8 @@ class ImapTarget:
     kind = "imap"
     supports_flags = True
     identity_rule = IMAP_RULE
+    max_batch_messages: int | None = None
+    max_batch_bytes: int | None = None
 
     def __init__(
         self, client: IMAPClient, host: str = "", *, max_message_size: int | None = None
