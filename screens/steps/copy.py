@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -352,16 +353,21 @@ class VerifyBody(StepBody):
         if result is None:
             summary.update("Not verified yet: press v to compare source and target.")
             return
-        summary.update(f"{result.summary()} ({result.created_at})")
+        summary.update(
+            Text(f"{result.summary()} ({result.created_at})", style="" if result.ok else "red")
+        )
         for m in result.mailboxes:
             mark = "✓" if m.ok else "✗"
             if m.error:
                 tree.root.add_leaf(f"{mark} {m.mailbox}: could not be checked: {m.error}")
                 continue
             node = tree.root.add(
-                f"{mark} {m.mailbox}: source {m.source_count}, target {m.target_count}, "
-                f"missing {m.missing_count}, extra {m.extra_count}, failed {m.failed}, "
-                f"skipped {m.skipped}",
+                Text(
+                    f"{mark} {m.mailbox}: source {m.source_count}, target {m.target_count}, "
+                    f"missing {m.missing_count}, extra {m.extra_count}, "
+                    f"duplicated {m.duplicated_count}, failed {m.failed}, skipped {m.skipped}",
+                    style="" if m.ok else "red",
+                ),
                 expand=not m.ok,
             )
             for f in m.folders:
@@ -370,15 +376,22 @@ class VerifyBody(StepBody):
                     continue
                 fmark = "✓" if f.ok else "✗"
                 folder = node.add(
-                    f"{fmark} {f.source_folder} → {f.target_folder}: {f.source_count} / "
-                    f"{f.target_count}, missing {f.missing_count}, extra {f.extra_count}, "
-                    f"failed {f.failed}, skipped {f.skipped}",
+                    Text(
+                        f"{fmark} {f.source_folder} → {f.target_folder}: {f.source_count} / "
+                        f"{f.target_count}, missing {f.missing_count}, extra {f.extra_count}, "
+                        f"duplicated {f.duplicated_count}, failed {f.failed}, "
+                        f"skipped {f.skipped}"
+                        + ("" if f.target_exists else ", no such folder on the target"),
+                        style="" if f.ok else "red",
+                    ),
                     expand=False,
                 )
                 for message_id in f.missing:
                     folder.add_leaf(f"missing {message_id}")
                 for message_id in f.extra:
                     folder.add_leaf(f"extra {message_id}")
+                for message_id in f.duplicated:
+                    folder.add_leaf(f"duplicated {message_id}")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -104,3 +104,100 @@ def test_size_limit_is_the_smaller_of_option_and_target() -> None:
         "a@x", [SourceFolder("INBOX", "/")], EXCHANGE, PlanOptions(size_limit=1024)
     )
     assert smaller.size_limit == 1024
+
+
+IMAP_TARGET = TargetLayout(
+    kind="imap",
+    roles={
+        Role.INBOX: ("INBOX",),
+        Role.SENT: ("Sent",),
+        Role.DRAFTS: ("Drafts",),
+        Role.TRASH: ("Trash",),
+        Role.JUNK: ("Junk",),
+        Role.ARCHIVE: ("Archive",),
+    },
+)
+
+
+def test_localized_special_folders_map_by_name_where_the_server_marks_none() -> None:
+    folders = [
+        SourceFolder("INBOX", "/"),
+        SourceFolder("Gesendete Elemente", "/"),
+        SourceFolder("Objets envoyés", "/"),  # a second Sent by name: a user folder
+        SourceFolder("Elementos eliminados", "/"),
+        SourceFolder("Junk-E-Mail", "/"),
+        SourceFolder("Entwürfe", "/"),
+        SourceFolder("Kunden/Sent", "/"),  # deep in the tree: the customer's own
+    ]
+    plan = plan_mailbox("a@example.com", folders, EXCHANGE)
+    assert targets(plan) == {
+        "INBOX": "Inbox",
+        "Gesendete Elemente": "Sent Items",
+        "Objets envoyés": "Objets envoyés",
+        "Elementos eliminados": "Deleted Items",
+        "Junk-E-Mail": "Junk Email",
+        "Entwürfe": "Drafts",
+        "Kunden/Sent": "Kunden/Sent",
+    }
+    sent = plan.folder("Gesendete Elemente")
+    assert sent is not None and "'Gesendete Elemente'" in sent.reason
+    assert "marks no special folders" in sent.reason and "sent folder" in sent.reason
+    kept = plan.folder("Objets envoyés")
+    assert kept is not None and kept.reason == "user folder: keeps its name"
+
+
+def test_a_user_folder_archiv_keeps_its_name_whatever_the_target_holds() -> None:
+    folders = [
+        SourceFolder("INBOX", "/"),
+        SourceFolder("Sent", "/", ("\\Sent",)),
+        SourceFolder("Archiv", "/"),
+        SourceFolder("Spam", "/"),
+    ]
+    without_archive = TargetLayout("imap", {Role.INBOX: ("INBOX",), Role.SENT: ("Sent",)})
+    for layout in (EXCHANGE, IMAP_TARGET, without_archive):
+        plan = plan_mailbox("a@example.com", folders, layout)
+        assert targets(plan)["Archiv"] == "Archiv", layout
+        assert targets(plan)["Spam"] == "Spam", layout
+        assert plan.folder("Archiv").role is None  # type: ignore[union-attr]
+
+
+def test_cyrus_layout_roles_come_from_special_use_in_lower_case() -> None:
+    folders = [
+        SourceFolder("INBOX", ".", ("\\HasChildren",)),
+        SourceFolder("INBOX.Archive", ".", ("\\HasNoChildren", "\\archive")),
+        SourceFolder("INBOX.Sent", ".", ("\\HasNoChildren", "\\sent")),
+        SourceFolder("INBOX.Spam", ".", ("\\HasNoChildren", "\\junk")),
+        SourceFolder("INBOX.Kunden", ".", ("\\HasNoChildren",)),
+    ]
+    plan = plan_mailbox("a@example.com", folders, EXCHANGE)
+    assert targets(plan) == {
+        "INBOX": "Inbox",
+        "INBOX.Archive": "Archive",
+        "INBOX.Sent": "Sent Items",
+        "INBOX.Spam": "Junk Email",
+        "INBOX.Kunden": "Kunden",
+    }
+    spam = plan.folder("INBOX.Spam")
+    assert spam is not None and spam.reason.startswith("special folder (SPECIAL-USE \\junk)")
+
+
+def test_the_operator_overrides_a_role() -> None:
+    folders = [SourceFolder("INBOX", "/"), SourceFolder("Gesendet", "/"), SourceFolder("Alt", "/")]
+    options = PlanOptions(role_overrides=(("Gesendet", "none"), ("Alt", "archive")))
+    plan = plan_mailbox("a@example.com", folders, EXCHANGE, options)
+    assert targets(plan) == {"INBOX": "Inbox", "Gesendet": "Gesendet", "Alt": "Archive"}
+    assert "the operator's choice" in plan.folder("Alt").reason  # type: ignore[union-attr]
+    assert "the operator's choice" in plan.folder("Gesendet").reason  # type: ignore[union-attr]
+
+
+def test_a_role_override_is_checked() -> None:
+    import pytest
+
+    from wizard.copy.plan import parse_role_override
+
+    assert parse_role_override("Kunden=Archive") == ("Kunden", "archive")
+    assert parse_role_override("a=b=none") == ("a=b", "none")
+    with pytest.raises(ValueError, match="not a role"):
+        parse_role_override("Kunden=altpapier")
+    with pytest.raises(ValueError, match="FOLDER=ROLE"):
+        parse_role_override("Kunden")

@@ -14,12 +14,9 @@ from typing import Protocol
 
 from imapclient import IMAPClient
 
-from .imaputil import imap_errors, parse_message_id, quiet_imaplib, text_flags
+from .identity import IMAP_IDENTITY_ITEMS, LIST_CHUNK, MessageIdentity, identity_from_imap
+from .imaputil import imap_errors, quiet_imaplib, text_flags
 from .plan import SourceFolder
-
-_HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
-_HEADER_KEY = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
-LIST_CHUNK = 5000  # UIDs per listing FETCH, so a 100 000-message folder is not one answer
 
 
 @dataclass(frozen=True)
@@ -38,6 +35,14 @@ class SourceMessage:
     flags: tuple[str, ...] = ()
     internaldate: datetime | None = None
     message_id: str = ""
+    header_hash: str = ""  # of Date, From, To and Subject (see identity.py)
+
+    @property
+    def identity(self) -> MessageIdentity:
+        """The message as verification and reconciliation know it."""
+        return MessageIdentity(
+            self.message_id, self.size, self.header_hash, self.internaldate, str(self.uid)
+        )
 
 
 class CopySource(Protocol):
@@ -100,20 +105,20 @@ class ImapSource:
         for start in range(0, len(uids), LIST_CHUNK):
             chunk = uids[start : start + LIST_CHUNK]
             with imap_errors(self.host, f"FETCH listing of {folder}"):
-                data = self.client.fetch(
-                    chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE", _HEADER_ITEM]
-                )
+                data = self.client.fetch(chunk, ["FLAGS", *IMAP_IDENTITY_ITEMS])
             for uid in chunk:
                 item = data.get(uid)
                 if item is None:
                     continue  # expunged meanwhile
+                identity = identity_from_imap(uid, item)
                 out.append(
                     SourceMessage(
                         uid=uid,
-                        size=int(item.get(b"RFC822.SIZE", 0)),
+                        size=identity.size or 0,
                         flags=text_flags(item.get(b"FLAGS", ())),
-                        internaldate=item.get(b"INTERNALDATE"),
-                        message_id=parse_message_id(_header(item)),
+                        internaldate=identity.received,
+                        message_id=identity.message_id,
+                        header_hash=identity.header_hash,
                     )
                 )
         return out
@@ -131,10 +136,3 @@ class ImapSource:
             self.client.logout()
         with contextlib.suppress(Exception):
             self.client.shutdown()
-
-
-def _header(item: dict[bytes, object]) -> bytes | None:
-    for key, value in item.items():
-        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER.FIELDS"):
-            return value if isinstance(value, bytes) else None
-    return item.get(_HEADER_KEY)  # type: ignore[return-value]

@@ -24,7 +24,8 @@ from imapclient.imapclient import seq_to_parenstr
 
 from ..events import EventSink
 from .errors import Throttled
-from .imaputil import imap_errors, parse_appenduid, parse_message_id, quiet_imaplib, text_flags
+from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
+from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
 from .plan import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 
 
@@ -67,6 +68,7 @@ class CopyTarget(Protocol):
     kind: str  # "imap" or "ews"
     host: str
     supports_flags: bool
+    identity_rule: IdentityRule  # how its listing compares with an IMAP source's (identity.py)
     # What one ``append`` may carry (None: no limit of its own); the engine batches within it.
     max_batch_messages: int | None
     max_batch_bytes: int | None
@@ -90,6 +92,11 @@ class CopyTarget(Protocol):
 
     def message_ids(self, folder: str) -> list[str]:
         """The Message-ID of every message in the folder ("" for those without one)."""
+        ...
+
+    def identities(self, folder: str) -> list[MessageIdentity] | None:
+        """Every message of the folder as identity.py knows it, or None when the folder does
+        not exist. Read-only: never creates a folder nor changes a message."""
         ...
 
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
@@ -124,6 +131,7 @@ class ImapTarget:
 
     kind = "imap"
     supports_flags = True
+    identity_rule = IMAP_RULE
     max_batch_messages: int | None = None
     max_batch_bytes: int | None = None
 
@@ -317,19 +325,18 @@ class ImapTarget:
         return int(status.get(b"MESSAGES", 0))
 
     def message_ids(self, folder: str) -> list[str]:
-        info = self._examine(folder)
-        if not info:
+        return [m.message_id for m in self.identities(folder) or ()]
+
+    def identities(self, folder: str) -> list[MessageIdentity] | None:
+        exists = self._examine(folder)
+        if exists is None:
+            return None
+        if not exists:
             return []
         with imap_errors(self.host, f"SEARCH in {folder}"):
             uids = self.client.search("ALL")
-        out: list[str] = []
-        for start in range(0, len(uids), 5000):
-            with imap_errors(self.host, f"FETCH from {folder}"):
-                data = self.client.fetch(
-                    uids[start : start + 5000], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
-                )
-            out.extend(parse_message_id(_first_header(item)) for item in data.values())
-        return out
+        with imap_errors(self.host, f"FETCH listing of {folder}"):
+            return list_imap_identities(self.client, uids)
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         if not probes:
@@ -368,13 +375,13 @@ class ImapTarget:
             )
         return same
 
-    def _examine(self, folder: str) -> int:
-        """EXAMINE a folder; returns how many messages it has (0 if it does not exist)."""
+    def _examine(self, folder: str) -> int | None:
+        """EXAMINE a folder; returns how many messages it has (None if it does not exist)."""
         try:
             with imap_errors(self.host, f"EXAMINE {folder}"):
                 info = self.client.select_folder(folder, readonly=True)
         except IMAPClientError:
-            return 0
+            return None
         self._selected = (folder, False)
         self._validity = int(info.get(b"UIDVALIDITY", 0))
         return int(info.get(b"EXISTS", 0))
@@ -400,10 +407,3 @@ def _uid_of(target_id: str, validity: int) -> int | None:
     except ValueError:
         return None
     return uid if their_validity == validity else None
-
-
-def _first_header(item: dict[bytes, object]) -> bytes | None:
-    for key, value in item.items():
-        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER"):
-            return value if isinstance(value, bytes) else None
-    return None

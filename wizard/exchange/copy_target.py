@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..copy.errors import ConnectFailed, Throttled, TransientError
+from ..copy.identity import EWS_RULE, MessageIdentity, identity_from_ews
 from ..copy.plan import Role, TargetLayout
 from ..copy.target import CopyTarget, OutgoingMessage, Probe, TargetFactory, WriteResult
 from ..events import EventSink
@@ -68,6 +69,7 @@ class ExchangeCopyTarget:
 
     kind = "ews"
     supports_flags = True  # read / unread
+    identity_rule = EWS_RULE
 
     def __init__(self, mailbox: ExchangeMailbox, *, max_message_size: int | None = None) -> None:
         self.mailbox = mailbox
@@ -145,6 +147,39 @@ class ExchangeCopyTarget:
     def message_ids(self, folder: str) -> list[str]:
         with _copy_errors():
             return self.mailbox.message_ids(self._ref(folder))
+
+    def identities(self, folder: str) -> list[MessageIdentity] | None:
+        with _copy_errors():
+            ref = self._existing_ref(folder)
+            if ref is None:
+                return None
+            items = self.mailbox.folder(ref).all()
+
+            def read() -> list[Any]:
+                return list(items.values_list("id", "message_id", "size", "datetime_received"))
+
+            rows = self.mailbox._retry(f"listing {ref.display}", read)  # noqa: SLF001
+        return [identity_from_ews(str(i), m, s, r) for i, m, s, r in rows]
+
+    def _existing_ref(self, key: str) -> FolderRef | None:
+        """The folder at ``key`` if it exists; unlike ``_ref`` it never creates one."""
+        self.layout()
+        if key in self._refs:
+            return self._refs[key]
+        mailbox = self.mailbox
+        # The mailbox's own lookups, one level at a time, without its create-if-missing step.
+        parent = mailbox._root()  # noqa: SLF001
+        parts = tuple(key.split("/"))
+        ref: FolderRef | None = None
+        for cut in range(1, len(parts) + 1):
+            child = mailbox._child(parent, parts[cut - 1])  # noqa: SLF001
+            if child is None:
+                return None
+            ref = mailbox._remember(child, parts[:cut])  # noqa: SLF001
+            parent = child
+        if ref is not None:
+            self._refs[key] = ref
+        return ref
 
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
         reads = [(item_id, any(f.lower() == "\\seen" for f in flags)) for item_id, flags in changes]
