@@ -532,7 +532,7 @@ class MailboxRun:
         try:
             for target_folder in dict.fromkeys(w.plan.target for w in self.works):
                 now = self.target.folder_identity(target_folder)  # type: ignore[union-attr]
-                if now is not None:
+                if now is not None and marks.get(self.mailbox, target_folder) != now:
                     marks.set(self.mailbox, target_folder, now)
         except Exception as exc:  # noqa: BLE001 - the next run reconciles once more, that is all
             self.log(f"could not note the target folders' identity ({exc})", "warning")

@@ -46,19 +46,18 @@ class TargetMarks:
 
     def __init__(self, store: SessionStore) -> None:
         self.store = store
+        with store.transaction() as tx:
+            tx.execute(_TABLE)
 
     def get(self, mailbox: str, target_folder: str) -> str | None:
-        with self.store.transaction() as tx:
-            tx.execute(_TABLE)
-            row = tx.execute(
-                "SELECT identity FROM copy_target_marks WHERE mailbox = ? AND target_folder = ?",
-                (mailbox, target_folder),
-            ).fetchone()
-        return str(row[0]) if row else None
+        rows = self.store.query(
+            "SELECT identity FROM copy_target_marks WHERE mailbox = ? AND target_folder = ?",
+            (mailbox, target_folder),
+        )
+        return str(rows[0]["identity"]) if rows else None
 
     def set(self, mailbox: str, target_folder: str, identity: str) -> None:
         with self.store.transaction() as tx:
-            tx.execute(_TABLE)
             tx.execute(
                 "INSERT OR REPLACE INTO copy_target_marks (mailbox, target_folder, identity, "
                 "updated_at) VALUES (?, ?, ?, ?)",
