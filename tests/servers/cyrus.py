@@ -16,6 +16,7 @@ a test user needs no password file, only a login. As root its processes run as `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -90,6 +91,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """A killed test run must not leave a Cyrus behind (Linux: PR_SET_PDEATHSIG, SIGTERM)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class CyrusServer:
     """One running Cyrus; ``start()`` makes it, ``stop()`` ends it and deletes its files."""
 
@@ -141,6 +150,7 @@ class CyrusServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
+                preexec_fn=_die_with_parent,
             )
         try:
             self._wait_ready()

@@ -205,6 +205,7 @@ def plan_options(args: argparse.Namespace) -> PlanOptions:
         exclude_patterns=tuple(args.exclude or ()),
         size_limit=int(args.max_size * 1024 * 1024) if args.max_size else None,
         role_overrides=overrides,
+        copy_deleted=args.copy_deleted,
     )
 
 
@@ -480,6 +481,11 @@ def _adhoc(p: argparse.ArgumentParser) -> None:
         help="leave a special folder out (e.g. trash, junk)",
     )
     p.add_argument("--max-size", type=float, metavar="MB", help="skip messages larger than this")
+    p.add_argument(
+        "--copy-deleted",
+        action="store_true",
+        help="copy messages flagged \\Deleted but not expunged (skipped by default)",
+    )
     p.add_argument(
         "--folder-role",
         action="append",

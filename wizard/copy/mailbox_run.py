@@ -67,6 +67,7 @@ class MailboxRun:
         self.copied = 0
         self.copied_bytes = 0
         self.flag_changes = 0
+        self.flags_applied = 0
         self.run_id = 0
         self.source: CopySource | None = None
         self.target: CopyTarget | None = None
@@ -203,6 +204,25 @@ class MailboxRun:
             )
         return self._folders_made[path]
 
+    def make_tree(self) -> None:
+        """Every included folder on the target before any message, empty ones too, subscribed
+        or not as on the source (a special folder the source has subscribed keeps the target's
+        own state)."""
+        for work in self.works:
+            if self.stopped():
+                return
+            key = self.retried_step(
+                f"creating the target folder {work.plan.target!r}",
+                lambda work=work: self.ensure_folder(work),  # type: ignore[misc]
+                "target",
+            )
+            if work.plan.role is not None and work.plan.subscribed:
+                continue
+            assert self.target is not None
+            if not self.target.set_subscribed(key, work.plan.subscribed):
+                state = "subscribed" if work.plan.subscribed else "unsubscribed"
+                self.log(f"target folder {key!r} could not be {state} as on the source", "warning")
+
     # ----- the run ----------------------------------------------------------------------------
 
     def run(self) -> MailboxResult:
@@ -221,6 +241,7 @@ class MailboxRun:
             self.scan()
             if not self.settings.dry_run and not self.stopped():
                 self.repair()
+                self.make_tree()
                 self.state = MailboxState.COPYING
                 self.emit(force=True)
                 Pipeline(self).copy()
@@ -250,6 +271,11 @@ class MailboxRun:
             f"{result.copied} copied, {result.already} already there, {result.skipped} skipped, "
             f"{result.failed} failed"
         )
+        if self.flag_changes:
+            summary += (
+                f", {self.flag_changes} flag changes on the source "
+                f"({self.flags_applied} applied on the target)"
+            )
         if self.settings.dry_run:
             summary = f"dry run: {result.messages_total - result.already - result.skipped} to copy"
         self.log(f"{self.state.value}: {summary}")
@@ -306,6 +332,7 @@ class MailboxRun:
             failed=sum(w.failed for w in self.works),
             bytes_copied=self.copied_bytes,
             flag_changes=self.flag_changes,
+            flags_applied=self.flags_applied,
             seconds=time.monotonic() - self.started,
             error=error,
             folders=folders,
@@ -369,22 +396,22 @@ class MailboxRun:
                 None,
             ):
                 continue
-            oversize = self.plan.oversize_reason(msg.size)
+            skip = self.plan.skip_reason(msg.size, msg.flags)  # too large, or \Deleted
             work.total += 1
             work.total_bytes += msg.size
             if row is not None and state is MessageState.COPIED:
                 work.count_already(msg)
                 if self.settings.mode is RunMode.DIFFERENTIAL and row.flags != msg.flags:
                     flag_changes.append((row, msg))
-            elif oversize:
+            elif skip:
                 work.done += 1
                 work.done_bytes += msg.size
                 work.skipped += 1
                 if state is not MessageState.SKIPPED:
                     skipped.append(
-                        message_record(self.mailbox, work, msg, MessageState.SKIPPED, oversize)
+                        message_record(self.mailbox, work, msg, MessageState.SKIPPED, skip)
                     )
-                    self.log(f"{folder.source} UID {msg.uid}: skipped, {oversize}", "warning")
+                    self.log(f"{folder.source} UID {msg.uid}: skipped, {skip}", "warning")
             else:
                 looked = (
                     row is not None
@@ -431,6 +458,7 @@ class MailboxRun:
                 )
             )
         self.flag_changes += len(changes)
+        self.flags_applied += applied
         if applied:
             self.ledger.update_flags(
                 self.mailbox,

@@ -76,11 +76,15 @@ class ImapSource:
     def folders(self) -> list[SourceFolder]:
         with imap_errors(self.host, "LIST"):
             listed = self.client.list_folders()
+        with imap_errors(self.host, "LSUB"):
+            subscribed = {_text(name) for _f, _d, name in self.client.list_sub_folders()}
         out: list[SourceFolder] = []
         for flags, delimiter, name in listed:
             delim = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
-            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
-            out.append(SourceFolder(text, delim or None, text_flags(flags)))
+            text = _text(name)
+            # INBOX is there in every client whether LSUB names it or not.
+            shown = text in subscribed or text.upper() == "INBOX"
+            out.append(SourceFolder(text, delim or None, text_flags(flags), shown))
         return out
 
     def examine(self, folder: str) -> FolderStatus:
@@ -136,3 +140,7 @@ class ImapSource:
             self.client.logout()
         with contextlib.suppress(Exception):
             self.client.shutdown()
+
+
+def _text(name: bytes | str) -> str:
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)

@@ -99,6 +99,11 @@ class CopyTarget(Protocol):
         not exist. Read-only: never creates a folder nor changes a message."""
         ...
 
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Subscribe or unsubscribe a folder as the customer had it; False when the server
+        refused (True, doing nothing, where the target has no subscriptions)."""
+        ...
+
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
         """Give copied messages (by target id) these flags; returns how many were applied."""
         ...
@@ -227,6 +232,20 @@ class ImapTarget:
                 self.client.subscribe_folder(part)
             self._existing.add(part)
         return name
+
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        if folder.upper() == "INBOX":
+            return True
+        what = "SUBSCRIBE" if subscribed else "UNSUBSCRIBE"
+        try:
+            with imap_errors(self.host, f"{what} {folder}"):
+                if subscribed:
+                    self.client.subscribe_folder(folder)
+                else:
+                    self.client.unsubscribe_folder(folder)
+        except IMAPClientError:
+            return False
+        return True
 
     def _select(self, folder: str, writable: bool = False) -> int:
         with imap_errors(self.host, f"SELECT {folder}"):

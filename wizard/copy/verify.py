@@ -202,10 +202,13 @@ def _compare(
 ) -> tuple[FolderCheck, ...]:
     listed: dict[str, list[MessageIdentity]] = {}
     known: dict[str, set[int]] = {}  # UIDs the ledger skipped or failed in this UIDVALIDITY
+    left: dict[str, set[int]] = {}  # UIDs the copy leaves on the source (too large, \Deleted)
     for folder in plan.included:
         status = source.examine(folder.source)
-        listed[folder.source] = [m.identity for m in source.list_messages(folder.source)]
-        known[folder.source] = {
+        messages = source.list_messages(folder.source)
+        listed[folder.source] = [m.identity for m in messages]
+        left[folder.source] = {m.uid for m in messages if plan.skip_reason(m.size, m.flags)}
+        known[folder.source] = left[folder.source] | {
             r.uid for r in problems.get(folder.source, ()) if r.uidvalidity == status.uidvalidity
         }
     groups: dict[str, list[str]] = {}
@@ -225,7 +228,7 @@ def _compare(
         for name in sources:
             first = name == sources[0]  # extra and duplicated belong to the target folder
             rows = problems.get(name, ())
-            states = Counter(r.state for r in rows)
+            states = Counter(r.state for r in rows if r.uid not in left[name])
             checks.append(
                 FolderCheck(
                     source_folder=name,
@@ -237,7 +240,7 @@ def _compare(
                     missing_count=len(missing[name]),
                     extra_count=len(match.extra) if first else 0,
                     without_message_id=sum(1 for m in listed[name] if not m.message_id),
-                    skipped=states.get(MessageState.SKIPPED, 0),
+                    skipped=states.get(MessageState.SKIPPED, 0) + len(left[name]),
                     failed=states.get(MessageState.FAILED, 0),
                     shared_with=tuple(s for s in sources if s != name),
                     duplicated=_labels(match.duplicated) if first else (),

@@ -181,6 +181,10 @@ class ExchangeCopyTarget:
             self._refs[key] = ref
         return ref
 
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Exchange shows every folder: there is no subscription to carry."""
+        return True
+
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
         reads = [(item_id, any(f.lower() == "\\seen" for f in flags)) for item_id, flags in changes]
         with _copy_errors():
