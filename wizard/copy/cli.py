@@ -3,7 +3,8 @@
 Session form: ``onboard copy SESSION [--mailbox ADDR]... [--differential] [--dry-run]`` copies the
 session's mailboxes with its source server and target. Ad-hoc form: ``onboard copy --source URL
 --dest URL`` copies one mailbox between two servers, keeping its ledger in a small session file of
-its own. Several copies of different mailboxes of one session may run at once. ``onboard verify``
+its own. Several copies of different mailboxes of one session may run at once; a second copy of a
+mailbox that another copy holds is refused (wizard/copy/holds.py, exit code 4). ``onboard verify``
 takes the same two forms (and flags) and compares without writing to either side.
 """
 
@@ -125,6 +126,8 @@ def result_data(result: CopyResult) -> dict[str, Any]:
 def exit_code(result: CopyResult) -> Exit:
     if any(m.state is MailboxState.CANCELLED for m in result.mailboxes):
         return Exit.INTERRUPTED
+    if any(m.held_by for m in result.mailboxes):
+        return Exit.LOCKED  # another copy runs one of these mailboxes
     if any(m.unreachable for m in result.mailboxes):
         return Exit.UNREACHABLE
     return Exit.OK if result.ok else Exit.PROBLEMS

@@ -21,6 +21,7 @@ from ..events import Done, Failure, Started
 from ..retry import Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
 from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
+from .holds import MailboxHeld, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
@@ -227,6 +228,38 @@ class MailboxRun:
 
     def run(self) -> MailboxResult:
         self.sink(Started(subject=self.mailbox, detail=self.job.label))
+        hold = None
+        if not self.settings.dry_run:  # a dry run writes nothing: it needs no hold
+            try:
+                hold = take_hold(self.ledger.store, self.mailbox, on_lost=self.lost_hold)
+            except MailboxHeld as exc:
+                return self.refused(exc)
+        try:
+            return self.run_held()
+        finally:
+            if hold is not None:
+                hold.release()
+
+    def refused(self, exc: MailboxHeld) -> MailboxResult:
+        """Another copy runs this mailbox: nothing is read or written, the operator told who."""
+        self.state = MailboxState.FAILED
+        result = replace(self.result(str(exc)), held_by=exc.holder.describe())
+        self.log(f"refused: {exc}", "error", "failure", holder=exc.holder.describe())
+        self.sink(Failure(subject=self.mailbox, reason=str(exc), code="held"))
+        self.emit(force=True)
+        self.sink(Done(subject=self.mailbox, ok=False, summary=str(exc), result=result))
+        return result
+
+    def lost_hold(self) -> None:
+        self.log(
+            f"another copy took over {self.mailbox} (this one had stopped answering); stopping",
+            "error",
+            "failure",
+        )
+        self.control.cancelled.set()
+        self.control.running.set()
+
+    def run_held(self) -> MailboxResult:
         mode = RunMode.RETRY if self.settings.only_failed else self.settings.mode
         if not self.settings.dry_run:
             self.run_id = self.ledger.start_run(self.mailbox, mode)
