@@ -21,8 +21,8 @@ from wizard.cliutil import CommandError
 from wizard.copy.cli import human_bytes, human_seconds
 from wizard.copy.errors import CopyError
 from wizard.copy.events import MailboxProgress, MailboxState
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import RunMode
-from wizard.copy.plan import PlanOptions
 from wizard.copy.session_jobs import session_jobs
 from wizard.copy.verify import Verification, latest_verification, verify
 from wizard.events import Done, Event

@@ -19,7 +19,7 @@ from textual.widgets import Button, Input, Static, Tree
 
 from wizard.cliutil import CommandError
 from wizard.copy.errors import CopyError
-from wizard.copy.plan import parse_role_override
+from wizard.copy.folder_map import parse_role_override
 from wizard.copy.preview import PlanPreview, preview_plans
 from wizard.copy.session_jobs import save_folder_role
 from wizard.store import SessionStore

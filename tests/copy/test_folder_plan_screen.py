@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from wizard.copy.connect import parse_endpoint, source_factory, target_factory
 from wizard.copy.engine import MailboxJob
-from wizard.copy.plan import PlanOptions
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.service import CopyService
 from wizard.copy.session_jobs import plan_options
 

@@ -14,8 +14,8 @@ from wizard.cliutil import Exit
 from wizard.copy.cli import DEST_ENV, SOURCE_ENV
 from wizard.copy.connect import parse_endpoint, source_factory, target_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import CopyLedger, MessageState
-from wizard.copy.plan import PlanOptions
 from wizard.copy.verify import verify
 from wizard.profile import example_profile
 from wizard.session import create_session

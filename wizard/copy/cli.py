@@ -28,8 +28,8 @@ from ..store import SessionStore
 from .connect import Endpoint, parse_endpoint, source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
+from .folder_map import PlanOptions, Role, parse_role_override
 from .ledger import CopyLedger, RunMode
-from .plan import PlanOptions, Role, parse_role_override
 from .service import record_copy_evidence
 from .verify import FolderCheck, MailboxCheck, Verification, verify
 

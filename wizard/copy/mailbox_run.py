@@ -21,12 +21,12 @@ from ..events import Done, Failure, Started
 from ..retry import Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
 from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
+from .folder_map import FolderPlan, MailboxPlan, plan_mailbox
 from .holds import MailboxHeld, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
 from .pipeline import Pipeline
-from .plan import FolderPlan, MailboxPlan, plan_mailbox
 from .rematch import find_on_target, rematch_generation
 from .reporting import RunReporter
 from .source import CopySource, SourceMessage

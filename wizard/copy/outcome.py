@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .events import MailboxState
-from .plan import MailboxPlan
+from .folder_map import MailboxPlan
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..events import ignore
+from .folder_map import MailboxPlan, plan_mailbox
 from .job import MailboxJob
-from .plan import MailboxPlan, plan_mailbox
 from .source import CopySource
 from .target import CopyTarget
 

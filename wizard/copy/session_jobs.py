@@ -34,7 +34,7 @@ from .target import TargetFactory
 
 if TYPE_CHECKING:
     from wizard.exchange.settings import ExchangeSettings
-from .plan import PlanOptions
+from .folder_map import PlanOptions
 
 SOURCE_SETTING = "imap.server"
 TARGET_SETTING = "copy.target"
@@ -76,7 +76,7 @@ def target_endpoint(store: SessionStore) -> Endpoint:
 
 
 def plan_options(store: SessionStore, base: PlanOptions) -> PlanOptions:
-    from .plan import Role
+    from .folder_map import Role
 
     saved: dict[str, Any] = store.setting(PLAN_SETTING) or {}
     roles = set(base.exclude_roles) | {Role(r) for r in saved.get("exclude_roles", [])}

@@ -14,9 +14,9 @@ from typing import Protocol
 
 from imapclient import IMAPClient
 
+from .folder_map import SourceFolder
 from .identity import IMAP_IDENTITY_ITEMS, LIST_CHUNK, MessageIdentity, identity_from_imap
 from .imaputil import imap_errors, quiet_imaplib, text_flags
-from .plan import SourceFolder
 
 
 @dataclass(frozen=True)

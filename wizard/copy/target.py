@@ -24,9 +24,9 @@ from imapclient.imapclient import seq_to_parenstr
 
 from ..events import EventSink
 from .errors import Throttled
+from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
-from .plan import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 
 
 @dataclass(frozen=True)

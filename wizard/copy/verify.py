@@ -23,10 +23,10 @@ from typing import Any
 from ..activity import event_logger
 from ..events import Done, EventSink, Started, ignore
 from ..store import Evidence, SessionStore, now_iso
+from .folder_map import MailboxPlan, plan_mailbox
 from .identity import MessageIdentity, match_identities
 from .job import MailboxJob
 from .ledger import CopyLedger, MessageRecord, MessageState
-from .plan import MailboxPlan, plan_mailbox
 from .source import CopySource
 from .target import CopyTarget
 

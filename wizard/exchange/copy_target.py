@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..copy.errors import ConnectFailed, Throttled, TransientError
+from ..copy.folder_map import Role, TargetLayout
 from ..copy.identity import EWS_RULE, MessageIdentity, identity_from_ews
-from ..copy.plan import Role, TargetLayout
 from ..copy.target import CopyTarget, OutgoingMessage, Probe, TargetFactory, WriteResult
 from ..events import EventSink
 from ..retry import NO_RETRY

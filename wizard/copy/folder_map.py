@@ -1,4 +1,4 @@
-"""The copy plan of one mailbox pair: which source folder goes to which target folder, and why.
+"""The folder map of one mailbox pair: which source folder goes to which target folder, and why.
 
 Folder names here are always decoded text (IMAP's modified UTF-7 is undone by the source reader
 and redone by an IMAP target on the wire). A folder's path is its name split on the server's
