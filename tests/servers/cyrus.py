@@ -151,6 +151,7 @@ class CyrusServer:
                 stdin=subprocess.DEVNULL,
                 env=env,
                 preexec_fn=_die_with_parent,
+                start_new_session=True,  # its master signals its whole process group on stop
             )
         try:
             self._wait_ready()
