@@ -8,7 +8,7 @@ is created or changed anywhere; a mailbox that cannot be reached carries its err
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -26,22 +26,29 @@ class PlanPreview:
     error: str = ""
 
 
-def preview_plan(job: MailboxJob) -> PlanPreview:
-    """One mailbox's folder plan (LIST on the source, the target's layout; no writes)."""
-    source: CopySource | None = None
+@contextlib.contextmanager
+def both_sides(job: MailboxJob) -> Iterator[tuple[CopySource, CopyTarget]]:
+    """One connection to each side of ``job`` for a look that writes nothing; both closed."""
+    source = job.source()
     target: CopyTarget | None = None
     try:
-        source = job.source()
         target = job.target(ignore)
-        plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
-        return PlanPreview(job.mailbox, plan)
-    except Exception as exc:  # noqa: BLE001 - reported per mailbox
-        return PlanPreview(job.mailbox, error=str(exc) or type(exc).__name__)
+        yield source, target
     finally:
         for conn in (source, target):
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.close()
+
+
+def preview_plan(job: MailboxJob) -> PlanPreview:
+    """One mailbox's folder plan (LIST on the source, the target's layout; no writes)."""
+    try:
+        with both_sides(job) as (source, target):
+            plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
+        return PlanPreview(job.mailbox, plan)
+    except Exception as exc:  # noqa: BLE001 - reported per mailbox
+        return PlanPreview(job.mailbox, error=str(exc) or type(exc).__name__)
 
 
 def preview_plans(jobs: Sequence[MailboxJob], concurrency: int = 4) -> list[PlanPreview]:
@@ -50,4 +57,4 @@ def preview_plans(jobs: Sequence[MailboxJob], concurrency: int = 4) -> list[Plan
         return list(pool.map(preview_plan, jobs))
 
 
-__all__ = ["PlanPreview", "preview_plan", "preview_plans"]
+__all__ = ["PlanPreview", "both_sides", "preview_plan", "preview_plans"]

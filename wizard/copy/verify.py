@@ -13,7 +13,6 @@ folders that land in one target folder are compared together. The result is save
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +26,7 @@ from .folder_map import MailboxPlan, plan_mailbox
 from .identity import MessageIdentity, match_identities
 from .job import MailboxJob
 from .ledger import CopyLedger, MessageRecord, MessageState
+from .preview import both_sides
 from .source import CopySource
 from .target import CopyTarget
 
@@ -175,23 +175,15 @@ def latest_verification(store: SessionStore, step: str) -> Verification | None:
 
 def verify_mailbox(job: MailboxJob, ledger: CopyLedger | None = None) -> MailboxCheck:
     """Compare one mailbox's source and target folder by folder (read-only on both)."""
-    source: CopySource | None = None
-    target: CopyTarget | None = None
     try:
-        source = job.source()
-        target = job.target(ignore)
-        plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
-        problems: dict[str, list[MessageRecord]] = {}
-        for row in ledger.problems(job.mailbox) if ledger is not None else ():
-            problems.setdefault(row.source_folder, []).append(row)
-        return MailboxCheck(job.mailbox, _compare(plan, source, target, problems))
+        with both_sides(job) as (source, target):
+            plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
+            problems: dict[str, list[MessageRecord]] = {}
+            for row in ledger.problems(job.mailbox) if ledger is not None else ():
+                problems.setdefault(row.source_folder, []).append(row)
+            return MailboxCheck(job.mailbox, _compare(plan, source, target, problems))
     except Exception as exc:  # noqa: BLE001 - reported per mailbox
         return MailboxCheck(job.mailbox, (), error=str(exc) or type(exc).__name__)
-    finally:
-        for conn in (source, target):
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
 
 
 def _compare(
