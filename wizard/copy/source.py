@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
 from .folder_map import SourceFolder
 from .identity import IMAP_IDENTITY_ITEMS, LIST_CHUNK, MessageIdentity, identity_from_imap
@@ -76,14 +77,16 @@ class ImapSource:
     def folders(self) -> list[SourceFolder]:
         with imap_errors(self.host, "LIST"):
             listed = self.client.list_folders()
-        with imap_errors(self.host, "LSUB"):
+        subscribed: set[str] | None = None
+        with contextlib.suppress(IMAPClientError), imap_errors(self.host, "LSUB"):
             subscribed = {_text(name) for _f, _d, name in self.client.list_sub_folders()}
         out: list[SourceFolder] = []
         for flags, delimiter, name in listed:
             delim = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
             text = _text(name)
-            # INBOX is there in every client whether LSUB names it or not.
-            shown = text in subscribed or text.upper() == "INBOX"
+            # INBOX is there in every client whether LSUB names it or not; a server that
+            # refuses LSUB has every folder shown.
+            shown = subscribed is None or text in subscribed or text.upper() == "INBOX"
             out.append(SourceFolder(text, delim or None, text_flags(flags), shown))
         return out
 
