@@ -123,8 +123,8 @@ def build_corpus(source, users: list[str], per_mailbox: int, big: int) -> tuple[
 def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
     from wizard.copy.connect import parse_endpoint, source_factory, target_factory
     from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+    from wizard.copy.folder_map import PlanOptions
     from wizard.copy.ledger import CopyLedger
-    from wizard.copy.plan import PlanOptions
     from wizard.profile import example_profile
     from wizard.store import SessionStore
 

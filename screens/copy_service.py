@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from textual.app import App
 
 from wizard.copy.engine import MailboxJob
-from wizard.copy.plan import PlanOptions
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.service import CopyService
 from wizard.copy.session_jobs import session_jobs
 from wizard.store import SessionStore

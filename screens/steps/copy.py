@@ -21,13 +21,14 @@ from wizard.cliutil import CommandError
 from wizard.copy.cli import human_bytes, human_seconds
 from wizard.copy.errors import CopyError
 from wizard.copy.events import MailboxProgress, MailboxState
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import RunMode
-from wizard.copy.plan import PlanOptions
 from wizard.copy.session_jobs import session_jobs
 from wizard.copy.verify import Verification, latest_verification, verify
 from wizard.events import Done, Event
 
 from ..copy_service import copy_service
+from ..widgets.folder_plan import FolderPlanPanel
 from .base import StepBody, register_body
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -71,6 +72,7 @@ class CopyBody(StepBody):
         Binding("x", "cancel_all", "Cancel all"),
         Binding("r", "retry_failed", "Retry failed only"),
         Binding("f", "toggle_failures", "Failures"),
+        Binding("l", "show_plan", "Folder plan"),
     ]
     DEFAULT_CSS = """
     CopyBody { height: auto; }
@@ -111,6 +113,8 @@ class CopyBody(StepBody):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
+        if self.mode is RunMode.INITIAL:  # step 9: where each folder goes, before it goes
+            yield FolderPlanPanel(self.store, id="copy-plan")
         with Vertical(id="copy-failures"):
             yield Label("Failed messages (retry them with r)")
             failures: DataTable[str] = DataTable(id="failures-table", cursor_type="row")
@@ -309,6 +313,13 @@ class CopyBody(StepBody):
     def action_cancel_all(self) -> None:
         self.service.cancel()
         self._update_status("Cancelling; start again later to go on from here.")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Only step 9 has the folder plan panel.
+        return action != "show_plan" or self.mode is RunMode.INITIAL
+
+    def action_show_plan(self) -> None:
+        self.query_one(FolderPlanPanel).action_show_plan()
 
     def action_toggle_failures(self) -> None:
         self._load_failures()

@@ -149,8 +149,8 @@ class BusyOnce:
 
 def test_throttling_waits_and_retries_are_logged(servers) -> None:  # type: ignore[no-untyped-def]
     from wizard.copy.engine import CopyEngine, CopySettings
+    from wizard.copy.folder_map import PlanOptions
     from wizard.copy.ledger import CopyLedger
-    from wizard.copy.plan import PlanOptions
     from wizard.copy.session_jobs import session_jobs
     from wizard.store import SessionStore
 

@@ -13,7 +13,7 @@ from screens.steps import load_bodies
 from screens.steps.base import body_for
 from wizard.copy.connect import parse_endpoint, source_factory, target_factory
 from wizard.copy.engine import CopySettings, MailboxJob
-from wizard.copy.plan import PlanOptions
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.service import CopyService
 from wizard.copy.target import ImapTarget
 from wizard.profile import example_profile

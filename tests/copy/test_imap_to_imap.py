@@ -10,8 +10,8 @@ import pytest
 from wizard.copy.connect import parse_endpoint, source_factory, target_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
 from wizard.copy.events import FlagsChanged, MailboxProgress, MailboxState
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import CopyLedger, MessageState, RunMode
-from wizard.copy.plan import PlanOptions
 from wizard.copy.verify import latest_verification, verify
 from wizard.profile import example_profile
 from wizard.session import create_session

@@ -10,8 +10,8 @@ from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
 from wizard.copy.connect import Endpoint, source_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+from wizard.copy.folder_map import Role
 from wizard.copy.ledger import CopyLedger
-from wizard.copy.plan import Role
 from wizard.copy.target import OutgoingMessage, Probe
 from wizard.events import ignore
 from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint

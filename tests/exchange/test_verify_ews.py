@@ -1,11 +1,17 @@
-"""Verification of a copy into the EWS stand-in: strict about duplicates, and never a write."""
+"""Verification of a copy into the EWS stand-in: strict about duplicates, and never a write;
+Cyrus to Exchange ad hoc."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, make_message
+from wizard.cli import main
+from wizard.cliutil import Exit
+from wizard.copy.cli import DEST_ENV, SOURCE_ENV
 from wizard.copy.connect import Endpoint, source_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
 from wizard.copy.ledger import CopyLedger
@@ -96,3 +102,30 @@ def test_verify_does_not_recreate_a_deleted_folder(
     projekte = next(f for f in check.folders if f.source_folder == "Projekte")
     assert not projekte.target_exists and projekte.missing_count == 2
     assert check.missing_folders == ("Projekte",) and not result.ok
+
+
+def test_cyrus_to_exchange_ad_hoc_copy_and_verify_with_json(
+    cyrus, ews_sandbox: EwsSandbox, tmp_path, monkeypatch, capsys
+) -> None:
+    user = cyrus.add_user(tree=("Kunden", "Leer"))
+    cyrus.seed(user.login, "INBOX", [make_message(n) for n in range(5)])
+    cyrus.seed(user.login, "Spam", [make_message(10)])
+    cyrus.seed(user.login, "Kunden", [make_message(20), make_message(21)])
+    monkeypatch.setenv(SOURCE_ENV, user.password)
+    monkeypatch.setenv(DEST_ENV, ews.PASSWORD)
+    dest = f"ews://{ews.USER}@{ews_sandbox.host}:{ews_sandbox.port}?tls=none"
+    args = ["--source", cyrus.url(user.login), "--dest", dest]
+    args += ["--ledger", str(tmp_path / "cyrus-ews.onboard")]
+
+    assert main(["copy", *args, "--json"]) == Exit.OK
+    capsys.readouterr()
+    box = ews_sandbox.mailbox(ews.USER)
+    assert len(box.items_in("Junk Email")) == 1 and len(box.items_in("Kunden")) == 2
+    assert {"Leer", "Archive"} <= set(box.folder_paths())  # empty folders too
+    version = ews_sandbox.store.version
+    assert main(["verify", *args, "--json"]) == Exit.OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] and ews_sandbox.store.version == version
+    folders = {f["source_folder"]: f for f in data["mailboxes"][0]["folders"]}
+    assert folders["INBOX.Spam"]["target_folder"] == "Junk Email"
+    assert (folders["INBOX"]["source_count"], folders["INBOX"]["target_count"]) == (5, 5)

@@ -12,7 +12,7 @@ from tests.sandbox.mime import make_message
 from tests.servers.ews import PASSWORD, USER, close_exchangelib
 from wizard.copy.connect import Endpoint, parse_endpoint, target_factory
 from wizard.copy.errors import Throttled
-from wizard.copy.plan import Role
+from wizard.copy.folder_map import Role
 from wizard.copy.target import OutgoingMessage, Probe
 from wizard.events import ignore
 from wizard.exchange.copy_target import exchange_target_factory, settings_from_endpoint

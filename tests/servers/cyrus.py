@@ -16,6 +16,7 @@ a test user needs no password file, only a login. As root its processes run as `
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -25,12 +26,12 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
 from imapclient import IMAPClient
 
-from .dovecot import Account, SeedMessage, StoredMessage
+from .dovecot import Account, DovecotServer
 
 HOST = "127.0.0.1"
 ROOT = Path(os.environ.get("ONBOARD_CYRUS_ROOT") or Path(__file__).parent / ".cyrus")
@@ -90,6 +91,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """A killed test run must not leave a Cyrus behind (Linux: PR_SET_PDEATHSIG, SIGTERM)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class CyrusServer:
     """One running Cyrus; ``start()`` makes it, ``stop()`` ends it and deletes its files."""
 
@@ -141,6 +150,8 @@ class CyrusServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 env=env,
+                preexec_fn=_die_with_parent,
+                start_new_session=True,  # its master signals its whole process group on stop
             )
         try:
             self._wait_ready()
@@ -213,39 +224,7 @@ class CyrusServer:
             return "INBOX"
         return self.prefix + name.replace("/", self.separator)
 
-    def create_folders(self, login: str, names: Iterable[str]) -> None:
-        with self.client(login) as c:
-            for name in names:
-                full = self.folder(name)
-                if not c.folder_exists(full):
-                    c.create_folder(full)
-
-    def seed(self, login: str, folder: str, messages: Sequence[SeedMessage | bytes]) -> list[int]:
-        """APPEND messages (creating the folder if needed); returns how many went in."""
-        with self.client(login) as c:
-            name = self.folder(folder)
-            if not c.folder_exists(name):
-                c.create_folder(name)
-            for item in messages:
-                seed = item if isinstance(item, SeedMessage) else SeedMessage(item)
-                c.append(name, seed.raw, flags=seed.flags, msg_time=seed.internaldate)
-            c.select_folder(name, readonly=True)
-            return sorted(c.search("ALL"))
-
-    def read(self, login: str, folder: str) -> list[StoredMessage]:
-        """Every message of a folder (EXAMINE and BODY.PEEK), in UID order."""
-        with self.client(login) as c:
-            c.normalise_times = False
-            c.select_folder(self.folder(folder), readonly=True)
-            uids = c.search("ALL")
-            rows = c.fetch(uids, ["BODY.PEEK[]", "FLAGS", "INTERNALDATE", "RFC822.SIZE"])
-        return [
-            StoredMessage(
-                uid,
-                bytes(rows[uid][b"BODY[]"]),
-                tuple(f.decode() for f in rows[uid][b"FLAGS"] if f != b"\\Recent"),
-                rows[uid][b"INTERNALDATE"],
-                int(rows[uid][b"RFC822.SIZE"]),
-            )
-            for uid in sorted(rows)
-        ]
+    # Seeding and reading back are the Dovecot fixture's: they need only client() and folder().
+    create_folders = DovecotServer.create_folders
+    seed = DovecotServer.seed
+    read = DovecotServer.read

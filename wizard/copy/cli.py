@@ -28,8 +28,8 @@ from ..store import SessionStore
 from .connect import Endpoint, parse_endpoint, source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
+from .folder_map import PlanOptions, Role, parse_role_override
 from .ledger import CopyLedger, RunMode
-from .plan import PlanOptions, Role, parse_role_override
 from .service import record_copy_evidence
 from .verify import FolderCheck, MailboxCheck, Verification, verify
 
@@ -209,6 +209,7 @@ def plan_options(args: argparse.Namespace) -> PlanOptions:
         exclude_patterns=tuple(args.exclude or ()),
         size_limit=int(args.max_size * 1024 * 1024) if args.max_size else None,
         role_overrides=overrides,
+        copy_deleted=args.copy_deleted,
     )
 
 
@@ -489,6 +490,11 @@ def _adhoc(p: argparse.ArgumentParser) -> None:
         help="leave a special folder out (e.g. trash, junk)",
     )
     p.add_argument("--max-size", type=float, metavar="MB", help="skip messages larger than this")
+    p.add_argument(
+        "--copy-deleted",
+        action="store_true",
+        help="copy messages flagged \\Deleted but not expunged (skipped by default)",
+    )
     p.add_argument(
         "--folder-role",
         action="append",

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..retry import RetryPolicy
+from .folder_map import PlanOptions
 from .ledger import RunMode
-from .plan import PlanOptions
 from .source import CopySource
 from .target import TargetFactory
 

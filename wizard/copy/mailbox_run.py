@@ -21,13 +21,13 @@ from ..events import Done, Failure, Started
 from ..retry import Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
 from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
+from .folder_map import FolderPlan, MailboxPlan, plan_mailbox
 from .holds import MailboxHeld, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
 from .pipeline import Pipeline
-from .plan import FolderPlan, MailboxPlan, plan_mailbox
-from .reconcile import TargetMarks, needs_reconciling, reconcile_folder
+from .reconcile import reconcile_works, remember_target_folders
 from .rematch import find_on_target, rematch_generation
 from .reporting import RunReporter
 from .source import CopySource, SourceMessage
@@ -69,6 +69,7 @@ class MailboxRun:
         self.copied = 0
         self.copied_bytes = 0
         self.flag_changes = 0
+        self.flags_applied = 0
         self.run_id = 0
         self.source: CopySource | None = None
         self.target: CopyTarget | None = None
@@ -205,6 +206,25 @@ class MailboxRun:
             )
         return self._folders_made[path]
 
+    def make_tree(self) -> None:
+        """Every included folder on the target before any message, empty ones too, subscribed
+        or not as on the source (a special folder the source has subscribed keeps the target's
+        own state)."""
+        for work in self.works:
+            if self.stopped():
+                return
+            key = self.retried_step(
+                f"creating the target folder {work.plan.target!r}",
+                lambda work=work: self.ensure_folder(work),  # type: ignore[misc]
+                "target",
+            )
+            if work.plan.role is not None and work.plan.subscribed:
+                continue
+            assert self.target is not None
+            if not self.target.set_subscribed(key, work.plan.subscribed):
+                state = "subscribed" if work.plan.subscribed else "unsubscribed"
+                self.log(f"target folder {key!r} could not be {state} as on the source", "warning")
+
     # ----- the run ----------------------------------------------------------------------------
 
     def run(self) -> MailboxResult:
@@ -254,12 +274,13 @@ class MailboxRun:
             self.emit(force=True)
             self.scan()
             if not self.settings.dry_run and not self.stopped():
-                self.reconcile()
+                reconcile_works(self)
                 self.repair()
+                self.make_tree()
                 self.state = MailboxState.COPYING
                 self.emit(force=True)
                 Pipeline(self).copy()
-                self.remember_target_folders()
+                remember_target_folders(self)
             self.state = MailboxState.CANCELLED if self.stopped() else MailboxState.DONE
         except ConnectFailed as exc:
             error, unreachable = str(exc), True
@@ -286,6 +307,11 @@ class MailboxRun:
             f"{result.copied} copied, {result.already} already there, {result.skipped} skipped, "
             f"{result.failed} failed"
         )
+        if self.flag_changes:
+            summary += (
+                f", {self.flag_changes} flag changes on the source "
+                f"({self.flags_applied} applied on the target)"
+            )
         if self.settings.dry_run:
             summary = f"dry run: {result.messages_total - result.already - result.skipped} to copy"
         self.log(f"{self.state.value}: {summary}")
@@ -342,6 +368,7 @@ class MailboxRun:
             failed=sum(w.failed for w in self.works),
             bytes_copied=self.copied_bytes,
             flag_changes=self.flag_changes,
+            flags_applied=self.flags_applied,
             seconds=time.monotonic() - self.started,
             error=error,
             folders=folders,
@@ -405,7 +432,7 @@ class MailboxRun:
                 None,
             ):
                 continue
-            oversize = self.plan.oversize_reason(msg.size)
+            skip = self.plan.skip_reason(msg.size, msg.flags)  # too large, or \Deleted
             work.total += 1
             work.total_bytes += msg.size
             if row is not None and state is MessageState.COPIED:
@@ -413,15 +440,15 @@ class MailboxRun:
                 work.confirmed[msg.uid] = (row, msg)
                 if self.settings.mode is RunMode.DIFFERENTIAL and row.flags != msg.flags:
                     flag_changes.append((row, msg))
-            elif oversize:
+            elif skip:
                 work.done += 1
                 work.done_bytes += msg.size
                 work.skipped += 1
                 if state is not MessageState.SKIPPED:
                     skipped.append(
-                        message_record(self.mailbox, work, msg, MessageState.SKIPPED, oversize)
+                        message_record(self.mailbox, work, msg, MessageState.SKIPPED, skip)
                     )
-                    self.log(f"{folder.source} UID {msg.uid}: skipped, {oversize}", "warning")
+                    self.log(f"{folder.source} UID {msg.uid}: skipped, {skip}", "warning")
             else:
                 looked = (
                     row is not None
@@ -468,6 +495,7 @@ class MailboxRun:
                 )
             )
         self.flag_changes += len(changes)
+        self.flags_applied += applied
         if applied:
             self.ledger.update_flags(
                 self.mailbox,
@@ -481,61 +509,6 @@ class MailboxRun:
         )
 
     # ----- reconciling with the target, repairing an interrupted run ----------------------------
-
-    def reconcile(self) -> None:
-        """Trust the ledger only for folders whose target is the one it recorded (reconcile.py)."""
-        marks = TargetMarks(self.ledger.store)
-        for work in self.works:
-            if self.stopped():
-                return
-            target_folder = work.plan.target
-            now = self.retried_step(
-                f"looking at {target_folder}",
-                lambda f=target_folder: self.target.folder_identity(f),  # type: ignore[union-attr,misc]
-                "target",
-            )
-            mark = marks.get(self.mailbox, target_folder)
-            if not needs_reconciling(
-                forced=self.settings.reconcile,
-                confirmed=bool(work.confirmed),
-                anything_to_send=bool(work.todo),
-                mark=mark,
-                now=now,
-            ):
-                continue
-            self.current = work.plan.source
-            found = self.retried_step(
-                f"reconciling with {target_folder}",
-                lambda w=work, n=now, m=mark: reconcile_folder(  # type: ignore[misc]
-                    self.target,  # type: ignore[arg-type]
-                    self.ledger,
-                    self.mailbox,
-                    w,
-                    w.confirmed,
-                    n,
-                    replaced=m is not None and m != n,
-                ),
-                "target",
-            )
-            self.log(
-                found.describe(work.plan.source, target_folder),
-                event="reconcile",
-                folder=work.plan.source,
-                found=found.found,
-                resend=found.resend,
-            )
-            self.emit()
-
-    def remember_target_folders(self) -> None:
-        """Which target folders the ledger now describes, so the next run can trust it."""
-        marks = TargetMarks(self.ledger.store)
-        try:
-            for target_folder in dict.fromkeys(w.plan.target for w in self.works):
-                now = self.target.folder_identity(target_folder)  # type: ignore[union-attr]
-                if now is not None and marks.get(self.mailbox, target_folder) != now:
-                    marks.set(self.mailbox, target_folder, now)
-        except Exception as exc:  # noqa: BLE001 - the next run reconciles once more, that is all
-            self.log(f"could not note the target folders' identity ({exc})", "warning")
 
     def repair(self) -> None:
         """Look up on the target whatever an earlier run may have sent without confirmation."""

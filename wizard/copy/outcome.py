@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .events import MailboxState
-from .plan import MailboxPlan
+from .folder_map import MailboxPlan
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class MailboxResult:
     skipped: int = 0
     failed: int = 0
     bytes_copied: int = 0
-    flag_changes: int = 0
+    flag_changes: int = 0  # copied messages whose flags changed on the source (differential)
+    flags_applied: int = 0  # of those, set on the target
     seconds: float = 0.0
     error: str = ""
     unreachable: bool = False  # a server could not be reached or refused the login

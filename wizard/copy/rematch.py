@@ -16,8 +16,8 @@ import hashlib
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
 
+from .folder_map import FolderPlan
 from .ledger import CopyLedger, MessageRecord, MessageState
-from .plan import FolderPlan
 from .source import FolderStatus, SourceMessage
 from .target import CopyTarget, Probe
 from .work import FolderWork, Todo

@@ -21,18 +21,25 @@ from ..imap.credentials import mailbox_secret, master_secret_key
 from ..imap.settings import ImapServerSettings, load_settings
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..store import Mailbox, SessionStore
-from .connect import Endpoint, parse_endpoint, session_source_factory, target_factory
+from .connect import (
+    Endpoint,
+    parse_endpoint,
+    session_source_factory,
+    target_factory,
+    with_target_pin_advice,
+)
 from .engine import MailboxJob
 from .errors import CopyError
 from .target import TargetFactory
 
 if TYPE_CHECKING:
     from wizard.exchange.settings import ExchangeSettings
-from .plan import PlanOptions
+from .folder_map import PlanOptions
 
 SOURCE_SETTING = "imap.server"
 TARGET_SETTING = "copy.target"
-PLAN_SETTING = "copy.plan"  # {"exclude_roles": [...], "exclude_patterns": [...]}
+# {"exclude_roles": [...], "exclude_patterns": [...], "folder_roles": {"Gesendet": "sent"}}
+PLAN_SETTING = "copy.plan"
 
 
 def source_settings(store: SessionStore) -> ImapServerSettings:
@@ -69,7 +76,7 @@ def target_endpoint(store: SessionStore) -> Endpoint:
 
 
 def plan_options(store: SessionStore, base: PlanOptions) -> PlanOptions:
-    from .plan import Role
+    from .folder_map import Role
 
     saved: dict[str, Any] = store.setting(PLAN_SETTING) or {}
     roles = set(base.exclude_roles) | {Role(r) for r in saved.get("exclude_roles", [])}
@@ -77,9 +84,29 @@ def plan_options(store: SessionStore, base: PlanOptions) -> PlanOptions:
     limit = base.size_limit
     if limit is None:
         limit = store.profile.max_message_mb * 1024 * 1024
+    # The operator's role choices of step 9; one given on the command line wins.
+    chosen = dict(saved.get("folder_roles", {}))
+    chosen.update(dict(base.role_overrides))
     return replace(
-        base, exclude_roles=frozenset(roles), exclude_patterns=patterns, size_limit=limit
+        base,
+        exclude_roles=frozenset(roles),
+        exclude_patterns=patterns,
+        size_limit=limit,
+        role_overrides=tuple(sorted(chosen.items())),
     )
+
+
+def save_folder_role(store: SessionStore, folder: str, role: str | None) -> None:
+    """Remember the operator's role for a source folder ("none": a user folder; None: back to
+    what the source says) for every copy and verification of the session."""
+    saved: dict[str, Any] = dict(store.setting(PLAN_SETTING) or {})
+    roles = dict(saved.get("folder_roles", {}))
+    if role is None:
+        roles.pop(folder, None)
+    else:
+        roles[folder] = role
+    saved["folder_roles"] = roles
+    store.set_setting(PLAN_SETTING, saved)
 
 
 def select_mailboxes(store: SessionStore, wanted: Sequence[str]) -> list[Mailbox]:
@@ -180,7 +207,8 @@ def _target(
     if exchange is not None:
         from wizard.exchange.copy_target import exchange_target_factory
 
-        return exchange_target_factory(exchange, address, password, max_message_size=limit)
+        connect = exchange_target_factory(exchange, address, password, max_message_size=limit)
+        return with_target_pin_advice(connect, exchange.host)
     return target_factory(replace(endpoint, user=address), password, max_message_size=limit)
 
 

@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Protocol
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
+from .folder_map import SourceFolder
 from .identity import IMAP_IDENTITY_ITEMS, LIST_CHUNK, MessageIdentity, identity_from_imap
 from .imaputil import imap_errors, quiet_imaplib, text_flags
-from .plan import SourceFolder
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,17 @@ class ImapSource:
     def folders(self) -> list[SourceFolder]:
         with imap_errors(self.host, "LIST"):
             listed = self.client.list_folders()
+        subscribed: set[str] | None = None
+        with contextlib.suppress(IMAPClientError), imap_errors(self.host, "LSUB"):
+            subscribed = {_text(name) for _f, _d, name in self.client.list_sub_folders()}
         out: list[SourceFolder] = []
         for flags, delimiter, name in listed:
             delim = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
-            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
-            out.append(SourceFolder(text, delim or None, text_flags(flags)))
+            text = _text(name)
+            # INBOX is there in every client whether LSUB names it or not; a server that
+            # refuses LSUB has every folder shown.
+            shown = subscribed is None or text in subscribed or text.upper() == "INBOX"
+            out.append(SourceFolder(text, delim or None, text_flags(flags), shown))
         return out
 
     def examine(self, folder: str) -> FolderStatus:
@@ -136,3 +143,7 @@ class ImapSource:
             self.client.logout()
         with contextlib.suppress(Exception):
             self.client.shutdown()
+
+
+def _text(name: bytes | str) -> str:
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)

@@ -24,9 +24,9 @@ from imapclient.imapclient import seq_to_parenstr
 
 from ..events import EventSink
 from .errors import Throttled
+from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
-from .plan import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,11 @@ class CopyTarget(Protocol):
     def folder_identity(self, folder: str) -> str | None:
         """What tells this folder from one deleted and made again under its name (IMAP: its
         UIDVALIDITY, EWS: its folder id), or None when it does not exist. Read-only."""
+        ...
+
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Subscribe or unsubscribe a folder as the customer had it; False when the server
+        refused (True, doing nothing, where the target has no subscriptions)."""
         ...
 
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
@@ -232,6 +237,20 @@ class ImapTarget:
                 self.client.subscribe_folder(part)
             self._existing.add(part)
         return name
+
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        if folder.upper() == "INBOX":
+            return True
+        what = "SUBSCRIBE" if subscribed else "UNSUBSCRIBE"
+        try:
+            with imap_errors(self.host, f"{what} {folder}"):
+                if subscribed:
+                    self.client.subscribe_folder(folder)
+                else:
+                    self.client.unsubscribe_folder(folder)
+        except IMAPClientError:
+            return False
+        return True
 
     def _select(self, folder: str, writable: bool = False) -> int:
         with imap_errors(self.host, f"SELECT {folder}"):

@@ -13,7 +13,6 @@ folders that land in one target folder are compared together. The result is save
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +22,11 @@ from typing import Any
 from ..activity import event_logger
 from ..events import Done, EventSink, Started, ignore
 from ..store import Evidence, SessionStore, now_iso
+from .folder_map import MailboxPlan, plan_mailbox
 from .identity import MessageIdentity, match_identities
 from .job import MailboxJob
 from .ledger import CopyLedger, MessageRecord, MessageState
-from .plan import MailboxPlan, plan_mailbox
+from .preview import both_sides
 from .source import CopySource
 from .target import CopyTarget
 
@@ -175,23 +175,15 @@ def latest_verification(store: SessionStore, step: str) -> Verification | None:
 
 def verify_mailbox(job: MailboxJob, ledger: CopyLedger | None = None) -> MailboxCheck:
     """Compare one mailbox's source and target folder by folder (read-only on both)."""
-    source: CopySource | None = None
-    target: CopyTarget | None = None
     try:
-        source = job.source()
-        target = job.target(ignore)
-        plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
-        problems: dict[str, list[MessageRecord]] = {}
-        for row in ledger.problems(job.mailbox) if ledger is not None else ():
-            problems.setdefault(row.source_folder, []).append(row)
-        return MailboxCheck(job.mailbox, _compare(plan, source, target, problems))
+        with both_sides(job) as (source, target):
+            plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
+            problems: dict[str, list[MessageRecord]] = {}
+            for row in ledger.problems(job.mailbox) if ledger is not None else ():
+                problems.setdefault(row.source_folder, []).append(row)
+            return MailboxCheck(job.mailbox, _compare(plan, source, target, problems))
     except Exception as exc:  # noqa: BLE001 - reported per mailbox
         return MailboxCheck(job.mailbox, (), error=str(exc) or type(exc).__name__)
-    finally:
-        for conn in (source, target):
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
 
 
 def _compare(
@@ -202,10 +194,13 @@ def _compare(
 ) -> tuple[FolderCheck, ...]:
     listed: dict[str, list[MessageIdentity]] = {}
     known: dict[str, set[int]] = {}  # UIDs the ledger skipped or failed in this UIDVALIDITY
+    left: dict[str, set[int]] = {}  # UIDs the copy leaves on the source (too large, \Deleted)
     for folder in plan.included:
         status = source.examine(folder.source)
-        listed[folder.source] = [m.identity for m in source.list_messages(folder.source)]
-        known[folder.source] = {
+        messages = source.list_messages(folder.source)
+        listed[folder.source] = [m.identity for m in messages]
+        left[folder.source] = {m.uid for m in messages if plan.skip_reason(m.size, m.flags)}
+        known[folder.source] = left[folder.source] | {
             r.uid for r in problems.get(folder.source, ()) if r.uidvalidity == status.uidvalidity
         }
     groups: dict[str, list[str]] = {}
@@ -225,7 +220,7 @@ def _compare(
         for name in sources:
             first = name == sources[0]  # extra and duplicated belong to the target folder
             rows = problems.get(name, ())
-            states = Counter(r.state for r in rows)
+            states = Counter(r.state for r in rows if r.uid not in left[name])
             checks.append(
                 FolderCheck(
                     source_folder=name,
@@ -237,7 +232,7 @@ def _compare(
                     missing_count=len(missing[name]),
                     extra_count=len(match.extra) if first else 0,
                     without_message_id=sum(1 for m in listed[name] if not m.message_id),
-                    skipped=states.get(MessageState.SKIPPED, 0),
+                    skipped=states.get(MessageState.SKIPPED, 0) + len(left[name]),
                     failed=states.get(MessageState.FAILED, 0),
                     shared_with=tuple(s for s in sources if s != name),
                     duplicated=_labels(match.duplicated) if first else (),

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .events import FolderProgress
+from .folder_map import FolderPlan
 from .ledger import MessageRecord, MessageState
-from .plan import FolderPlan
 from .source import FolderStatus, SourceMessage
 
 

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..copy.errors import ConnectFailed, Throttled, TransientError
+from ..copy.folder_map import Role, TargetLayout
 from ..copy.identity import EWS_RULE, MessageIdentity, identity_from_ews
-from ..copy.plan import Role, TargetLayout
 from ..copy.target import CopyTarget, OutgoingMessage, Probe, TargetFactory, WriteResult
 from ..events import EventSink
 from ..retry import NO_RETRY
@@ -185,6 +185,10 @@ class ExchangeCopyTarget:
         if ref is not None:
             self._refs[key] = ref
         return ref
+
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Exchange shows every folder: there is no subscription to carry."""
+        return True
 
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
         reads = [(item_id, any(f.lower() == "\\seen" for f in flags)) for item_id, flags in changes]

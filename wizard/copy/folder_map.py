@@ -1,4 +1,4 @@
-"""The copy plan of one mailbox pair: which source folder goes to which target folder, and why.
+"""The folder map of one mailbox pair: which source folder goes to which target folder, and why.
 
 Folder names here are always decoded text (IMAP's modified UTF-7 is undone by the source reader
 and redone by an IMAP target on the wire). A folder's path is its name split on the server's
@@ -35,6 +35,7 @@ class SourceFolder:
     name: str
     delimiter: str | None = None
     flags: tuple[str, ...] = ()
+    subscribed: bool = True  # the customer's subscription (LSUB), carried to an IMAP target
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -86,6 +87,7 @@ class FolderPlan:
     target: str
     excluded: str = ""
     reason: str = ""  # why the folder goes to ``target``, for the plan and --dry-run
+    subscribed: bool = True
 
     @property
     def included(self) -> bool:
@@ -101,6 +103,7 @@ class PlanOptions:
     size_limit: int | None = None  # bytes; the smaller of this and the target's limit applies
     source_prefix: str | None = None  # personal namespace to strip, e.g. "INBOX."; None = guess
     role_overrides: tuple[tuple[str, str], ...] = ()  # (source folder, role value or "none")
+    copy_deleted: bool = False  # copy messages flagged \Deleted but not expunged (with the flag)
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class MailboxPlan:
     folders: tuple[FolderPlan, ...]
     size_limit: int | None = None
     target_kind: str = ""
+    copy_deleted: bool = False
 
     @property
     def included(self) -> tuple[FolderPlan, ...]:
@@ -132,6 +136,15 @@ class MailboxPlan:
             f"larger than the target's limit: {size / 1_048_576:.1f} MB, "
             f"limit {self.size_limit / 1_048_576:.1f} MB"
         )
+
+    def skip_reason(self, size: int, flags: Sequence[str] = ()) -> str:
+        """Why a message is left on the source (too large, or deleted), or "" to copy it."""
+        if not self.copy_deleted and any(f.lower() == "\\deleted" for f in flags):
+            return (
+                "flagged \\Deleted on the source (deleted, not yet expunged); "
+                "--copy-deleted copies it"
+            )
+        return self.oversize_reason(size)
 
 
 def split_path(name: str, delimiter: str | None) -> tuple[str, ...]:
@@ -260,6 +273,7 @@ def plan_mailbox(
                 target=target.key(target_path),
                 excluded=excluded,
                 reason=reason,
+                subscribed=node.folder.subscribed,
             )
         )
     limits = [x for x in (options.size_limit, target.max_message_size) if x]
@@ -268,6 +282,7 @@ def plan_mailbox(
         folders=tuple(plans),
         size_limit=min(limits) if limits else None,
         target_kind=target.kind,
+        copy_deleted=options.copy_deleted,
     )
 
 

@@ -1,8 +1,8 @@
-"""The folder plan: names, delimiters, special-use folders, exclusions and the size limit."""
+"""The folder map: names, delimiters, special folders (also by localized name), overrides."""
 
 from __future__ import annotations
 
-from wizard.copy.plan import PlanOptions, Role, SourceFolder, TargetLayout, plan_mailbox
+from wizard.copy.folder_map import PlanOptions, Role, SourceFolder, TargetLayout, plan_mailbox
 
 EXCHANGE = TargetLayout(
     kind="ews",
@@ -193,7 +193,7 @@ def test_the_operator_overrides_a_role() -> None:
 def test_a_role_override_is_checked() -> None:
     import pytest
 
-    from wizard.copy.plan import parse_role_override
+    from wizard.copy.folder_map import parse_role_override
 
     assert parse_role_override("Kunden=Archive") == ("Kunden", "archive")
     assert parse_role_override("a=b=none") == ("a=b", "none")
