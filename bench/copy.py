@@ -141,8 +141,8 @@ def messages_on_target(target, users: list[str]) -> int:  # type: ignore[no-unty
 def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
     from wizard.copy.connect import source_factory, target_factory
     from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+    from wizard.copy.folder_map import PlanOptions
     from wizard.copy.ledger import CopyLedger
-    from wizard.copy.plan import PlanOptions
     from wizard.endpoint import parse_endpoint
     from wizard.profile import example_profile
     from wizard.store import SessionStore

@@ -18,8 +18,8 @@ from textual.signal import Signal
 
 from wizard.copy.engine import MailboxJob
 from wizard.copy.events import MailboxProgress
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import RunMode
-from wizard.copy.plan import PlanOptions
 from wizard.copy.service import ALL, CopyService, JobBuilder
 from wizard.copy.session_jobs import session_jobs
 from wizard.events import Done, Event

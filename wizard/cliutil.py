@@ -22,7 +22,7 @@ class Exit(IntEnum):
     PROBLEMS = 1  # the command ran; what it checked needs fixing (or some items failed)
     USAGE = 2  # bad arguments or input
     NOT_FOUND = 3  # no such session
-    LOCKED = 4  # the session is open in another onboard
+    LOCKED = 4  # the session is open in another onboard, or another copy holds the mailbox
     DAMAGED = 5  # the session file is damaged or from a newer onboard
     UNREACHABLE = 6  # a server could not be reached or refused the login
     INTERRUPTED = 130
@@ -33,7 +33,8 @@ EXIT_CODES_HELP = """exit codes:
   1    the command ran and found problems to fix (failed checks, failed messages)
   2    bad arguments or input
   3    no such session
-  4    the session is open in another onboard process
+  4    the session is open in another onboard process, or another `onboard copy`
+       is copying the same mailbox (it says who: host, pid, since when)
   5    the session file is damaged or was written by a newer onboard
   6    a server could not be reached, or it refused the login
   130  interrupted (Ctrl+C)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -30,6 +31,7 @@ from wizard.steps.verify_initial import VerificationController
 from ..copy_service import SessionCopy
 from ..messages import CopyFinished, CopyProgressed
 from ..services import session_work
+from ..widgets.folder_plan import FolderPlanPanel
 from .base import StepBody, register_body
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -73,6 +75,7 @@ class CopyBody(StepBody):
         Binding("x", "cancel_all", "Cancel all"),
         Binding("r", "retry_failed", "Retry failed only"),
         Binding("f", "toggle_failures", "Failures"),
+        Binding("l", "show_plan", "Folder plan"),
     ]
     DEFAULT_CSS = """
     CopyBody { height: auto; }
@@ -114,6 +117,8 @@ class CopyBody(StepBody):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         yield table
+        if self.mode is RunMode.INITIAL:  # step 9: where each folder goes, before it goes
+            yield FolderPlanPanel(self.store, id="copy-plan")
         with Vertical(id="copy-failures"):
             yield Label("Failed messages (retry them with r)")
             failures: DataTable[str] = DataTable(id="failures-table", cursor_type="row")
@@ -303,6 +308,13 @@ class CopyBody(StepBody):
         self.service.cancel()
         self._update_status("Cancelling; start again later to go on from here.")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Only step 9 has the folder plan panel.
+        return action != "show_plan" or self.mode is RunMode.INITIAL
+
+    def action_show_plan(self) -> None:
+        self.query_one(FolderPlanPanel).action_show_plan()
+
     def action_toggle_failures(self) -> None:
         self._load_failures()
         self.query_one("#copy-failures").toggle_class("shown")
@@ -347,16 +359,21 @@ class VerifyBody(StepBody):
         if result is None:
             summary.update("Not verified yet: press v to compare source and target.")
             return
-        summary.update(f"{result.summary()} ({result.created_at})")
+        summary.update(
+            Text(f"{result.summary()} ({result.created_at})", style="" if result.ok else "red")
+        )
         for m in result.mailboxes:
             mark = "✓" if m.ok else "✗"
             if m.error:
                 tree.root.add_leaf(f"{mark} {m.mailbox}: could not be checked: {m.error}")
                 continue
             node = tree.root.add(
-                f"{mark} {m.mailbox}: source {m.source_count}, target {m.target_count}, "
-                f"missing {m.missing_count}, extra {m.extra_count}, failed {m.failed}, "
-                f"skipped {m.skipped}",
+                Text(
+                    f"{mark} {m.mailbox}: source {m.source_count}, target {m.target_count}, "
+                    f"missing {m.missing_count}, extra {m.extra_count}, "
+                    f"duplicated {m.duplicated_count}, failed {m.failed}, skipped {m.skipped}",
+                    style="" if m.ok else "red",
+                ),
                 expand=not m.ok,
             )
             for f in m.folders:
@@ -365,15 +382,22 @@ class VerifyBody(StepBody):
                     continue
                 fmark = "✓" if f.ok else "✗"
                 folder = node.add(
-                    f"{fmark} {f.source_folder} → {f.target_folder}: {f.source_count} / "
-                    f"{f.target_count}, missing {f.missing_count}, extra {f.extra_count}, "
-                    f"failed {f.failed}, skipped {f.skipped}",
+                    Text(
+                        f"{fmark} {f.source_folder} → {f.target_folder}: {f.source_count} / "
+                        f"{f.target_count}, missing {f.missing_count}, extra {f.extra_count}, "
+                        f"duplicated {f.duplicated_count}, failed {f.failed}, "
+                        f"skipped {f.skipped}"
+                        + ("" if f.target_exists else ", no such folder on the target"),
+                        style="" if f.ok else "red",
+                    ),
                     expand=False,
                 )
                 for message_id in f.missing:
                     folder.add_leaf(f"missing {message_id}")
                 for message_id in f.extra:
                     folder.add_leaf(f"extra {message_id}")
+                for message_id in f.duplicated:
+                    folder.add_leaf(f"duplicated {message_id}")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

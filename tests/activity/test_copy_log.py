@@ -149,8 +149,8 @@ class BusyOnce:
 
 def test_throttling_waits_and_retries_are_logged(servers) -> None:  # type: ignore[no-untyped-def]
     from wizard.copy.engine import CopyEngine, CopySettings
+    from wizard.copy.folder_map import PlanOptions
     from wizard.copy.ledger import CopyLedger
-    from wizard.copy.plan import PlanOptions
     from wizard.copy.session_jobs import session_jobs
     from wizard.store import SessionStore
 
@@ -158,7 +158,7 @@ def test_throttling_waits_and_retries_are_logged(servers) -> None:  # type: igno
     with SessionStore.open(session_path(name)) as store:
         (job,) = session_jobs(store, [], PlanOptions(), interactive=False)
         real_target = job.target
-        job = replace(job, target=lambda: BusyOnce(real_target()))
+        job = replace(job, target=lambda sink: BusyOnce(real_target(sink)))
         settings = CopySettings(backoff_initial=0.01, backoff_max=0.05)
         sink = activity.event_logger(store, "copy")
         result = CopyEngine(CopyLedger(store), [job], settings, sink=sink).run()

@@ -18,9 +18,9 @@ from screens.steps.base import body_for
 from tests.ui.pilot_helpers import wait_until
 from wizard.copy.connect import source_factory, target_factory
 from wizard.copy.engine import CopySettings, MailboxJob
-from wizard.copy.plan import PlanOptions
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.service import CopyService
-from wizard.copy.targets import ImapTarget
+from wizard.copy.target import ImapTarget
 from wizard.endpoint import parse_endpoint
 from wizard.profile import example_profile
 from wizard.session import create_session
@@ -81,7 +81,7 @@ def make_service(store: SessionStore, dovecots, tag: str) -> CopyService:  # typ
                 MailboxJob(
                     mailbox=address,
                     source=source_factory(src_endpoints[address], src.password),
-                    target=lambda plain=plain: SlowTarget(plain().client, "dst"),
+                    target=lambda sink, plain=plain: SlowTarget(plain(sink).client, "dst"),
                     options=PlanOptions(),
                 )
             )

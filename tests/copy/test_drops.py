@@ -6,8 +6,8 @@ import pytest
 
 from wizard.copy.connect import source_factory, target_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import CopyLedger
-from wizard.copy.plan import PlanOptions
 from wizard.endpoint import parse_endpoint
 from wizard.profile import example_profile
 from wizard.session import create_session

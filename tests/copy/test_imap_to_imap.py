@@ -10,8 +10,8 @@ import pytest
 from wizard.copy.connect import source_factory, target_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
 from wizard.copy.events import FlagsChanged, MailboxProgress, MailboxState
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import CopyLedger, MessageState, RunMode
-from wizard.copy.plan import PlanOptions
 from wizard.copy.verify import latest_verification, verify
 from wizard.endpoint import parse_endpoint
 from wizard.profile import example_profile
@@ -211,3 +211,22 @@ def test_changed_uidvalidity_is_rematched(dovecots, users, store) -> None:
     assert second.copied == 0
     target = dst.client(users[1])
     assert sum(bodies(target, EXPECTED[NESTED]).values()) == len(raws)
+
+
+def test_a_failing_throughput_sample_cannot_leave_the_run_marked_running(
+    dovecots, users, store, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from wizard.copy.ledger import RunState
+
+    populate(dovecots[0].client(users[0]))
+
+    def broken_sample(*_args: object, **_kw: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(CopyLedger, "add_sample", broken_sample)
+    result, events = run(store, job_for(dovecots, users), sample_interval=0.0)
+    assert result.state is MailboxState.DONE and result.copied > 0, result.error
+    (copy_run,) = CopyLedger(store).runs(result.mailbox)
+    assert copy_run.state is RunState.DONE and copy_run.finished_at
+    assert copy_run.messages == result.copied
+    assert any("throughput sample" in getattr(e, "message", "") for e in events)

@@ -13,8 +13,8 @@ import pytest
 from tests.servers.dovecot import DovecotFactory
 from wizard import cli
 from wizard.copy.engine import CopyEngine, CopyResult
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import CopyLedger
-from wizard.copy.plan import PlanOptions
 from wizard.copy.session_jobs import session_jobs
 from wizard.devservers.demo import DemoCompany, DemoServers, generate_company, open_demo_session
 from wizard.devservers.demo.run import demo_state_dir

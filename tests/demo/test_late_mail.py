@@ -9,8 +9,8 @@ from pathlib import Path
 
 from tests.servers.dovecot import DovecotFactory
 from wizard.copy.engine import CopyEngine, CopySettings
+from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import CopyLedger, RunMode
-from wizard.copy.plan import PlanOptions
 from wizard.copy.session_jobs import session_jobs
 from wizard.devservers.demo import (
     DemoCompany,

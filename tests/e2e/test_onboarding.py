@@ -151,7 +151,7 @@ async def verify_both(app: OnboardApp, pilot: Pilot, number: str, counts: dict[s
     await wait_until(pilot, lambda: "mailbox" in shown(summary) or "Cannot" in shown(summary))
     assert "2 mailboxes verified: every message is on the target" in shown(summary)
     for address, count in counts.items():
-        line = f"✓ {address}: source {count}, target {count}, missing 0, extra 0, failed 0"
+        line = f"✓ {address}: source {count}, target {count}, missing 0, extra 0, duplicated 0, failed 0"
         assert any(r.startswith(line) for r in row_texts(tree)), (line, row_texts(tree))
     bert = next(n for n in tree.root.children if BERT in str(n.label))
     folders = [str(n.label) for n in bert.children]

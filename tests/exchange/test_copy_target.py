@@ -11,11 +11,12 @@ from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
 from wizard.copy.connect import source_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
 from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
+from wizard.copy.folder_map import Role
 from wizard.copy.ledger import CopyLedger
-from wizard.copy.plan import Role
-from wizard.copy.targets import OutgoingMessage, Probe
+from wizard.copy.target import OutgoingMessage, Probe
 from wizard.devservers.ews import EwsSandbox
 from wizard.endpoint import Endpoint
+from wizard.events import ignore
 from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore
@@ -30,9 +31,21 @@ def store():  # type: ignore[no-untyped-def]
     s.close()
 
 
+def imap_to_exchange(dovecot: DovecotServer, sandbox: EwsSandbox, user) -> MailboxJob:  # type: ignore[no-untyped-def]
+    """A job from ``user``'s Dovecot mailbox (over TLS, pinned) to anna's Exchange mailbox."""
+    source = Endpoint(
+        "imap", dovecot.host, dovecot.imaps_port, user.login, "tls", pin=dovecot.fingerprint
+    )
+    return MailboxJob(
+        mailbox=ews.USER,
+        source=source_factory(source, user.password),
+        target=exchange_target_factory(service_settings(sandbox), ews.USER, ews.SERVICE_PASSWORD),
+    )
+
+
 def test_copy_target_protocol(ews_sandbox: EwsSandbox) -> None:
     connect = exchange_target_factory(delegate_settings(ews_sandbox), ews.USER, ews.PASSWORD)
-    target = connect()
+    target = connect(ignore)
     try:
         layout = target.layout()
         assert layout.roles[Role.SENT] == ("Sent Items",)
@@ -66,7 +79,7 @@ def test_settings_from_an_adhoc_endpoint(ews_sandbox_factory) -> None:
     endpoint = Endpoint("ews", "127.0.0.1", port, ews.USER, "tls", pin=sandbox.fingerprint or "")
     settings = settings_from_endpoint(endpoint)
     assert settings.ews_url == sandbox.url
-    target = exchange_target_factory(settings, ews.USER, ews.PASSWORD)()
+    target = exchange_target_factory(settings, ews.USER, ews.PASSWORD)(ignore)
     assert target.count(target.ensure_folder(("Inbox",))) == 0
     target.close()
 
@@ -85,16 +98,7 @@ def test_copy_engine_imap_to_exchange(
     dovecot.seed(
         user.login, "Kunden/Müller & Söhne", [SeedMessage(make_message(60), ("\\Flagged",))]
     )
-    source = Endpoint(
-        "imap", dovecot.host, dovecot.imaps_port, user.login, "tls", pin=dovecot.fingerprint
-    )
-    job = MailboxJob(
-        mailbox=ews.USER,
-        source=source_factory(source, user.password),
-        target=exchange_target_factory(
-            service_settings(ews_sandbox), ews.USER, ews.SERVICE_PASSWORD
-        ),
-    )
+    job = imap_to_exchange(dovecot, ews_sandbox, user)
     result = CopyEngine(CopyLedger(store), [job], CopySettings(batch_messages=5)).run()
     assert result.ok, result
     box = ews_sandbox.mailbox(ews.USER)
@@ -107,3 +111,80 @@ def test_copy_engine_imap_to_exchange(
     assert read.count(True) == 6
     source_bytes = {m.raw for m in dovecot.read(user.login, "INBOX")}
     assert {i.mime for i in box.items_in("Inbox")} == source_bytes
+
+
+def test_a_throttled_exchange_write_reaches_the_activity_log(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
+) -> None:
+    from wizard.activity import event_logger, read_records
+    from wizard.events import Event
+    from wizard.retry import Waiting
+
+    user = dovecot.add_user()
+    dovecot.seed(user.login, "INBOX", [make_message(n) for n in range(8)])
+    job = imap_to_exchange(dovecot, ews_sandbox, user)
+    ews_sandbox.faults.server_busy(300, operation="CreateItem", times=2)
+    events: list[Event] = []
+    sink = event_logger(store, "copy", inner=events.append)
+    result = CopyEngine(CopyLedger(store), [job], CopySettings(batch_messages=4), sink=sink).run()
+    assert result.ok and result.copied == 8, result
+    assert ews_sandbox.faults.count("busy") == 2
+    box = ews_sandbox.mailbox(ews.USER)
+    assert sorted(i.mime for i in box.items_in("Inbox")) == sorted(
+        m.raw for m in dovecot.read(user.login, "INBOX")
+    )  # each message once
+    assert not [e for e in events if isinstance(e, Waiting)]  # one wait loop: the engine's
+    records = read_records(store.path)
+    throttles = [r for r in records if r.event == "throttle"]
+    assert len(throttles) == 2
+    assert all(r.mailbox == ews.USER and r.fields["seconds"] == 0.3 for r in throttles)
+    retries = [r for r in records if r.event == "retry"]
+    assert len(retries) == 2 and all("Exchange is busy" in r.message for r in retries)
+
+
+def test_a_fresh_ledger_onto_a_complete_exchange_mailbox_stays_at_55(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
+) -> None:
+    from datetime import timedelta
+
+    from tests.copy.corpus import message
+    from wizard.copy.reconcile import FOUND_ON_TARGET
+
+    user = dovecot.add_user()
+    base = datetime(2023, 2, 3, 4, 5, 6, tzinfo=UTC)
+    # Five without a Message-ID, each received at its own time; the rest with one.
+    seeds = [
+        SeedMessage(message(n, message_id=n >= 5), ("\\Seen",), base + timedelta(minutes=n))
+        for n in range(55)
+    ]
+    dovecot.seed(user.login, "INBOX", seeds)
+    job = imap_to_exchange(dovecot, ews_sandbox, user)
+    first = CopyEngine(CopyLedger(store), [job], CopySettings(batch_messages=20)).run()
+    assert first.ok and first.copied == 55, first
+    other = create_session("Copy To Exchange Again", "copy.example", example_profile())
+    try:
+        again = CopyEngine(CopyLedger(other), [job], CopySettings(batch_messages=20)).run()
+        assert again.ok and again.copied == 0, again
+        rows = CopyLedger(other).messages(ews.USER)
+        assert len(rows) == 55 and {r.reason for r in rows} == {FOUND_ON_TARGET}
+    finally:
+        other.close()
+    box = ews_sandbox.mailbox(ews.USER)
+    assert len(box.items_in("Inbox")) == 55
+    assert {i.mime for i in box.items_in("Inbox")} == {s.raw for s in seeds}
+
+
+def test_verification_waits_out_a_busy_exchange_instead_of_failing(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
+) -> None:
+    from wizard.copy.verify import verify_mailbox
+    from wizard.retry import RetryPolicy
+
+    user = dovecot.add_user()
+    dovecot.seed(user.login, "INBOX", [make_message(n) for n in range(6)])
+    job = imap_to_exchange(dovecot, ews_sandbox, user)
+    assert CopyEngine(CopyLedger(store), [job]).run().ok
+    ews_sandbox.faults.server_busy(200, operation="FindItem", times=1)
+    check = verify_mailbox(job, CopyLedger(store), RetryPolicy(initial=0.01))
+    assert ews_sandbox.faults.count("busy") == 1
+    assert not check.error and check.ok, check

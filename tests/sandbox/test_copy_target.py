@@ -13,10 +13,11 @@ from tests.servers.ews import PASSWORD, USER, close_exchangelib
 from wizard.copy.connect import target_factory
 from wizard.copy.errors import Throttled
 from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
-from wizard.copy.plan import Role
-from wizard.copy.targets import OutgoingMessage, Probe
+from wizard.copy.folder_map import Role
+from wizard.copy.target import OutgoingMessage, Probe
 from wizard.devservers.ews import EWS_PATH, EwsSandbox
 from wizard.endpoint import Endpoint, parse_endpoint
+from wizard.events import ignore
 
 
 def _endpoint(sandbox: EwsSandbox, **changes: str) -> Endpoint:
@@ -27,7 +28,7 @@ def _endpoint(sandbox: EwsSandbox, **changes: str) -> Endpoint:
 
 
 def _target(sandbox: EwsSandbox, **changes: str):  # type: ignore[no-untyped-def]
-    return target_factory(_endpoint(sandbox, **changes), PASSWORD)()
+    return target_factory(_endpoint(sandbox, **changes), PASSWORD)(ignore)
 
 
 def _message(n: int, flags: tuple[str, ...] = ("\\Seen",), *, dated: bool = False):  # type: ignore[no-untyped-def]
@@ -101,15 +102,21 @@ def test_set_flags_changes_read_state(ews_sandbox: EwsSandbox) -> None:
     target.close()
 
 
-def test_busy_server_is_waited_out_and_nothing_is_written_twice(ews_sandbox: EwsSandbox) -> None:
+def test_a_busy_server_is_handed_to_the_copy_engine_with_its_back_off(
+    ews_sandbox: EwsSandbox,
+) -> None:
+    """A target writes at most once per call: the copy engine's retry waits, not the target."""
     target = _target(ews_sandbox)
     key = target.ensure_folder(("Inbox",))
     ews_sandbox.faults.server_busy(back_off_ms=400, operation="CreateItem")
     started = time.monotonic()
-    results = target.append(key, [_message(1), _message(2)])
-    assert [r.ok for r in results] == [True, True]
-    assert time.monotonic() - started >= 0.4  # the back-off the server asked for was obeyed
+    with pytest.raises(Throttled) as caught:
+        target.append(key, [_message(1), _message(2)])
+    assert time.monotonic() - started < 0.4  # no wait of its own
+    assert caught.value.retry_after == pytest.approx(0.4, abs=0.05)
     assert ews_sandbox.faults.count("busy") == 1
+    assert ews_sandbox.mailbox(USER).items_in("Inbox") == []
+    assert [r.ok for r in target.append(key, [_message(1), _message(2)])] == [True, True]
     assert len(ews_sandbox.mailbox(USER).items_in("Inbox")) == 2
     target.close()
 
@@ -119,7 +126,7 @@ def test_a_long_back_off_hands_over_to_the_copy_engine_as_throttled(
 ) -> None:
     endpoint = _endpoint(ews_sandbox)
     settings = settings_from_endpoint(endpoint)
-    target = exchange_target_factory(settings, USER, PASSWORD, max_wait=1.0)()
+    target = exchange_target_factory(settings, USER, PASSWORD)(ignore)
     key = target.ensure_folder(("Inbox",))
     ews_sandbox.faults.server_busy(back_off_ms=2500, operation="CreateItem")
     with pytest.raises(Throttled) as caught:
@@ -173,7 +180,7 @@ def test_pinned_https_target(ews_sandbox_factory) -> None:  # type: ignore[no-un
 
 def test_oversize_message_refused_by_the_server_is_reported(ews_sandbox_factory) -> None:  # type: ignore[no-untyped-def]
     sandbox = ews_sandbox_factory(max_message_bytes=20_000)
-    target = target_factory(_endpoint(sandbox), PASSWORD, max_message_size=20_000)()
+    target = target_factory(_endpoint(sandbox), PASSWORD, max_message_size=20_000)(ignore)
     assert target.layout().max_message_size == 20_000  # the plan skips bigger ones before
     key = target.ensure_folder(("Inbox",))
     big = make_message(2, size=50_000)

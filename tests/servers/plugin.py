@@ -15,6 +15,9 @@ Without the dovecot (knotd) binary the fixtures skip with the reason, except und
 they fail: CI must run every server test.
 
 - ``ews_sandbox`` (function): a fresh EWS stand-in; ``ews_sandbox_factory`` for options (TLS ...).
+- ``cyrus`` (session): one Cyrus IMAP 3.6 ("." separator, ``INBOX.`` prefix, SPECIAL-USE), unpacked
+  by scripts/install-cyrus; add fresh users per test with ``add_user()`` (tests/servers/cyrus.py).
+  Skips without it, fails under CI=true.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import pytest
 
 from wizard.devservers.ews import EwsSandbox
 
+from .cyrus import INSTALL_HINT, ROOT, CyrusServer, cyrus_installed
 from .dovecot import DOVECOT, Account, DovecotFactory, DovecotServer, dovecot_installed
 from .knot import KNOTD, KnotFactory, SilentServer, knot_installed
 
@@ -38,6 +42,24 @@ def require_dovecot() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason}; CI=true needs every server test to run", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def cyrus() -> Iterator[CyrusServer]:
+    reason = ""
+    if not cyrus_installed():
+        reason = f"Cyrus IMAP is not unpacked in {ROOT}: {INSTALL_HINT}"
+    else:
+        try:
+            server = CyrusServer.start()
+        except RuntimeError as exc:
+            reason = f"Cyrus IMAP did not start: {exc}"
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI=true needs every server test to run", pytrace=False)
+        pytest.skip(reason)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

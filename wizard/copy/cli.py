@@ -3,7 +3,9 @@
 Session form: ``onboard copy SESSION [--mailbox ADDR]... [--differential] [--dry-run]`` copies the
 session's mailboxes with its source server and target. Ad-hoc form: ``onboard copy --source URL
 --dest URL`` copies one mailbox between two servers, keeping its ledger in a small session file of
-its own. Several copies of different mailboxes of one session may run at once.
+its own. Several copies of different mailboxes of one session may run at once; a second copy of a
+mailbox that another copy holds is refused (wizard/copy/holds.py, exit code 4). ``onboard verify``
+takes the same two forms (and flags) and compares without writing to either side.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ from ..store import SessionStore
 from .connect import source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
+from .folder_map import PlanOptions, Role, parse_role_override
 from .ledger import CopyLedger, RunMode
-from .plan import PlanOptions, Role
 from .service import record_copy_evidence
-from .verify import Verification, verify
+from .verify import FolderCheck, MailboxCheck, Verification, verify
 
 SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
 DEST_ENV = "ONBOARD_DEST_PASSWORD"
@@ -105,6 +107,8 @@ def result_data(result: CopyResult) -> dict[str, Any]:
 def exit_code(result: CopyResult) -> Exit:
     if any(m.state is MailboxState.CANCELLED for m in result.mailboxes):
         return Exit.INTERRUPTED
+    if any(m.held_by for m in result.mailboxes):
+        return Exit.LOCKED  # another copy runs one of these mailboxes
     if any(m.unreachable for m in result.mailboxes):
         return Exit.UNREACHABLE
     return Exit.OK if result.ok else Exit.PROBLEMS
@@ -118,10 +122,12 @@ def print_dry_run(result: CopyResult, out: TextIO) -> None:
                 out.write(f"  {f.folder!r:<40} left out: {f.excluded}\n")
                 continue
             to_copy = f.source_count - f.already - f.skipped
+            planned = m.plan.folder(f.folder) if m.plan is not None else None
             out.write(
                 f"  {f.folder!r:<40} -> {f.target!r:<30} {f.source_count:>6} msgs, "
                 f"{to_copy} to copy, {f.already} already copied"
                 + (f", {f.skipped} too large" if f.skipped else "")
+                + (f"  [{planned.reason}]" if planned is not None and planned.reason else "")
                 + "\n"
             )
 
@@ -167,6 +173,7 @@ def settings_from(args: argparse.Namespace) -> CopySettings:
         concurrency=max(1, args.concurrency),
         dry_run=args.dry_run,
         only_failed=args.retry_failed,
+        reconcile=args.reconcile,
     )
 
 
@@ -174,10 +181,16 @@ def plan_options(args: argparse.Namespace) -> PlanOptions:
     roles = set(PlanOptions().exclude_roles)
     for name in args.exclude_role or ():
         roles.add(Role(name))
+    try:
+        overrides = tuple(parse_role_override(o) for o in args.folder_role or ())
+    except ValueError as exc:
+        fail(f"--folder-role {exc}", Exit.USAGE)
     return PlanOptions(
         exclude_roles=frozenset(roles),
         exclude_patterns=tuple(args.exclude or ()),
         size_limit=int(args.max_size * 1024 * 1024) if args.max_size else None,
+        role_overrides=overrides,
+        copy_deleted=args.copy_deleted,
     )
 
 
@@ -283,48 +296,65 @@ def cmd_copy(args: argparse.Namespace) -> int:
 
 
 def print_verification(result: Verification, out: TextIO) -> None:
-    header = ("MAILBOX / FOLDER", "SOURCE", "TARGET", "MISSING", "EXTRA", "FAILED", "SKIPPED", "")
+    header = (
+        "MAILBOX / FOLDER",
+        "SOURCE",
+        "TARGET",
+        "MISSING",
+        "EXTRA",
+        "DUPLICATED",
+        "FAILED",
+        "SKIPPED",
+        "",
+    )
     rows: list[tuple[str, ...]] = [header]
+    blank = ("",) * (len(header) - 2)
     for m in result.mailboxes:
         if m.error:
-            rows.append((m.mailbox, "", "", "", "", "", "", f"could not be checked: {m.error}"))
+            rows.append((m.mailbox, *blank, f"could not be checked: {m.error}"))
             continue
         rows.append(
             (
                 m.mailbox,
-                str(m.source_count),
-                str(m.target_count),
-                str(m.missing_count),
-                str(m.extra_count),
-                str(m.failed),
-                str(m.skipped),
+                *map(str, _figures(m)),
                 "ok" if m.ok else "CHECK",
             )
         )
         for f in m.folders:
+            name = f"  {f.source_folder}"
             if f.excluded:
-                rows.append((f"  {f.source_folder}", "", "", "", "", "", "", f.excluded))
+                rows.append((name, *blank, f.excluded))
                 continue
-            rows.append(
-                (
-                    f"  {f.source_folder} -> {f.target_folder}",
-                    str(f.source_count),
-                    str(f.target_count),
-                    str(f.missing_count),
-                    str(f.extra_count),
-                    str(f.failed),
-                    str(f.skipped),
-                    "ok" if f.ok else "CHECK",
-                )
-            )
+            verdict = "ok" if f.ok else "CHECK"
+            if not f.target_exists:
+                verdict += ": no such folder on the target"
+            rows.append((f"{name} -> {f.target_folder}", *map(str, _figures(f)), verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for r in rows:
         out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
     for m in result.mailboxes:
         for f in m.folders:
-            if f.missing:
-                out.write(f"{m.mailbox} {f.source_folder}: missing {', '.join(f.missing)}\n")
+            for what, listed, count in (
+                ("missing", f.missing, f.missing_count),
+                ("extra", f.extra, f.extra_count),
+                ("duplicated", f.duplicated, f.duplicated_count),
+            ):
+                if listed:
+                    more = f" and {count - len(listed)} more" if count > len(listed) else ""
+                    out.write(f"{m.mailbox} {f.source_folder}: {what} {', '.join(listed)}{more}\n")
     out.write(result.summary() + "\n")
+
+
+def _figures(check: MailboxCheck | FolderCheck) -> tuple[int, ...]:
+    return (
+        check.source_count,
+        check.target_count,
+        check.missing_count,
+        check.extra_count,
+        check.duplicated_count,
+        check.failed,
+        check.skipped,
+    )
 
 
 def default_verify_step(store: SessionStore) -> str:
@@ -335,18 +365,38 @@ def default_verify_step(store: SessionStore) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .session_jobs import SessionNotReady, session_jobs
+    if args.session and (args.source or args.dest):
+        fail("give either a SESSION or --source and --dest, not both", Exit.USAGE)
+    if args.session:
+        from .session_jobs import SessionNotReady, session_jobs
 
-    store = open_session(args.session, lock="shared", what="onboard verify")
-    try:
+        session = open_session(args.session, lock="shared", what="onboard verify")
+        store: SessionStore | None = session
         try:
-            jobs = session_jobs(store, args.mailbox or (), PlanOptions())
+            jobs = session_jobs(session, args.mailbox or (), plan_options(args))
         except SessionNotReady as exc:
+            session.close()
             fail(str(exc), Exit.USAGE)
-        step = args.step or default_verify_step(store)
+    else:
+        if not (args.source and args.dest):
+            fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
+        source, dest, job = adhoc_job(args)
+        path = Path(args.ledger) if args.ledger else adhoc_ledger_path(source, dest)
+        # Without the copy's ledger there is nothing to record in, and nothing is created.
+        store = (
+            open_session_file(path, lock="shared", what="onboard verify") if path.exists() else None
+        )
+        jobs = [job]
+    try:
+        step = args.step or (
+            default_verify_step(store)
+            if store is not None
+            else default_playbook().number_of(Kind.VERIFY_INITIAL)
+        )
         result = verify(store, jobs, step=step, concurrency=args.concurrency)
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     if args.json:
         data = result.to_data()
         data["ok"] = result.ok
@@ -389,6 +439,35 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="show the plan, copy nothing")
     p.add_argument("--retry-failed", action="store_true", help="retry only failed messages")
+    p.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="list every target folder first and send only what it lacks, whatever the ledger says",
+    )
+    _adhoc(p)
+    p.set_defaults(handler=cmd_copy)
+
+    p = subparsers.add_parser(
+        "verify",
+        help="compare source and target folder by folder (read-only on both)",
+        description=(
+            "Compare the session's mailboxes, or one mailbox ad hoc with --source and --dest, "
+            "folder by folder: counts, and missing, extra and duplicated messages. Reads both "
+            "sides only (EXAMINE, no folder created). Exits non-zero on any difference."
+        ),
+    )
+    p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
+    _common(p)
+    verify_steps = [
+        default_playbook().number_of(k) for k in (Kind.VERIFY_INITIAL, Kind.VERIFY_FINAL)
+    ]
+    p.add_argument("--step", choices=verify_steps, help="record as evidence of this step")
+    _adhoc(p)
+    p.set_defaults(handler=cmd_verify)
+
+
+def _adhoc(p: argparse.ArgumentParser) -> None:
+    """The flags of the ad-hoc form, alike for copy and verify."""
     p.add_argument("--source", metavar="URL", help="imaps://user@host[:port] (ad-hoc form)")
     p.add_argument("--dest", metavar="URL", help="imaps://... or ews://user@host (ad-hoc form)")
     p.add_argument("--pin", metavar="SHA256", help="trust the source's certificate by fingerprint")
@@ -402,16 +481,17 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
         help="leave a special folder out (e.g. trash, junk)",
     )
     p.add_argument("--max-size", type=float, metavar="MB", help="skip messages larger than this")
-    p.set_defaults(handler=cmd_copy)
-
-    p = subparsers.add_parser("verify", help="compare source and target counts and Message-IDs")
-    p.add_argument("session", help="session name")
-    _common(p)
-    verify_steps = [
-        default_playbook().number_of(k) for k in (Kind.VERIFY_INITIAL, Kind.VERIFY_FINAL)
-    ]
-    p.add_argument("--step", choices=verify_steps, help="record as evidence of this step")
-    p.set_defaults(handler=cmd_verify)
+    p.add_argument(
+        "--copy-deleted",
+        action="store_true",
+        help="copy messages flagged \\Deleted but not expunged (skipped by default)",
+    )
+    p.add_argument(
+        "--folder-role",
+        action="append",
+        metavar="FOLDER=ROLE",
+        help="override a source folder's role (sent, drafts, trash, junk, archive or none)",
+    )
 
 
 __all__ = ["TextProgress", "cmd_copy", "cmd_verify", "register"]

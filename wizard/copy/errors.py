@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..retry import Retryable
+
 
 class CopyError(Exception):
     """Base class of copy errors; the message is for the operator."""
@@ -25,3 +27,12 @@ class ConnectFailed(CopyError):
 
 class FolderChanged(TransientError):
     """A source folder's UIDVALIDITY changed while it was being copied."""
+
+
+def copy_retryable(exc: Exception) -> Retryable | None:
+    """The copy engine's errors in the terms of the one retry policy (wizard.retry)."""
+    if isinstance(exc, Throttled):
+        return Retryable(str(exc), hint=exc.retry_after, throttled=True)
+    if isinstance(exc, TransientError):
+        return Retryable(str(exc), dropped=True)
+    return None

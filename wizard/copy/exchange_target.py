@@ -1,18 +1,23 @@
-"""The Exchange engine as the copy engine's target (wizard.copy.targets.CopyTarget).
+"""The Exchange engine as the copy engine's target (wizard.copy.target.CopyTarget).
 
 The copy engine builds its Exchange targets here (wizard.copy.connect.target_factory for an
-ad-hoc ``ews://`` endpoint, wizard.copy.session_jobs for a session): ``exchange_target_factory(settings, mailbox, password, max_message_size=...)`` or,
-from an ad-hoc ``ews://`` endpoint, ``exchange_target_factory(settings_from_endpoint(endpoint),
-endpoint.user, password, ...)``. Special-use folders go to the mailbox's own folders; messages are
-written with the MAPI read state, dates, flag and draft bit (see mailbox.py).
+ad-hoc ``ews://`` endpoint, wizard.copy.session_jobs for a session):
+``exchange_target_factory(settings, mailbox, password, max_message_size=...)`` or, from an ad-hoc
+``ews://`` endpoint, ``exchange_target_factory(settings_from_endpoint(endpoint), endpoint.user,
+password, ...)``; the factory is called with the engine's event sink. Special-use folders go to
+the mailbox's own folders; messages are written with the MAPI read state, dates, flag and draft
+bit (see messages.py). Every call makes its requests once (the mailbox is opened with
+``NO_RETRY``): throttling and drops come back as Throttled / TransientError, and the copy engine's
+retry, the only one in a copy, waits and looks up what landed. ``append`` is one CreateItem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from ..events import EventSink
 from ..exchange.errors import ExchangeError, FailureCode
 from ..exchange.mailbox import (
     ARCHIVE_FOLDER_NAME,
@@ -23,9 +28,11 @@ from ..exchange.mailbox import (
     WriteLimits,
 )
 from ..exchange.settings import Access, AuthType, ExchangeSettings
+from ..retry import NO_RETRY
 from .errors import ConnectFailed, Throttled, TransientError
-from .plan import Role, TargetLayout
-from .targets import CopyTarget, OutgoingMessage, Probe, WriteResult
+from .folder_map import Role, TargetLayout
+from .identity import EWS_RULE, MessageIdentity, identity_from_ews
+from .target import CopyTarget, OutgoingMessage, Probe, TargetFactory, WriteResult
 
 _ROLES = {
     Role.INBOX: "inbox",
@@ -47,8 +54,11 @@ def _copy_errors() -> Iterator[None]:
         if failure.code is FailureCode.THROTTLED:
             # The server's own back-off hint (exchangelib's ErrorServerBusy.back_off, seconds)
             # lets the copy engine pause the mailbox for as long as the server asked.
-            hint = float(getattr(exc.__cause__, "back_off", 0) or 0)
-            raise Throttled(failure.message, retry_after=hint) from exc
+            cause = exc.__cause__
+            hint = float(getattr(cause, "back_off", 0) or 0)
+            # One busy answer in a copy: say what the server said, not "it kept answering".
+            message = f"{failure.host}: Exchange is busy ({cause})" if cause else failure.message
+            raise Throttled(message, retry_after=hint) from exc
         if failure.code in _RETRYABLE:
             raise TransientError(failure.message) from exc
         raise ConnectFailed(failure.message) from exc
@@ -59,11 +69,15 @@ class ExchangeCopyTarget:
 
     kind = "ews"
     supports_flags = True  # read / unread
+    identity_rule = EWS_RULE
 
     def __init__(self, mailbox: ExchangeMailbox, *, max_message_size: int | None = None) -> None:
         self.mailbox = mailbox
         self.host = mailbox.settings.host
         self.max_message_size = max_message_size
+        # One CreateItem per append: the engine's batches stay within what one request takes.
+        self.max_batch_messages = mailbox.limits.batch_count
+        self.max_batch_bytes = mailbox.limits.batch_bytes
         self._refs: dict[str, FolderRef] = {}
         self._layout: TargetLayout | None = None
 
@@ -109,7 +123,7 @@ class ExchangeCopyTarget:
             for m in messages
         ]
         with _copy_errors():
-            outcomes = self.mailbox.write(ref, batch)
+            outcomes = self.mailbox.write_batch(ref, batch)
         return [WriteResult(o.key, o.ok, target_id=o.item_id, reason=o.reason) for o in outcomes]
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
@@ -133,6 +147,48 @@ class ExchangeCopyTarget:
     def message_ids(self, folder: str) -> list[str]:
         with _copy_errors():
             return self.mailbox.message_ids(self._ref(folder))
+
+    def identities(self, folder: str) -> list[MessageIdentity] | None:
+        with _copy_errors():
+            ref = self._existing_ref(folder)
+            if ref is None:
+                return None
+            items = self.mailbox.folder(ref).all()
+
+            def read() -> list[Any]:
+                return list(items.values_list("id", "message_id", "size", "datetime_received"))
+
+            rows = self.mailbox._retry(f"listing {ref.display}", read)  # noqa: SLF001
+        return [identity_from_ews(str(i), m, s, r) for i, m, s, r in rows]
+
+    def folder_identity(self, folder: str) -> str | None:
+        with _copy_errors():
+            ref = self._existing_ref(folder)
+        return ref.folder_id if ref is not None else None
+
+    def _existing_ref(self, key: str) -> FolderRef | None:
+        """The folder at ``key`` if it exists; unlike ``_ref`` it never creates one."""
+        self.layout()
+        if key in self._refs:
+            return self._refs[key]
+        mailbox = self.mailbox
+        # The mailbox's own lookups, one level at a time, without its create-if-missing step.
+        parent = mailbox._root()  # noqa: SLF001
+        parts = tuple(key.split("/"))
+        ref: FolderRef | None = None
+        for cut in range(1, len(parts) + 1):
+            child = mailbox._child(parent, parts[cut - 1])  # noqa: SLF001
+            if child is None:
+                return None
+            ref = mailbox._remember(child, parts[:cut])  # noqa: SLF001
+            parent = child
+        if ref is not None:
+            self._refs[key] = ref
+        return ref
+
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Exchange shows every folder: there is no subscription to carry."""
+        return True
 
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
         reads = [(item_id, any(f.lower() == "\\seen" for f in flags)) for item_id, flags in changes]
@@ -162,18 +218,18 @@ def exchange_target_factory(
     password: str,
     *,
     max_message_size: int | None = None,
-    max_wait: float = 120.0,
-) -> Callable[[], CopyTarget]:
-    """Connections to one target mailbox for the copy engine (a new one after a drop). The
-    engine waits out throttling itself for up to ``max_wait`` seconds per request, then raises
-    Throttled so the copy engine's own pause and retry take over."""
-    limits = WriteLimits(max_wait=max_wait)
+) -> TargetFactory:
+    """Connections to one target mailbox for the copy engine (a new one after a drop), each
+    reporting through the engine's event sink and retrying nothing itself."""
+    limits = WriteLimits()
     if max_message_size:
-        limits = WriteLimits(max_message_bytes=max_message_size, max_wait=max_wait)
+        limits = WriteLimits(max_message_bytes=max_message_size)
 
-    def connect() -> CopyTarget:
+    def connect(sink: EventSink) -> CopyTarget:
         with _copy_errors():
-            opened = ExchangeMailbox.open(settings, mailbox, password, limits=limits)
+            opened = ExchangeMailbox.open(
+                settings, mailbox, password, sink=sink, limits=limits, retry=NO_RETRY
+            )
         return ExchangeCopyTarget(opened, max_message_size=max_message_size)
 
     return connect

@@ -1,4 +1,5 @@
-"""Keep a copy's memory flat: big message buffers go back to the OS as soon as they are freed."""
+"""Keep a copy's memory flat: big message buffers go back to the OS as soon as they are freed,
+and one ``ByteBudget`` bounds the message bytes every mailbox of a copy holds at once."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import ctypes
 import ctypes.util
 import sys
 import threading
+from collections.abc import Callable
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
@@ -33,3 +35,28 @@ def return_big_buffers_to_the_os(threshold: int = 1024 * 1024) -> bool:
     if ok:
         _done.set()
     return ok
+
+
+class ByteBudget:
+    """Bytes of message data in memory at once; one oversize message may always go alone."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self.used = 0
+        self.peak = 0
+        self._cond = threading.Condition()
+
+    def acquire(self, amount: int, stop: Callable[[], bool]) -> bool:
+        with self._cond:
+            while self.used > 0 and self.used + amount > self.limit:
+                if stop():
+                    return False
+                self._cond.wait(0.2)
+            self.used += amount
+            self.peak = max(self.peak, self.used)
+            return True
+
+    def release(self, amount: int) -> None:
+        with self._cond:
+            self.used = max(0, self.used - amount)
+            self._cond.notify_all()

@@ -193,6 +193,10 @@ def record_copy_evidence(store: SessionStore, result: CopyResult, mode: RunMode)
         f"{result.copied} messages copied, {result.failed} failed, "
         f"{sum(m.skipped for m in result.mailboxes)} skipped"
     )
+    flag_changes = sum(m.flag_changes for m in result.mailboxes)
+    if flag_changes:
+        applied = sum(m.flags_applied for m in result.mailboxes)
+        summary += f", {flag_changes} flag changes ({applied} applied on the target)"
     data = {
         "mode": mode.value,
         "mailboxes": [
@@ -207,6 +211,7 @@ def record_copy_evidence(store: SessionStore, result: CopyResult, mode: RunMode)
                 "failed": m.failed,
                 "bytes_copied": m.bytes_copied,
                 "flag_changes": m.flag_changes,
+                "flags_applied": m.flags_applied,
                 "seconds": round(m.seconds, 1),
                 "error": m.error,
             }

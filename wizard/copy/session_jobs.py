@@ -10,7 +10,7 @@ Exchange settings from step 4 (else the profile's EWS URL, each mailbox logging 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -22,14 +22,14 @@ from ..imap.credentials import mailbox_secret, master_secret_key
 from ..imap.settings import ImapServerSettings, load_settings
 from ..secrets import SecretStore, source_password_key, target_password_key
 from ..store import Mailbox, SessionStore
-from .connect import session_source_factory, target_factory
+from .connect import session_source_factory, target_factory, with_target_pin_advice
 from .engine import MailboxJob
 from .errors import CopyError
-from .targets import CopyTarget
+from .target import TargetFactory
 
 if TYPE_CHECKING:
     from wizard.exchange.settings import ExchangeSettings
-from .plan import PlanOptions
+from .folder_map import PlanOptions
 
 SOURCE_SETTING = "imap.server"
 TARGET_SETTING = "copy.target"
@@ -37,6 +37,10 @@ TARGET_SETTING = "copy.target"
 
 class SessionNotReady(CopyError):
     """The session lacks what a copy needs (step 3's server, its mailboxes): says which step."""
+
+
+# {"folder_roles": {"Gesendet": "sent"}}: the roles the operator chose in the copy step
+PLAN_SETTING = "copy.plan"
 
 
 def source_settings(store: SessionStore) -> ImapServerSettings:
@@ -74,10 +78,28 @@ def target_endpoint(store: SessionStore) -> Endpoint:
 
 
 def plan_options(store: SessionStore, base: PlanOptions) -> PlanOptions:
-    """The caller's plan options, with the profile's largest message when they set no limit."""
-    if base.size_limit is not None:
-        return base
-    return replace(base, size_limit=store.profile.max_message_mb * 1024 * 1024)
+    """The caller's plan options, with the profile's largest message when they set no limit and
+    the folder roles the operator chose in the copy step (one given on the command line wins)."""
+    saved: dict[str, Any] = store.setting(PLAN_SETTING) or {}
+    limit = base.size_limit
+    if limit is None:
+        limit = store.profile.max_message_mb * 1024 * 1024
+    chosen = dict(saved.get("folder_roles", {}))
+    chosen.update(dict(base.role_overrides))
+    return replace(base, size_limit=limit, role_overrides=tuple(sorted(chosen.items())))
+
+
+def save_folder_role(store: SessionStore, folder: str, role: str | None) -> None:
+    """Remember the operator's role for a source folder ("none": a user folder; None: back to
+    what the source says) for every copy and verification of the session."""
+    saved: dict[str, Any] = dict(store.setting(PLAN_SETTING) or {})
+    roles = dict(saved.get("folder_roles", {}))
+    if role is None:
+        roles.pop(folder, None)
+    else:
+        roles[folder] = role
+    saved["folder_roles"] = roles
+    store.set_setting(PLAN_SETTING, saved)
 
 
 def select_mailboxes(store: SessionStore, wanted: Sequence[str]) -> list[Mailbox]:
@@ -173,12 +195,13 @@ def _target(
     exchange: ExchangeSettings | None,
     address: str,
     password: str,
-) -> Callable[[], CopyTarget]:
+) -> TargetFactory:
     limit = store.profile.max_message_mb * 1024 * 1024
     if exchange is not None:
         from wizard.copy.exchange_target import exchange_target_factory
 
-        return exchange_target_factory(exchange, address, password, max_message_size=limit)
+        connect = exchange_target_factory(exchange, address, password, max_message_size=limit)
+        return with_target_pin_advice(connect, exchange.host)
     return target_factory(replace(endpoint, user=address), password, max_message_size=limit)
 
 

@@ -13,13 +13,11 @@ from datetime import datetime
 from typing import Protocol
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
-from .imaputil import imap_errors, parse_message_id, quiet_imaplib, text_flags
-from .plan import SourceFolder
-
-_HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
-_HEADER_KEY = b"BODY[HEADER.FIELDS (MESSAGE-ID)]"
-LIST_CHUNK = 5000  # UIDs per listing FETCH, so a 100 000-message folder is not one answer
+from .folder_map import SourceFolder
+from .identity import IMAP_IDENTITY_ITEMS, LIST_CHUNK, MessageIdentity, identity_from_imap
+from .imaputil import imap_errors, quiet_imaplib, text_flags
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,14 @@ class SourceMessage:
     flags: tuple[str, ...] = ()
     internaldate: datetime | None = None
     message_id: str = ""
+    header_hash: str = ""  # of Date, From, To and Subject (see identity.py)
+
+    @property
+    def identity(self) -> MessageIdentity:
+        """The message as verification and reconciliation know it."""
+        return MessageIdentity(
+            self.message_id, self.size, self.header_hash, self.internaldate, str(self.uid)
+        )
 
 
 class CopySource(Protocol):
@@ -71,11 +77,17 @@ class ImapSource:
     def folders(self) -> list[SourceFolder]:
         with imap_errors(self.host, "LIST"):
             listed = self.client.list_folders()
+        subscribed: set[str] | None = None
+        with contextlib.suppress(IMAPClientError), imap_errors(self.host, "LSUB"):
+            subscribed = {_text(name) for _f, _d, name in self.client.list_sub_folders()}
         out: list[SourceFolder] = []
         for flags, delimiter, name in listed:
             delim = delimiter.decode() if isinstance(delimiter, bytes) else delimiter
-            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
-            out.append(SourceFolder(text, delim or None, text_flags(flags)))
+            text = _text(name)
+            # INBOX is there in every client whether LSUB names it or not; a server that
+            # refuses LSUB has every folder shown.
+            shown = subscribed is None or text in subscribed or text.upper() == "INBOX"
+            out.append(SourceFolder(text, delim or None, text_flags(flags), shown))
         return out
 
     def examine(self, folder: str) -> FolderStatus:
@@ -100,20 +112,20 @@ class ImapSource:
         for start in range(0, len(uids), LIST_CHUNK):
             chunk = uids[start : start + LIST_CHUNK]
             with imap_errors(self.host, f"FETCH listing of {folder}"):
-                data = self.client.fetch(
-                    chunk, ["RFC822.SIZE", "FLAGS", "INTERNALDATE", _HEADER_ITEM]
-                )
+                data = self.client.fetch(chunk, ["FLAGS", *IMAP_IDENTITY_ITEMS])
             for uid in chunk:
                 item = data.get(uid)
                 if item is None:
                     continue  # expunged meanwhile
+                identity = identity_from_imap(uid, item)
                 out.append(
                     SourceMessage(
                         uid=uid,
-                        size=int(item.get(b"RFC822.SIZE", 0)),
+                        size=identity.size or 0,
                         flags=text_flags(item.get(b"FLAGS", ())),
-                        internaldate=item.get(b"INTERNALDATE"),
-                        message_id=parse_message_id(_header(item)),
+                        internaldate=identity.received,
+                        message_id=identity.message_id,
+                        header_hash=identity.header_hash,
                     )
                 )
         return out
@@ -133,8 +145,5 @@ class ImapSource:
             self.client.shutdown()
 
 
-def _header(item: dict[bytes, object]) -> bytes | None:
-    for key, value in item.items():
-        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER.FIELDS"):
-            return value if isinstance(value, bytes) else None
-    return item.get(_HEADER_KEY)  # type: ignore[return-value]
+def _text(name: bytes | str) -> str:
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)

@@ -1,15 +1,18 @@
 """Verification after a copy (steps 10 and 16): does the target hold what the source holds?
 
-Per mailbox and folder: the source's message count against the target folder's, the Message-ID
-sets compared (what is missing on the target and what is extra there), and the ledger's failed and
-skipped messages. Messages without a Message-ID can only be counted. Several source folders that
-land in one target folder are compared together. The result is saved as evidence (kind
-"verification") and returned as frozen dataclasses for the step screens and the report.
+Read-only on both sides: folders are opened with EXAMINE (IMAP) or looked up without creating
+anything (Exchange), and only body-less listings are read. Per mailbox and folder: the source's
+message count against the target folder's, and the messages matched by the identity that
+reconciliation uses too (identity.py: Message-ID or a header hash, plus size) as multisets, so
+what is missing on the target, what is extra there and what is there more often than on the
+source are all found. Any of those, a missing target folder or a failed message is a failure.
+The ledger's skipped and failed messages are listed as such, not as missing. Several source
+folders that land in one target folder are compared together. The result is saved as evidence
+(kind "verification") and returned as frozen dataclasses for the step screens and the report.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,14 +21,19 @@ from typing import Any
 
 from ..activity import event_logger
 from ..events import Done, EventSink, Started, ignore
+from ..retry import RetryPolicy, retry_call
 from ..store import Evidence, SessionStore, now_iso
-from .engine import MailboxJob
-from .errors import CopyError
+from .errors import copy_retryable
+from .folder_map import MailboxPlan, plan_mailbox
+from .identity import MessageIdentity, match_identities
+from .job import MailboxJob
 from .ledger import CopyLedger, MessageRecord, MessageState
-from .plan import plan_mailbox
+from .preview import both_sides
+from .source import CopySource
+from .target import CopyTarget
 
 EVIDENCE_KIND = "verification"
-MAX_LISTED = 50  # Message-IDs listed per folder; the counts are always complete
+MAX_LISTED = 50  # messages listed per folder and kind; the counts are always complete
 
 
 @dataclass(frozen=True)
@@ -34,15 +42,18 @@ class FolderCheck:
     target_folder: str
     source_count: int
     target_count: int
-    missing: tuple[str, ...] = ()  # Message-IDs on the source but not on the target
-    extra: tuple[str, ...] = ()  # Message-IDs on the target but not on the source
+    missing: tuple[str, ...] = ()  # on the source but not on the target (Message-ID or label)
+    extra: tuple[str, ...] = ()  # on the target, matching nothing on the source
     missing_count: int = 0
     extra_count: int = 0
-    without_message_id: int = 0  # source messages that can only be counted
+    without_message_id: int = 0  # source messages known by their header hash instead
     skipped: int = 0
     failed: int = 0
     shared_with: tuple[str, ...] = ()  # other source folders copied into the same target folder
     excluded: str = ""
+    duplicated: tuple[str, ...] = ()  # on the target more often than on the source
+    duplicated_count: int = 0
+    target_exists: bool = True
 
     @property
     def expected(self) -> int:
@@ -51,9 +62,11 @@ class FolderCheck:
 
     @property
     def ok(self) -> bool:
-        # Messages without a Message-ID are compared as a count ("" in the sets), so a missing
-        # count covers them too.
-        return bool(self.excluded) or (self.missing_count == 0 and self.failed == 0)
+        if self.excluded:
+            return True
+        return self.target_exists and not (
+            self.missing_count or self.extra_count or self.duplicated_count or self.failed
+        )
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,16 @@ class MailboxCheck:
         return sum(f.extra_count for f in self.folders)
 
     @property
+    def duplicated_count(self) -> int:
+        return sum(f.duplicated_count for f in self.folders)
+
+    @property
+    def missing_folders(self) -> tuple[str, ...]:
+        """Target folders that do not exist although a source folder goes there."""
+        names = (f.target_folder for f in self.folders if not f.excluded and not f.target_exists)
+        return tuple(dict.fromkeys(names))
+
+    @property
     def failed(self) -> int:
         return sum(f.failed for f in self.folders)
 
@@ -112,16 +135,16 @@ class Verification:
         bad = [m for m in self.mailboxes if not m.ok]
         if not bad:
             return f"{len(self.mailboxes)} mailboxes verified: every message is on the target"
-        missing = sum(m.missing_count for m in bad)
-        failed = sum(m.failed for m in bad)
-        errors = sum(1 for m in bad if m.error)
+        counts = (
+            (sum(m.missing_count for m in bad), "messages missing"),
+            (sum(m.extra_count for m in bad), "extra messages on the target"),
+            (sum(m.duplicated_count for m in bad), "duplicated on the target"),
+            (sum(len(m.missing_folders) for m in bad), "folders missing on the target"),
+            (sum(m.failed for m in bad), "failed"),
+            (sum(1 for m in bad if m.error), "could not be checked"),
+        )
         parts = [f"{len(bad)} of {len(self.mailboxes)} mailboxes need attention"]
-        if missing:
-            parts.append(f"{missing} messages missing")
-        if failed:
-            parts.append(f"{failed} failed")
-        if errors:
-            parts.append(f"{errors} could not be checked")
+        parts += [f"{n} {what}" for n, what in counts if n]
         return ", ".join(parts)
 
     def to_data(self) -> dict[str, Any]:
@@ -133,18 +156,12 @@ class Verification:
 
 
 def verification_from_data(data: dict[str, Any]) -> Verification:
-    """Rebuild a Verification from saved evidence data."""
+    """Rebuild a Verification from saved evidence data (older evidence lacks newer fields)."""
+    lists = ("missing", "extra", "duplicated", "shared_with")
     mailboxes = []
     for m in data.get("mailboxes", []):
         folders = tuple(
-            FolderCheck(
-                **{
-                    **f,
-                    "missing": tuple(f.get("missing", ())),
-                    "extra": tuple(f.get("extra", ())),
-                    "shared_with": tuple(f.get("shared_with", ())),
-                }
-            )
+            FolderCheck(**{**f, **{k: tuple(f.get(k, ())) for k in lists}})
             for f in m.get("folders", [])
         )
         mailboxes.append(MailboxCheck(m["mailbox"], folders, m.get("error", "")))
@@ -158,83 +175,97 @@ def latest_verification(store: SessionStore, step: str) -> Verification | None:
     return verification_from_data(evidence.data) if evidence else None
 
 
-def verify_mailbox(job: MailboxJob, ledger: CopyLedger | None = None) -> MailboxCheck:
-    """Compare one mailbox's source and target folder by folder (read-only on both)."""
-    source = target = None
-    try:
-        source = job.source()
-        target = job.target()
-        plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
-        problems: dict[str, list[MessageRecord]] = {}
-        if ledger is not None:
-            for row in ledger.problems(job.mailbox):
+def verify_mailbox(
+    job: MailboxJob, ledger: CopyLedger | None = None, policy: RetryPolicy | None = None
+) -> MailboxCheck:
+    """Compare one mailbox's source and target folder by folder (read-only on both). A busy or
+    dropped server is waited for under the one retry policy, each try on new connections."""
+
+    def look() -> MailboxCheck:
+        with both_sides(job) as (source, target):
+            plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
+            problems: dict[str, list[MessageRecord]] = {}
+            for row in ledger.problems(job.mailbox) if ledger is not None else ():
                 problems.setdefault(row.source_folder, []).append(row)
-        listed: dict[str, list[str]] = {}
-        for folder in plan.included:
-            listed[folder.source] = [m.message_id for m in source.list_messages(folder.source)]
-        groups: dict[str, list[str]] = {}
-        for folder in plan.included:
-            groups.setdefault(folder.target, []).append(folder.source)
-        target_ids: dict[str, list[str]] = {}
-        for target_folder in groups:
-            try:
-                target_ids[target_folder] = target.message_ids(target_folder)
-            except CopyError:
-                raise
-            except Exception:  # noqa: BLE001 - a folder that does not exist holds nothing
-                target_ids[target_folder] = []
-        checks: list[FolderCheck] = []
-        for target_folder, sources in groups.items():
-            on_source: Counter[str] = Counter()
-            for name in sources:
-                on_source.update(listed[name])
-            on_target = Counter(target_ids[target_folder])
-            missing = on_source - on_target
-            extra = on_target - on_source
-            for name in sources:
-                own = Counter(listed[name])
-                mine = Counter({k: min(v, own[k]) for k, v in missing.items() if k in own})
-                missing -= mine
-                # Skipped and failed messages are listed as such, not also as missing.
-                known = problems.get(name, [])
-                mine -= Counter(r.message_id for r in known)
-                counts = Counter(r.state.value for r in known)
-                missing_ids = sorted(k for k in mine.elements() if k)
-                checks.append(
-                    FolderCheck(
-                        source_folder=name,
-                        target_folder=target_folder,
-                        source_count=len(listed[name]),
-                        target_count=len(target_ids[target_folder]),
-                        missing=tuple(missing_ids[:MAX_LISTED]),
-                        extra=tuple(sorted(k for k in extra.elements() if k)[:MAX_LISTED])
-                        if name == sources[0]
-                        else (),
-                        missing_count=sum(mine.values()),
-                        extra_count=sum(extra.values()) if name == sources[0] else 0,
-                        without_message_id=own.get("", 0),
-                        skipped=counts.get(MessageState.SKIPPED.value, 0),
-                        failed=counts.get(MessageState.FAILED.value, 0),
-                        shared_with=tuple(s for s in sources if s != name),
-                    )
-                )
-        order = {f.source: i for i, f in enumerate(plan.folders)}
-        checks.sort(key=lambda c: order.get(c.source_folder, 0))
-        checks += [
-            FolderCheck(f.source, f.target, 0, 0, excluded=f.excluded) for f in plan.excluded
-        ]
-        return MailboxCheck(job.mailbox, tuple(checks))
+            return MailboxCheck(job.mailbox, _compare(plan, source, target, problems))
+
+    try:
+        return retry_call(
+            look,
+            what=f"verifying {job.mailbox}",
+            policy=policy or RetryPolicy(),
+            retryable=copy_retryable,
+        )
     except Exception as exc:  # noqa: BLE001 - reported per mailbox
         return MailboxCheck(job.mailbox, (), error=str(exc) or type(exc).__name__)
-    finally:
-        for conn in (source, target):
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
+
+
+def _compare(
+    plan: MailboxPlan,
+    source: CopySource,
+    target: CopyTarget,
+    problems: dict[str, list[MessageRecord]],
+) -> tuple[FolderCheck, ...]:
+    listed: dict[str, list[MessageIdentity]] = {}
+    known: dict[str, set[int]] = {}  # UIDs the ledger skipped or failed in this UIDVALIDITY
+    left: dict[str, set[int]] = {}  # UIDs the copy leaves on the source (too large, \Deleted)
+    for folder in plan.included:
+        status = source.examine(folder.source)
+        messages = source.list_messages(folder.source)
+        listed[folder.source] = [m.identity for m in messages]
+        left[folder.source] = {m.uid for m in messages if plan.skip_reason(m.size, m.flags)}
+        known[folder.source] = left[folder.source] | {
+            r.uid for r in problems.get(folder.source, ()) if r.uidvalidity == status.uidvalidity
+        }
+    groups: dict[str, list[str]] = {}
+    for folder in plan.included:
+        groups.setdefault(folder.target, []).append(folder.source)
+    checks: list[FolderCheck] = []
+    for target_folder, sources in groups.items():
+        on_target = target.identities(target_folder)
+        owner = {id(m): name for name in sources for m in listed[name]}
+        combined = [m for name in sources for m in listed[name]]
+        match = match_identities(combined, on_target or (), target.identity_rule)
+        missing: dict[str, list[MessageIdentity]] = {name: [] for name in sources}
+        for m in match.missing:
+            name = owner[id(m)]
+            if int(m.ref) not in known[name]:
+                missing[name].append(m)  # skipped and failed messages are listed as such
+        for name in sources:
+            first = name == sources[0]  # extra and duplicated belong to the target folder
+            rows = problems.get(name, ())
+            states = Counter(r.state for r in rows if r.uid not in left[name])
+            checks.append(
+                FolderCheck(
+                    source_folder=name,
+                    target_folder=target_folder,
+                    source_count=len(listed[name]),
+                    target_count=len(on_target or ()),
+                    missing=_labels(missing[name]),
+                    extra=_labels(match.extra) if first else (),
+                    missing_count=len(missing[name]),
+                    extra_count=len(match.extra) if first else 0,
+                    without_message_id=sum(1 for m in listed[name] if not m.message_id),
+                    skipped=states.get(MessageState.SKIPPED, 0) + len(left[name]),
+                    failed=states.get(MessageState.FAILED, 0),
+                    shared_with=tuple(s for s in sources if s != name),
+                    duplicated=_labels(match.duplicated) if first else (),
+                    duplicated_count=len(match.duplicated) if first else 0,
+                    target_exists=on_target is not None,
+                )
+            )
+    order = {f.source: i for i, f in enumerate(plan.folders)}
+    checks.sort(key=lambda c: order.get(c.source_folder, 0))
+    checks += [FolderCheck(f.source, f.target, 0, 0, excluded=f.excluded) for f in plan.excluded]
+    return tuple(checks)
+
+
+def _labels(messages: Sequence[MessageIdentity]) -> tuple[str, ...]:
+    return tuple(sorted(m.label for m in messages)[:MAX_LISTED])
 
 
 def verify(
-    store: SessionStore,
+    store: SessionStore | None,
     jobs: Sequence[MailboxJob],
     *,
     step: str,
@@ -242,9 +273,11 @@ def verify(
     sink: EventSink = ignore,
     save: bool = True,
 ) -> Verification:
-    """Verify every mailbox and save the result as evidence of ``step`` ("10" or "16")."""
-    ledger = CopyLedger(store)
-    sink = event_logger(store, "verify", inner=sink)
+    """Verify every mailbox and save the result as evidence of ``step`` ("10" or "16"). Without
+    a store (an ad-hoc check with no ledger yet) nothing is known as skipped and nothing saved."""
+    ledger = CopyLedger(store) if store is not None else None
+    if store is not None:
+        sink = event_logger(store, "verify", inner=sink)
 
     def one(job: MailboxJob) -> MailboxCheck:
         sink(Started(subject=job.mailbox, detail="verifying"))
@@ -255,7 +288,7 @@ def verify(
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="verify") as pool:
         checks = tuple(pool.map(one, jobs))
     result = Verification(step=step, created_at=now_iso(), mailboxes=checks)
-    if save:
+    if save and store is not None:
         save_verification(store, result)
     return result
 
@@ -270,8 +303,14 @@ def _mailbox_summary(check: MailboxCheck) -> str:
     if check.error:
         return f"could not be checked: {check.error}"
     text = f"{check.source_count} on the source, {check.target_count} on the target"
-    if check.missing_count:
-        text += f", {check.missing_count} missing"
+    for count, what in (
+        (check.missing_count, "missing"),
+        (check.extra_count, "extra"),
+        (check.duplicated_count, "duplicated"),
+        (len(check.missing_folders), "folders missing"),
+    ):
+        if count:
+            text += f", {count} {what}"
     if check.failed or check.skipped:
         text += f", {check.failed} failed, {check.skipped} skipped"
     return text

@@ -1,347 +1,57 @@
 """One Exchange mailbox over EWS: does it exist, its folders, and writing messages from MIME.
 
 ``ExchangeMailbox`` wraps an exchangelib ``Account`` (one per thread: exchangelib objects are not
-shared between threads here). Throttling is waited out by the engine itself, not by exchangelib,
-so that every wait is reported as a ``Waiting`` event: ErrorServerBusy with its BackOffMilliseconds,
-HTTP 503 (with Retry-After when given) and dropped connections are retried; a batch interrupted
-after the server may have stored part of it is reconciled by Message-ID before the rest is sent
-again. Per-item errors come back per item; nothing is dropped without an outcome.
+shared between threads here). Failures are retried under the one retry policy (wizard.retry, with
+Exchange's failures told apart in ``retrying.py``), never by exchangelib, so that every wait is
+reported as a ``Waiting`` event. On its own (checks, verification) a mailbox waits out throttling
+for up to ``WriteLimits.max_wait``; in a copy it is opened with ``NO_RETRY`` and the copy engine's
+retry, the only one, takes over. A standalone ``write`` interrupted after the server may have
+stored part of a batch is reconciled by Message-ID before the rest is sent again. Per-item errors
+come back per item; nothing is dropped without an outcome.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.parser
-import email.policy
-import email.utils
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import datetime
 from typing import Any, TypeVar
 
-from ..events import Event, EventSink, Failure, Progress, ignore
-from ..formatting import format_bytes
+from ..events import EventSink, Failure, Progress, ignore
+from ..retry import Retryable, RetryPolicy, Wait, Waiting, retry_call
 from .connection import close_account, open_account
 from .errors import ExchangeError, ExchangeFailure, FailureCode, classify
+from .folders import (
+    ARCHIVE_FOLDER_NAME,
+    ARCHIVE_ROLE,
+    ROLE_FOLDERS,
+    FolderInfo,
+    FolderRef,
+    MailboxCheck,
+)
+from .messages import (
+    FLAG_STATUS_FLAGGED,
+    MSGFLAG_UNSENT,
+    MimeMessage,
+    StoredMessage,
+    WriteLimits,
+    WriteOutcome,
+    ews_time,
+    message_flags,
+    message_id_of,
+    new_item,
+    outcome_of,
+    plan_batches,
+    register_folder_properties,
+    register_properties,
+    sent_time_of,
+)
+from .retrying import exchange_policy, exchange_retryable, reporting_retry_policy
 from .settings import ExchangeSettings
 
 T = TypeVar("T")
-
-MB = 1024 * 1024
-DEFAULT_MAX_MESSAGE_MB = 48  # EWS requests are limited to about 64 MB; base64 grows MIME by 4/3
-TRANSIENT_BACK_OFF = 1.0  # first wait after a 503 without Retry-After or a dropped connection
-MAX_TRANSIENT_BACK_OFF = 30.0
-
-# Special-use roles (wizard.imap.folders.Role values) and the mailbox's own folders for them.
-ROLE_FOLDERS: dict[str, str] = {
-    "inbox": "inbox",
-    "sent": "sentitems",
-    "drafts": "drafts",
-    "trash": "deleteditems",
-    "junk": "junkemail",
-}
-ARCHIVE_ROLE = "archive"
-ARCHIVE_FOLDER_NAME = "Archive"  # Exchange 2016+ creates it; EWS has no distinguished id for it
-
-# MAPI properties set on every message written (see register_properties).
-PR_CLIENT_SUBMIT_TIME = 0x0039
-PR_MESSAGE_DELIVERY_TIME = 0x0E06
-PR_MESSAGE_FLAGS = 0x0E07
-PR_FLAG_STATUS = 0x1090
-PR_MESSAGE_SIZE_EXTENDED = 0x0E08  # on a folder: the bytes of its messages
-PR_PROHIBIT_SEND_QUOTA = 0x666E  # on the top of the store: the mailbox quota, KB
-PR_STORAGE_QUOTA_LIMIT = 0x3FF5
-MSGFLAG_READ = 0x1
-MSGFLAG_UNSENT = 0x8
-FLAG_STATUS_FLAGGED = 2
-
-
-@dataclass(frozen=True)
-class Waiting(Event):
-    """The engine waits before retrying because Exchange asked it to (or the link dropped)."""
-
-    seconds: float = 0.0
-    reason: str = ""
-    attempt: int = 0
-
-
-@dataclass(frozen=True)
-class FolderRef:
-    """A folder of the mailbox: its path from the top of the store and its EWS id."""
-
-    path: tuple[str, ...]
-    folder_id: str
-    role: str = ""  # a special-use role when it is the mailbox's own folder for it
-
-    @property
-    def display(self) -> str:
-        return "/".join(self.path)
-
-
-@dataclass(frozen=True)
-class FolderInfo:
-    path: tuple[str, ...]
-    role: str
-    total: int
-    unread: int
-    folder_class: str = ""
-    size_bytes: int | None = None  # PR_MESSAGE_SIZE_EXTENDED, where the server gives it
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": "/".join(self.path),
-            "role": self.role,
-            "total": self.total,
-            "unread": self.unread,
-            "folder_class": self.folder_class,
-            "size_bytes": self.size_bytes,
-        }
-
-
-@dataclass(frozen=True)
-class MailboxCheck:
-    """What step 4 learns of one target mailbox."""
-
-    mailbox: str
-    state: str  # "exists" | "missing" | "error"
-    folders: tuple[FolderInfo, ...] = ()
-    size_bytes: int | None = None  # where EWS exposes it (PR_MESSAGE_SIZE_EXTENDED of folders)
-    quota_bytes: int | None = None  # where EWS exposes it (PR_PROHIBIT_SEND_QUOTA)
-    failure: ExchangeFailure | None = None
-
-    @property
-    def exists(self) -> bool:
-        return self.state == "exists"
-
-    @property
-    def message_count(self) -> int:
-        return sum(f.total for f in self.folders)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "mailbox": self.mailbox,
-            "state": self.state,
-            "exists": self.exists,
-            "folders": [f.as_dict() for f in self.folders],
-            "folder_count": len(self.folders),
-            "message_count": self.message_count,
-            "size_bytes": self.size_bytes,
-            "quota_bytes": self.quota_bytes,
-            "failure": self.failure.as_dict() if self.failure else None,
-        }
-
-
-@dataclass(frozen=True)
-class MimeMessage:
-    """One message to write: the exact source bytes and what to set with them."""
-
-    key: Any  # the caller's name for it (e.g. the source UID), returned in its outcome
-    raw: bytes
-    flags: tuple[str, ...] = ()
-    internaldate: datetime | None = None  # the source's INTERNALDATE: the received time
-    message_id: str = ""  # read from the headers when empty
-
-    @property
-    def seen(self) -> bool:
-        return any(f.lower() == "\\seen" for f in self.flags)
-
-    @property
-    def draft(self) -> bool:
-        return any(f.lower() == "\\draft" for f in self.flags)
-
-    @property
-    def flagged(self) -> bool:
-        return any(f.lower() == "\\flagged" for f in self.flags)
-
-
-@dataclass(frozen=True)
-class WriteOutcome:
-    key: Any
-    ok: bool
-    item_id: str = ""
-    skipped: bool = False  # deliberately not written (too large); ``reason`` says why
-    reason: str = ""
-    code: str = ""  # the EWS response code of a refused item
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """A message as read back from Exchange."""
-
-    item_id: str
-    message_id: str
-    mime: bytes
-    is_read: bool
-    is_draft: bool
-    flagged: bool
-    received: datetime | None
-    sent: datetime | None
-    size: int
-
-
-@dataclass(frozen=True)
-class WriteLimits:
-    max_message_bytes: int = DEFAULT_MAX_MESSAGE_MB * MB
-    batch_bytes: int = 8 * MB  # MIME bytes per CreateItem request
-    batch_count: int = 50  # messages per CreateItem request
-    max_wait: float = 900.0  # seconds of throttling waits per request before giving up
-
-    @classmethod
-    def from_profile(cls, max_message_mb: int | None, **kw: Any) -> WriteLimits:
-        return cls(max_message_bytes=int(max_message_mb or DEFAULT_MAX_MESSAGE_MB) * MB, **kw)
-
-
-def _register(model: Any, properties: dict[str, tuple[int, str]]) -> None:
-    """Register MAPI properties (name: (tag, type)) as extended fields of an exchangelib model."""
-    from exchangelib import ExtendedProperty
-
-    for name, (tag, kind) in properties.items():
-        field = type(
-            f"Extended_{name}", (ExtendedProperty,), {"property_tag": tag, "property_type": kind}
-        )
-        with contextlib.suppress(ValueError):  # registered already
-            model.register(name, field)
-
-
-_folders_registered = False
-
-
-def register_folder_properties() -> None:
-    """Folder MAPI properties read by ``check``: the folder's size, and on the top of the store
-    the mailbox quotas (in KB), which is where EWS shows them (registered once per process)."""
-    global _folders_registered
-    if _folders_registered:
-        return
-    from exchangelib.folders import Folder
-
-    _register(
-        Folder,
-        {
-            "size_extended": (PR_MESSAGE_SIZE_EXTENDED, "Long"),
-            "prohibit_send_quota": (PR_PROHIBIT_SEND_QUOTA, "Integer"),
-            "storage_quota_limit": (PR_STORAGE_QUOTA_LIMIT, "Integer"),
-        },
-    )
-    _folders_registered = True
-
-
-_registered = False
-
-
-def register_properties() -> None:
-    """The MAPI properties the engine sets on messages (registered once per process)."""
-    global _registered
-    if _registered:
-        return
-    from exchangelib import Message
-
-    _register(
-        Message,
-        {
-            "delivery_time": (PR_MESSAGE_DELIVERY_TIME, "SystemTime"),
-            "message_flags": (PR_MESSAGE_FLAGS, "Integer"),
-            "client_submit_time": (PR_CLIENT_SUBMIT_TIME, "SystemTime"),
-            "flag_status": (PR_FLAG_STATUS, "Integer"),
-        },
-    )
-    _registered = True
-
-
-def _ews_time(when: datetime | None) -> Any:
-    if when is None:
-        return None
-    from exchangelib import EWSDateTime
-
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return EWSDateTime.from_datetime(when.astimezone(UTC).replace(tzinfo=UTC))
-
-
-def _headers(raw: bytes) -> Any:
-    head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
-    return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
-
-
-def message_id_of(raw: bytes) -> str:
-    """The Message-ID header of raw MIME (stripped), or ''."""
-    value = _headers(raw).get("Message-ID") or ""
-    return " ".join(str(value).split())
-
-
-def sent_time_of(raw: bytes) -> datetime | None:
-    """The Date header of raw MIME as an aware datetime, or None."""
-    value = _headers(raw).get("Date")
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(str(value))
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def message_flags(message: MimeMessage) -> int:
-    """PR_MESSAGE_FLAGS at creation: read from \\Seen, unsent (a draft) only from \\Draft."""
-    return (MSGFLAG_READ if message.seen else 0) | (MSGFLAG_UNSENT if message.draft else 0)
-
-
-def plan_batches(
-    messages: Sequence[MimeMessage], limits: WriteLimits
-) -> tuple[list[list[MimeMessage]], list[WriteOutcome]]:
-    """Split into batches by bytes and count; messages over the limit are skipped with the reason."""
-    batches: list[list[MimeMessage]] = []
-    skipped: list[WriteOutcome] = []
-    current: list[MimeMessage] = []
-    size = 0
-    for message in messages:
-        length = len(message.raw)
-        if length > limits.max_message_bytes:
-            skipped.append(
-                WriteOutcome(
-                    message.key,
-                    False,
-                    skipped=True,
-                    code="too-large",
-                    reason=(
-                        f"{format_bytes(length)} is above the {format_bytes(limits.max_message_bytes)}"
-                        " Exchange accepts in one request; copy it by hand (e.g. in Outlook)"
-                    ),
-                )
-            )
-            continue
-        if current and (size + length > limits.batch_bytes or len(current) >= limits.batch_count):
-            batches.append(current)
-            current, size = [], 0
-        current.append(message)
-        size += length
-    if current:
-        batches.append(current)
-    return batches, skipped
-
-
-def _reporting_retry_policy() -> Any:
-    """exchangelib's FailFast, but HTTP 503 keeps its Retry-After (FailFast drops it)."""
-    from exchangelib.errors import ErrorInternalServerTransientError, ErrorServerBusy
-    from exchangelib.protocol import FailFast
-
-    class ReportingFailFast(FailFast):
-        def raise_response_errors(self, response):  # type: ignore[no-untyped-def]
-            try:
-                return super().raise_response_errors(response)
-            except (ErrorInternalServerTransientError, ErrorServerBusy) as exc:
-                after = response.headers.get("Retry-After", "")
-                seconds = float(after) if after.strip().isdigit() else TRANSIENT_BACK_OFF
-                raise ErrorServerBusy(
-                    f"HTTP {response.status_code}: {exc}", back_off=seconds
-                ) from exc
-
-    return ReportingFailFast()
-
-
-def _tls_problem(exc: BaseException) -> bool:
-    text = str(exc)
-    return "Fingerprints did not match" in text or "CERTIFICATE_VERIFY_FAILED" in text
 
 
 class ExchangeMailbox:
@@ -354,7 +64,8 @@ class ExchangeMailbox:
         *,
         sink: EventSink = ignore,
         limits: WriteLimits | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], bool | None] = time.sleep,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.account = account
         self.settings = settings
@@ -362,9 +73,10 @@ class ExchangeMailbox:
         self.sink = sink
         self.limits = limits or WriteLimits()
         self.sleep = sleep
+        self.retry = retry  # None: wait as long as limits.max_wait allows (see exchange_policy)
         self._folders: dict[str, Any] = {}  # EWS folder id -> exchangelib folder
         self._paths: dict[tuple[str, ...], FolderRef] = {}  # casefolded path -> ref
-        account.protocol.config.retry_policy = _reporting_retry_policy()
+        account.protocol.config.retry_policy = reporting_retry_policy()
         account.protocol.TIMEOUT = settings.timeout  # seconds per request (exchangelib: 120)
         register_properties()
 
@@ -379,11 +91,12 @@ class ExchangeMailbox:
         limits: WriteLimits | None = None,
         connections: int = 2,
         check: bool = True,
+        retry: RetryPolicy | None = None,
     ) -> ExchangeMailbox:
         """Log in and open ``mailbox`` (its top of store is read, so a missing mailbox, denied
         impersonation or a refused login raise ExchangeError here)."""
         account = open_account(settings, mailbox, password, connections=connections, check=check)
-        opened = cls(account, settings, sink=sink, limits=limits)
+        opened = cls(account, settings, sink=sink, limits=limits, retry=retry)
         try:
             opened._root()
         except ExchangeError:
@@ -405,49 +118,40 @@ class ExchangeMailbox:
     def _retry(
         self, what: str, call: Callable[[], T], *, on_interrupt: Callable[[], None] | None = None
     ) -> T:
-        """Run ``call``; wait out throttling and transient failures, report each wait."""
-        from exchangelib.errors import (
-            ErrorServerBusy,
-            ErrorTimeoutExpired,
-            ErrorTooManyObjectsOpened,
-            ResponseMessageError,
-            TransportError,
-        )
+        """Run ``call`` under this mailbox's retry policy, each wait reported as ``Waiting``;
+        ``on_interrupt`` runs before a retry after a dropped connection (part may have landed)."""
 
-        waited, attempt, back_off = 0.0, 0, TRANSIENT_BACK_OFF
-        while True:
-            attempt += 1
-            try:
-                return call()
-            except (ErrorServerBusy, ErrorTooManyObjectsOpened, ErrorTimeoutExpired) as exc:
-                text = str(exc)
-                dropped = isinstance(exc, ErrorTimeoutExpired) or "Reraised from" in text
-                if dropped:
-                    seconds, back_off = back_off, min(back_off * 2, MAX_TRANSIENT_BACK_OFF)
-                    reason = f"the connection dropped during {what}; trying again"
-                else:
-                    seconds = float(getattr(exc, "back_off", 0) or back_off)
-                    reason = f"Exchange is busy ({text}); it asked to wait before {what}"
-                failure = exc
-            except TransportError as exc:
-                if isinstance(exc, ResponseMessageError) or _tls_problem(exc):
-                    raise ExchangeError(classify(exc, self.settings, self.address)) from exc
-                seconds, back_off = back_off, min(back_off * 2, MAX_TRANSIENT_BACK_OFF)
-                reason, dropped, failure = f"the connection failed during {what}", True, exc
-            except ExchangeError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - classified for the operator
-                raise ExchangeError(classify(exc, self.settings, self.address)) from exc
-            if waited + seconds > self.limits.max_wait:
-                raise ExchangeError(
-                    classify(failure, self.settings, self.address),
-                    {"waited_seconds": waited},
-                ) from failure
-            self.sink(Waiting(self.address, seconds=seconds, reason=reason, attempt=attempt))
-            self.sleep(seconds)
-            waited += seconds
-            if dropped and on_interrupt is not None:
+        def recover(why: Retryable) -> None:
+            if why.dropped and on_interrupt is not None:
                 on_interrupt()
+
+        def give_up(exc: Exception, wait: Wait) -> ExchangeError:
+            return ExchangeError(
+                classify(exc, self.settings, self.address), {"waited_seconds": wait.seconds}
+            )
+
+        try:
+            return retry_call(
+                call,
+                what=what,
+                policy=self.retry or exchange_policy(self.limits.max_wait),
+                retryable=lambda exc: exchange_retryable(what, exc),
+                on_wait=lambda wait: self.sink(
+                    Waiting(
+                        self.address,
+                        seconds=wait.seconds,
+                        reason=wait.why.reason,
+                        attempt=wait.attempt,
+                    )
+                ),
+                sleep=self.sleep,
+                recover=recover,
+                give_up=give_up,
+            )
+        except ExchangeError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified for the operator
+            raise ExchangeError(classify(exc, self.settings, self.address)) from exc
 
     # ----- folders ----------------------------------------------------------------------
 
@@ -641,6 +345,11 @@ class ExchangeMailbox:
         self, ref: FolderRef, message_ids: Iterable[str]
     ) -> dict[str, list[str]]:
         """Item ids of the folder's messages with each Internet Message-ID ([] when none)."""
+        return self._by_message_id(ref, message_ids, retried=True)
+
+    def _by_message_id(
+        self, ref: FolderRef, message_ids: Iterable[str], *, retried: bool
+    ) -> dict[str, list[str]]:
         folder = self.folder(ref)
         wanted = [m for m in dict.fromkeys(message_ids) if m]
         found: dict[str, list[str]] = {m: [] for m in wanted}
@@ -650,14 +359,15 @@ class ExchangeMailbox:
             def look(chunk: list[str] = chunk) -> list[tuple[str, str]]:
                 return list(folder.filter(message_id__in=chunk).values_list("id", "message_id"))
 
-            for item_id, message_id in self._retry(f"looking up messages in {ref.display}", look):
+            what = f"looking up messages in {ref.display}"
+            for item_id, message_id in self._retry(what, look) if retried else look():
                 found.setdefault(str(message_id), []).append(str(item_id))
         return found
 
     def find_by_received(self, ref: FolderRef, when: datetime) -> list[str]:
         """Item ids of the folder's messages received at ``when`` (for messages without an id)."""
         folder = self.folder(ref)
-        stamp = _ews_time(when)
+        stamp = ews_time(when)
 
         def look() -> list[str]:
             return [
@@ -729,26 +439,6 @@ class ExchangeMailbox:
             )
         return out
 
-    def _item(self, folder: Any, message: MimeMessage) -> Any:
-        from exchangelib import Message
-
-        item = Message(
-            account=self.account,
-            folder=folder,
-            mime_content=message.raw,
-            is_read=message.seen,
-        )
-        item.message_flags = message_flags(message)
-        received = message.internaldate
-        sent = sent_time_of(message.raw) or received
-        if received is not None:
-            item.delivery_time = _ews_time(received)
-        if sent is not None:
-            item.client_submit_time = _ews_time(sent)
-        if message.flagged:
-            item.flag_status = FLAG_STATUS_FLAGGED
-        return item
-
     def write(
         self, ref: FolderRef, messages: Sequence[MimeMessage], *, done_before: int = 0
     ) -> list[WriteOutcome]:
@@ -800,7 +490,19 @@ class ExchangeMailbox:
             )
         return [outcomes[i] for i in range(total)]
 
+    def write_batch(self, ref: FolderRef, messages: Sequence[MimeMessage]) -> list[WriteOutcome]:
+        """One CreateItem request for all of ``messages`` (under this mailbox's retry policy: in a
+        copy, where the copy engine retries, exactly one). Messages over the size limit are
+        skipped, not sent. One outcome per message, in order; no events."""
+        batches, skipped = plan_batches(messages, replace(self.limits, batch_count=len(messages)))
+        too_large = {id(m) for m in messages if len(m.raw) > self.limits.max_message_bytes}
+        sent = iter(self._write_batch(ref, [m for m in messages if id(m) not in too_large]))
+        refused = iter(skipped)
+        return [next(refused) if id(m) in too_large else next(sent) for m in messages]
+
     def _write_batch(self, ref: FolderRef, batch: list[MimeMessage]) -> list[WriteOutcome]:
+        if not batch:
+            return []
         """One CreateItem request per attempt; what the server answered for stays answered."""
         from exchangelib.services import CreateItem
 
@@ -811,7 +513,7 @@ class ExchangeMailbox:
         def send() -> None:
             # What bulk_create(SaveOnly) sends, consumed item by item so that answers received
             # before a mid-response error are kept.
-            items = [self._item(folder, batch[i]) for i in pending]
+            items = [new_item(self.account, folder, batch[i]) for i in pending]
             service = CreateItem(account=self.account, chunk_size=len(items))
             answered = 0
             for result in service.call(
@@ -821,7 +523,7 @@ class ExchangeMailbox:
                 send_meeting_invitations="SendToNone",
             ):
                 i = pending[answered]
-                results[i] = self._outcome(batch[i], result)
+                results[i] = outcome_of(batch[i], result)
                 answered += 1
             del pending[:answered]
             if pending:
@@ -848,7 +550,7 @@ class ExchangeMailbox:
         def reconcile() -> None:
             # The request may have been stored before the link dropped: do not write twice.
             ids = {i: batch[i].message_id or message_id_of(batch[i].raw) for i in pending}
-            found = self.find_by_message_id(ref, [m for m in ids.values() if m])
+            found = self._by_message_id(ref, [m for m in ids.values() if m], retried=False)
             for i, mid in ids.items():
                 if mid and found.get(mid):
                     results[i] = WriteOutcome(batch[i].key, True, item_id=found[mid][0])
@@ -860,24 +562,6 @@ class ExchangeMailbox:
 
         self._retry(f"writing to {ref.display}", attempt, on_interrupt=reconcile)
         return [results[i] for i in range(len(batch))]
-
-    @staticmethod
-    def _outcome(message: MimeMessage, result: Any) -> WriteOutcome:
-        if isinstance(result, Exception):
-            code = type(result).__name__
-            if code == "ErrorMessageSizeExceeded":
-                return WriteOutcome(
-                    message.key,
-                    False,
-                    skipped=True,
-                    code=code,
-                    reason=f"Exchange refused it as too large ({result})",
-                )
-            return WriteOutcome(
-                message.key, False, code=code, reason=f"Exchange refused it: {code}: {result}"
-            )
-        item_id = getattr(result, "id", None) or (result[0] if isinstance(result, tuple) else "")
-        return WriteOutcome(message.key, True, item_id=str(item_id or ""))
 
 
 def check_mailbox(

@@ -1,7 +1,10 @@
 """Folders of a mailbox: names (decoded from modified UTF-7), delimiter, flags and role.
 
-Roles come from RFC 6154 special-use attributes; a server without them gets roles from the
-well-known folder names many clients and servers use.
+The one place a folder's role is decided, for ``onboard check imap`` and the copy alike, from the
+source alone: RFC 6154 special-use attributes where the server gives any; a server without them
+gets roles from the well-known names clients use in the common languages, for top-level folders
+(or children of INBOX) only, one folder per role. On a server with SPECIAL-USE a folder without
+an attribute is a user folder whatever its name ("Archiv" stays "Archiv").
 """
 
 from __future__ import annotations
@@ -39,19 +42,26 @@ SPECIAL_USE_FLAGS: dict[str, Role] = {
     "\\important": Role.IMPORTANT,
 }
 
-# Lower-case last path segments, most common first, as clients and servers name them.
+# Lower-case last path segments, most common first, as clients and servers name them (English,
+# German, French, Spanish, Italian, Dutch, Portuguese; Outlook's and Thunderbird's spellings).
 WELL_KNOWN_NAMES: dict[Role, tuple[str, ...]] = {
     Role.SENT: ("sent", "sent items", "sent messages", "sent mail", "gesendet",
                 "gesendete objekte", "gesendete elemente", "envoyés", "éléments envoyés",
-                "enviados", "inviata", "verzonden", "verzonden items"),
+                "objets envoyés", "messages envoyés", "enviados", "elementos enviados",
+                "correo enviado", "inviata", "posta inviata", "elementi inviati", "verzonden",
+                "verzonden items", "itens enviados"),
     Role.DRAFTS: ("drafts", "draft", "entwürfe", "brouillons", "borradores", "bozze",
-                  "concepten"),
+                  "concepten", "rascunhos"),
     Role.TRASH: ("trash", "deleted items", "deleted messages", "deleted", "bin",
                  "papierkorb", "gelöschte objekte", "gelöschte elemente", "corbeille",
-                 "papelera", "cestino", "prullenbak"),
+                 "éléments supprimés", "objets supprimés", "papelera", "elementos eliminados",
+                 "cestino", "posta eliminata", "elementi eliminati", "prullenbak",
+                 "verwijderde items", "lixeira", "itens excluídos"),
     Role.JUNK: ("junk", "spam", "junk e-mail", "junk email", "junk mail", "bulk mail", "junk-e-mail",
-                "spamverdacht", "courrier indésirable", "indésirables"),
-    Role.ARCHIVE: ("archive", "archives", "archiv", "archief", "archivio"),
+                "spamverdacht", "courrier indésirable", "indésirables", "correo no deseado",
+                "posta indesiderata", "ongewenste e-mail", "lixo eletrônico"),
+    Role.ARCHIVE: ("archive", "archives", "archiv", "archief", "archivio", "archivo",
+                   "arquivo"),
 }  # fmt: skip
 
 
@@ -75,6 +85,17 @@ class Folder:
             if flag.lower() in SPECIAL_USE_FLAGS:
                 return flag
         return ""
+
+    @property
+    def role_reason(self) -> str:
+        """Why the folder has its role, in the operator's words ("" for a user folder)."""
+        if self.role is None:
+            return ""
+        if self.role is Role.INBOX:
+            return "the inbox"
+        if self.role_from == "special-use":
+            return f"SPECIAL-USE {self.special_use}"
+        return f"its name {self.parts[-1]!r} (the server marks no special folders)"
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -113,23 +134,24 @@ def assign_roles(raw: list[tuple[tuple[str, ...], str, str]]) -> list[Folder]:
             taken.add(role)
     if has_special_use:
         return folders
-    # Fallback: best-ranked well-known name per role, top-level folders (or INBOX children) first.
+    # Fallback: the best-ranked well-known name per role among top-level folders (or children of
+    # INBOX); a "Sent" deeper in the tree is the customer's own folder.
     for role, names in WELL_KNOWN_NAMES.items():
-        best: tuple[int, int, int] | None = None
+        best: tuple[int, int] | None = None
         for index, folder in enumerate(folders):
             if folder.role or not folder.selectable:
                 continue
             parts = folder.parts
             leaf = parts[-1].lower()
-            if leaf not in names:
-                continue
             top = len(parts) == 1 or (len(parts) == 2 and parts[0].upper() == "INBOX")
-            rank = (0 if top else 1, names.index(leaf), index)
+            if not top or leaf not in names:
+                continue
+            rank = (names.index(leaf), index)
             if best is None or rank < best:
                 best = rank
         if best is not None:
-            f = folders[best[2]]
-            folders[best[2]] = Folder(f.name, f.delimiter, f.flags, role, "name")
+            f = folders[best[1]]
+            folders[best[1]] = Folder(f.name, f.delimiter, f.flags, role, "name")
     return folders
 
 

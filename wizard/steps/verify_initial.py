@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ..copy.plan import PlanOptions
+from ..copy.folder_map import PlanOptions
 from ..copy.session_jobs import session_jobs
 from ..copy.verify import EVIDENCE_KIND, Verification, latest_verification, verify
 from ..playbook import Kind

@@ -3,14 +3,16 @@
 
 A target receives the exact bytes read from the source and never adds or rewrites a header; what
 identifies a copied message lives in the ledger. A target object is one connection used by one
-thread; the engine makes a new one through a factory after a dropped connection.
+thread; the engine makes a new one through a ``TargetFactory`` (called with the engine's event
+sink) after a dropped connection. A target never retries: each call writes at most once, and the
+engine's retry policy (wizard.retry) decides what happens after a failure.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -20,9 +22,11 @@ from imapclient.datetime_util import datetime_to_INTERNALDATE
 from imapclient.exceptions import IMAPClientError
 from imapclient.imapclient import seq_to_parenstr
 
+from ..events import EventSink
 from .errors import Throttled
-from .imaputil import imap_errors, parse_appenduid, parse_message_id, quiet_imaplib, text_flags
-from .plan import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
+from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
+from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
+from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class CopyTarget(Protocol):
     kind: str  # "imap" or "ews"
     host: str
     supports_flags: bool
+    identity_rule: IdentityRule  # how its listing compares with an IMAP source's (identity.py)
+    # What one ``append`` may carry (None: no limit of its own); the engine batches within it.
+    max_batch_messages: int | None
+    max_batch_bytes: int | None
 
     def layout(self) -> TargetLayout: ...
 
@@ -86,12 +94,30 @@ class CopyTarget(Protocol):
         """The Message-ID of every message in the folder ("" for those without one)."""
         ...
 
+    def identities(self, folder: str) -> list[MessageIdentity] | None:
+        """Every message of the folder as identity.py knows it, or None when the folder does
+        not exist. Read-only: never creates a folder nor changes a message."""
+        ...
+
+    def folder_identity(self, folder: str) -> str | None:
+        """What tells this folder from one deleted and made again under its name (IMAP: its
+        UIDVALIDITY, EWS: its folder id), or None when it does not exist. Read-only."""
+        ...
+
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Subscribe or unsubscribe a folder as the customer had it; False when the server
+        refused (True, doing nothing, where the target has no subscriptions)."""
+        ...
+
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
         """Give copied messages (by target id) these flags; returns how many were applied."""
         ...
 
     def close(self) -> None: ...
 
+
+# A new logged-in target connection, reporting through the engine's event sink.
+TargetFactory = Callable[[EventSink], CopyTarget]
 
 _DEFAULT_ROLE_NAMES: dict[Role, str] = {
     Role.SENT: "Sent",
@@ -115,6 +141,9 @@ class ImapTarget:
 
     kind = "imap"
     supports_flags = True
+    identity_rule = IMAP_RULE
+    max_batch_messages: int | None = None
+    max_batch_bytes: int | None = None
 
     def __init__(
         self, client: IMAPClient, host: str = "", *, max_message_size: int | None = None
@@ -208,6 +237,20 @@ class ImapTarget:
                 self.client.subscribe_folder(part)
             self._existing.add(part)
         return name
+
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        if folder.upper() == "INBOX":
+            return True
+        what = "SUBSCRIBE" if subscribed else "UNSUBSCRIBE"
+        try:
+            with imap_errors(self.host, f"{what} {folder}"):
+                if subscribed:
+                    self.client.subscribe_folder(folder)
+                else:
+                    self.client.unsubscribe_folder(folder)
+        except IMAPClientError:
+            return False
+        return True
 
     def _select(self, folder: str, writable: bool = False) -> int:
         with imap_errors(self.host, f"SELECT {folder}"):
@@ -306,19 +349,21 @@ class ImapTarget:
         return int(status.get(b"MESSAGES", 0))
 
     def message_ids(self, folder: str) -> list[str]:
-        info = self._examine(folder)
-        if not info:
+        return [m.message_id for m in self.identities(folder) or ()]
+
+    def identities(self, folder: str) -> list[MessageIdentity] | None:
+        exists = self._examine(folder)
+        if exists is None:
+            return None
+        if not exists:
             return []
         with imap_errors(self.host, f"SEARCH in {folder}"):
             uids = self.client.search("ALL")
-        out: list[str] = []
-        for start in range(0, len(uids), 5000):
-            with imap_errors(self.host, f"FETCH from {folder}"):
-                data = self.client.fetch(
-                    uids[start : start + 5000], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]
-                )
-            out.extend(parse_message_id(_first_header(item)) for item in data.values())
-        return out
+        with imap_errors(self.host, f"FETCH listing of {folder}"):
+            return list_imap_identities(self.client, uids)
+
+    def folder_identity(self, folder: str) -> str | None:
+        return None if self._examine(folder) is None else str(self._validity)
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         if not probes:
@@ -357,13 +402,13 @@ class ImapTarget:
             )
         return same
 
-    def _examine(self, folder: str) -> int:
-        """EXAMINE a folder; returns how many messages it has (0 if it does not exist)."""
+    def _examine(self, folder: str) -> int | None:
+        """EXAMINE a folder; returns how many messages it has (None if it does not exist)."""
         try:
             with imap_errors(self.host, f"EXAMINE {folder}"):
                 info = self.client.select_folder(folder, readonly=True)
         except IMAPClientError:
-            return 0
+            return None
         self._selected = (folder, False)
         self._validity = int(info.get(b"UIDVALIDITY", 0))
         return int(info.get(b"EXISTS", 0))
@@ -389,10 +434,3 @@ def _uid_of(target_id: str, validity: int) -> int | None:
     except ValueError:
         return None
     return uid if their_validity == validity else None
-
-
-def _first_header(item: dict[bytes, object]) -> bytes | None:
-    for key, value in item.items():
-        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER"):
-            return value if isinstance(value, bytes) else None
-    return None

@@ -1,12 +1,15 @@
-"""The copy plan of one mailbox pair: which source folder goes to which target folder.
+"""The folder map of one mailbox pair: which source folder goes to which target folder, and why.
 
 Folder names here are always decoded text (IMAP's modified UTF-7 is undone by the source reader
 and redone by an IMAP target on the wire). A folder's path is its name split on the server's
 delimiter, so "INBOX.Kunden.Müller" on a "."-server and "Kunden/Müller" on a "/"-server plan to
-the same target path. Special-use folders (RFC 6154 flags, Gmail's XLIST flags, or well-known
-names when a server has no flags) go to the target's own Sent, Drafts, Trash, Junk and Archive,
-with their sub-folders beneath. Virtual folders that only repeat other mail (Gmail's "All Mail",
-"Starred", "Important") are excluded by default; more can be excluded by role or name pattern.
+the same target path. Roles are the source's alone (wizard.imap.folders.assign_roles, the same
+as ``check imap`` shows: SPECIAL-USE, or well-known names on a server without it), so a folder
+maps the same way whatever the target already holds; the operator can override a folder's role.
+Special folders go to the target's own Sent, Drafts, Trash, Junk and Archive, with their
+sub-folders beneath; user folders keep their names. Each folder's plan says why it goes where it
+goes. Virtual folders that only repeat other mail (Gmail's "All Mail", "Starred", "Important")
+are excluded by default; more can be excluded by role or name pattern.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..imap.folders import SPECIAL_USE_FLAGS, WELL_KNOWN_NAMES, Role
+from ..imap.folders import SPECIAL_USE_FLAGS, WELL_KNOWN_NAMES, Role, assign_roles
 
 # One vocabulary of folder roles for the whole tool: the IMAP engine's (RFC 6154 flags, Gmail's
 # XLIST spellings, and the well-known names used on servers without SPECIAL-USE).
@@ -32,6 +35,7 @@ class SourceFolder:
     name: str
     delimiter: str | None = None
     flags: tuple[str, ...] = ()
+    subscribed: bool = True  # the customer's subscription (LSUB), carried to an IMAP target
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -82,6 +86,8 @@ class FolderPlan:
     target_path: tuple[str, ...]
     target: str
     excluded: str = ""
+    reason: str = ""  # why the folder goes to ``target``, for the plan and --dry-run
+    subscribed: bool = True
 
     @property
     def included(self) -> bool:
@@ -96,6 +102,8 @@ class PlanOptions:
     exclude_patterns: tuple[str, ...] = ()  # fnmatch patterns on the decoded source name
     size_limit: int | None = None  # bytes; the smaller of this and the target's limit applies
     source_prefix: str | None = None  # personal namespace to strip, e.g. "INBOX."; None = guess
+    role_overrides: tuple[tuple[str, str], ...] = ()  # (source folder, role value or "none")
+    copy_deleted: bool = False  # copy messages flagged \Deleted but not expunged (with the flag)
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ class MailboxPlan:
     folders: tuple[FolderPlan, ...]
     size_limit: int | None = None
     target_kind: str = ""
+    copy_deleted: bool = False
 
     @property
     def included(self) -> tuple[FolderPlan, ...]:
@@ -127,6 +136,15 @@ class MailboxPlan:
             f"larger than the target's limit: {size / 1_048_576:.1f} MB, "
             f"limit {self.size_limit / 1_048_576:.1f} MB"
         )
+
+    def skip_reason(self, size: int, flags: Sequence[str] = ()) -> str:
+        """Why a message is left on the source (too large, or deleted), or "" to copy it."""
+        if not self.copy_deleted and any(f.lower() == "\\deleted" for f in flags):
+            return (
+                "flagged \\Deleted on the source (deleted, not yet expunged); "
+                "--copy-deleted copies it"
+            )
+        return self.oversize_reason(size)
 
 
 def split_path(name: str, delimiter: str | None) -> tuple[str, ...]:
@@ -164,6 +182,19 @@ class _Node:
     folder: SourceFolder
     path: tuple[str, ...]
     role: Role | None = None
+    why: str = ""  # why it has its role
+
+
+def parse_role_override(text: str) -> tuple[str, str]:
+    """``NAME=ROLE`` (ROLE one of the roles, or "none" for a user folder); ValueError if not."""
+    name, sep, value = text.rpartition("=")
+    value = value.strip().lower()
+    if not sep or not name:
+        raise ValueError(f"{text!r}: write FOLDER=ROLE, e.g. 'Gesendet=sent' or 'Archiv=none'")
+    if value != "none" and value not in {r.value for r in Role}:
+        roles = ", ".join(r.value for r in Role)
+        raise ValueError(f"{text!r}: {value!r} is not a role; use one of {roles} or none")
+    return name, value
 
 
 def plan_mailbox(
@@ -184,44 +215,46 @@ def plan_mailbox(
     else:
         prefix = guess_source_prefix(source_folders)
 
-    nodes = [_Node(f, _strip_prefix(f.path, prefix)) for f in source_folders]
-    flagged_roles = {n.folder.flag_role for n in nodes if n.folder.flag_role}
-    for node in nodes:
-        node.role = node.folder.flag_role
-        if node.role is None and len(node.path) == 1:
-            lowered = node.path[0].lower()
-            for role, names in WELL_KNOWN_NAMES.items():
-                if role not in flagged_roles and lowered in names:
-                    node.role = role
-                    break
-    # A role found by name goes to one folder only: the first in the source's own order.
-    taken: set[Role] = set()
-    for node in nodes:
-        if node.role is None:
-            continue
-        if node.role in taken and node.role not in flagged_roles:
-            node.role = None
-        else:
-            taken.add(node.role)
+    assigned = assign_roles([(f.flags, f.delimiter or "", f.name) for f in source_folders])
+    overrides = dict(options.role_overrides)
+    nodes: list[_Node] = []
+    for folder, found in zip(source_folders, assigned, strict=True):
+        node = _Node(folder, _strip_prefix(folder.path, prefix), found.role, found.role_reason)
+        if folder.name in overrides:
+            value = overrides[folder.name]
+            node.role = None if value == "none" else Role(value)
+            node.why = "the operator's choice"
+        nodes.append(node)
 
     by_path = {n.path: n for n in nodes}
     plans: list[FolderPlan] = []
     for node in nodes:
         path = node.path
         target_path: tuple[str, ...] | None = None
+        reason = ""
         # The nearest ancestor (or the folder itself) with a role decides where it lands.
         for cut in range(len(path), 0, -1):
             ancestor = by_path.get(path[:cut])
             if ancestor is not None and ancestor.role and ancestor.role in target.roles:
                 rest = tuple(_clean(c, target.delimiter) for c in path[cut:])
                 target_path = tuple(target.roles[ancestor.role]) + rest
+                if ancestor is node:
+                    reason = f"special folder ({node.why}): the target's {node.role} folder"
+                else:
+                    reason = f"inside {ancestor.folder.name!r}, a special folder"
                 break
             if cut == 1 and path[0].upper() == "INBOX" and Role.INBOX in target.roles:
                 target_path = tuple(target.roles[Role.INBOX]) + tuple(
                     _clean(c, target.delimiter) for c in path[1:]
                 )
+                reason = "inside the inbox"
         if target_path is None:
             target_path = target.prefix + tuple(_clean(c, target.delimiter) for c in path)
+            reason = "user folder: keeps its name"
+            if node.why == "the operator's choice":
+                reason += " (the operator's choice)"
+        if any(target.delimiter and target.delimiter in c for c in path):
+            reason += f" ({target.delimiter!r} in a name became '_')"
         excluded = ""
         if not node.folder.selectable:
             excluded = "not selectable (holds only sub-folders)"
@@ -239,6 +272,8 @@ def plan_mailbox(
                 target_path=target_path,
                 target=target.key(target_path),
                 excluded=excluded,
+                reason=reason,
+                subscribed=node.folder.subscribed,
             )
         )
     limits = [x for x in (options.size_limit, target.max_message_size) if x]
@@ -247,6 +282,7 @@ def plan_mailbox(
         folders=tuple(plans),
         size_limit=min(limits) if limits else None,
         target_kind=target.kind,
+        copy_deleted=options.copy_deleted,
     )
 
 
@@ -260,6 +296,7 @@ __all__ = [
     "TargetLayout",
     "WELL_KNOWN_NAMES",
     "guess_source_prefix",
+    "parse_role_override",
     "plan_mailbox",
     "split_path",
 ]

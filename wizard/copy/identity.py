@@ -1,0 +1,219 @@
+"""The one message identity that verification and reconciliation share.
+
+A message is known from a bulk, body-less listing: on IMAP ``RFC822.SIZE``, ``INTERNALDATE`` and
+``BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM TO SUBJECT)]``; on EWS the InternetMessageId, the
+item size and the received time. Its identity key is the Message-ID plus the size; a message
+without a Message-ID is known by a hash of Date, From, To and Subject plus the size (or, where the
+other side cannot give those headers, by its received time). Sizes are left out where one side's
+sizes are not the message's bytes (Exchange counts its own storage).
+
+Source and target listings are matched as multisets: two identical source messages need two on the
+target. What is left over is ``missing`` (on the source, not on the target), ``extra`` (on the
+target, matching nothing on the source) or ``duplicated`` (more copies on the target than the
+source has). Everything here is pure except :func:`list_imap_identities`, the one IMAP read both
+sides use (EXAMINE and header fetches only, so it never changes a folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+HEADER_FIELDS = ("MESSAGE-ID", "DATE", "FROM", "TO", "SUBJECT")
+HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
+IMAP_IDENTITY_ITEMS = ("RFC822.SIZE", "INTERNALDATE", HEADER_ITEM)
+LIST_CHUNK = 5000  # UIDs per listing FETCH, so a 100 000-message folder is not one answer
+_HASHED = (b"date", b"from", b"to", b"subject")
+_FOLD = re.compile(rb"\r?\n(?=[ \t])")
+_SPACE = re.compile(rb"[ \t]+")
+
+Fallback = Literal["headers", "received"]
+
+
+@dataclass(frozen=True)
+class MessageIdentity:
+    """One message as a body-less listing shows it; ``ref`` says where it is on its side."""
+
+    message_id: str = ""
+    size: int | None = None
+    header_hash: str = ""  # of Date, From, To and Subject; "" where the side cannot give it
+    received: datetime | None = None  # IMAP INTERNALDATE, EWS received time
+    ref: str = ""  # the IMAP UID or the EWS item id
+
+    @property
+    def label(self) -> str:
+        """How a report names the message."""
+        if self.message_id:
+            return self.message_id
+        parts = ["(no Message-ID"]
+        if self.size is not None:
+            parts.append(f"{self.size} bytes")
+        if self.received is not None:
+            parts.append(f"received {self.received.isoformat()}")
+        return ", ".join(parts) + ")"
+
+
+@dataclass(frozen=True)
+class IdentityRule:
+    """How two sides' listings are compared. IMAP to IMAP: the default; to EWS: ``for_ews()``."""
+
+    sizes: bool = True
+    fallback: Fallback = "headers"
+
+    @classmethod
+    def for_ews(cls) -> IdentityRule:
+        # Exchange's item size is its storage, not the MIME bytes, and it gives no raw headers.
+        return cls(sizes=False, fallback="received")
+
+
+IMAP_RULE = IdentityRule()
+EWS_RULE = IdentityRule.for_ews()
+
+
+@dataclass(frozen=True)
+class IdentityMatch:
+    """The outcome of matching a source listing against a target listing."""
+
+    matched: tuple[tuple[MessageIdentity, MessageIdentity], ...] = ()  # (source, target)
+    missing: tuple[MessageIdentity, ...] = ()  # source messages without a copy on the target
+    extra: tuple[MessageIdentity, ...] = ()  # target messages that match no source message
+    duplicated: tuple[MessageIdentity, ...] = ()  # target copies beyond the source's number
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.duplicated)
+
+
+def identity_key(message: MessageIdentity, rule: IdentityRule = IMAP_RULE) -> tuple[Any, ...]:
+    """The key two copies of one message share under ``rule``."""
+    size = message.size if rule.sizes else None
+    if message.message_id:
+        return ("id", message.message_id, size)
+    if rule.fallback == "received":
+        when = message.received
+        stamp = int(when.astimezone(UTC).timestamp()) if when is not None else None
+        return ("received", stamp, size)
+    return ("headers", message.header_hash, size)
+
+
+def match_identities(
+    source: Iterable[MessageIdentity],
+    target: Iterable[MessageIdentity],
+    rule: IdentityRule = IMAP_RULE,
+) -> IdentityMatch:
+    """Match two listings as multisets; order within each side is kept in every result."""
+    waiting: dict[tuple[Any, ...], list[MessageIdentity]] = {}
+    for message in target:
+        waiting.setdefault(identity_key(message, rule), []).append(message)
+    taken: dict[tuple[Any, ...], int] = {}
+    matched: list[tuple[MessageIdentity, MessageIdentity]] = []
+    missing: list[MessageIdentity] = []
+    seen: set[tuple[Any, ...]] = set()
+    for message in source:
+        key = identity_key(message, rule)
+        seen.add(key)
+        copies = waiting.get(key)
+        index = taken.get(key, 0)
+        if copies is not None and index < len(copies):
+            matched.append((message, copies[index]))
+            taken[key] = index + 1
+        else:
+            missing.append(message)
+    extra: list[MessageIdentity] = []
+    duplicated: list[MessageIdentity] = []
+    for key, copies in waiting.items():
+        rest = copies[taken.get(key, 0) :]
+        (duplicated if key in seen else extra).extend(rest)
+    return IdentityMatch(tuple(matched), tuple(missing), tuple(extra), tuple(duplicated))
+
+
+def header_fields(block: bytes | None) -> dict[bytes, bytes]:
+    """Header fields of a HEADER.FIELDS answer: lower-case names, unfolded values (first wins)."""
+    if not block:
+        return {}
+    out: dict[bytes, bytes] = {}
+    for line in _FOLD.sub(b"", block).splitlines():
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name[:1] in b" \t":
+            continue
+        out.setdefault(name.strip().lower(), _SPACE.sub(b" ", value).strip())
+    return out
+
+
+def header_hash(fields: Mapping[bytes, bytes]) -> str:
+    """A short hash of Date, From, To and Subject, the raw bytes both sides hold alike."""
+    digest = hashlib.blake2b(digest_size=12)
+    for name in _HASHED:
+        digest.update(fields.get(name, b""))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def identity_from_headers(
+    block: bytes | None, *, size: int | None, received: datetime | None = None, ref: str = ""
+) -> MessageIdentity:
+    """The identity of a message from its header block, size and received time."""
+    fields = header_fields(block)
+    message_id = fields.get(b"message-id", b"").decode("utf-8", "replace")
+    return MessageIdentity(message_id, size, header_hash(fields), received, ref)
+
+
+def identity_from_imap(uid: int, item: Mapping[bytes, Any]) -> MessageIdentity:
+    """The identity of one row of an IMAP FETCH of ``IMAP_IDENTITY_ITEMS``."""
+    size = item.get(b"RFC822.SIZE")
+    return identity_from_headers(
+        _header_block(item),
+        size=int(size) if size is not None else None,
+        received=item.get(b"INTERNALDATE"),
+        ref=str(uid),
+    )
+
+
+def identity_from_ews(
+    item_id: str, message_id: str | None, size: int | None, received: datetime | None
+) -> MessageIdentity:
+    """The identity of an EWS item from its InternetMessageId, size and received time."""
+    if received is not None:  # exchangelib's EWSDateTime refuses astimezone(UTC): a plain one
+        received = datetime.fromtimestamp(received.timestamp(), UTC)
+    return MessageIdentity((message_id or "").strip(), size, "", received, item_id)
+
+
+def list_imap_identities(client: Any, uids: Sequence[int]) -> list[MessageIdentity]:
+    """Identities of ``uids`` in the folder the client has EXAMINEd, in UID order."""
+    out: list[MessageIdentity] = []
+    ordered = sorted(int(u) for u in uids)
+    for start in range(0, len(ordered), LIST_CHUNK):
+        chunk = ordered[start : start + LIST_CHUNK]
+        data = client.fetch(chunk, list(IMAP_IDENTITY_ITEMS))
+        out.extend(identity_from_imap(uid, data[uid]) for uid in chunk if uid in data)
+    return out
+
+
+def _header_block(item: Mapping[bytes, Any]) -> bytes | None:
+    for key, value in item.items():
+        if isinstance(key, bytes) and key.startswith(b"BODY[HEADER"):
+            return bytes(value) if isinstance(value, (bytes, bytearray)) else None
+    return None
+
+
+__all__ = [
+    "HEADER_ITEM",
+    "EWS_RULE",
+    "IMAP_IDENTITY_ITEMS",
+    "IMAP_RULE",
+    "IdentityMatch",
+    "IdentityRule",
+    "MessageIdentity",
+    "header_fields",
+    "header_hash",
+    "identity_from_ews",
+    "identity_from_headers",
+    "identity_from_imap",
+    "identity_key",
+    "list_imap_identities",
+    "match_identities",
+]
