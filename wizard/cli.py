@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, serve
 from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, print_json
 from .profile import ProfileError, ProviderProfile, load_profile
 from .session import (
@@ -205,64 +205,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def serve_command(args: argparse.Namespace) -> str:
-    """The shell command textual-serve runs for each browser that connects: this same app."""
-    import shlex
-
-    command = [sys.executable, "-m", "wizard.cli"]
-    if getattr(args, "demo", False):
-        if args.session or getattr(args, "profile", None):
-            fail("--demo brings its own session and provider profile", Exit.USAGE)
-        return shlex.join([*command, "--demo"])
-    if getattr(args, "profile", None):
-        command += ["--profile", str(Path(args.profile).resolve())]
-    if args.session:
-        command += ["--resume", str(session_path(args.session).resolve())]
-    return shlex.join(command)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    if args.session and not session_path(args.session).exists():
-        fail(f"there is no session named {args.session!r} (see `onboard sessions`)", Exit.NOT_FOUND)
-    if not _is_loopback(args.host):
-        print(
-            "\n"
-            "  !!! WARNING: onboard serve is listening on "
-            f"{args.host}:{args.port}, not on 127.0.0.1.\n"
-            "  !!! There is no login: anyone who can reach this address can open the app and the\n"
-            "  !!! customer's session, and start copies with its stored passwords. Share your\n"
-            "  !!! screen or use an SSH tunnel instead; stop this (ctrl+c) when the call is over.\n",
-            file=sys.stderr,
-            flush=True,
-        )
-    from textual_serve.server import Server  # loaded only for this verb
-
-    title = f"onboard · {Path(args.session).stem}" if args.session else "onboard"
-    server = Server(serve_command(args), host=args.host, port=args.port, title=title)
-    print(
-        f"Serving onboard on http://{args.host}:{args.port} (one app per browser tab; "
-        "a session opens in one tab at a time). ctrl+c stops it.",
-        file=sys.stderr,
-        flush=True,
-    )
-    server.serve()
-    return Exit.OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="onboard",
@@ -325,20 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_report)
 
-    p = sub.add_parser(
-        "serve", help="run the app in a web browser (for sharing during a call), on 127.0.0.1"
-    )
-    p.add_argument("session", nargs="?", help="open this session (default: the start screen)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    p.add_argument("--profile", metavar="FILE", help="provider profile (TOML) for new sessions")
-    p.add_argument(
-        "--demo",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="serve the demo (local demo servers start in each browser tab's app)",
-    )
-    p.set_defaults(handler=cmd_serve)
+    serve.register(sub)
 
     check = sub.add_parser("check", help="headless checks: imap, ews, dns")
     check_sub = check.add_subparsers(title="checks", metavar="WHAT", required=True)
