@@ -15,6 +15,7 @@ from typing import Any
 
 from . import __version__, serve
 from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, print_json
+from .forms import printable
 from .profile import ProfileError, ProviderProfile, load_profile
 from .session import (
     create_session,
@@ -283,10 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except CommandError as exc:
-        print(f"onboard: {exc}", file=sys.stderr)
+        print(printable(f"onboard: {exc}"), file=sys.stderr)  # input it echoes stays inert
         return int(exc.code)
     except SessionError as exc:
-        print(f"onboard: {exc}", file=sys.stderr)
+        print(printable(f"onboard: {exc}"), file=sys.stderr)
         return int(Exit.DAMAGED)
     except KeyboardInterrupt:
         print("onboard: interrupted", file=sys.stderr)

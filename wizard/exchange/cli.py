@@ -14,6 +14,7 @@ from typing import Any
 from ..cliutil import Exit, fail, print_json, resolve_password
 from ..dns.resolver import DnsConfigError, DnsResolver
 from ..estimate import format_bytes
+from ..forms import check_domain, check_email
 from ..secrets import SecretStore, target_password_key
 from .autodiscover import Autodiscovery, discover_ews_url
 from .errors import ExchangeFailure, FailureCode
@@ -102,7 +103,11 @@ def render_autodiscovery(result: Autodiscovery) -> str:
 
 
 def cmd_autodiscover(args: argparse.Namespace) -> int:
-    address = args.autodiscover
+    try:
+        address = check_email(args.autodiscover, "address to autodiscover")
+        check_domain(address.rpartition("@")[2], "domain of that address")  # before any query
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
     login = args.user or address
     try:
         resolver = DnsResolver(args.resolver or None, timeout=min(args.timeout, 5.0))

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from ..cliutil import Exit, print_json
+from ..forms import printable
 from ..secrets import SecretStore
 from .mailbox_list import MailboxImportError, has_password, import_mailboxes
 
@@ -88,8 +89,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
         else:
             for problem in exc.problems:
-                print(f"{args.csv}: {problem}", file=sys.stderr)
-            print(f"onboard: {exc}", file=sys.stderr)
+                print(printable(f"{args.csv}: {problem}"), file=sys.stderr)
+            print(printable(f"onboard: {exc}"), file=sys.stderr)
         return Exit.USAGE
     finally:
         store.close()

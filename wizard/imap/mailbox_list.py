@@ -19,12 +19,13 @@ import codecs
 import contextlib
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import activity
-from ..forms import check_email
+from ..forms import check_email, check_plain, shown
 from ..secrets import SecretStore, source_password_key
 from ..store import Mailbox, SessionStore
 
@@ -113,16 +114,18 @@ def check_mailbox(
     """Check one mailbox; ``taken`` are target addresses already in use (any case).
     Raises ValueError saying what is wrong."""
     login = login.strip()
+    display = check_plain(" ".join(display.split()), "display name")  # line breaks squashed first
     if not login:
         raise ValueError("the source login is empty")
     if any(ch.isspace() for ch in login):
-        raise ValueError(f"the source login {login!r} contains spaces")
+        raise ValueError(f"the source login {shown(login)} contains spaces")
+    check_plain(login, "source login")
     if not target.strip():
         raise ValueError("the target address is empty")
     address = check_email(target, "target address")
     if address.lower() in {t.lower() for t in taken}:
         raise ValueError(f"the target address {address} is already in the mailbox list")
-    return MailboxEntry(login, address, " ".join(display.split()), password, line)
+    return MailboxEntry(login, address, display, password, line)
 
 
 def _targets(store: SessionStore, except_id: int | None = None) -> list[str]:
@@ -339,6 +342,11 @@ def parse_mailbox_csv(data: bytes | str, *, taken: Iterable[str] = ()) -> Mailbo
                     )
                 width = len(fields)
                 continue
+            if any("\n" in f or "\r" in f for f in fields) and _quote_left_open(text, line):
+                # The reader ran to the end of the file inside one field: say where it opened.
+                reason = 'a quote (") opened on this line is never closed; close it or remove it'
+                problems.append(RowProblem(line, reason))
+                continue
             if len(fields) != width:
                 problems.append(
                     RowProblem(
@@ -388,6 +396,12 @@ def parse_mailbox_csv(data: bytes | str, *, taken: Iterable[str] = ()) -> Mailbo
     elif not rows and not problems:
         problems.append(RowProblem(0, "the file has a header but no mailboxes"))
     return MailboxCsv(tuple(rows), tuple(problems), layout)
+
+
+def _quote_left_open(text: str, line: int) -> bool:
+    """Whether the text from `line` on holds an odd number of quotes (a doubled one counts 2)."""
+    tail = re.split(r"\r\n|\r|\n", text)[line - 1 :]
+    return "\n".join(tail).count('"') % 2 == 1
 
 
 def read_mailbox_csv(path: Path | str, *, taken: Iterable[str] = ()) -> MailboxCsv:
