@@ -15,6 +15,7 @@ from typing import Any
 
 from . import __version__, serve
 from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, print_json
+from .exports import write_private
 from .forms import printable
 from .profile import ProfileError, ProviderProfile, load_profile
 from .session import (
@@ -199,7 +200,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            write_private(Path(args.output), text)
+        except OSError as exc:
+            fail(f"could not write the report to {args.output}: {exc.strerror or exc}", Exit.USAGE)
         print(f"Wrote the {args.format} report of {args.name} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)

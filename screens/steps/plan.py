@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Markdown, Static
 
+from wizard.exports import write_private
 from wizard.plan import build_plan, plan_markdown
 from wizard.session import exports_dir
 
@@ -58,7 +59,7 @@ class PlanBody(StepBody):
     def action_export_plan(self) -> None:
         text = plan_markdown(build_plan(self.store))
         path = exports_dir() / f"{self.store.name}-migration-plan.md"
-        path.write_text(text, encoding="utf-8")
+        write_private(path, text)
         self.store.add_evidence(
             "2", "plan", f"Migration plan exported to {path}", {"path": str(path)}, ok=True
         )

@@ -10,6 +10,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
 from wizard.estimate import format_bytes
+from wizard.exports import write_private
 from wizard.report import render_report, report_filename
 from wizard.session import exports_dir
 from wizard.signoff import gather_figures, record_signoff
@@ -124,7 +125,7 @@ class SignoffBody(StepBody):
 
     def action_export(self, fmt: str) -> None:
         path = exports_dir() / report_filename(self.store, fmt)
-        path.write_text(render_report(self.store, fmt), encoding="utf-8")
+        write_private(path, render_report(self.store, fmt))
         self.store.add_evidence(
             "17",
             "report",

@@ -1,20 +1,36 @@
-"""Exports stay data in the programs that open them: no formula in a CSV cell, no code in a .ps1."""
+"""Exports stay data in the programs that open them (no formula in a CSV cell, no code in a .ps1)
+and are for the operator alone (0600 whatever the umask)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from wizard.exchange.targets import ProvisioningRow, provisioning_csv, provisioning_powershell
+from wizard.cli import main
+from wizard.exchange.targets import (
+    ProvisioningRow,
+    export_provisioning,
+    provisioning_csv,
+    provisioning_powershell,
+)
 from wizard.exports import (
     POWERSHELL_SINGLE_QUOTES,
     csv_text,
     powershell_comment,
     powershell_literal,
+    private_file,
     spreadsheet_cell,
+    write_private,
 )
+from wizard.profile import example_profile
+from wizard.session import create_session
 
 HOSTILE_CELLS = [
     "=cmd|' /C calc'!A0",
@@ -123,3 +139,54 @@ def test_the_provisioning_script_holds_hostile_names_as_data_only() -> None:
 
 def test_a_comment_keeps_no_line_break() -> None:
     assert powershell_comment("a\rb\nc\u2028d\u0085e\x1b[31m") == "a b c d e [31m"
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The most careless umask there is: without 0600 every file would be world-writable."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_reports_bundles_and_lists_are_written_0600_whatever_the_umask(
+    open_umask: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = create_session("Mode Co", "mode.example", example_profile())
+    name = store.name
+    store.add_mailboxes([("anna", "anna@mode.example", "Anna")])
+    csv_path, ps_path = export_provisioning(store, tmp_path / "lists", [])
+    store.close()
+    assert mode(csv_path) == 0o600 and mode(ps_path) == 0o600
+
+    for fmt in ("md", "html", "json"):
+        report = tmp_path / f"report.{fmt}"
+        assert main(["report", name, "--format", fmt, "-o", str(report)]) == 0
+        assert mode(report) == 0o600 and report.stat().st_size > 0
+
+    bundle = tmp_path / "bundle.zip"
+    assert main(["report", name, "--with-log", "-o", str(bundle)]) == 0
+    assert mode(bundle) == 0o600
+    assert zipfile.ZipFile(bundle).namelist()  # a whole zip, not a half-written one
+
+    older = tmp_path / "older.md"
+    older.write_text("old")
+    older.chmod(0o666)
+    assert main(["report", name, "-o", str(older)]) == 0
+    assert mode(older) == 0o600 and older.read_text() != "old"
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_failed_write_leaves_no_file_behind(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "report.md"
+    with pytest.raises(RuntimeError), private_file(target) as out:
+        out.write(b"half")
+        raise RuntimeError("disk full")
+    assert not list(target.parent.iterdir())
+    assert write_private(target, "whole") == target and target.read_text() == "whole"

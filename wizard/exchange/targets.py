@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..events import Done, EventSink, Started, ignore
-from ..exports import csv_text, powershell_comment, powershell_literal
+from ..exports import csv_text, powershell_comment, powershell_literal, write_private
 from ..secrets import SecretStore
 from ..session import slugify
 from ..store import Evidence, Mailbox, SessionStore
+from .connection import connection_warnings
 from .errors import ExchangeFailure, FailureCode
 from .mailbox import MailboxCheck, check_mailbox
 from .settings import EVIDENCE_KIND, EVIDENCE_STEP, ExchangeSettings
@@ -94,11 +95,15 @@ def save_checks(
         summary += f"; missing: {', '.join(missing)}"
     if errors:
         summary += f"; not checked (errors): {', '.join(errors)}"
+    warnings = connection_warnings(settings)
+    if warnings:
+        summary += "; WARNING: " + "; ".join(warnings)
     data = {
         "ews_url": settings.ews_url,
         "access": settings.access.value,
         "service_account": settings.service_account,
         "targets": [c.as_dict() for c in checks],  # not "mailboxes": that key holds sizes
+        "warnings": list(warnings),
     }
     return store.add_evidence(
         EVIDENCE_STEP, EVIDENCE_KIND, summary, data, ok=bool(checks) and exists == len(checks)
@@ -175,8 +180,8 @@ def export_provisioning(
     stem = f"{slugify(store.name) or 'session'}-mailboxes-to-create"
     csv_path = directory / f"{stem}.csv"
     ps_path = directory / f"{stem}.ps1"
-    csv_path.write_text(provisioning_csv(rows), encoding="utf-8")
-    ps_path.write_text(provisioning_powershell(rows, store.customer), encoding="utf-8-sig")
+    write_private(csv_path, provisioning_csv(rows))
+    write_private(ps_path, provisioning_powershell(rows, store.customer), "utf-8-sig")
     store.add_evidence(
         EVIDENCE_STEP,
         PROVISIONING_KIND,
