@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, serve
-from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, print_json
+from .cliutil import EXIT_CODES_HELP, CommandError, Exit, ask_passphrase, fail, print_json
 from .exports import write_private
 from .forms import printable
 from .profile import ProfileError, ProviderProfile, load_profile
+from .secrets import SecretsFileError, open_file_store, set_passphrase_prompt
 from .session import (
     create_session,
     delete_session,
@@ -70,6 +71,11 @@ def open_session(
 
 def _run_app(**kwargs: Any) -> int:
     from screens.app import OnboardApp  # the UI is loaded only when it is shown
+
+    # Without a keyring the secrets file's passphrase is asked now, before the app owns the
+    # terminal; the app itself never asks (nor the demo, whose secrets are thrown away).
+    open_file_store(ask=not kwargs.get("demo"))
+    set_passphrase_prompt(None)
 
     app = OnboardApp(**kwargs)
     app.run()
@@ -221,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  ONBOARD_SOURCE_PASSWORD  password for the old IMAP server (headless verbs)\n"
         "  ONBOARD_DEST_PASSWORD    password for the target (Exchange or IMAP)\n"
         "  ONBOARD_DATA_DIR         where sessions are kept (default: the user's data directory)\n"
+        "  ONBOARD_SECRETS_PASSPHRASE  opens the encrypted secrets file where there is no keyring\n"
         "  ONBOARD_OPERATOR         the name recorded as who did what (default: login name)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -285,8 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if sys.stdin.isatty():
+        set_passphrase_prompt(ask_passphrase)
     try:
         return int(args.handler(args))
+    except SecretsFileError as exc:
+        print(f"onboard: {exc}", file=sys.stderr)
+        return int(Exit.USAGE)
     except CommandError as exc:
         print(printable(f"onboard: {exc}"), file=sys.stderr)  # input it echoes stays inert
         return int(exc.code)

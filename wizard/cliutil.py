@@ -7,9 +7,10 @@ import json
 import os
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import Any, NoReturn
 
-from .secrets import SecretStore
+from .secrets import PASSPHRASE_ENV, SecretStore, SecretsWhere
 
 
 class Exit(IntEnum):
@@ -54,6 +55,32 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def ask_passphrase(path: Path, new: bool, again: str) -> str:
+    """Ask on the terminal for the encrypted secrets file's passphrase ("": keep secrets in memory)."""
+    if again:
+        print(f"onboard: {again}", file=sys.stderr)
+    elif new:
+        print(
+            "onboard: this machine has no system keyring. onboard can keep passwords in an "
+            f"encrypted file ({path}) so that a later run can resume; choose a passphrase for it "
+            "(empty: keep them in memory for this run only).",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"onboard: no system keyring here; passwords are in the encrypted file {path} "
+            f"(empty: do without them for this run; {PASSPHRASE_ENV} skips this question).",
+            file=sys.stderr,
+        )
+    while True:
+        passphrase = getpass.getpass("Passphrase of onboard's secrets file: ")
+        if not passphrase or not new:
+            return passphrase
+        if getpass.getpass("The same passphrase again: ") == passphrase:
+            return passphrase
+        print("onboard: the two passphrases differ; once more.", file=sys.stderr)
+
+
 def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, prompt: str) -> str:
     """A password from the environment, the keyring, or a prompt; never from the command line."""
     value = os.environ.get(env_var)
@@ -64,8 +91,10 @@ def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, pro
         if stored:
             return stored
     if not sys.stdin.isatty():
-        fail(
-            f"no password: set {env_var}, store it in the keyring, or run in a terminal to be asked",
-            Exit.USAGE,
+        kept = (
+            "store it in the keyring"
+            if secrets is None or secrets.where is not SecretsWhere.MEMORY
+            else f"set {PASSPHRASE_ENV} to open the encrypted secrets file (there is no keyring)"
         )
+        fail(f"no password: set {env_var}, {kept}, or run in a terminal to be asked", Exit.USAGE)
     return getpass.getpass(prompt)

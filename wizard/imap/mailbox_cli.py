@@ -13,7 +13,7 @@ from typing import Any
 
 from ..cliutil import Exit, print_json
 from ..forms import printable
-from ..secrets import SecretStore
+from ..secrets import PASSPHRASE_ENV, SecretStore
 from .mailbox_list import MailboxImportError, has_password, import_mailboxes
 
 
@@ -99,6 +99,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             {
                 "imported": len(result.added),
                 "passwords": result.passwords,
+                "passwords_not_kept": result.not_kept,
                 "layout": result.layout,
                 "mailboxes": [m.target_address for m in result.added],
             }
@@ -106,6 +107,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         print(
             f"Imported {len(result.added)} mailbox(es) into {store.name} "
-            f"({result.passwords} password(s) to the keyring)."
+            f"({result.passwords} password(s) stored in {result.kept_in})."
         )
+        if result.not_kept:
+            print(
+                f"onboard: WARNING: {result.not_kept} password(s) from the CSV were NOT stored: "
+                "this machine has no system keyring and no encrypted secrets file is open, so "
+                "they are gone when this command ends. Set "
+                f"{PASSPHRASE_ENV} (or run in a terminal to be asked for a passphrase) and import "
+                "the file again to keep them.",
+                file=sys.stderr,
+            )
     return Exit.OK

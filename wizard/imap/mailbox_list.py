@@ -95,8 +95,10 @@ class MailboxImportError(ValueError):
 @dataclass(frozen=True)
 class ImportResult:
     added: tuple[Mailbox, ...]
-    passwords: int  # how many passwords went to the keyring
+    passwords: int  # how many passwords were stored for later runs (keyring or secrets file)
     layout: str
+    not_kept: int = 0  # passwords held in memory for this run only: there is nowhere to keep them
+    kept_in: str = ""  # where the stored ones went ("the keyring", "the encrypted secrets file …")
 
 
 # ----- one mailbox ---------------------------------------------------------------------------
@@ -465,12 +467,14 @@ def import_mailboxes(
             with contextlib.suppress(Exception):
                 secrets.delete(key)
         raise
+    kept = len(written) if secrets.persistent else 0
     activity.log_event(
         store,
-        "info",
+        "info" if kept == len(written) else "warning",
         "imap",
         "import",
         f"{len(added)} mailbox(es) imported from {name} ({parsed.layout} columns), "
-        f"{len(written)} password(s) to the keyring",
+        f"{kept} password(s) stored in {secrets.where.label}"
+        + (f", {len(written) - kept} kept for this run only" if kept != len(written) else ""),
     )
-    return ImportResult(tuple(added), len(written), parsed.layout)
+    return ImportResult(tuple(added), kept, parsed.layout, len(written) - kept, secrets.where.label)
