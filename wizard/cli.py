@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, serve
-from .cliutil import EXIT_CODES_HELP, CommandError, Exit, ask_passphrase, fail, print_json
+from .cliutil import (
+    EXIT_CODES_HELP,
+    CommandError,
+    Exit,
+    ask_passphrase,
+    fail,
+    print_json,
+    session_exit,
+)
 from .exports import write_private
 from .forms import printable
 from .profile import ProfileError, ProviderProfile, load_profile
@@ -65,8 +73,8 @@ def open_session(
         return SessionStore.open(path, lock=lock, what=what)
     except SessionLocked as exc:
         fail(str(exc), Exit.LOCKED)
-    except (SessionDamaged, SessionTooNew) as exc:
-        fail(str(exc), Exit.DAMAGED)
+    except (SessionDamaged, SessionTooNew, SessionError) as exc:
+        fail(str(exc), session_exit(exc))
 
 
 def _run_app(**kwargs: Any) -> int:
@@ -165,22 +173,63 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _confirmed(args: argparse.Namespace, question: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        fail("refusing to delete without --yes when not in a terminal", Exit.USAGE)
+    return input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
+
+
 def cmd_delete(args: argparse.Namespace) -> int:
     path = session_path(args.name)
     if not path.exists():
         fail(f"there is no session named {args.name!r}", Exit.NOT_FOUND)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            fail("refusing to delete without --yes when not in a terminal", Exit.USAGE)
-        answer = input(f"Delete session {args.name} and its saved secrets? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            print("Nothing deleted.")
-            return Exit.OK
+    try:
+        SessionStore.open(path, lock=None).close()  # a session that opens goes the usual way
+    except (SessionDamaged, SessionTooNew) as exc:
+        if not args.force:
+            hint = (
+                ""
+                if "--force" in str(exc)
+                else f"\nTo remove it anyway, with the secrets it names: onboard delete "
+                f"{args.name} --force (it says what it removes first)"
+            )
+            fail(f"{exc}{hint}", session_exit(exc))
+        return _delete_damaged(args, path)
+    except SessionError:
+        pass  # an older format or a read-only file: the usual deletion says what stops it
+    if not _confirmed(args, f"Delete session {args.name} and its saved secrets?"):
+        print("Nothing deleted.")
+        return Exit.OK
     try:
         delete_session(args.name)
     except SessionLocked as exc:
         fail(str(exc), Exit.LOCKED)
     print(f"Deleted session {args.name}.")
+    return Exit.OK
+
+
+def _delete_damaged(args: argparse.Namespace, path: Path) -> int:
+    """`delete --force` of a session that does not open: say what goes, then remove it."""
+    from .session_file import inspect_damaged, remove_damaged
+
+    damaged = inspect_damaged(path)
+    print(f"Session {args.name} cannot be opened; --force removes:")
+    for file in damaged.files:
+        print(f"  file    {file}")
+    for key in damaged.secret_keys:
+        print(f"  secret  {key} (service onboard:{path.stem})")
+    if not damaged.keys_complete:
+        print(
+            f"  (the file is too damaged to list every secret: look for service onboard:{path.stem}"
+            " in the keyring and remove what is left there)"
+        )
+    if not _confirmed(args, f"Remove these {len(damaged.files)} file(s) and secrets?"):
+        print("Nothing deleted.")
+        return Exit.OK
+    remove_damaged(damaged)
+    print(f"Deleted the damaged session {args.name}.")
     return Exit.OK
 
 
@@ -265,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete a saved session")
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="do not ask")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also a session that does not open (damaged, empty, incomplete): lists the files "
+        "and secrets it removes first",
+    )
     p.set_defaults(handler=cmd_delete)
 
     p = sub.add_parser("report", help="export the completion report of a session")
@@ -304,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code)
     except SessionError as exc:
         print(printable(f"onboard: {exc}"), file=sys.stderr)
-        return int(Exit.DAMAGED)
+        return int(session_exit(exc))
     except KeyboardInterrupt:
         print("onboard: interrupted", file=sys.stderr)
         return int(Exit.INTERRUPTED)

@@ -23,6 +23,10 @@ class Exit(IntEnum):
     LOCKED = 4  # the session is open in another onboard
     DAMAGED = 5  # the session file is damaged or from a newer onboard
     UNREACHABLE = 6  # a server could not be reached or refused the login
+    READ_ONLY = 7  # the session file or its folder cannot be written
+    INCOMPLETE = 8  # the session file lacks tables or columns of its format
+    EMPTY = 9  # the session file is empty (0 bytes)
+    VANISHED = 10  # the session file or its folder disappeared while onboard worked
     INTERRUPTED = 130
 
 
@@ -34,8 +38,20 @@ EXIT_CODES_HELP = """exit codes:
   4    the session is open in another onboard process
   5    the session file is damaged or was written by a newer onboard
   6    a server could not be reached, or it refused the login
+  7    the session file (or its folder) is read-only for this user; nothing was changed
+  8    the session file is incomplete (a table or column is missing); left untouched
+  9    the session file is empty (0 bytes); left untouched
+  10   the session file or its folder disappeared while onboard was working with it
   130  interrupted (Ctrl+C)
+
+  A session file with code 5, 8 or 9 is removed, with its secrets, by
+  `onboard delete NAME --force`, which first says what it will remove.
 """
+
+
+def session_exit(exc: Exception) -> Exit:
+    """The exit code of a session file problem (damaged, read-only, incomplete, empty, gone)."""
+    return Exit(getattr(exc, "exit_code", Exit.DAMAGED))
 
 
 class CommandError(Exception):

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..activity import event_logger
-from ..cliutil import Exit, fail, print_json, resolve_password
+from ..cliutil import Exit, fail, print_json, resolve_password, session_exit
 from ..events import Done, Event, Failure
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
+from ..session_file import session_vanished, vanished_message
 from ..store import SessionStore
 from .connect import Endpoint, parse_endpoint, source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
@@ -243,14 +244,14 @@ def open_adhoc_ledger(path: Path, source: Endpoint, dest: Endpoint) -> SessionSt
 
 
 def _open_shared(path: Path) -> SessionStore:
-    from ..store import SessionDamaged, SessionLocked, SessionTooNew
+    from ..store import SessionDamaged, SessionError, SessionLocked, SessionTooNew
 
     try:
         return SessionStore.open(path, lock="shared", what="onboard copy")
     except SessionLocked as exc:
         fail(str(exc), Exit.LOCKED)
-    except (SessionDamaged, SessionTooNew) as exc:
-        fail(str(exc), Exit.DAMAGED)
+    except (SessionDamaged, SessionTooNew, SessionError) as exc:
+        fail(str(exc), session_exit(exc))
 
 
 def adhoc_job(args: argparse.Namespace) -> tuple[Endpoint, Endpoint, MailboxJob]:
@@ -298,6 +299,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
         sink = event_logger(store, "copy", inner=progress)
         engine = CopyEngine(CopyLedger(store), jobs, settings, sink=sink)
         result = run_engine(engine, progress)
+        if session_vanished(store):  # the ledger went with it: this copy is not on record
+            fail(vanished_message(store, "copy"), Exit.VANISHED)
         if args.session and not args.dry_run:
             record_copy_evidence(store, result, settings.mode)
     finally:
