@@ -75,7 +75,7 @@ def check_domain(text: str, what: str = "domain name", *, single_label: bool = F
     """A domain name in the ASCII form DNS asks for (international names through the ``idna``
     codec), lower case, without the root's dot; ValueError says what is wrong with it.
     ``single_label`` lets through a name without a dot (a host such as ``localhost``)."""
-    raw = check_plain(text.strip(), what)
+    raw = check_plain(text, what).strip()
     value = raw[:-1] if raw.endswith(".") else raw
     if not value:
         raise ValueError(f"the {what} is empty: give one like example.com")
@@ -116,7 +116,7 @@ def check_domain(text: str, what: str = "domain name", *, single_label: bool = F
 
 def check_host(text: str, what: str = "host") -> str:
     """A server's host: an IP address, or a domain name (a single label such as localhost too)."""
-    value = text.strip()
+    value = check_plain(text, what).strip()
     try:
         return str(ipaddress.ip_address(value.strip("[]")))
     except ValueError:
