@@ -538,9 +538,9 @@ class SourceSettingsBody(StepBody):
             self.refresh_mailboxes()
             count = len(result.added)
             plural = "s" if result.passwords != 1 else ""
-            kept = f"{result.passwords} password{plural} stored in {result.kept_in}"
+            kept = f"{result.passwords} password{plural} to {result.kept_in}"
             if result.not_kept:
-                kept += f"; {result.not_kept} kept for this run only: no keyring"
+                kept = f"no password stored: {result.not_kept} kept for this run only, no keyring"
             self.say(
                 f"Imported {count} mailbox{'es' if count != 1 else ''} ({kept}).",
                 target="#mailbox-status",

@@ -148,7 +148,7 @@ def test_import_without_a_keyring_says_what_was_really_stored(
     )
     assert main(["mailboxes", "import", name, str(csv_file)]) == 0
     out, err = capsys.readouterr()
-    assert "(0 password(s) stored in memory, for this run only (no keyring))" in out
+    assert "(0 password(s) stored, 5 for this run only)" in out
     assert "5 password(s) from the CSV were NOT stored" in err and PASSPHRASE_ENV in err
     assert "to the keyring" not in out + err
 
@@ -181,7 +181,7 @@ def test_a_headless_box_resumes_with_its_passphrase_in_a_later_process(
 
     imported = onboard("mailboxes", "import", name, str(csv_file))
     assert imported.returncode == 0, imported.stderr
-    assert "1 password(s) stored in the encrypted secrets file" in imported.stdout
+    assert "1 password(s) to the encrypted secrets file" in imported.stdout
     listed = onboard("mailboxes", "list", name, "--json")  # another run, days later
     assert json.loads(listed.stdout)["mailboxes"][0]["password_stored"] is True
     assert "pw-ann" not in secrets_file().read_text()

@@ -105,10 +105,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             }
         )
     else:
-        print(
-            f"Imported {len(result.added)} mailbox(es) into {store.name} "
-            f"({result.passwords} password(s) stored in {result.kept_in})."
-        )
+        kept = f"{result.passwords} password(s) to {result.kept_in}"
+        if result.not_kept:
+            kept = f"{result.passwords} password(s) stored, {result.not_kept} for this run only"
+        print(f"Imported {len(result.added)} mailbox(es) into {store.name} ({kept}).")
         if result.not_kept:
             print(
                 f"onboard: WARNING: {result.not_kept} password(s) from the CSV were NOT stored: "
