@@ -11,6 +11,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import CommandListItem, SimpleCommand
 
+from wizard.exports import write_private
 from wizard.profile import ProviderProfile
 from wizard.report import render_report, report_filename
 from wizard.session import exports_dir
@@ -249,7 +250,7 @@ class OnboardApp(App[int], SessionWork):
             return None
         path = exports_dir() / report_filename(store, fmt)
         try:
-            path.write_text(render_report(store, fmt), encoding="utf-8")
+            write_private(path, render_report(store, fmt))
         except OSError as exc:
             self.call_from_thread(
                 self.notify,

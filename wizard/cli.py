@@ -13,22 +13,41 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, open_session, print_json
+from . import __version__, serve
+from .cliutil import (
+    EXIT_CODES_HELP,
+    CommandError,
+    Exit,
+    ask_passphrase,
+    fail,
+    open_session,
+    print_json,
+    session_exit,
+)
 from .copy import cli as copy_cli
 from .devservers.ews import cli as sandbox_cli
 from .dns import cli as dns_cli
 from .exchange import cli as exchange_cli
+from .exports import write_private
+from .forms import printable
 from .imap import cli as imap_cli
 from .imap import mailbox_cli
 from .profile import ProfileError, ProviderProfile, load_profile
+from .secrets import SecretsFileError, open_file_store, set_passphrase_prompt
 from .session import (
     create_session,
     delete_session,
     list_sessions,
     session_path,
 )
-from .store import SessionError, SessionExists, SessionLocked, SessionStore
+from .store import (
+    SessionDamaged,
+    SessionError,
+    SessionExists,
+    SessionLocked,
+    SessionStore,
+    SessionTooNew,
+)
 
 # Engines add their verbs here: each module has register(subparsers, check_subparsers).
 COMMAND_MODULES = (copy_cli, sandbox_cli, dns_cli, imap_cli, mailbox_cli, exchange_cli)
@@ -56,6 +75,11 @@ def _run_app(**kwargs: Any) -> int:
             Exit.USAGE,
         )
     from screens.app import OnboardApp  # the UI is loaded only when it is shown
+
+    # Without a keyring the secrets file's passphrase is asked now, before the app owns the
+    # terminal; the app itself never asks (nor the demo, whose secrets are thrown away).
+    open_file_store(ask=not kwargs.get("demo"))
+    set_passphrase_prompt(None)
 
     app = OnboardApp(**kwargs)
     app.run()
@@ -156,17 +180,35 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return Exit.OK
 
 
+def _confirmed(args: argparse.Namespace, question: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        fail("refusing to delete without --yes when not in a terminal", Exit.USAGE)
+    return input(f"{question} [y/N] ").strip().lower() in {"y", "yes"}
+
+
 def cmd_delete(args: argparse.Namespace) -> int:
     path = session_path(args.name)
     if not path.exists():
         fail(f"there is no session named {args.name!r}", Exit.NOT_FOUND)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            fail("refusing to delete without --yes when not in a terminal", Exit.USAGE)
-        answer = input(f"Delete session {args.name} and its saved secrets? [y/N] ")
-        if answer.strip().lower() not in {"y", "yes"}:
-            print("Nothing deleted.")
-            return Exit.OK
+    try:
+        SessionStore.open(path, lock=None).close()  # a session that opens goes the usual way
+    except (SessionDamaged, SessionTooNew) as exc:
+        if not args.force:
+            hint = (
+                ""
+                if "--force" in str(exc)
+                else f"\nTo remove it anyway, with the secrets it names: onboard delete "
+                f"{args.name} --force (it says what it removes first)"
+            )
+            fail(f"{exc}{hint}", session_exit(exc))
+        return _delete_damaged(args, path)
+    except SessionError:
+        pass  # an older format or a read-only file: the usual deletion says what stops it
+    if not _confirmed(args, f"Delete session {args.name} and its saved secrets?"):
+        print("Nothing deleted.")
+        return Exit.OK
     try:
         delete_session(args.name)
     except SessionLocked as exc:
@@ -192,13 +234,33 @@ def _write_pdf_report(store: SessionStore, args: argparse.Namespace) -> int:
         fail(str(exc), Exit.PROBLEMS)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(target, 0o600)  # an existing file keeps its mode through O_CREAT
+        write_private(target, data)
     except OSError as exc:
         fail(f"could not write the PDF report to {target}: {exc.strerror or exc}", Exit.USAGE)
     print(f"Wrote the pdf report of {args.name} to {target}")
+    return Exit.OK
+
+
+def _delete_damaged(args: argparse.Namespace, path: Path) -> int:
+    """`delete --force` of a session that does not open: say what goes, then remove it."""
+    from .session_checks import inspect_damaged, remove_damaged
+
+    damaged = inspect_damaged(path)
+    print(f"Session {args.name} cannot be opened; --force removes:")
+    for file in damaged.files:
+        print(f"  file    {file}")
+    for key in damaged.secret_keys:
+        print(f"  secret  {key} (service onboard:{path.stem})")
+    if not damaged.keys_complete:
+        print(
+            f"  (the file is too damaged to list every secret: look for service onboard:{path.stem}"
+            " in the keyring and remove what is left there)"
+        )
+    if not _confirmed(args, f"Remove these {len(damaged.files)} file(s) and secrets?"):
+        print("Nothing deleted.")
+        return Exit.OK
+    remove_damaged(damaged)
+    print(f"Deleted the damaged session {args.name}.")
     return Exit.OK
 
 
@@ -228,68 +290,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            write_private(Path(args.output), text)
+        except OSError as exc:
+            fail(f"could not write the report to {args.output}: {exc.strerror or exc}", Exit.USAGE)
         print(f"Wrote the {args.format} report of {args.name} to {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return Exit.OK
-
-
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def serve_command(args: argparse.Namespace) -> str:
-    """The shell command textual-serve runs for each browser that connects: this same app."""
-    import shlex
-
-    command = [sys.executable, "-m", "wizard.cli"]
-    if getattr(args, "demo", False):
-        if args.session or getattr(args, "profile", None):
-            fail("--demo brings its own session and provider profile", Exit.USAGE)
-        return shlex.join([*command, "--demo"])
-    if getattr(args, "profile", None):
-        command += ["--profile", str(Path(args.profile).resolve())]
-    if args.session:
-        command += ["--resume", str(session_path(args.session).resolve())]
-    return shlex.join(command)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    if args.session and not session_path(args.session).exists():
-        fail(f"there is no session named {args.session!r} (see `onboard sessions`)", Exit.NOT_FOUND)
-    if not _is_loopback(args.host):
-        print(
-            "\n"
-            "  !!! WARNING: onboard serve is listening on "
-            f"{args.host}:{args.port}, not on 127.0.0.1.\n"
-            "  !!! There is no login: anyone who can reach this address can open the app and the\n"
-            "  !!! customer's session, and start copies with its stored passwords. Share your\n"
-            "  !!! screen or use an SSH tunnel instead; stop this (ctrl+c) when the call is over.\n",
-            file=sys.stderr,
-            flush=True,
-        )
-    from textual_serve.server import Server  # loaded only for this verb
-
-    title = f"onboard · {Path(args.session).stem}" if args.session else "onboard"
-    server = Server(serve_command(args), host=args.host, port=args.port, title=title)
-    print(
-        f"Serving onboard on http://{args.host}:{args.port} (one app per browser tab; "
-        "a session opens in one tab at a time). ctrl+c stops it.",
-        file=sys.stderr,
-        flush=True,
-    )
-    server.serve()
     return Exit.OK
 
 
@@ -304,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  ONBOARD_SOURCE_PASSWORD  password for the old IMAP server (headless verbs)\n"
         "  ONBOARD_DEST_PASSWORD    password for the target (Exchange or IMAP)\n"
         "  ONBOARD_DATA_DIR         where sessions are kept (default: the user's data directory)\n"
+        "  ONBOARD_SECRETS_PASSPHRASE  opens the encrypted secrets file where there is no keyring\n"
         "  ONBOARD_OPERATOR         the name recorded as who did what (default: login name)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -341,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete a saved session")
     p.add_argument("name")
     p.add_argument("--yes", action="store_true", help="do not ask")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also a session that does not open (damaged, empty, incomplete): lists the files "
+        "and secrets it removes first",
+    )
     p.set_defaults(handler=cmd_delete)
 
     p = sub.add_parser("report", help="export the completion report of a session")
@@ -367,20 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=cmd_report)
 
-    p = sub.add_parser(
-        "serve", help="run the app in a web browser (for sharing during a call), on 127.0.0.1"
-    )
-    p.add_argument("session", nargs="?", help="open this session (default: the start screen)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    p.add_argument("--profile", metavar="FILE", help="provider profile (TOML) for new sessions")
-    p.add_argument(
-        "--demo",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="serve the demo (local demo servers start in each browser tab's app)",
-    )
-    p.set_defaults(handler=cmd_serve)
+    serve.register(sub)
 
     check = sub.add_parser("check", help="headless checks: imap, ews, dns")
     check_sub = check.add_subparsers(title="checks", metavar="WHAT", required=True)
@@ -393,14 +394,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if sys.stdin.isatty():
+        set_passphrase_prompt(ask_passphrase)
     try:
         return int(args.handler(args))
-    except CommandError as exc:
+    except SecretsFileError as exc:
         print(f"onboard: {exc}", file=sys.stderr)
+        return int(Exit.USAGE)
+    except CommandError as exc:
+        print(printable(f"onboard: {exc}"), file=sys.stderr)  # input it echoes stays inert
         return int(exc.code)
     except SessionError as exc:
-        print(f"onboard: {exc}", file=sys.stderr)
-        return int(Exit.DAMAGED)
+        print(printable(f"onboard: {exc}"), file=sys.stderr)
+        return int(session_exit(exc))
     except KeyboardInterrupt:
         print("onboard: interrupted", file=sys.stderr)
         return int(Exit.INTERRUPTED)

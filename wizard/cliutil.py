@@ -10,9 +10,9 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .secrets import SecretStore
+from .secrets import PASSPHRASE_ENV, SecretStore, SecretsWhere
 from .session import session_path
-from .store import SessionDamaged, SessionLocked, SessionStore, SessionTooNew
+from .store import SessionDamaged, SessionError, SessionLocked, SessionStore, SessionTooNew
 
 
 class Exit(IntEnum):
@@ -25,6 +25,10 @@ class Exit(IntEnum):
     LOCKED = 4  # the session is open in another onboard, or another copy holds the mailbox
     DAMAGED = 5  # the session file is damaged or from a newer onboard
     UNREACHABLE = 6  # a server could not be reached or refused the login
+    READ_ONLY = 7  # the session file or its folder cannot be written
+    INCOMPLETE = 8  # the session file lacks tables or columns of its format
+    EMPTY = 9  # the session file is empty (0 bytes)
+    VANISHED = 10  # the session file or its folder disappeared while onboard worked
     INTERRUPTED = 130
 
 
@@ -37,8 +41,20 @@ EXIT_CODES_HELP = """exit codes:
        is copying the same mailbox (it says who: host, pid, since when)
   5    the session file is damaged or was written by a newer onboard
   6    a server could not be reached, or it refused the login
+  7    the session file (or its folder) is read-only for this user; nothing was changed
+  8    the session file is incomplete (a table or column is missing); left untouched
+  9    the session file is empty (0 bytes); left untouched
+  10   the session file or its folder disappeared while onboard was working with it
   130  interrupted (Ctrl+C)
+
+  A session file with code 5, 8 or 9 is removed, with its secrets, by
+  `onboard delete NAME --force`, which first says what it will remove.
 """
+
+
+def session_exit(exc: Exception) -> Exit:
+    """The exit code of a session file problem (damaged, read-only, incomplete, empty, gone)."""
+    return Exit(getattr(exc, "exit_code", Exit.DAMAGED))
 
 
 class CommandError(Exception):
@@ -58,6 +74,32 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def ask_passphrase(path: Path, new: bool, again: str) -> str:
+    """Ask on the terminal for the encrypted secrets file's passphrase ("": keep secrets in memory)."""
+    if again:
+        print(f"onboard: {again}", file=sys.stderr)
+    elif new:
+        print(
+            "onboard: this machine has no system keyring. onboard can keep passwords in an "
+            f"encrypted file ({path}) so that a later run can resume; choose a passphrase for it "
+            "(empty: keep them in memory for this run only).",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"onboard: no system keyring here; passwords are in the encrypted file {path} "
+            f"(empty: do without them for this run; {PASSPHRASE_ENV} skips this question).",
+            file=sys.stderr,
+        )
+    while True:
+        passphrase = getpass.getpass("Passphrase of onboard's secrets file: ")
+        if not passphrase or not new:
+            return passphrase
+        if getpass.getpass("The same passphrase again: ") == passphrase:
+            return passphrase
+        print("onboard: the two passphrases differ; once more.", file=sys.stderr)
+
+
 def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, prompt: str) -> str:
     """A password from the environment, the keyring, or a prompt; never from the command line."""
     value = os.environ.get(env_var)
@@ -68,10 +110,12 @@ def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, pro
         if stored:
             return stored
     if not sys.stdin.isatty():
-        fail(
-            f"no password: set {env_var}, store it in the keyring, or run in a terminal to be asked",
-            Exit.USAGE,
+        kept = (
+            "store it in the keyring"
+            if secrets is None or secrets.where is not SecretsWhere.MEMORY
+            else f"set {PASSPHRASE_ENV} to open the encrypted secrets file (there is no keyring)"
         )
+        fail(f"no password: set {env_var}, {kept}, or run in a terminal to be asked", Exit.USAGE)
     return getpass.getpass(prompt)
 
 
@@ -93,5 +137,5 @@ def open_session_file(
         return SessionStore.open(path, lock=lock, what=what)
     except SessionLocked as exc:
         fail(str(exc), Exit.LOCKED)
-    except (SessionDamaged, SessionTooNew) as exc:
-        fail(str(exc), Exit.DAMAGED)
+    except (SessionDamaged, SessionTooNew, SessionError) as exc:
+        fail(str(exc), session_exit(exc))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, unquote
 
+from .forms import check_host, check_plain, refuse_password_in_url
 from .tls import normalise_pin
 
 SECURITY = ("tls", "starttls", "none")
@@ -44,6 +45,9 @@ def parse_endpoint(url: str) -> Endpoint:
     rest, _, query = rest.partition("?")
     options = {k: v[-1] for k, v in parse_qs(query).items()}
     userinfo, at, hostpart = rest.rpartition("@")
+    user, colon, _password = userinfo.partition(":")
+    if colon:  # checked first: no message below may echo the password
+        raise refuse_password_in_url(scheme, unquote(user), hostpart.partition("/")[0])
     if not at or not userinfo:
         raise ValueError(f"{url!r} names no user: write {scheme}://USER@HOST")
     hostport, slash, path = hostpart.partition("/")
@@ -53,6 +57,8 @@ def parse_endpoint(url: str) -> Endpoint:
     host = host.strip("[]")
     if not host:
         raise ValueError(f"{url!r} names no host")
+    host = check_host(host, "host of the URL")
+    user = check_plain(unquote(userinfo), "user name of the URL")
     if scheme in ("imap", "imaps"):
         kind = "imap"
         security = "tls" if scheme == "imaps" else "starttls"
@@ -74,11 +80,13 @@ def parse_endpoint(url: str) -> Endpoint:
         port = int(port_text) if port_text else default_port
     except ValueError:
         raise ValueError(f"{url!r}: {port_text!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"{url!r}: port {port} is not between 1 and 65535")
     return Endpoint(
         kind=kind,
         host=host,
         port=port,
-        user=unquote(userinfo),
+        user=user,
         security=security,
         path=("/" + path) if slash else "",
         pin=normalise_pin(options.get("pin")),

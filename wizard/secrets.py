@@ -1,13 +1,23 @@
-"""Passwords and tokens: kept in the OS keyring, one service name per session, never on disk here.
+"""Passwords and tokens: kept in the OS keyring, one service name per session, never in a session
+file, a log or a report.
 
-When the OS offers no usable keyring backend, secrets are kept in memory for this run only and
-``SecretStore.warning`` says so, for the UI and the CLI to show.
+A machine without a usable keyring (any headless Linux box) can keep them in an encrypted file
+instead: keyrings.cryptfile's store (Argon2id from the passphrase, AES-GCM per secret) at
+``<data dir>/secrets.cfg``, unlocked once per run by a passphrase the operator types (the CLI
+asks before it starts the app or a verb) or gives in ``ONBOARD_SECRETS_PASSPHRASE`` (headless
+use). Without either, secrets are kept in memory for this run only, and ``SecretStore.warning``
+says so, for the UI and the CLI to show.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import keyring
 import keyring.errors
@@ -16,9 +26,46 @@ if TYPE_CHECKING:
     from .store import SessionStore
 
 SERVICE_PREFIX = "onboard"
+PASSPHRASE_ENV = "ONBOARD_SECRETS_PASSPHRASE"
+SECRETS_FILE = "secrets.cfg"
 
 _memory: dict[tuple[str, str], str] = {}
 _memory_lock = threading.Lock()
+# The unlocked encrypted file store of this process (None: not unlocked), and whether the
+# operator was already asked for its passphrase this run (asked once, even when they declined).
+_file_store: dict[str, Any] = {"backend": None, "asked": False}
+_file_lock = threading.RLock()
+# Set by the command line: asks for the passphrase, (path, new file, why asked again) -> it or "".
+PassphrasePrompt = Callable[[Path, bool, str], str]
+PROMPT_TRIES = 3
+_prompt: list[PassphrasePrompt] = []
+
+
+class SecretsWhere(StrEnum):
+    """Where a SecretStore keeps what it is given."""
+
+    KEYRING = "keyring"
+    FILE = "file"  # the encrypted secrets file
+    MEMORY = "memory"  # this run only
+
+    @property
+    def label(self) -> str:
+        """Where, said in a sentence: "stored in <label>"."""
+        if self is SecretsWhere.FILE:
+            return f"the encrypted secrets file {secrets_file()}"
+        return self.short
+
+    @property
+    def short(self) -> str:
+        return {
+            SecretsWhere.KEYRING: "the keyring",
+            SecretsWhere.FILE: "the encrypted secrets file",
+            SecretsWhere.MEMORY: "memory, for this run only (no keyring)",
+        }[self]
+
+
+class SecretsFileError(Exception):
+    """The encrypted secrets file cannot be opened (wrong passphrase, unreadable file)."""
 
 
 def _backend_usable() -> bool:
@@ -30,6 +77,78 @@ def _backend_usable() -> bool:
     return not (isinstance(backend, chainer.ChainerBackend) and not backend.backends)
 
 
+def secrets_file() -> Path:
+    """Where the encrypted secrets file is (beside the sessions, in onboard's data directory)."""
+    from .session import data_dir  # session imports this module
+
+    return data_dir() / SECRETS_FILE
+
+
+def set_passphrase_prompt(prompt: PassphrasePrompt | None) -> None:
+    """Let the file store ask the operator (the CLI, on a terminal); None: never ask."""
+    _prompt[:] = [prompt] if prompt else []
+
+
+def unlock_file_store(passphrase: str) -> None:
+    """Open (or create) the encrypted secrets file with `passphrase` for the rest of this run."""
+    from keyrings.cryptfile.cryptfile import CryptFileKeyring
+
+    path = secrets_file()
+    backend = CryptFileKeyring()
+    backend.file_path = str(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        backend.keyring_key = passphrase  # creates the file, or checks the passphrase against it
+    except ValueError:
+        raise SecretsFileError(
+            f"the passphrase does not open the secrets file {path}: type it again (or set "
+            f"{PASSPHRASE_ENV} to the right one)"
+        ) from None
+    except OSError as exc:
+        raise SecretsFileError(
+            f"cannot open the secrets file {path}: {exc.strerror or exc}"
+        ) from None
+    with _file_lock:
+        _file_store["backend"] = backend
+
+
+def lock_file_store() -> None:
+    """Forget the unlocked file store (tests; the end of a run)."""
+    with _file_lock:
+        _file_store["backend"] = None
+        _file_store["asked"] = False
+
+
+def open_file_store(*, ask: bool = True) -> bool:
+    """Unlock the encrypted file store when there is no system keyring: from the environment, or
+    by asking the operator once per run. False when secrets stay in memory."""
+    if _backend_usable():
+        return False
+    with _file_lock:
+        if _file_store["backend"] is not None:
+            return True
+        passphrase = os.environ.get(PASSPHRASE_ENV, "")
+        if passphrase:
+            unlock_file_store(passphrase)
+            return True
+        if not (ask and _prompt) or _file_store["asked"]:
+            return False
+        _file_store["asked"] = True
+        again = ""
+        for attempt in range(PROMPT_TRIES):
+            passphrase = _prompt[0](secrets_file(), not secrets_file().exists(), again)
+            if not passphrase:
+                return False
+            try:
+                unlock_file_store(passphrase)
+                return True
+            except SecretsFileError as exc:
+                if attempt == PROMPT_TRIES - 1:
+                    raise
+                again = str(exc)
+        return False
+
+
 class SecretStore:
     """Secrets of one session (or of ad-hoc CLI use with ``scope="adhoc"``)."""
 
@@ -38,13 +157,34 @@ class SecretStore:
         self.in_memory = not _backend_usable()
 
     @property
-    def warning(self) -> str:
+    def where(self) -> SecretsWhere:
         if not self.in_memory:
+            return SecretsWhere.KEYRING
+        with contextlib.suppress(SecretsFileError):  # a wrong passphrase: said where it is used
+            open_file_store(ask=False)
+        with _file_lock:
+            return SecretsWhere.FILE if _file_store["backend"] is not None else SecretsWhere.MEMORY
+
+    @property
+    def persistent(self) -> bool:
+        """Whether what is stored here is still there for the next run."""
+        return self.where is not SecretsWhere.MEMORY
+
+    @property
+    def warning(self) -> str:
+        if self.where is not SecretsWhere.MEMORY:
             return ""
         return (
             "No system keyring is available: passwords are kept in memory for this run only and "
-            "will be asked for again next time."
+            "will be asked for again next time. To keep them in an encrypted file instead, start "
+            f"onboard in a terminal and give it a passphrase, or set {PASSPHRASE_ENV}."
         )
+
+    def _file(self) -> Any:
+        if not self.in_memory or not open_file_store():
+            return None
+        with _file_lock:
+            return _file_store["backend"]
 
     def get(self, key: str) -> str | None:
         if not self.in_memory:
@@ -53,7 +193,17 @@ class SecretStore:
             except keyring.errors.KeyringError:
                 self.in_memory = True
         with _memory_lock:
-            return _memory.get((self.service, key))
+            if (self.service, key) in _memory:
+                return _memory[(self.service, key)]
+        backend = self._file()
+        if backend is None:
+            return None
+        with _file_lock:  # one Argon2 derivation per secret and run: it is slow on purpose
+            value = backend.get_password(self.service, key)
+        if value is not None:
+            with _memory_lock:
+                _memory[(self.service, key)] = value
+        return value
 
     def set(self, key: str, secret: str) -> None:
         if not self.in_memory:
@@ -62,6 +212,10 @@ class SecretStore:
                 return
             except keyring.errors.KeyringError:
                 self.in_memory = True
+        backend = self._file()
+        if backend is not None:
+            with _file_lock:
+                backend.set_password(self.service, key, secret)
         with _memory_lock:
             _memory[(self.service, key)] = secret
 
@@ -73,6 +227,10 @@ class SecretStore:
                 pass
             except keyring.errors.KeyringError:
                 self.in_memory = True
+        backend = self._file()
+        if backend is not None:
+            with _file_lock, contextlib.suppress(keyring.errors.PasswordDeleteError):
+                backend.delete_password(self.service, key)
         with _memory_lock:
             _memory.pop((self.service, key), None)
 

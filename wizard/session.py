@@ -10,6 +10,7 @@ from pathlib import Path
 
 import platformdirs
 
+from .forms import check_domain, check_plain
 from .profile import ProviderProfile
 from .secrets import SecretStore, session_secret_keys
 from .store import SessionError, SessionStore, now_iso
@@ -62,18 +63,9 @@ def new_session_name(customer: str, domain: str) -> str:
     return name
 
 
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-
-
 def validate_domain(domain: str) -> str:
-    value = domain.strip().lower().rstrip(".")
-    try:
-        value = value.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise ValueError(f"{domain!r} is not a valid domain name") from None
-    if not _DOMAIN_RE.match(value):
-        raise ValueError(f"{domain!r} is not a valid domain name (for example: example.com)")
-    return value
+    """The customer's mail domain as DNS asks for it; ValueError says what is wrong with it."""
+    return check_domain(domain, "domain name")
 
 
 def create_session(
@@ -85,7 +77,7 @@ def create_session(
     demo: bool = False,
     name: str | None = None,
 ) -> SessionStore:
-    customer = customer.strip()
+    customer = check_plain(customer.strip(), "customer name")
     if not customer:
         raise ValueError("the customer name is empty")
     domain = validate_domain(domain)

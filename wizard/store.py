@@ -147,9 +147,13 @@ class SessionStore:
         run side by side, or None for read-only look-ups (listing, reports).
         A damaged or newer file is refused and never written to.
         """
+        # Lazily: session_file builds on this module's errors and migrations.
+        from .session_checks import check_before_open, check_tables
+
         path = Path(path)
         if not path.is_file():
             raise SessionError(f"no session file at {path}")
+        check_before_open(path, writable=lock is not None)  # empty or read-only: never opened
         process_lock = None
         if lock is not None:
             process_lock = ProcessLock(path, exclusive=(lock == "exclusive"), what=what)
@@ -157,6 +161,7 @@ class SessionStore:
             db = connect(path, read_only=lock is None)
             try:
                 version = check_file(path, db)
+                check_tables(path, db, version)
                 if version < schema_version():
                     if lock is None:
                         raise SessionError(

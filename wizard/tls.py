@@ -9,6 +9,7 @@ server is trusted, after the operator confirmed the fingerprint). There is no wa
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import ipaddress
 import socket
@@ -131,3 +132,51 @@ def describe_certificate(
         names=tuple(names),
         self_signed=cert.subject == cert.issuer,
     )
+
+
+def _name_matches(pattern: str, host: str) -> bool:
+    pattern, host = pattern.lower().rstrip("."), host.lower().rstrip(".")
+    if pattern.startswith("*."):  # a wildcard stands for exactly one leftmost label
+        first, _, rest = host.partition(".")
+        return bool(first) and rest == pattern[2:]
+    return pattern == host
+
+
+def pinned_certificate_warnings(
+    der: bytes, host: str, now: datetime.datetime | None = None
+) -> tuple[str, ...]:
+    """What is off with a pinned certificate that is accepted all the same (the pin, not its dates
+    or names, is the server's identity): past or before its dates, or made for another name."""
+    try:
+        from cryptography import x509
+
+        cert = x509.load_der_x509_certificate(der)
+    except Exception:  # noqa: BLE001 - nothing readable to warn about; the pin matched
+        return ()
+    now = now or datetime.datetime.now(datetime.UTC)
+    warnings: list[str] = []
+    accepted = "accepted because its fingerprint is pinned; ask the server's owner to renew it"
+    if cert.not_valid_after_utc < now:
+        warnings.append(
+            f"the pinned certificate of {host} expired on {cert.not_valid_after_utc:%Y-%m-%d}; "
+            + accepted
+        )
+    elif cert.not_valid_before_utc > now:
+        warnings.append(
+            f"the pinned certificate of {host} is valid only from "
+            f"{cert.not_valid_before_utc:%Y-%m-%d}; " + accepted
+        )
+    names: list[str] = []
+    with contextlib.suppress(x509.ExtensionNotFound):
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [str(n) for n in san.get_values_for_type(x509.DNSName)]
+        names += [str(n) for n in san.get_values_for_type(x509.IPAddress)]
+    if not names:
+        names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.OID_COMMON_NAME)]
+    if not any(_name_matches(name, host.strip("[]")) for name in names):
+        made_for = ", ".join(names[:4]) or "no name"
+        warnings.append(
+            f"the pinned certificate of {host} is made for {made_for}, not {host}; it is "
+            "accepted because its fingerprint is pinned"
+        )
+    return tuple(warnings)

@@ -54,10 +54,11 @@ class MailboxDialog(ModalScreen[Mailbox | None]):
             )
             yield Label("Display name (optional)")
             yield Input(box.display_name if box else "", placeholder="Anna Berg", id="mb-display")
-            yield Label("Password or token on the old server (optional, kept in the keyring)")
+            kept = self.secrets.where.short
+            yield Label(f"Password or token on the old server (optional, kept in {kept})")
             yield Input(
                 password=True,
-                placeholder="stored in the keyring; type to replace"
+                placeholder=f"stored in {kept}; type to replace"
                 if stored
                 else "the mailbox's password (not needed with a master login)",
                 id="mb-password",

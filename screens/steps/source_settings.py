@@ -222,7 +222,9 @@ class SourceSettingsBody(StepBody):
             with contextlib.suppress(ValueError):
                 stored = has_server_secret(self.secrets, self.form_settings())
             secret.placeholder = (
-                f"{label}: stored in the keyring, type to replace" if stored else label
+                f"{label}: stored in {self.secrets.where.short}, type to replace"
+                if stored
+                else label
             )
 
     def _show_certificate(self) -> None:
@@ -257,7 +259,9 @@ class SourceSettingsBody(StepBody):
         for mailbox in mailboxes:
             # What the "Password" column says about the secret (never the secret itself).
             if has_password(self.secrets, mailbox.source_login):
-                secret_state = "in keyring"
+                secret_state = {"keyring": "in keyring", "file": "in secrets file"}.get(
+                    self.secrets.where.value, "this run only"
+                )
             else:
                 secret_state = "master login" if master else "—"
             table.add_row(
@@ -323,7 +327,7 @@ class SourceSettingsBody(StepBody):
         if secret_input.value and label:
             save_server_secret(self.store, self.secrets, settings, secret_input.value)
             secret_input.value = ""
-            notes.append("The secret is in the keyring.")
+            notes.append(f"The secret is in {self.secrets.where.label}.")
         elif label and not has_server_secret(self.secrets, settings):
             notes.append(
                 f"No {label.split(' (')[0].lower()} is stored yet: type it and save again."
@@ -497,10 +501,12 @@ class SourceSettingsBody(StepBody):
                 return
             self.refresh_mailboxes()
             count = len(result.added)
+            plural = "s" if result.passwords != 1 else ""
+            kept = f"{result.passwords} password{plural} to {result.kept_in}"
+            if result.not_kept:
+                kept = f"no password stored: {result.not_kept} kept for this run only, no keyring"
             self.say(
-                f"Imported {count} mailbox{'es' if count != 1 else ''}"
-                f" ({result.passwords} password{'s' if result.passwords != 1 else ''} to the "
-                "keyring).",
+                f"Imported {count} mailbox{'es' if count != 1 else ''} ({kept}).",
                 target="#mailbox-status",
             )
 

@@ -176,7 +176,8 @@ class TargetCheckPanel(Widget):
             )
             yield Input(
                 "",
-                placeholder="password (kept in the keyring; own logins: the highlighted row's)",
+                placeholder=f"password (kept in {SecretStore(self.store.name).where.short}; "
+                "own logins: the highlighted row's)",
                 password=True,
                 id="ews-password",
                 classes="field",

@@ -20,13 +20,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..activity import event_logger
-from ..cliutil import Exit, fail, open_session, open_session_file, print_json, resolve_password
+from ..cliutil import (
+    Exit,
+    fail,
+    open_session,
+    open_session_file,
+    print_json,
+    resolve_password,
+)
 from ..endpoint import Endpoint, parse_endpoint
 from ..events import Done, Event, Failure
 from ..formatting import format_bytes, format_duration
 from ..playbook import Kind, default_playbook
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
+from ..session_checks import session_vanished, vanished_message
 from ..store import SessionStore
 from .connect import source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
@@ -284,6 +292,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
         sink = event_logger(store, "copy", inner=progress)
         engine = CopyEngine(CopyLedger(store), jobs, settings, sink=sink)
         result = run_engine(engine, progress)
+        if session_vanished(store):  # the ledger went with it: this copy is not on record
+            fail(vanished_message(store, "copy"), Exit.VANISHED)
         if args.session and not args.dry_run:
             record_copy_evidence(store, result, settings.mode)
     finally:

@@ -6,9 +6,11 @@ import argparse
 from typing import Any
 
 from wizard.cliutil import Exit, fail, print_json
+from wizard.forms import check_domain
 from wizard.profile import ProfileError, load_profile
 
-from .checks import DomainReport, check_domain
+from .checks import DomainReport
+from .checks import check_domain as check_dns
 from .model import Finding, Severity
 from .resolver import DEFAULT_TIMEOUT, DnsConfigError, DnsResolver
 
@@ -57,6 +59,10 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
 
 def cmd_check_dns(args: argparse.Namespace) -> int:
     try:
+        domain = check_domain(args.domain)  # before any question is sent
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
+    try:
         profile = load_profile(args.profile)
     except ProfileError as exc:
         fail(str(exc), Exit.USAGE)
@@ -66,9 +72,7 @@ def cmd_check_dns(args: argparse.Namespace) -> int:
         resolver = DnsResolver(args.resolver or None, timeout=args.timeout)
     except DnsConfigError as exc:
         fail(str(exc), Exit.USAGE)
-    report = check_domain(
-        resolver, args.domain, profile, third_party_filter=args.third_party_filter
-    )
+    report = check_dns(resolver, domain, profile, third_party_filter=args.third_party_filter)
     if args.json:
         print_json(report.to_dict())
     else:

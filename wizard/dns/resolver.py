@@ -214,7 +214,11 @@ def query_server(
     """Ask one server one question; never raises for DNS or network trouble."""
     qname = normalize_host(name)
     kind = rdtype.upper()
-    message = dns.message.make_query(qname + ".", kind)
+    try:
+        message = dns.message.make_query(qname + ".", kind)
+    except (dns.exception.DNSException, ValueError) as exc:
+        # A name DNS cannot carry (a label over 63, a name over 253): nothing is sent.
+        return Lookup(qname, kind, LookupState.ERROR, server, detail=f"not a valid name: {exc}")
     if not recursion:
         message.flags &= ~dns.flags.RD
     started = time.monotonic()

@@ -14,8 +14,10 @@ from typing import Any
 from ..cliutil import Exit, fail, print_json, resolve_password
 from ..dns.resolver import DnsConfigError, DnsResolver
 from ..formatting import format_bytes
+from ..forms import check_domain, check_email
 from ..secrets import SecretStore, target_password_key
 from .autodiscover import Autodiscovery, discover_ews_url
+from .connection import connection_warnings
 from .errors import ExchangeFailure, FailureCode
 from .mailbox import MailboxCheck, check_mailbox
 from .settings import Access, AuthType, ExchangeSettings, format_fingerprint
@@ -102,7 +104,11 @@ def render_autodiscovery(result: Autodiscovery) -> str:
 
 
 def cmd_autodiscover(args: argparse.Namespace) -> int:
-    address = args.autodiscover
+    try:
+        address = check_email(args.autodiscover, "address to autodiscover")
+        check_domain(address.rpartition("@")[2], "domain of that address")  # before any query
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
     login = args.user or address
     try:
         resolver = DnsResolver(args.resolver or None, timeout=min(args.timeout, 5.0))
@@ -139,6 +145,9 @@ def cmd_check_ews(args: argparse.Namespace) -> int:
         fail("give the EWS URL and --mailbox ADDR (or --autodiscover ADDR)", Exit.USAGE)
     settings = _settings(args)
     login = settings.login_for(args.mailbox)
+    shown_before = () if args.json else connection_warnings(settings)  # plain http, as IMAP's
+    for warning in shown_before:
+        print(f"WARNING: {warning}", file=sys.stderr)
     password = resolve_password(
         env_var=DEST_ENV,
         secrets=SecretStore("adhoc"),
@@ -146,12 +155,16 @@ def cmd_check_ews(args: argparse.Namespace) -> int:
         prompt=f"Password of {login} on {settings.host}: ",
     )
     result = check_mailbox(settings, args.mailbox, password)
+    warnings = connection_warnings(settings)
     if args.json:
         data: dict[str, Any] = {"url": settings.ews_url, "login": login, **result.as_dict()}
-        print_json(data)
+        print_json({**data, "warnings": list(warnings)})
     else:
         out = sys.stdout if result.exists else sys.stderr
         print(render_text(result, settings), file=out)
+        for warning in warnings:
+            if warning not in shown_before:
+                print(f"WARNING: {warning}", file=sys.stderr)
     return int(exit_code(result))
 
 

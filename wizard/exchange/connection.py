@@ -17,7 +17,7 @@ from typing import Any
 
 import requests.adapters
 
-from ..tls import CertificateInfo, describe_certificate, resolve
+from ..tls import CertificateInfo, describe_certificate, pinned_certificate_warnings, resolve
 from .errors import (
     CertificateMismatch,
     CertificateUntrusted,
@@ -29,6 +29,8 @@ from .settings import Access, AuthType, ExchangeSettings
 EXCHANGE_BUILD = (15, 1)  # Exchange 2016 schema: no version probing requests
 _pins: dict[tuple[str, int], str] = {}
 _pins_lock = threading.Lock()
+# (host, port, pin) -> what the last transport check found off with that pinned certificate
+_pinned_warnings: dict[tuple[str, int, str], tuple[str, ...]] = {}
 
 
 def _pin_for(url: str) -> str:
@@ -132,12 +134,30 @@ def check_transport(settings: ExchangeSettings) -> None:
         if settings.pin:
             if seen != settings.pin:
                 raise CertificateMismatch(seen, settings.pin)
+            with _pins_lock:
+                _pinned_warnings[(settings.host.lower(), settings.port, seen)] = (
+                    pinned_certificate_warnings(der, settings.host)
+                )
         else:
             reason = _system_trust(settings)
             if reason:
                 raise CertificateUntrusted(seen, reason)
     except Exception as exc:  # noqa: BLE001
         raise ExchangeError(classify(exc, settings)) from exc
+
+
+def connection_warnings(settings: ExchangeSettings) -> tuple[str, ...]:
+    """What a check of these settings accepted but must say: plain http with a password, and what
+    is off with the pinned certificate the last transport check saw (its dates, its names)."""
+    if not settings.tls:
+        return (
+            f"plain-text connection to {settings.host}:{settings.port} (http): the password "
+            "crosses the network unencrypted",
+        )
+    if not settings.pin:
+        return ()
+    with _pins_lock:
+        return _pinned_warnings.get((settings.host.lower(), settings.port, settings.pin), ())
 
 
 def make_config(settings: ExchangeSettings, login: str, password: str, *, connections: int = 2):

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..forms import check_plain, refuse_password_in_url
 from ..playbook import Kind
 from ..secrets import target_password_key
 from ..store import SessionStore
@@ -71,6 +72,9 @@ class ExchangeSettings:
         object.__setattr__(self, "pin", normalise_pin(self.pin))
         object.__setattr__(self, "service_account", self.service_account.strip())
         parts = urlsplit(self.ews_url)
+        if parts.password is not None:  # checked first: no message below may echo it
+            raise refuse_password_in_url(parts.scheme, parts.username or "", parts.hostname or "")
+        check_plain(self.ews_url, "EWS URL")
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
                 f"{self.ews_url!r} is not an EWS URL like https://mail.example.net/EWS/Exchange.asmx"

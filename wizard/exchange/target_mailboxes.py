@@ -5,8 +5,6 @@ mailboxes the provider still has to create.
 
 from __future__ import annotations
 
-import csv
-import io
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..events import Done, EventSink, Started, ignore
+from ..exports import csv_text, powershell_comment, powershell_literal, write_private
 from ..secrets import SecretStore
 from ..session import slugify
 from ..store import Evidence, Mailbox, SessionStore
+from .connection import connection_warnings
 from .errors import ExchangeFailure, FailureCode
 from .mailbox import MailboxCheck, check_mailbox
 from .settings import EVIDENCE_KIND, EVIDENCE_STEP_KIND, ExchangeSettings
@@ -95,11 +95,15 @@ def save_checks(
         summary += f"; missing: {', '.join(missing)}"
     if errors:
         summary += f"; not checked (errors): {', '.join(errors)}"
+    warnings = connection_warnings(settings)
+    if warnings:
+        summary += "; WARNING: " + "; ".join(warnings)
     data = {
         "ews_url": settings.ews_url,
         "access": settings.access.value,
         "service_account": settings.service_account,
         "targets": [c.as_dict() for c in checks],  # not "mailboxes": that key holds sizes
+        "warnings": list(warnings),
     }
     return store.add_evidence(
         store.playbook.number_of(EVIDENCE_STEP_KIND),
@@ -146,33 +150,27 @@ def provisioning_rows(store: SessionStore) -> list[ProvisioningRow]:
 
 
 def provisioning_csv(rows: Sequence[ProvisioningRow]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["PrimarySmtpAddress", "DisplayName", "Alias", "SourceLogin"])
-    for row in rows:
-        writer.writerow([row.address, row.display_name, row.alias, row.source_login])
-    return out.getvalue()
-
-
-def _ps(text: str) -> str:
-    """A PowerShell single-quoted string (quotes doubled, nothing expanded)."""
-    return "'" + text.replace("'", "''").replace("\u2019", "\u2019\u2019") + "'"
+    return csv_text(
+        ["PrimarySmtpAddress", "DisplayName", "Alias", "SourceLogin"],
+        ([row.address, row.display_name, row.alias, row.source_login] for row in rows),
+    )
 
 
 def provisioning_powershell(rows: Sequence[ProvisioningRow], customer: str) -> str:
     """New-Mailbox lines for the provider's admins; each asks for its password when run."""
     lines = [
-        f"# Mailboxes to create for {customer} ({len(rows)}), written by onboard.",
+        f"# Mailboxes to create for {powershell_comment(customer)} ({len(rows)}), written by onboard.",
         "# Run in the Exchange Management Shell. No password is stored in this file: each",
         "# New-Mailbox asks for the new mailbox's initial password.",
         "",
     ]
+    q = powershell_literal
     for row in rows:
-        prompt = _ps(f"Initial password for {row.address}")
+        prompt = q(f"Initial password for {row.address}")
         lines.append(
-            f"New-Mailbox -Name {_ps(row.display_name)} -DisplayName {_ps(row.display_name)} "
-            f"-Alias {_ps(row.alias)} -UserPrincipalName {_ps(row.address)} "
-            f"-PrimarySmtpAddress {_ps(row.address)} "
+            f"New-Mailbox -Name {q(row.display_name)} -DisplayName {q(row.display_name)} "
+            f"-Alias {q(row.alias)} -UserPrincipalName {q(row.address)} "
+            f"-PrimarySmtpAddress {q(row.address)} "
             f"-Password (Read-Host -AsSecureString -Prompt {prompt})"
         )
     return "\r\n".join(lines) + "\r\n"
@@ -186,8 +184,8 @@ def export_provisioning(
     stem = f"{slugify(store.name) or 'session'}-mailboxes-to-create"
     csv_path = directory / f"{stem}.csv"
     ps_path = directory / f"{stem}.ps1"
-    csv_path.write_text(provisioning_csv(rows), encoding="utf-8")
-    ps_path.write_text(provisioning_powershell(rows, store.customer), encoding="utf-8-sig")
+    write_private(csv_path, provisioning_csv(rows))
+    write_private(ps_path, provisioning_powershell(rows, store.customer), "utf-8-sig")
     store.add_evidence(
         store.playbook.number_of(EVIDENCE_STEP_KIND),
         PROVISIONING_KIND,

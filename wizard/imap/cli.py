@@ -162,6 +162,8 @@ def cmd_check_imap(args: argparse.Namespace) -> int:
         print_json(data)
         return code
     print_result(result, settings)
+    for warning in result.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
     if not result.ok:
         print_failure(result)
     return code

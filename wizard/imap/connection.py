@@ -33,10 +33,15 @@ def tls_context(settings: ImapServerSettings) -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def peer_fingerprint(client: IMAPClient) -> str:
+def peer_certificate(client: IMAPClient) -> bytes:
+    """The DER certificate of a TLS connection (b"" on a plain one)."""
     sock = client._imap.sock  # noqa: SLF001 - the TLS socket imapclient opened
     der = sock.getpeercert(binary_form=True) if hasattr(sock, "getpeercert") else None
-    return hashlib.sha256(der or b"").hexdigest()
+    return der or b""
+
+
+def peer_fingerprint(client: IMAPClient) -> str:
+    return hashlib.sha256(peer_certificate(client)).hexdigest()
 
 
 def _open(settings: ImapServerSettings, context: ssl.SSLContext | None) -> IMAPClient:

@@ -12,7 +12,8 @@ import sys
 from typing import Any
 
 from ..cliutil import Exit, open_session, print_json
-from ..secrets import SecretStore
+from ..forms import printable
+from ..secrets import PASSPHRASE_ENV, SecretStore
 from .mailbox_list import MailboxImportError, has_password, import_mailboxes
 
 
@@ -84,8 +85,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             )
         else:
             for problem in exc.problems:
-                print(f"{args.csv}: {problem}", file=sys.stderr)
-            print(f"onboard: {exc}", file=sys.stderr)
+                print(printable(f"{args.csv}: {problem}"), file=sys.stderr)
+            print(printable(f"onboard: {exc}"), file=sys.stderr)
         return Exit.USAGE
     finally:
         store.close()
@@ -94,13 +95,23 @@ def cmd_import(args: argparse.Namespace) -> int:
             {
                 "imported": len(result.added),
                 "passwords": result.passwords,
+                "passwords_not_kept": result.not_kept,
                 "layout": result.layout,
                 "mailboxes": [m.target_address for m in result.added],
             }
         )
     else:
-        print(
-            f"Imported {len(result.added)} mailbox(es) into {store.name} "
-            f"({result.passwords} password(s) to the keyring)."
-        )
+        kept = f"{result.passwords} password(s) to {result.kept_in}"
+        if result.not_kept:
+            kept = f"{result.passwords} password(s) stored, {result.not_kept} for this run only"
+        print(f"Imported {len(result.added)} mailbox(es) into {store.name} ({kept}).")
+        if result.not_kept:
+            print(
+                f"onboard: WARNING: {result.not_kept} password(s) from the CSV were NOT stored: "
+                "this machine has no system keyring and no encrypted secrets file is open, so "
+                "they are gone when this command ends. Set "
+                f"{PASSPHRASE_ENV} (or run in a terminal to be asked for a passphrase) and import "
+                "the file again to keep them.",
+                file=sys.stderr,
+            )
     return Exit.OK

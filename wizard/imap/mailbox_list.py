@@ -19,12 +19,13 @@ import codecs
 import contextlib
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import activity
-from ..forms import check_email
+from ..forms import check_email, check_plain, shown
 from ..secrets import SecretStore, source_password_key
 from ..store import Mailbox, SessionStore
 
@@ -94,8 +95,10 @@ class MailboxImportError(ValueError):
 @dataclass(frozen=True)
 class ImportResult:
     added: tuple[Mailbox, ...]
-    passwords: int  # how many passwords went to the keyring
+    passwords: int  # how many passwords were stored for later runs (keyring or secrets file)
     layout: str
+    not_kept: int = 0  # passwords held in memory for this run only: there is nowhere to keep them
+    kept_in: str = ""  # where the stored ones went ("the keyring", "the encrypted secrets file …")
 
 
 # ----- one mailbox ---------------------------------------------------------------------------
@@ -113,16 +116,18 @@ def check_mailbox(
     """Check one mailbox; ``taken`` are target addresses already in use (any case).
     Raises ValueError saying what is wrong."""
     login = login.strip()
+    display = check_plain(" ".join(display.split()), "display name")  # line breaks squashed first
     if not login:
         raise ValueError("the source login is empty")
     if any(ch.isspace() for ch in login):
-        raise ValueError(f"the source login {login!r} contains spaces")
+        raise ValueError(f"the source login {shown(login)} contains spaces")
+    check_plain(login, "source login")
     if not target.strip():
         raise ValueError("the target address is empty")
     address = check_email(target, "target address")
     if address.lower() in {t.lower() for t in taken}:
         raise ValueError(f"the target address {address} is already in the mailbox list")
-    return MailboxEntry(login, address, " ".join(display.split()), password, line)
+    return MailboxEntry(login, address, display, password, line)
 
 
 def _targets(store: SessionStore, except_id: int | None = None) -> list[str]:
@@ -339,6 +344,11 @@ def parse_mailbox_csv(data: bytes | str, *, taken: Iterable[str] = ()) -> Mailbo
                     )
                 width = len(fields)
                 continue
+            if any("\n" in f or "\r" in f for f in fields) and _quote_left_open(text, line):
+                # The reader ran to the end of the file inside one field: say where it opened.
+                reason = 'a quote (") opened on this line is never closed; close it or remove it'
+                problems.append(RowProblem(line, reason))
+                continue
             if len(fields) != width:
                 problems.append(
                     RowProblem(
@@ -388,6 +398,12 @@ def parse_mailbox_csv(data: bytes | str, *, taken: Iterable[str] = ()) -> Mailbo
     elif not rows and not problems:
         problems.append(RowProblem(0, "the file has a header but no mailboxes"))
     return MailboxCsv(tuple(rows), tuple(problems), layout)
+
+
+def _quote_left_open(text: str, line: int) -> bool:
+    """Whether the text from `line` on holds an odd number of quotes (a doubled one counts 2)."""
+    tail = re.split(r"\r\n|\r|\n", text)[line - 1 :]
+    return "\n".join(tail).count('"') % 2 == 1
 
 
 def read_mailbox_csv(path: Path | str, *, taken: Iterable[str] = ()) -> MailboxCsv:
@@ -451,12 +467,14 @@ def import_mailboxes(
             with contextlib.suppress(Exception):
                 secrets.delete(key)
         raise
+    kept = len(written) if secrets.persistent else 0
     activity.log_event(
         store,
-        "info",
+        "info" if kept == len(written) else "warning",
         "imap",
         "import",
         f"{len(added)} mailbox(es) imported from {name} ({parsed.layout} columns), "
-        f"{len(written)} password(s) to the keyring",
+        f"{kept} password(s) stored in {secrets.where.label}"
+        + (f", {len(written) - kept} kept for this run only" if kept != len(written) else ""),
     )
-    return ImportResult(tuple(added), len(written), parsed.layout)
+    return ImportResult(tuple(added), kept, parsed.layout, len(written) - kept, secrets.where.label)

@@ -22,8 +22,8 @@ from ..events import Event, EventSink, ignore
 from ..playbook import Kind
 from ..secrets import SecretStore
 from ..store import SessionStore
-from ..tls import format_fingerprint
-from .connection import close, connect
+from ..tls import format_fingerprint, pinned_certificate_warnings
+from .connection import close, connect, peer_certificate
 from .credentials import mailbox_secret
 from .errors import ImapError, ImapFailure, classify
 from .folders import list_folders
@@ -91,6 +91,7 @@ class ProbeResult:
     sizing_method: str = ""
     unreadable: tuple[ImapFailure, ...] = ()
     seconds: float = 0.0
+    warnings: tuple[str, ...] = ()  # accepted all the same, e.g. a pinned certificate expired
 
     @property
     def listed(self) -> bool:
@@ -139,6 +140,7 @@ class ProbeResult:
             "sizing_method": self.sizing_method,
             "unreadable": [u.as_dict() for u in self.unreadable],
             "seconds": round(self.seconds, 3),
+            "warnings": list(self.warnings),
         }
         if self.measured:  # a failed test must not erase an earlier measurement in the plan
             data["messages"] = self.messages
@@ -174,6 +176,7 @@ class ProbeResult:
             ),
             sizing_method=str(data.get("sizing_method", "")),
             seconds=float(data.get("seconds", 0.0) or 0.0),
+            warnings=tuple(str(w) for w in data.get("warnings") or ()),
         )
 
 
@@ -218,8 +221,24 @@ def probe_mailbox(
     """Connect, read capabilities, log in, list folders (with special-use) and size them.
 
     Read-only: folders are sized with STATUS or EXAMINE + RFC822.SIZE, nothing is selected for
-    writing. ``use_status_size=False`` forces the RFC822.SIZE path.
+    writing. ``use_status_size=False`` forces the RFC822.SIZE path. A pinned certificate that is
+    past its dates or made for another name is accepted, and said in ``warnings``.
     """
+    warnings: list[str] = []
+    result = _probe(settings, login, secret, size, use_status_size, batch, on_state, warnings)
+    return replace(result, warnings=tuple(warnings)) if warnings else result
+
+
+def _probe(
+    settings: ImapServerSettings,
+    login: str,
+    secret: str,
+    size: bool,
+    use_status_size: bool | None,
+    batch: int,
+    on_state: Callable[[ProbeState], None] | None,
+    warnings: list[str],
+) -> ProbeResult:
     started = time.monotonic()
     notify = on_state or (lambda _state: None)
     notify(ProbeState.CONNECTING)
@@ -227,6 +246,8 @@ def probe_mailbox(
         client = connect(settings, login, secret)
     except ImapError as exc:
         return _failed(settings, login, exc.failure, started)
+    if settings.pin:
+        warnings.extend(pinned_certificate_warnings(peer_certificate(client), settings.host))
     capabilities: tuple[str, ...] = ()
     folders: list[FolderReport] = []
     try:
@@ -353,6 +374,8 @@ def save_result(store: SessionStore, result: ProbeResult) -> None:
         )
     elif result.fingerprint:
         summary += f" (certificate {format_fingerprint(result.fingerprint)})"
+    if result.warnings:
+        summary += "; WARNING: " + "; ".join(result.warnings)
     store.add_evidence(
         store.playbook.number_of(EVIDENCE_STEP_KIND),
         EVIDENCE_KIND,

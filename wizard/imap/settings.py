@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any
 
+from ..forms import check_host, check_plain
 from ..store import SessionStore
 from ..tls import normalise_pin
 
@@ -93,6 +94,8 @@ class ImapServerSettings:
         object.__setattr__(self, "master_user", self.master_user.strip())
         if not self.host:
             raise ValueError("the IMAP server has no host name")
+        object.__setattr__(self, "host", check_host(self.host, "IMAP server's host"))
+        check_plain(self.master_user, "master user name")
         if not 0 <= int(self.port) <= 65535:
             raise ValueError(f"port {self.port} is not between 1 and 65535")
         if self.auth.uses_master and not self.master_user:

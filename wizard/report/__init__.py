@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..exports import write_private
 from ..redaction import Redactor
 from ..store import SessionStore
 from .build import TABLE_SOURCES, build_report
@@ -36,7 +37,7 @@ def export_report(store: SessionStore, fmt: str, directory: Path) -> Path:
     from ..steps.signoff import SignoffController
 
     path = directory / report_filename(store, fmt)
-    path.write_text(render_report(store, fmt), encoding="utf-8")
+    write_private(path, render_report(store, fmt))  # the customer's data: 0600
     SignoffController(store).report_exported(fmt, path)
     return path
 

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from ..activity import log_files
+from ..exports import private_file
 from ..redaction import Redactor
 from ..store import SessionStore, now_iso
 from . import render_report, report_filename
@@ -70,16 +71,16 @@ def write_bundle(store: SessionStore, fmt: str, path: Path) -> Path:
         backups=BACKUP_COUNT,
         support=", ".join(x for x in (support.email, support.phone, support.url) if x) or "-",
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+    with (
+        private_file(path) as out,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle,
+    ):
         bundle.writestr("README.txt", readme)
         bundle.writestr(report_name, render_report(store, fmt, "operator"))
         for log in log_files(store):
             lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
             text = "".join(_redacted_line(line, redactor) + "\n" for line in lines)
             bundle.writestr(f"logs/{log.name}", text)
-    partial.replace(path)
     return path
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..exports import write_private
 from ..migration_plan import (
     MigrationPlan,
     PlanningSettings,
@@ -42,7 +43,7 @@ class PlanningController(StepController):
     def export(self, directory: Path) -> tuple[Path, Evidence]:
         """Write the plan as Markdown into ``directory`` and record where."""
         path = directory / f"{self.store.name}-migration-plan.md"
-        path.write_text(self.markdown(), encoding="utf-8")
+        write_private(path, self.markdown())  # the customer's mailboxes and volumes: 0600
         evidence = self.record(
             "plan", f"Migration plan exported to {path}", {"path": str(path)}, ok=True
         )
