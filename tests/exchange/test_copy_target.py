@@ -30,6 +30,18 @@ def store():  # type: ignore[no-untyped-def]
     s.close()
 
 
+def imap_to_exchange(dovecot: DovecotServer, sandbox: EwsSandbox, user) -> MailboxJob:  # type: ignore[no-untyped-def]
+    """A job from ``user``'s Dovecot mailbox (over TLS, pinned) to anna's Exchange mailbox."""
+    source = Endpoint(
+        "imap", dovecot.host, dovecot.imaps_port, user.login, "tls", pin=dovecot.fingerprint
+    )
+    return MailboxJob(
+        mailbox=ews.USER,
+        source=source_factory(source, user.password),
+        target=exchange_target_factory(service_settings(sandbox), ews.USER, ews.SERVICE_PASSWORD),
+    )
+
+
 def test_copy_target_protocol(ews_sandbox: EwsSandbox) -> None:
     connect = exchange_target_factory(delegate_settings(ews_sandbox), ews.USER, ews.PASSWORD)
     target = connect(ignore)
@@ -85,16 +97,7 @@ def test_copy_engine_imap_to_exchange(
     dovecot.seed(
         user.login, "Kunden/Müller & Söhne", [SeedMessage(make_message(60), ("\\Flagged",))]
     )
-    source = Endpoint(
-        "imap", dovecot.host, dovecot.imaps_port, user.login, "tls", pin=dovecot.fingerprint
-    )
-    job = MailboxJob(
-        mailbox=ews.USER,
-        source=source_factory(source, user.password),
-        target=exchange_target_factory(
-            service_settings(ews_sandbox), ews.USER, ews.SERVICE_PASSWORD
-        ),
-    )
+    job = imap_to_exchange(dovecot, ews_sandbox, user)
     result = CopyEngine(CopyLedger(store), [job], CopySettings(batch_messages=5)).run()
     assert result.ok, result
     box = ews_sandbox.mailbox(ews.USER)
@@ -118,16 +121,7 @@ def test_a_throttled_exchange_write_reaches_the_activity_log(
 
     user = dovecot.add_user()
     dovecot.seed(user.login, "INBOX", [make_message(n) for n in range(8)])
-    source = Endpoint(
-        "imap", dovecot.host, dovecot.imaps_port, user.login, "tls", pin=dovecot.fingerprint
-    )
-    job = MailboxJob(
-        mailbox=ews.USER,
-        source=source_factory(source, user.password),
-        target=exchange_target_factory(
-            service_settings(ews_sandbox), ews.USER, ews.SERVICE_PASSWORD
-        ),
-    )
+    job = imap_to_exchange(dovecot, ews_sandbox, user)
     ews_sandbox.faults.server_busy(300, operation="CreateItem", times=2)
     events: list[Event] = []
     sink = event_logger(store, "copy", inner=events.append)
@@ -145,3 +139,35 @@ def test_a_throttled_exchange_write_reaches_the_activity_log(
     assert all(r.mailbox == ews.USER and r.fields["seconds"] == 0.3 for r in throttles)
     retries = [r for r in records if r.event == "retry"]
     assert len(retries) == 2 and all("Exchange is busy" in r.message for r in retries)
+
+
+def test_a_fresh_ledger_onto_a_complete_exchange_mailbox_stays_at_55(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
+) -> None:
+    from datetime import timedelta
+
+    from tests.copy.corpus import message
+    from wizard.copy.reconcile import FOUND_ON_TARGET
+
+    user = dovecot.add_user()
+    base = datetime(2023, 2, 3, 4, 5, 6, tzinfo=UTC)
+    # Five without a Message-ID, each received at its own time; the rest with one.
+    seeds = [
+        SeedMessage(message(n, message_id=n >= 5), ("\\Seen",), base + timedelta(minutes=n))
+        for n in range(55)
+    ]
+    dovecot.seed(user.login, "INBOX", seeds)
+    job = imap_to_exchange(dovecot, ews_sandbox, user)
+    first = CopyEngine(CopyLedger(store), [job], CopySettings(batch_messages=20)).run()
+    assert first.ok and first.copied == 55, first
+    other = create_session("Copy To Exchange Again", "copy.example", example_profile())
+    try:
+        again = CopyEngine(CopyLedger(other), [job], CopySettings(batch_messages=20)).run()
+        assert again.ok and again.copied == 0, again
+        rows = CopyLedger(other).messages(ews.USER)
+        assert len(rows) == 55 and {r.reason for r in rows} == {FOUND_ON_TARGET}
+    finally:
+        other.close()
+    box = ews_sandbox.mailbox(ews.USER)
+    assert len(box.items_in("Inbox")) == 55
+    assert {i.mime for i in box.items_in("Inbox")} == {s.raw for s in seeds}

@@ -192,6 +192,7 @@ def settings_from(args: argparse.Namespace) -> CopySettings:
         concurrency=max(1, args.concurrency),
         dry_run=args.dry_run,
         only_failed=args.retry_failed,
+        reconcile=args.reconcile,
     )
 
 
@@ -450,6 +451,11 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
     p.add_argument("--differential", action="store_true", help="copy only what is new (step 14)")
     p.add_argument("--dry-run", action="store_true", help="show the plan, copy nothing")
     p.add_argument("--retry-failed", action="store_true", help="retry only failed messages")
+    p.add_argument(
+        "--reconcile",
+        action="store_true",
+        help="list every target folder first and send only what it lacks, whatever the ledger says",
+    )
     _adhoc(p)
     p.set_defaults(handler=cmd_copy)
 

@@ -177,6 +177,8 @@ def identity_from_ews(
     item_id: str, message_id: str | None, size: int | None, received: datetime | None
 ) -> MessageIdentity:
     """The identity of an EWS item from its InternetMessageId, size and received time."""
+    if received is not None:  # exchangelib's EWSDateTime refuses astimezone(UTC): a plain one
+        received = datetime.fromtimestamp(received.timestamp(), UTC)
     return MessageIdentity((message_id or "").strip(), size, "", received, item_id)
 
 

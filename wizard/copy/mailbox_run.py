@@ -22,11 +22,13 @@ from ..retry import Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
 from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
 from .folder_map import FolderPlan, MailboxPlan, plan_mailbox
+from .folder_tree import make_tree
 from .holds import MailboxHeld, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
 from .pipeline import Pipeline
+from .reconcile import TargetMarks, needs_reconciling, reconcile_folder
 from .rematch import find_on_target, rematch_generation
 from .reporting import RunReporter
 from .source import CopySource, SourceMessage
@@ -205,25 +207,6 @@ class MailboxRun:
             )
         return self._folders_made[path]
 
-    def make_tree(self) -> None:
-        """Every included folder on the target before any message, empty ones too, subscribed
-        or not as on the source (a special folder the source has subscribed keeps the target's
-        own state)."""
-        for work in self.works:
-            if self.stopped():
-                return
-            key = self.retried_step(
-                f"creating the target folder {work.plan.target!r}",
-                lambda work=work: self.ensure_folder(work),  # type: ignore[misc]
-                "target",
-            )
-            if work.plan.role is not None and work.plan.subscribed:
-                continue
-            assert self.target is not None
-            if not self.target.set_subscribed(key, work.plan.subscribed):
-                state = "subscribed" if work.plan.subscribed else "unsubscribed"
-                self.log(f"target folder {key!r} could not be {state} as on the source", "warning")
-
     # ----- the run ----------------------------------------------------------------------------
 
     def run(self) -> MailboxResult:
@@ -273,11 +256,13 @@ class MailboxRun:
             self.emit(force=True)
             self.scan()
             if not self.settings.dry_run and not self.stopped():
+                self.reconcile()
                 self.repair()
-                self.make_tree()
+                make_tree(self)
                 self.state = MailboxState.COPYING
                 self.emit(force=True)
                 Pipeline(self).copy()
+                self.remember_target_folders()
             self.state = MailboxState.CANCELLED if self.stopped() else MailboxState.DONE
         except ConnectFailed as exc:
             error, unreachable = str(exc), True
@@ -434,6 +419,7 @@ class MailboxRun:
             work.total_bytes += msg.size
             if row is not None and state is MessageState.COPIED:
                 work.count_already(msg)
+                work.confirmed[msg.uid] = (row, msg)
                 if self.settings.mode is RunMode.DIFFERENTIAL and row.flags != msg.flags:
                     flag_changes.append((row, msg))
             elif skip:
@@ -504,7 +490,62 @@ class MailboxRun:
             f"{applied} applied on the target"
         )
 
-    # ----- repairing an interrupted run ---------------------------------------------------------
+    # ----- reconciling with the target, repairing an interrupted run ----------------------------
+
+    def reconcile(self) -> None:
+        """Trust the ledger only for folders whose target is the one it recorded (reconcile.py)."""
+        marks = TargetMarks(self.ledger.store)
+        for work in self.works:
+            if self.stopped():
+                return
+            target_folder = work.plan.target
+            now = self.retried_step(
+                f"looking at {target_folder}",
+                lambda f=target_folder: self.target.folder_identity(f),  # type: ignore[union-attr,misc]
+                "target",
+            )
+            mark = marks.get(self.mailbox, target_folder)
+            if not needs_reconciling(
+                forced=self.settings.reconcile,
+                confirmed=bool(work.confirmed),
+                anything_to_send=bool(work.todo),
+                mark=mark,
+                now=now,
+            ):
+                continue
+            self.current = work.plan.source
+            found = self.retried_step(
+                f"reconciling with {target_folder}",
+                lambda w=work, n=now, m=mark: reconcile_folder(  # type: ignore[misc]
+                    self.target,  # type: ignore[arg-type]
+                    self.ledger,
+                    self.mailbox,
+                    w,
+                    w.confirmed,
+                    n,
+                    replaced=m is not None and m != n,
+                ),
+                "target",
+            )
+            self.log(
+                found.describe(work.plan.source, target_folder),
+                event="reconcile",
+                folder=work.plan.source,
+                found=found.found,
+                resend=found.resend,
+            )
+            self.emit()
+
+    def remember_target_folders(self) -> None:
+        """Which target folders the ledger now describes, so the next run can trust it."""
+        marks = TargetMarks(self.ledger.store)
+        try:
+            for target_folder in dict.fromkeys(w.plan.target for w in self.works):
+                now = self.target.folder_identity(target_folder)  # type: ignore[union-attr]
+                if now is not None:
+                    marks.set(self.mailbox, target_folder, now)
+        except Exception as exc:  # noqa: BLE001 - the next run reconciles once more, that is all
+            self.log(f"could not note the target folders' identity ({exc})", "warning")
 
     def repair(self) -> None:
         """Look up on the target whatever an earlier run may have sent without confirmation."""

@@ -104,6 +104,11 @@ class CopyTarget(Protocol):
         refused (True, doing nothing, where the target has no subscriptions)."""
         ...
 
+    def folder_identity(self, folder: str) -> str | None:
+        """What tells this folder from one deleted and made again under its name (IMAP: its
+        UIDVALIDITY, EWS: its folder id), or None when it does not exist. Read-only."""
+        ...
+
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:
         """Give copied messages (by target id) these flags; returns how many were applied."""
         ...
@@ -356,6 +361,9 @@ class ImapTarget:
             uids = self.client.search("ALL")
         with imap_errors(self.host, f"FETCH listing of {folder}"):
             return list_imap_identities(self.client, uids)
+
+    def folder_identity(self, folder: str) -> str | None:
+        return None if self._examine(folder) is None else str(self._validity)
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         if not probes:

@@ -38,6 +38,8 @@ class FolderWork:
     skipped: int = 0
     failed: int = 0
     last_uid: int = 0
+    # Source UID -> (ledger row, message) of what the ledger calls copied (for reconciliation).
+    confirmed: dict[int, tuple[MessageRecord, SourceMessage]] = field(default_factory=dict)
 
     def progress(self) -> FolderProgress:
         return FolderProgress(

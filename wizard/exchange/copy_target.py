@@ -161,6 +161,11 @@ class ExchangeCopyTarget:
             rows = self.mailbox._retry(f"listing {ref.display}", read)  # noqa: SLF001
         return [identity_from_ews(str(i), m, s, r) for i, m, s, r in rows]
 
+    def folder_identity(self, folder: str) -> str | None:
+        with _copy_errors():
+            ref = self._existing_ref(folder)
+        return ref.folder_id if ref is not None else None
+
     def _existing_ref(self, key: str) -> FolderRef | None:
         """The folder at ``key`` if it exists; unlike ``_ref`` it never creates one."""
         self.layout()

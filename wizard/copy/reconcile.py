@@ -1,0 +1,212 @@
+"""Reconciliation: before writing a folder, see what the target folder already holds.
+
+The ledger alone cannot know a target that another tool filled, a new ledger (another laptop, a
+moved session) or a target folder that was deleted and made again. So a folder is reconciled when
+the ledger has no confirmed row for it, when the target folder's identity changed since the last
+run (IMAP UIDVALIDITY, EWS folder id, the folder missing) and on ``--reconcile``: its messages
+are listed in bulk without bodies (``CopyTarget.identities``), matched with the source's as a
+multiset by the shared identity (identity.py), and
+
+- a source message still to send that the target holds is recorded as copied with the reason
+  ``FOUND_ON_TARGET`` (found, not sent) and not sent;
+- a message the ledger calls copied that the target no longer holds is sent again.
+
+Target messages the ledger already gives to other source folders are left out of the match, and so
+are, on Exchange, messages without a Message-ID whose received time the target does not hold as
+often as the source (which of them landed cannot be told): for those the ledger decides. The
+target folder's identity is remembered per mailbox and target folder (``TargetMarks``) after each
+run, so an unchanged folder costs one EXAMINE (one folder look-up on EWS), not a listing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..store import SessionStore, now_iso
+from .identity import IdentityRule, MessageIdentity, identity_key, match_identities
+from .ledger import CopyLedger, MessageRecord, MessageState
+from .source import SourceMessage
+from .target import CopyTarget
+from .work import FolderWork, Todo, message_record
+
+FOUND_ON_TARGET = "found on the target, not sent"
+
+_TABLE = (
+    "CREATE TABLE IF NOT EXISTS copy_target_marks (mailbox TEXT NOT NULL COLLATE NOCASE, "
+    "target_folder TEXT NOT NULL, identity TEXT NOT NULL, updated_at TEXT NOT NULL, "
+    "PRIMARY KEY (mailbox, target_folder))"
+)
+
+
+class TargetMarks:
+    """The identity each target folder had at the end of the last run (made on first use; it
+    only saves work, so a file without it is reconciled once)."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+
+    def get(self, mailbox: str, target_folder: str) -> str | None:
+        with self.store.transaction() as tx:
+            tx.execute(_TABLE)
+            row = tx.execute(
+                "SELECT identity FROM copy_target_marks WHERE mailbox = ? AND target_folder = ?",
+                (mailbox, target_folder),
+            ).fetchone()
+        return str(row[0]) if row else None
+
+    def set(self, mailbox: str, target_folder: str, identity: str) -> None:
+        with self.store.transaction() as tx:
+            tx.execute(_TABLE)
+            tx.execute(
+                "INSERT OR REPLACE INTO copy_target_marks (mailbox, target_folder, identity, "
+                "updated_at) VALUES (?, ?, ?, ?)",
+                (mailbox, target_folder, identity, now_iso()),
+            )
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    """What one folder's reconciliation found."""
+
+    target_count: int  # messages the target folder held
+    found: int  # still to send, found on the target: recorded, not sent
+    resend: int  # recorded as copied, gone from the target: sent again
+
+    def describe(self, folder: str, target_folder: str) -> str:
+        return (
+            f"{folder}: reconciled with {target_folder!r} ({self.target_count} there): "
+            f"{self.found} found on the target, not sent; {self.resend} gone from it, sent again"
+        )
+
+
+def needs_reconciling(
+    *, forced: bool, confirmed: bool, anything_to_send: bool, mark: str | None, now: str | None
+) -> bool:
+    """Whether the ledger alone can be trusted for this folder."""
+    if forced:
+        return now is not None or confirmed
+    if not confirmed:
+        return anything_to_send and now is not None  # a missing folder holds nothing
+    return mark != now
+
+
+def reconcile_folder(
+    target: CopyTarget,
+    ledger: CopyLedger,
+    mailbox: str,
+    work: FolderWork,
+    copied: dict[int, tuple[MessageRecord, SourceMessage]],
+    folder_identity: str | None,
+    *,
+    replaced: bool = False,
+) -> Reconciled:
+    """Match ``work``'s messages (its to-do list and ``copied``: uid -> (row, message) of those
+    the ledger calls copied) with the target folder; updates ``work`` and the ledger.
+    ``replaced``: the folder the ledger wrote to is gone, so nothing it holds came from there."""
+    listed = target.identities(work.plan.target) if folder_identity is not None else None
+    on_target = list(listed or ())
+    others = _claimed_elsewhere(ledger, mailbox, work)
+    if others:
+        on_target = [
+            t for t in on_target if _target_id(target, folder_identity, t.ref) not in others
+        ]
+    rule = target.identity_rule
+    everything = [m.identity for _r, m in copied.values()] + [t.message.identity for t in work.todo]
+    trusted = _trusted(everything, on_target, rule)
+    on_target = [t for t in on_target if trusted(t)]
+    todo = {t.message.uid: t for t in work.todo if trusted(t.message.identity)}
+    kept = [t for t in work.todo if t.message.uid not in todo]  # left to the ledger's look-ups
+    # What the ledger calls copied claims its copies first, so nothing is sent again needlessly.
+    source = [m.identity for _r, m in copied.values() if trusted(m.identity)]
+    source += [t.message.identity for t in todo.values()]
+    match = match_identities(source, on_target, rule)
+    records: list[MessageRecord] = []
+    found = 0
+    for src, tgt in match.matched:
+        uid = int(src.ref)
+        target_id = _target_id(target, folder_identity, tgt.ref)
+        if uid in todo:
+            item = todo.pop(uid)
+            records.append(
+                message_record(
+                    mailbox,
+                    work,
+                    item.message,
+                    MessageState.COPIED,
+                    FOUND_ON_TARGET,
+                    target_id=target_id,
+                    attempts=item.attempts,
+                )
+            )
+            work.count_already(item.message)
+            found += 1
+        elif copied[uid][0].target_id != target_id:  # the same message, under a new id
+            row, msg = copied[uid]
+            records.append(
+                message_record(
+                    mailbox,
+                    work,
+                    msg,
+                    MessageState.COPIED,
+                    row.reason,
+                    target_id=target_id,
+                    sha256=row.sha256,
+                    attempts=row.attempts,
+                )
+            )
+    resend: list[Todo] = []
+    gone = [m.identity for _r, m in copied.values() if replaced and not trusted(m.identity)]
+    for src in [*match.missing, *gone]:
+        uid = int(src.ref)
+        if uid in copied:
+            row, msg = copied[uid]
+            resend.append(Todo(msg, attempts=row.attempts))
+            work.done -= 1
+            work.done_bytes -= msg.size
+            work.already -= 1
+    ledger.record(records)
+    # The whole folder was looked at: nothing left to look up one by one.
+    work.todo = [Todo(t.message, attempts=t.attempts) for t in todo.values()] + resend + kept
+    work.todo.sort(key=lambda t: t.message.uid)
+    return Reconciled(len(listed or ()), found, len(resend))
+
+
+def _trusted(
+    source: list[MessageIdentity], target: list[MessageIdentity], rule: IdentityRule
+) -> Callable[[MessageIdentity], bool]:
+    """Which identities tell messages apart well enough to match. On EWS a message without a
+    Message-ID is known only by its received time, which twins and a whole import share: such
+    a group is matched only when the target holds at least as many as the source has (it is
+    all there); otherwise which of them landed cannot be told, and the ledger decides."""
+    if rule.fallback == "headers":
+        return lambda _identity: True
+    wanted = Counter(identity_key(m, rule) for m in source if not m.message_id)
+    held = Counter(identity_key(m, rule) for m in target if not m.message_id)
+    whole = {key for key, count in wanted.items() if held[key] >= count}
+    return lambda m: bool(m.message_id) or identity_key(m, rule) in whole
+
+
+def _target_id(target: CopyTarget, folder_identity: str | None, ref: str) -> str:
+    """The ledger's target id of a listed message (IMAP: "UIDVALIDITY:UID", EWS: the item id)."""
+    return f"{folder_identity}:{ref}" if target.kind == "imap" else ref
+
+
+def _claimed_elsewhere(ledger: CopyLedger, mailbox: str, work: FolderWork) -> set[str]:
+    """Target ids that copied rows of other source folders hold in the same target folder."""
+    rows = ledger.store.query(
+        "SELECT target_id FROM copy_messages WHERE mailbox = ? AND target_folder = ? AND "
+        "source_folder != ? AND state = ? AND target_id != ''",
+        (mailbox, work.plan.target, work.plan.source, MessageState.COPIED.value),
+    )
+    return {str(r["target_id"]) for r in rows}
+
+
+__all__ = [
+    "FOUND_ON_TARGET",
+    "Reconciled",
+    "TargetMarks",
+    "needs_reconciling",
+    "reconcile_folder",
+]
