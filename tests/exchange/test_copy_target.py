@@ -171,3 +171,19 @@ def test_a_fresh_ledger_onto_a_complete_exchange_mailbox_stays_at_55(
     box = ews_sandbox.mailbox(ews.USER)
     assert len(box.items_in("Inbox")) == 55
     assert {i.mime for i in box.items_in("Inbox")} == {s.raw for s in seeds}
+
+
+def test_verification_waits_out_a_busy_exchange_instead_of_failing(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
+) -> None:
+    from wizard.copy.verify import verify_mailbox
+    from wizard.retry import RetryPolicy
+
+    user = dovecot.add_user()
+    dovecot.seed(user.login, "INBOX", [make_message(n) for n in range(6)])
+    job = imap_to_exchange(dovecot, ews_sandbox, user)
+    assert CopyEngine(CopyLedger(store), [job]).run().ok
+    ews_sandbox.faults.server_busy(200, operation="FindItem", times=1)
+    check = verify_mailbox(job, CopyLedger(store), RetryPolicy(initial=0.01))
+    assert ews_sandbox.faults.count("busy") == 1
+    assert not check.error and check.ok, check

@@ -28,7 +28,7 @@ from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
 from .pipeline import Pipeline
-from .reconcile import TargetMarks, needs_reconciling, reconcile_folder
+from .reconcile import reconcile_works, remember_target_folders
 from .rematch import find_on_target, rematch_generation
 from .reporting import RunReporter
 from .source import CopySource, SourceMessage
@@ -256,13 +256,13 @@ class MailboxRun:
             self.emit(force=True)
             self.scan()
             if not self.settings.dry_run and not self.stopped():
-                self.reconcile()
+                reconcile_works(self)
                 self.repair()
                 make_tree(self)
                 self.state = MailboxState.COPYING
                 self.emit(force=True)
                 Pipeline(self).copy()
-                self.remember_target_folders()
+                remember_target_folders(self)
             self.state = MailboxState.CANCELLED if self.stopped() else MailboxState.DONE
         except ConnectFailed as exc:
             error, unreachable = str(exc), True
@@ -491,61 +491,6 @@ class MailboxRun:
         )
 
     # ----- reconciling with the target, repairing an interrupted run ----------------------------
-
-    def reconcile(self) -> None:
-        """Trust the ledger only for folders whose target is the one it recorded (reconcile.py)."""
-        marks = TargetMarks(self.ledger.store)
-        for work in self.works:
-            if self.stopped():
-                return
-            target_folder = work.plan.target
-            now = self.retried_step(
-                f"looking at {target_folder}",
-                lambda f=target_folder: self.target.folder_identity(f),  # type: ignore[union-attr,misc]
-                "target",
-            )
-            mark = marks.get(self.mailbox, target_folder)
-            if not needs_reconciling(
-                forced=self.settings.reconcile,
-                confirmed=bool(work.confirmed),
-                anything_to_send=bool(work.todo),
-                mark=mark,
-                now=now,
-            ):
-                continue
-            self.current = work.plan.source
-            found = self.retried_step(
-                f"reconciling with {target_folder}",
-                lambda w=work, n=now, m=mark: reconcile_folder(  # type: ignore[misc]
-                    self.target,  # type: ignore[arg-type]
-                    self.ledger,
-                    self.mailbox,
-                    w,
-                    w.confirmed,
-                    n,
-                    replaced=m is not None and m != n,
-                ),
-                "target",
-            )
-            self.log(
-                found.describe(work.plan.source, target_folder),
-                event="reconcile",
-                folder=work.plan.source,
-                found=found.found,
-                resend=found.resend,
-            )
-            self.emit()
-
-    def remember_target_folders(self) -> None:
-        """Which target folders the ledger now describes, so the next run can trust it."""
-        marks = TargetMarks(self.ledger.store)
-        try:
-            for target_folder in dict.fromkeys(w.plan.target for w in self.works):
-                now = self.target.folder_identity(target_folder)  # type: ignore[union-attr]
-                if now is not None:
-                    marks.set(self.mailbox, target_folder, now)
-        except Exception as exc:  # noqa: BLE001 - the next run reconciles once more, that is all
-            self.log(f"could not note the target folders' identity ({exc})", "warning")
 
     def repair(self) -> None:
         """Look up on the target whatever an earlier run may have sent without confirmation."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..store import SessionStore, now_iso
 from .identity import IdentityRule, MessageIdentity, identity_key, match_identities
@@ -30,6 +31,9 @@ from .ledger import CopyLedger, MessageRecord, MessageState
 from .source import SourceMessage
 from .target import CopyTarget
 from .work import FolderWork, Todo, message_record
+
+if TYPE_CHECKING:
+    from .mailbox_run import MailboxRun
 
 FOUND_ON_TARGET = "found on the target, not sent"
 
@@ -46,19 +50,18 @@ class TargetMarks:
 
     def __init__(self, store: SessionStore) -> None:
         self.store = store
+        with store.transaction() as tx:
+            tx.execute(_TABLE)
 
     def get(self, mailbox: str, target_folder: str) -> str | None:
-        with self.store.transaction() as tx:
-            tx.execute(_TABLE)
-            row = tx.execute(
-                "SELECT identity FROM copy_target_marks WHERE mailbox = ? AND target_folder = ?",
-                (mailbox, target_folder),
-            ).fetchone()
-        return str(row[0]) if row else None
+        rows = self.store.query(
+            "SELECT identity FROM copy_target_marks WHERE mailbox = ? AND target_folder = ?",
+            (mailbox, target_folder),
+        )
+        return str(rows[0]["identity"]) if rows else None
 
     def set(self, mailbox: str, target_folder: str, identity: str) -> None:
         with self.store.transaction() as tx:
-            tx.execute(_TABLE)
             tx.execute(
                 "INSERT OR REPLACE INTO copy_target_marks (mailbox, target_folder, identity, "
                 "updated_at) VALUES (?, ?, ?, ?)",
@@ -173,6 +176,63 @@ def reconcile_folder(
     return Reconciled(len(listed or ()), found, len(resend))
 
 
+def reconcile_works(run: MailboxRun) -> None:
+    """Reconcile every folder of a mailbox run whose target the ledger cannot vouch for."""
+    marks = TargetMarks(run.ledger.store)
+    for work in run.works:
+        if run.stopped():
+            return
+        target_folder = work.plan.target
+        now = run.retried_step(
+            f"looking at {target_folder}",
+            lambda f=target_folder: run.target.folder_identity(f),  # type: ignore[union-attr,misc]
+            "target",
+        )
+        mark = marks.get(run.mailbox, target_folder)
+        if not needs_reconciling(
+            forced=run.settings.reconcile,
+            confirmed=bool(work.confirmed),
+            anything_to_send=bool(work.todo),
+            mark=mark,
+            now=now,
+        ):
+            continue
+        run.current = work.plan.source
+        found = run.retried_step(
+            f"reconciling with {target_folder}",
+            lambda w=work, n=now, m=mark: reconcile_folder(  # type: ignore[misc]
+                run.target,  # type: ignore[arg-type]
+                run.ledger,
+                run.mailbox,
+                w,
+                w.confirmed,
+                n,
+                replaced=m is not None and m != n,
+            ),
+            "target",
+        )
+        run.log(
+            found.describe(work.plan.source, target_folder),
+            event="reconcile",
+            folder=work.plan.source,
+            found=found.found,
+            resend=found.resend,
+        )
+        run.emit()
+
+
+def remember_target_folders(run: MailboxRun) -> None:
+    """Which target folders the ledger now describes, so the next run can trust it."""
+    marks = TargetMarks(run.ledger.store)
+    try:
+        for target_folder in dict.fromkeys(w.plan.target for w in run.works):
+            now = run.target.folder_identity(target_folder)  # type: ignore[union-attr]
+            if now is not None and marks.get(run.mailbox, target_folder) != now:
+                marks.set(run.mailbox, target_folder, now)
+    except Exception as exc:  # noqa: BLE001 - the next run reconciles once more, that is all
+        run.log(f"could not note the target folders' identity ({exc})", "warning")
+
+
 def _trusted(
     source: list[MessageIdentity], target: list[MessageIdentity], rule: IdentityRule
 ) -> Callable[[MessageIdentity], bool]:
@@ -209,4 +269,6 @@ __all__ = [
     "TargetMarks",
     "needs_reconciling",
     "reconcile_folder",
+    "reconcile_works",
+    "remember_target_folders",
 ]

@@ -99,14 +99,14 @@ class CopyTarget(Protocol):
         not exist. Read-only: never creates a folder nor changes a message."""
         ...
 
-    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
-        """Subscribe or unsubscribe a folder as the customer had it; False when the server
-        refused (True, doing nothing, where the target has no subscriptions)."""
-        ...
-
     def folder_identity(self, folder: str) -> str | None:
         """What tells this folder from one deleted and made again under its name (IMAP: its
         UIDVALIDITY, EWS: its folder id), or None when it does not exist. Read-only."""
+        ...
+
+    def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Subscribe or unsubscribe a folder as the customer had it; False when the server
+        refused (True, doing nothing, where the target has no subscriptions)."""
         ...
 
     def set_flags(self, folder: str, changes: Sequence[tuple[str, tuple[str, ...]]]) -> int:

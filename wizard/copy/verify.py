@@ -21,7 +21,9 @@ from typing import Any
 
 from ..activity import event_logger
 from ..events import Done, EventSink, Started, ignore
+from ..retry import RetryPolicy, retry_call
 from ..store import Evidence, SessionStore, now_iso
+from .errors import copy_retryable
 from .folder_map import MailboxPlan, plan_mailbox
 from .identity import MessageIdentity, match_identities
 from .job import MailboxJob
@@ -173,15 +175,27 @@ def latest_verification(store: SessionStore, step: str) -> Verification | None:
     return verification_from_data(evidence.data) if evidence else None
 
 
-def verify_mailbox(job: MailboxJob, ledger: CopyLedger | None = None) -> MailboxCheck:
-    """Compare one mailbox's source and target folder by folder (read-only on both)."""
-    try:
+def verify_mailbox(
+    job: MailboxJob, ledger: CopyLedger | None = None, policy: RetryPolicy | None = None
+) -> MailboxCheck:
+    """Compare one mailbox's source and target folder by folder (read-only on both). A busy or
+    dropped server is waited for under the one retry policy, each try on new connections."""
+
+    def look() -> MailboxCheck:
         with both_sides(job) as (source, target):
             plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
             problems: dict[str, list[MessageRecord]] = {}
             for row in ledger.problems(job.mailbox) if ledger is not None else ():
                 problems.setdefault(row.source_folder, []).append(row)
             return MailboxCheck(job.mailbox, _compare(plan, source, target, problems))
+
+    try:
+        return retry_call(
+            look,
+            what=f"verifying {job.mailbox}",
+            policy=policy or RetryPolicy(),
+            retryable=copy_retryable,
+        )
     except Exception as exc:  # noqa: BLE001 - reported per mailbox
         return MailboxCheck(job.mailbox, (), error=str(exc) or type(exc).__name__)
 
