@@ -108,6 +108,16 @@ def test_localized_special_folders_of_a_server_without_special_use(
     assert counts == dict.fromkeys(counts, 1)
     assert not {"Gesendete Elemente", "Brouillons", "Archiv"} & _listed(target)[0]
     assert main(["verify", *args]) == Exit.OK
+    capsys.readouterr()
+    # check imap names the same roles the copy used, and says they come from the names.
+    assert main(["check", "imap", url, "--json"]) == Exit.OK
+    roles = {
+        f["name"]: (f["role"], f["role_from"])
+        for f in json.loads(capsys.readouterr().out)["folders"]
+    }
+    assert roles["Gesendete Elemente"] == ("sent", "name")
+    assert roles["Junk-E-Mail"] == ("junk", "name") and roles["Archiv"] == ("archive", "name")
+    assert roles["Kunden/Sent"] == ("", "")
 
 
 def test_deleted_messages_are_skipped_with_the_reason_unless_asked(

@@ -22,6 +22,7 @@ from ..retry import Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
 from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
 from .folder_map import FolderPlan, MailboxPlan, plan_mailbox
+from .folder_tree import make_tree
 from .holds import MailboxHeld, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
@@ -206,25 +207,6 @@ class MailboxRun:
             )
         return self._folders_made[path]
 
-    def make_tree(self) -> None:
-        """Every included folder on the target before any message, empty ones too, subscribed
-        or not as on the source (a special folder the source has subscribed keeps the target's
-        own state)."""
-        for work in self.works:
-            if self.stopped():
-                return
-            key = self.retried_step(
-                f"creating the target folder {work.plan.target!r}",
-                lambda work=work: self.ensure_folder(work),  # type: ignore[misc]
-                "target",
-            )
-            if work.plan.role is not None and work.plan.subscribed:
-                continue
-            assert self.target is not None
-            if not self.target.set_subscribed(key, work.plan.subscribed):
-                state = "subscribed" if work.plan.subscribed else "unsubscribed"
-                self.log(f"target folder {key!r} could not be {state} as on the source", "warning")
-
     # ----- the run ----------------------------------------------------------------------------
 
     def run(self) -> MailboxResult:
@@ -276,7 +258,7 @@ class MailboxRun:
             if not self.settings.dry_run and not self.stopped():
                 reconcile_works(self)
                 self.repair()
-                self.make_tree()
+                make_tree(self)
                 self.state = MailboxState.COPYING
                 self.emit(force=True)
                 Pipeline(self).copy()
