@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING
 
+from wizard.formatting import format_time
 from wizard.playbook import Owner, Step, StepText
 from wizard.session_records import StepState
 
@@ -45,11 +45,5 @@ def owner_badge(owner: Owner) -> str:
 
 
 def when(stamp: str) -> str:
-    """An ISO time from the store as 'YYYY-MM-DD HH:MM UTC' (stored times are UTC)."""
-    if not stamp:
-        return ""
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    """A time from the store as the operator reads it (``1 Dec 2026, 14:05``, local time)."""
+    return format_time(stamp)

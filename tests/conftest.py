@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import keyring
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Times on screen and in reports are the operator's local time: one zone for every test run.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 # Real-server fixtures (Dovecot ...) for every test directory.
 pytest_plugins = ["tests.servers.plugin"]

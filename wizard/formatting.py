@@ -1,21 +1,25 @@
-"""How sizes and durations read to the operator, in the CLI, the screens and the report alike.
+"""How sizes, durations, times and counts read to the operator, in the CLI, the screens and the
+report alike (JSON keeps raw numbers and ISO 8601 times).
 
-Sizes step by 1000 (``2.5 MB`` is 2,500,000 bytes); durations drop the detail that stops mattering
-as they grow (``45 s``, ``12 min``, ``3 h 05 min``, ``3 days 4 h``).
+Sizes are IEC, in steps of 1024 (``2.5 MiB``), so no two places disagree on what a "KB" is;
+durations drop the detail that stops mattering as they grow (``45 s``, ``12 min``, ``3 h 05 min``,
+``3 days 4 h``); times are the operator's local time in words (``1 Dec 2026, 14:05``).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 UNKNOWN = "--"  # a duration nobody can tell yet (an ETA before the first batch)
 
 
 def format_bytes(count: float) -> str:
-    """``512 B``, ``2.5 MB``, ``3.0 GB`` (never above GB: ``1200.0 GB``)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(count) < 1000 or unit == "GB":
+    """``512 B``, ``2.5 MiB``, ``3.0 GiB`` (never above TiB)."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(count) < 1024:
             return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1000
-    return f"{count:.1f} TB"
+        count /= 1024
+    return f"{count:.1f} TiB"
 
 
 def format_duration(seconds: float | None) -> str:
@@ -35,4 +39,35 @@ def format_duration(seconds: float | None) -> str:
     return f"{days} days {hours} h"
 
 
-__all__ = ["UNKNOWN", "format_bytes", "format_duration"]
+def format_time(stamp: str, *, with_time: bool = True) -> str:
+    """An ISO 8601 stamp as the operator's local time, ``1 Dec 2026, 14:05``; a bare date
+    (``2026-12-14``) stays a date; text that is not a stamp comes back as it was."""
+    if not stamp:
+        return ""
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if len(stamp) == 10:  # a day, not a moment
+        return f"{moment.day} {moment:%b %Y}"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone()  # stored times are UTC; the operator reads local time
+    day = f"{moment.day} {moment:%b %Y}"
+    return f"{day}, {moment:%H:%M}" if with_time else day
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 message``, ``2 messages``, ``1 mailbox``, ``3 mailboxes``, ``2 entries``."""
+    if count == 1:
+        return f"{count} {word}"
+    if words is None:
+        if word.endswith(("s", "x", "ch", "sh")):
+            words = word + "es"
+        elif word.endswith("y") and word[-2:-1] not in "aeiou":
+            words = word[:-1] + "ies"
+        else:
+            words = word + "s"
+    return f"{count} {words}"
+
+
+__all__ = ["UNKNOWN", "format_bytes", "format_duration", "format_time", "plural"]

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .estimate import CopyEstimate, estimate_copy
-from .formatting import format_bytes
+from .formatting import format_bytes, format_time
 from .playbook import Kind
 from .store import SessionStore, now_iso
 
@@ -115,7 +115,7 @@ def plan_markdown(plan: MigrationPlan) -> str:
     lines = [
         f"# Migration plan: {plan.customer} ({plan.domain})",
         "",
-        f"Provider: {plan.provider}. Written {plan.written_at}.",
+        f"Provider: {plan.provider}. Written {format_time(plan.written_at)}.",
         "",
         "## Scope",
         "",

@@ -14,6 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from .formatting import format_time
+
 
 class SessionError(Exception):
     """Base class for problems opening or using a session file."""
@@ -127,8 +129,8 @@ def now_iso() -> str:
 
 
 def when_short(stamp: str) -> str:
-    """ "2026-11-25 06:40 UTC" from an ISO time stamp (as ``now_iso`` writes them)."""
-    return stamp.replace("T", " ")[:16] + " UTC" if stamp else ""
+    """An ISO time stamp (as ``now_iso`` writes them) as the operator reads it: local time."""
+    return format_time(stamp)  # the one time formatter of app and report
 
 
 def default_actor() -> str:

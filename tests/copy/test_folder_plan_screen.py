@@ -13,7 +13,7 @@ from wizard.endpoint import parse_endpoint
 
 from ..ui.pilot_helpers import wait_until
 from .corpus import populate
-from .test_copy_screen import StepHost, store  # noqa: F401 - the store fixture
+from .test_copy_screen import copy_app, store  # noqa: F401 - the store fixture
 
 
 def _service(store, dovecots, users) -> CopyService:  # type: ignore[no-untyped-def]  # noqa: F811
@@ -38,9 +38,11 @@ def _service(store, dovecots, users) -> CopyService:  # type: ignore[no-untyped-
 async def test_step_9_lists_the_folder_plan_and_takes_a_role(dovecots, users, store) -> None:  # noqa: F811
     from textual.widgets import Input, Tree
 
-    app = StepHost(store, "9", _service(store, dovecots, users))
+    service = _service(store, dovecots, users)
+    store.set_current_step("9")
+    app = copy_app(store, service)  # the real app on the copy step
     async with app.run_test(size=(180, 60)) as pilot:
-        tree = app.query_one("#plan-tree", Tree)
+        tree = app.screen.query_one("#plan-tree", Tree)
 
         def labels() -> list[str]:
             return [str(leaf.label) for node in tree.root.children for leaf in node.children]
@@ -56,7 +58,7 @@ async def test_step_9_lists_the_folder_plan_and_takes_a_role(dovecots, users, st
             label.startswith("Kunden/Müller & Söhne → Kunden.Müller & Söhne") for label in labels()
         )
 
-        app.query_one("#plan-role", Input).value = "Sent=none"
+        app.screen.query_one("#plan-role", Input).value = "Sent=none"
         await pilot.click("#plan-set-role")
         await wait_until(
             pilot,

@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from ..formatting import format_bytes
+from ..formatting import format_bytes, plural
+from ..formatting import format_time as human_time
 from .model import CheckHistory, CompletionReport, EvidenceLine, ReportTable, StepReport
 from .summary import CustomerSummary
-from .words import human_time, person, plural
+from .words import person
 
 AUDIENCES = ("customer", "operator")
 

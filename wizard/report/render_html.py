@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 
-from ..formatting import format_bytes
+from ..formatting import format_bytes, plural
+from ..formatting import format_time as human_time
 from .model import CheckHistory, CompletionReport, ReportTable, StepReport
 from .render import (
     RESULT_MARK,
@@ -19,7 +20,7 @@ from .render import (
     who_when,
 )
 from .summary import CustomerSummary
-from .words import human_time, person, plural
+from .words import person
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:60rem;

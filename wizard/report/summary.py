@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..formatting import plural
 from ..playbook import Step
 from ..store import Evidence, SessionStore
-from .words import plural
 
 # Evidence kinds the summary reads (written by the DNS engine, step 5 and the sign-off).
 DNS_CHECKS = (("dns.mx", "Mail (MX)"), ("dns.autodiscover", "Autodiscover"), ("dns.spf", "SPF"))

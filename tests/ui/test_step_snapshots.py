@@ -1,0 +1,69 @@
+"""Every step's screen at the terminal sizes an operator has: 80x24 (a laptop's default terminal),
+120x36 and 160x48, with a fixed session and clock. A change that cuts a number, pushes a button
+off the screen or overflows the footer shows up as a changed snapshot here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+import wizard.migration_plan
+import wizard.session_records
+import wizard.store
+from screens.app import OnboardApp
+from wizard.playbook import default_playbook
+from wizard.profile import example_profile
+from wizard.session import create_session
+from wizard.store import StepState
+
+SIZES = {"80x24": (80, 24), "120x36": (120, 36), "160x48": (160, 48)}
+KINDS = [step.kind for step in default_playbook()]
+NOW = "2026-11-20T09:00:00+00:00"
+
+
+class FixedDate(date):
+    @classmethod
+    def today(cls) -> FixedDate:
+        return cls(2026, 11, 20)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(wizard.session_records, "now_iso", lambda: NOW)
+    monkeypatch.setattr(wizard.store, "now_iso", lambda: NOW)
+    monkeypatch.setattr(wizard.migration_plan, "now_iso", lambda: NOW)
+    # The date fields' defaults and examples are today's.
+    monkeypatch.setattr("screens.steps.guided.date", FixedDate)
+    monkeypatch.setattr("screens.steps.signoff.date", FixedDate)
+    monkeypatch.setattr("screens.steps.confirm.ConfirmBody.today", lambda _self: FixedDate.today())
+    yield
+
+
+@pytest.mark.parametrize("size", SIZES.values(), ids=SIZES.keys())
+@pytest.mark.parametrize("kind", KINDS, ids=[str(k) for k in KINDS])
+def test_every_step_at_every_size(
+    snap_compare: Any, fixed_clock: None, kind: str, size: tuple[int, int]
+) -> None:
+    store = create_session("Acme Corp", "acme.example", example_profile(), name="acme")
+    store.add_mailboxes(
+        [
+            ("anna", "anna@acme.example", "Anna Beispiel"),
+            ("bert.mueller", "bert.mueller@acme.example", "Bert Müller"),
+        ]
+    )
+    number = store.playbook.number_of(kind)
+    for step in store.playbook:  # the steps before this one are done, as in a real walk
+        if step.number == number:
+            break
+        store.set_step_state(step.number, StepState.DONE)
+    store.set_current_step(number)
+
+    async def settled(pilot: Any) -> None:  # the planning step's Markdown renders in steps
+        for _ in range(3):
+            await pilot.pause()
+            await pilot.wait_for_scheduled_animations()
+
+    assert snap_compare(OnboardApp(store=store), terminal_size=size, run_before=settled)
