@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import keyring
 import keyring.errors
 
+from .paths import data_dir
+
 if TYPE_CHECKING:
     from .store import SessionStore
 
@@ -79,7 +81,6 @@ def _backend_usable() -> bool:
 
 def secrets_file() -> Path:
     """Where the encrypted secrets file is (beside the sessions, in onboard's data directory)."""
-    from .session import data_dir  # session imports this module
 
     return data_dir() / SECRETS_FILE
 

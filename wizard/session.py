@@ -8,23 +8,13 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from .forms import check_domain, check_plain
+from .paths import data_dir
 from .profile import ProviderProfile
 from .secrets import SecretStore, session_secret_keys
 from .store import SessionError, SessionStore, now_iso
 
 SUFFIX = ".onboard"
-
-
-def data_dir() -> Path:
-    """The user's data directory for onboard (ONBOARD_DATA_DIR overrides it, e.g. in tests)."""
-    override = os.environ.get("ONBOARD_DATA_DIR")
-    base = (
-        Path(override) if override else Path(platformdirs.user_data_dir("onboard", appauthor=False))
-    )
-    return base
 
 
 def sessions_dir() -> Path:

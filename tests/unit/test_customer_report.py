@@ -12,9 +12,11 @@ from collections.abc import Iterator
 import pytest
 
 from wizard.copy.ledger import CopyLedger, MessageRecord, MessageState
+from wizard.formatting import format_time as human_time
+from wizard.formatting import plural
 from wizard.profile import example_profile
 from wizard.report import render_report
-from wizard.report.words import human_time, person, plural
+from wizard.report.words import person
 from wizard.session import create_session
 from wizard.signoff import record_signoff
 from wizard.store import SessionStore, StepState
@@ -60,9 +62,9 @@ def test_summary_comes_first_and_says_what_a_customer_needs(store: SessionStore)
     summary = text.split("## Summary", 1)[1].split("## Open items", 1)[0]
     assert text.index("## Summary") < text.index("## Sign-off") < text.index("## Steps")
     assert "**Cutover date:** 14 Dec 2026" in summary
-    assert "**Mail copied:** 5 messages, 5.1 KB in 2 mailboxes" in summary
+    assert "**Mail copied:** 5 messages, 5.0 KiB in 2 mailboxes" in summary
     assert re.search(
-        r"\| Tom Jones \| tom@acme\.example \| tom \| 5 \| 5\.1 KB \| not verified yet \|", summary
+        r"\| Tom Jones \| tom@acme\.example \| tom \| 5 \| 5\.0 KiB \| not verified yet \|", summary
     )
     assert "| Ann Lee | ann@acme.example | ann | 0 | 0 B | not verified yet |" in summary
     assert f"**Add-ons enabled:** {store.profile.addons[0].name}" in summary
@@ -121,7 +123,9 @@ def test_appendix_has_per_folder_figures_and_labelled_charts(store: SessionStore
     text = render_report(store, "md")
     appendix = text.split("## Appendix A: figures", 1)[1]
     assert "### Mail copied per folder" in appendix
-    assert "| tom@acme.example | Projekte/Größe | Projekte/Größe | 2 | 2.0 KB | 0 | 0 |" in appendix
+    assert (
+        "| tom@acme.example | Projekte/Größe | Projekte/Größe | 2 | 2.0 KiB | 0 | 0 |" in appendix
+    )
     html = render_report(store, "html")
     chart = html.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert "tom@acme.example" in chart and "ann@acme.example" in chart  # bars are named

@@ -22,6 +22,7 @@ def test_formats() -> None:
     assert format_duration(59) == "59 s"
     assert format_duration(3 * 3600 + 5 * 60) == "3 h 05 min"
     assert format_duration(3 * 86400) == "3 days 0 h"
-    assert format_bytes(512) == "512 B" and format_bytes(2_500_000) == "2.5 MB"
+    assert format_bytes(512) == "512 B" and format_bytes(2_621_440) == "2.5 MiB"
     assert format_duration(None) == "--"  # an ETA before anything was measured
-    assert format_bytes(1_500_000) == "1.5 MB"  # steps of 1000 (1024 would give 1.4 MB)
+    assert format_bytes(1_500_000) == "1.4 MiB"  # IEC: steps of 1024, never a 1000-based "MB"
+    assert format_bytes(3 * 1024**3) == "3.0 GiB" and format_bytes(5 * 1024**4) == "5.0 TiB"

@@ -33,12 +33,12 @@ def test_plan_uses_measured_sizes_and_cutover() -> None:
         assert [m.messages for m in plan.mailboxes] == [1200, None]
         assert plan.total_bytes == 450_000_000 and plan.estimate is not None
         text = plan_markdown(plan)
-        assert "1200 messages, 450.0 MB measured in 1 of them" in text
+        assert "1200 messages, 429.2 MiB measured in 1 of them" in text
         assert "a third-party filtering service stays in front" in text
         assert (
             "Cutover window: a weekend in December" in text and "Cutover date: 2026-12-12" in text
         )
-        assert "| tom | tom@acme.example | Tom | 1200 | 450.0 MB |" in text
+        assert "| tom | tom@acme.example | Tom | 1200 | 429.2 MiB |" in text
         assert "Initial copy: about 5 min" in text
 
 

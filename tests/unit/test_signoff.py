@@ -102,7 +102,7 @@ def test_report_carries_copy_figures_and_inline_charts(store: SessionStore) -> N
     store.set_step_state("9", StepState.DONE)
     md = render_report(store, "md")
     assert "### Mail copied per mailbox" in md
-    assert "| tom@acme.example | 10 | 10.0 KB | 1 | 0 | 11 | 10 | ok |" in md
+    assert "| tom@acme.example | 10 | 9.8 KiB | 1 | 0 | 11 | 10 | ok |" in md
     assert "| ann@acme.example | 0 | 0 B | 0 | 1 | 1 | 0 | needs attention |" in md
     assert "| ann@acme.example | INBOX | 1 | failed | target refused it |" in md
     assert "### Copy throughput" in md
