@@ -33,6 +33,7 @@ from .forms import printable
 from .imap import cli as imap_cli
 from .imap import mailbox_cli
 from .profile import ProfileError, ProviderProfile, load_profile
+from .redaction import redact_in_use
 from .secrets import SecretsFileError, open_file_store, set_passphrase_prompt
 from .session import (
     create_session,
@@ -402,10 +403,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"onboard: {exc}", file=sys.stderr)
         return int(Exit.USAGE)
     except CommandError as exc:
-        print(printable(f"onboard: {exc}"), file=sys.stderr)  # input it echoes stays inert
+        # Input it echoes stays inert; what a server said in it carries no secret.
+        print(printable(redact_in_use(f"onboard: {exc}")), file=sys.stderr)
         return int(exc.code)
     except SessionError as exc:
-        print(printable(f"onboard: {exc}"), file=sys.stderr)
+        print(printable(redact_in_use(f"onboard: {exc}")), file=sys.stderr)
         return int(session_exit(exc))
     except KeyboardInterrupt:
         print("onboard: interrupted", file=sys.stderr)

@@ -10,7 +10,8 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .secrets import PASSPHRASE_ENV, SecretStore, SecretsWhere
+from .redaction import redact_in_use
+from .secrets import PASSPHRASE_ENV, SecretStore, SecretsWhere, remember_in_use
 from .session import session_path
 from .store import SessionDamaged, SessionError, SessionLocked, SessionStore, SessionTooNew
 
@@ -70,6 +71,8 @@ def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
 
 
 def print_json(data: Any) -> None:
+    """JSON on stdout for scripts; what servers said in it carries no secret of this process."""
+    data = redact_in_use(json.loads(json.dumps(data, default=str)))
     json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str, ensure_ascii=False)
     sys.stdout.write("\n")
 
@@ -104,7 +107,7 @@ def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, pro
     """A password from the environment, the keyring, or a prompt; never from the command line."""
     value = os.environ.get(env_var)
     if value:
-        return value
+        return remember_in_use(value) or value
     if secrets is not None:
         stored = secrets.get(key)
         if stored:
@@ -116,7 +119,7 @@ def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, pro
             else f"set {PASSPHRASE_ENV} to open the encrypted secrets file (there is no keyring)"
         )
         fail(f"no password: set {env_var}, {kept}, or run in a terminal to be asked", Exit.USAGE)
-    return getpass.getpass(prompt)
+    return remember_in_use(getpass.getpass(prompt)) or ""
 
 
 def open_session(

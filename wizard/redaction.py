@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, quote_plus
 
-from .secrets import SecretStore, session_secret_keys
+from .secrets import SecretStore, secrets_in_use, session_secret_keys
 
 if TYPE_CHECKING:
     from .store import SessionStore
@@ -152,6 +152,16 @@ class Redactor:
         return value if redacted == shown else redacted
 
 
+def redact_in_use(value: Any) -> Any:
+    """``value`` (text or a structure) without any secret this process holds, plain or encoded.
+
+    For what comes from a server (its error replies, evidence built from them, JSON output): a
+    server that echoes the login puts the password, or the base64 of a SASL PLAIN string, into its
+    reply. Only real secrets are removed, so operator messages keep their words."""
+    secrets = secrets_in_use()
+    return Redactor(secrets, look_alikes=False).value(value) if secrets else value
+
+
 def _url_forms(secret: str) -> set[str]:
     """The secret percent-encoded as URLs and form bodies carry it, in both hex cases."""
     forms = {quote(secret, safe=""), quote(secret), quote_plus(secret)}
@@ -159,4 +169,4 @@ def _url_forms(secret: str) -> set[str]:
     return forms - {secret}
 
 
-__all__ = ["MIN_SECRET", "REDACTED", "Redactor", "known_secrets"]
+__all__ = ["MIN_SECRET", "REDACTED", "Redactor", "known_secrets", "redact_in_use"]

@@ -150,6 +150,26 @@ def open_file_store(*, ask: bool = True) -> bool:
         return False
 
 
+# Every secret this process has read or been given: a server may echo one back in an error, and
+# wizard.redaction removes them (and their encodings) from what comes from servers.
+_in_use: set[str] = set()
+_in_use_lock = threading.Lock()
+
+
+def remember_in_use(secret: str | None) -> str | None:
+    """Note a secret this process holds (and hand it back), so its echoes can be redacted."""
+    if secret:
+        with _in_use_lock:
+            _in_use.add(secret)
+    return secret
+
+
+def secrets_in_use() -> tuple[str, ...]:
+    """The secrets this process has held so far."""
+    with _in_use_lock:
+        return tuple(_in_use)
+
+
 class SecretStore:
     """Secrets of one session (or of ad-hoc CLI use with ``scope="adhoc"``)."""
 
@@ -188,6 +208,9 @@ class SecretStore:
             return _file_store["backend"]
 
     def get(self, key: str) -> str | None:
+        return remember_in_use(self._get(key))
+
+    def _get(self, key: str) -> str | None:
         if not self.in_memory:
             try:
                 return keyring.get_password(self.service, key)
@@ -207,6 +230,7 @@ class SecretStore:
         return value
 
     def set(self, key: str, secret: str) -> None:
+        remember_in_use(secret)
         if not self.in_memory:
             try:
                 keyring.set_password(self.service, key, secret)

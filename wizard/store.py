@@ -20,6 +20,7 @@ from typing import Any
 
 from .playbook import ChecklistItem, Kind, Playbook, StepText, default_playbook
 from .profile import ProviderProfile, parse_profile
+from .redaction import redact_in_use
 from .session_file import (
     APPLICATION_ID,
     MIGRATIONS,
@@ -453,10 +454,12 @@ class SessionStore:
         *,
         ok: bool | None = None,
     ) -> Evidence:
-        """Append what a check found; evidence is never edited, only added."""
+        """Append what a check found; evidence is never edited, only added. Checks quote what
+        servers answered, so no secret this process holds is written (plain or encoded)."""
         self.playbook.step(step)
         stamp = now_iso()
-        payload = json.dumps(data or {}, sort_keys=True, default=str)
+        summary = redact_in_use(summary)
+        payload = json.dumps(redact_in_use(data or {}), sort_keys=True, default=str)
         with self._tx() as tx:
             cursor = tx.execute(
                 "INSERT INTO evidence (step, kind, created_at, summary, ok, data) "

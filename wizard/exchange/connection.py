@@ -17,6 +17,7 @@ from typing import Any
 
 import requests.adapters
 
+from ..secrets import remember_in_use
 from ..tls import CertificateInfo, describe_certificate, pinned_certificate_warnings, resolve
 from .errors import (
     CertificateMismatch,
@@ -165,6 +166,7 @@ def make_config(settings: ExchangeSettings, login: str, password: str, *, connec
     does its own waiting on throttling, so it can report it)."""
     from exchangelib import BASIC, NTLM, Build, Configuration, Credentials, FailFast, Version
 
+    remember_in_use(password)  # Exchange's error texts may quote it; errors leave it out
     install_pin(settings)
     return Configuration(
         service_endpoint=settings.ews_url,

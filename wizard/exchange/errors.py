@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..redaction import redact_in_use
 from ..tls import CertificateMismatch, CertificateUntrusted, ResolveFailed
 from .settings import Access, ExchangeSettings, format_fingerprint
 
@@ -69,6 +70,11 @@ class ExchangeFailure:
     mailbox: str = ""
     fingerprint: str = ""  # the certificate the server showed, for certificate failures
     detail: str = ""  # the underlying error text, for the log
+
+    def __post_init__(self) -> None:
+        # Server replies end up in these texts: no secret of this process may ride along.
+        for name in ("message", "detail"):
+            object.__setattr__(self, name, redact_in_use(getattr(self, name)))
 
     @property
     def unreachable(self) -> bool:

@@ -13,6 +13,7 @@ import ssl
 from imapclient import IMAPClient
 from imapclient.imapclient import SocketTimeout
 
+from ..secrets import remember_in_use
 from ..tls import (
     CertificateInfo,
     CertificateMismatch,
@@ -98,6 +99,7 @@ def login(client: IMAPClient, settings: ImapServerSettings, login_name: str, sec
 def connect(settings: ImapServerSettings, login_name: str, secret: str) -> IMAPClient:
     """A logged-in imapclient client for one mailbox; ``secret`` is the mailbox's password, the
     master user's password or the OAuth2 token, as the auth mode says. Raises ImapError."""
+    remember_in_use(secret)  # a server may echo it in its reply; errors leave it out
     try:
         client = open_connection(settings)
     except Exception as exc:  # noqa: BLE001 - every failure is classified for the operator

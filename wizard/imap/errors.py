@@ -16,6 +16,7 @@ from typing import Any
 
 from imapclient.exceptions import IMAPClientError, LoginError
 
+from ..redaction import redact_in_use
 from ..tls import CertificateMismatch, CertificateUntrusted, ResolveFailed, format_fingerprint
 from .settings import AuthMode, ImapServerSettings
 
@@ -49,6 +50,11 @@ class ImapFailure:
     folder: str = ""
     fingerprint: str = ""  # the certificate the server showed, for certificate failures
     detail: str = ""  # the underlying error text, for the log
+
+    def __post_init__(self) -> None:
+        # Server replies end up in these texts: no secret of this process may ride along.
+        for name in ("message", "detail"):
+            object.__setattr__(self, name, redact_in_use(getattr(self, name)))
 
     @property
     def unreachable(self) -> bool:
