@@ -265,27 +265,39 @@ def adhoc_job(args: argparse.Namespace) -> tuple[Endpoint, Endpoint, MailboxJob]
     return source, dest, job
 
 
-def cmd_copy(args: argparse.Namespace) -> int:
-    out, err = sys.stdout, sys.stderr
+def session_or_adhoc_jobs(
+    args: argparse.Namespace, what: str, *, create_ledger: bool
+) -> tuple[SessionStore | None, list[MailboxJob]]:
+    """The session's mailbox jobs, or the one ad-hoc job, with the store they record in. A copy
+    creates its ad-hoc ledger; a verification creates nothing (no ledger: nothing to record in)."""
     if args.session and (args.source or args.dest):
         fail("give either a SESSION or --source and --dest, not both", Exit.USAGE)
     if args.session:
         from .session_jobs import SessionNotReady, session_jobs
 
-        store = open_session(args.session, lock="shared", what="onboard copy")
+        session = open_session(args.session, lock="shared", what=what)
         try:
-            jobs = session_jobs(store, args.mailbox or (), plan_options(args))
+            return session, session_jobs(session, args.mailbox or (), plan_options(args))
         except SessionNotReady as exc:
-            store.close()
+            session.close()
             fail(str(exc), Exit.USAGE)
-    else:
-        if not (args.source and args.dest):
-            fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
-        source, dest, job = adhoc_job(args)
-        path = Path(args.ledger) if args.ledger else adhoc_ledger_path(source, dest)
+    if not (args.source and args.dest):
+        fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
+    source, dest, job = adhoc_job(args)
+    path = Path(args.ledger) if args.ledger else adhoc_ledger_path(source, dest)
+    if create_ledger:
         path.parent.mkdir(parents=True, exist_ok=True)
-        store = open_adhoc_ledger(path, source, dest)
-        jobs = [job]
+        return open_adhoc_ledger(path, source, dest), [job]
+    store = open_session_file(path, lock="shared", what=what) if path.exists() else None
+    return store, [job]
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    out, err = sys.stdout, sys.stderr
+    found, jobs = session_or_adhoc_jobs(args, "onboard copy", create_ledger=True)
+    if found is None:  # not reached: a copy always has its session or creates its ledger
+        fail("no session or ledger to record the copy in", Exit.USAGE)
+    store: SessionStore = found
     try:
         progress = TextProgress(out, err, quiet=args.json)
         settings = settings_from(args)
@@ -375,28 +387,7 @@ def default_verify_step(store: SessionStore) -> str:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    if args.session and (args.source or args.dest):
-        fail("give either a SESSION or --source and --dest, not both", Exit.USAGE)
-    if args.session:
-        from .session_jobs import SessionNotReady, session_jobs
-
-        session = open_session(args.session, lock="shared", what="onboard verify")
-        store: SessionStore | None = session
-        try:
-            jobs = session_jobs(session, args.mailbox or (), plan_options(args))
-        except SessionNotReady as exc:
-            session.close()
-            fail(str(exc), Exit.USAGE)
-    else:
-        if not (args.source and args.dest):
-            fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
-        source, dest, job = adhoc_job(args)
-        path = Path(args.ledger) if args.ledger else adhoc_ledger_path(source, dest)
-        # Without the copy's ledger there is nothing to record in, and nothing is created.
-        store = (
-            open_session_file(path, lock="shared", what="onboard verify") if path.exists() else None
-        )
-        jobs = [job]
+    store, jobs = session_or_adhoc_jobs(args, "onboard verify", create_ledger=False)
     try:
         step = args.step or (
             default_verify_step(store)
