@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Label, Static, TabPane, TextArea
+from textual.widgets import Button, Footer, Header, Label, Static, TabPane, TextArea
 
 from wizard.playbook import PHASES, Step
 from wizard.session_records import StepRecord, StepState
@@ -192,8 +192,8 @@ class StepScreen(Screen[None]):
         await owner.run_action(action)
 
     def _focus_main_action(self) -> None:
-        """Focus what the step is for: the body's first empty field, else its primary button,
-        else its first control, else the Done button."""
+        """Focus what the step is for: the body's named main control (a form's first field),
+        else its primary button, else its first control, else the Done button."""
         body = self.body
         target: Widget | None = None
         if body is not None:
@@ -206,9 +206,13 @@ class StepScreen(Screen[None]):
                 and self._shown(w)
                 and not any(isinstance(a, TabPane) for a in w.ancestors)
             ]
-            empty_field = (w for w in controls if isinstance(w, Input) and not w.value)
+            named = (
+                [w for w in body.query(body.MAIN_CONTROL) if w in controls]
+                if body.MAIN_CONTROL
+                else []
+            )
             primary = (w for w in controls if isinstance(w, Button) and w.variant == "primary")
-            target = next(empty_field, next(primary, controls[0] if controls else None))
+            target = named[0] if named else next(primary, controls[0] if controls else None)
         (target or self.query_one("#action-done", Button)).focus(scroll_visible=False)
 
     def action_toggle_steps(self) -> None:

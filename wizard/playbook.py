@@ -132,7 +132,7 @@ class Playbook:
             raise KeyError(f"there is no step of kind '{kind}' in the playbook") from None
 
     def number_of(self, kind: str) -> str:
-        """The number of the step of this kind ("9" for "copy" in the shipped playbook)."""
+        """The number of the step of this kind (the initial copy's for "copy", and so on)."""
         return self.by_kind(kind).number
 
     def has_kind(self, kind: str) -> bool:

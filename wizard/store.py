@@ -242,7 +242,7 @@ class SessionStore:
         return rows[0]["value"] if rows else default
 
     def _meta_flag(self, key: str) -> bool:
-        """A yes/no fact: JSON true/false, as older versions' "1"/"0" also read."""
+        """A yes/no fact: JSON true/false, as older versions' one/zero also read."""
         try:
             return bool(json.loads(self._meta(key) or "false"))
         except ValueError:

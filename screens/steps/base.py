@@ -10,7 +10,7 @@ navigator or the shared step screen.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.message import Message
 from textual.widget import Widget
@@ -33,6 +33,9 @@ class StepBody(Widget):
     DEFAULT_CSS = """
     StepBody { height: auto; }
     """
+    # What the step opens with focused: a selector of the body's main control. Empty: its
+    # primary button, else its first control (a form body names its first field).
+    MAIN_CONTROL: ClassVar[str] = ""
 
     class EvidenceAdded(Message):
         """The body saved evidence in the session."""

@@ -66,7 +66,9 @@ class ConfirmBody(StepBody):
         yield Label("Cutover date (YYYY-MM-DD)")
         with Horizontal():
             yield Input(
-                self.controller.saved_cutover(), placeholder="2026-12-12", id="cutover-date"
+                self.controller.saved_cutover(),
+                placeholder="YYYY-MM-DD: the day users switch",
+                id="cutover-date",
             )
             yield Button("Save date (ctrl+s)", id="save-cutover")
             yield Static("", id="cutover-estimate", markup=False)

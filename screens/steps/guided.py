@@ -50,6 +50,8 @@ class _FormBody(StepBody):
 class TermsBody(_FormBody):
     """Who at the customer agreed the terms, and when."""
 
+    MAIN_CONTROL = "#contact"
+
     BINDINGS = [Binding("ctrl+s", "save", "Save terms")]
     controller: TermsController
 
@@ -136,6 +138,8 @@ class AddOnsBody(_FormBody):
 @register_body(Kind.MAIL_REDIRECT, Kind.ROUTING_SWITCH)
 class RoutingBody(_FormBody):
     """The provider's mail-routing change (redirect on, later off), recorded with what was done."""
+
+    MAIN_CONTROL = "#routing-detail"
 
     BINDINGS = [Binding("ctrl+s", "record", "Record change")]
     controller: RoutingController

@@ -371,7 +371,7 @@ async def test_fresh_session_walks_every_step(
         screen = await open_step(app, pilot, "2")
         plan = screen.query_one("#plan", Markdown)
         assert re.search(
-            rf"- Mailboxes: 2, {sum(FIRST.values())} messages, [\d.]+ MB measured in 2 of them",
+            rf"- Mailboxes: 2, {sum(FIRST.values())} messages, [\d.]+ MiB measured in 2 of them",
             plan.source,
         )
         assert "- Initial copy: about " in plan.source and "assumed rate" in plan.source
@@ -641,7 +641,7 @@ async def test_fresh_session_walks_every_step(
     # Copy and verification figures per mailbox.
     figures = section(report, "### Mail copied per mailbox")
     for address, n in FINAL.items():  # copied, size, skipped, failed, source, target
-        row = rf"\| {re.escape(address)} \| {n} \| [\d.]+ [KM]?B \| 0 \| 0 \| {n} \| {n} \| ok \|"
+        row = rf"\| {re.escape(address)} \| {n} \| [\d.]+ [KM]iB \| 0 \| 0 \| {n} \| {n} \| ok \|"
         assert re.search(row, figures), figures
     assert "every message is on the target" in figures
     resumed_copy = f"initial copy: 2 of 2 mailboxes finished, {resumed_count} messages copied"

@@ -116,7 +116,7 @@ def test_batches_are_sized_by_bytes_and_count() -> None:
     assert [len(b) for b in batches] == [4, 3, 1, 1]
     assert all(sum(len(m.raw) for m in b) <= 100_000 or len(b) == 1 for b in batches)
     assert [s.key for s in skipped] == [99]
-    assert "above the 200.0 KB" in skipped[0].reason and skipped[0].skipped
+    assert "above the 195.3 KiB" in skipped[0].reason and skipped[0].skipped
 
 
 def test_oversize_message_is_skipped_with_reason_and_the_rest_written(
@@ -128,7 +128,7 @@ def test_oversize_message_is_skipped_with_reason_and_the_rest_written(
     outcomes = mailbox.write(ref, messages)
     assert [o.ok for o in outcomes] == [True, False, True]
     assert outcomes[1].skipped
-    assert "is above the 50.0 KB Exchange accepts" in outcomes[1].reason
+    assert "is above the 48.8 KiB Exchange accepts" in outcomes[1].reason
     assert len(ews_sandbox.mailbox(ews.USER).items_in("Inbox")) == 2
     assert any(isinstance(e, Failure) and e.detail.get("key") == 1 for e in events)
 

@@ -111,7 +111,7 @@ async def test_confirmation_needs_every_mailbox_on_exchange(
         table = screen.query_one("#review-table", DataTable)
         assert str(table.get_cell(ews.USER, "exists")) == "exists"
         assert str(table.get_cell(ews.USER, "folders")) == "7"
-        assert str(table.get_cell(ews.USER, "size")) == "3.0 GB"
+        assert str(table.get_cell(ews.USER, "size")) == "2.8 GiB"
         assert str(table.get_cell("bob@example.test", "exists")) == "missing"
 
         screen.query_one("#confirmed-by", Input).focus()

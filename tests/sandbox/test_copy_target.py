@@ -186,6 +186,6 @@ def test_oversize_message_refused_by_the_server_is_reported(ews_sandbox_factory)
     big = make_message(2, size=50_000)
     results = target.append(key, [_message(1), OutgoingMessage(2, big, (), None, "<big@x>")])
     assert results[0].ok and not results[1].ok
-    assert "is above the 20.0 KB Exchange accepts" in results[1].reason
+    assert "is above the 19.5 KiB Exchange accepts" in results[1].reason
     assert len(sandbox.mailbox(USER).items_in("Inbox")) == 1
     target.close()

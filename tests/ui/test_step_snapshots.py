@@ -14,7 +14,7 @@ import wizard.migration_plan
 import wizard.session_records
 import wizard.store
 from screens.app import OnboardApp
-from wizard.playbook import default_playbook
+from wizard.playbook import Kind, default_playbook
 from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import StepState
@@ -55,10 +55,11 @@ def test_every_step_at_every_size(
         ]
     )
     number = store.playbook.number_of(kind)
-    for step in store.playbook:  # the steps before this one are done, as in a real walk
+    for step in store.playbook:  # the steps before this one are done, as in a real walk ...
         if step.number == number:
             break
-        store.set_step_state(step.number, StepState.DONE)
+        if step.kind != Kind.DNS_RECORDS:  # ... but the MX change: its time would start step 12's
+            store.set_step_state(step.number, StepState.DONE)  # watch, asking real resolvers
     store.set_current_step(number)
 
     async def settled(pilot: Any) -> None:  # the planning step's Markdown renders in steps

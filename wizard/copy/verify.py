@@ -273,7 +273,7 @@ def verify(
     sink: EventSink = ignore,
     save: bool = True,
 ) -> Verification:
-    """Verify every mailbox and save the result as evidence of ``step`` ("10" or "16"). Without
+    """Verify every mailbox and save the result as evidence of ``step`` (the initial or the final verification). Without
     a store (an ad-hoc check with no ledger yet) nothing is known as skipped and nothing saved."""
     ledger = CopyLedger(store) if store is not None else None
     if store is not None:

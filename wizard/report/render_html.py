@@ -69,11 +69,12 @@ def bar_chart(table: ReportTable) -> str:
     count = max(len(values) for _, values in series)
     top = _nice_top(max((max(values) for _, values in series if values), default=0))
     left, bottom, width, height = 56, 64, 640, 150
+    top, unit_x = 10, 12  # room above the bars; where the y axis's unit is written
     group = (width - left) / max(count, 1)
     bar = max(group / (len(series) + 1), 2)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + bottom + 20}" '
-        f'role="img" aria-label="{_e(table.title)}" font-size="11" fill="#1d232b">'
+        f'role="img" aria-label="{_e(table.title)}" font-size="11px" fill="#1d232b">'
     ]
     for tick in range(5):  # y axis: 0, 1/4 .. top, with grid lines
         value = top * tick / 4
@@ -84,11 +85,12 @@ def bar_chart(table: ReportTable) -> str:
         )
     if table.chart_unit:
         parts.append(
-            f'<text x="12" y="{height / 2 + 10:.0f}" transform="rotate(-90 12 {height / 2 + 10:.0f})" '
+            f'<text x="{unit_x}" y="{height / 2 + top:.0f}" '
+            f'transform="rotate(-90 {unit_x} {height / 2 + top:.0f})" '
             f'text-anchor="middle">{_e(table.chart_unit)}</text>'
         )
     parts.append(
-        f'<line x1="{left}" x2="{left}" y1="10" y2="{height + 10}" stroke="#1d232b"/>'
+        f'<line x1="{left}" x2="{left}" y1="{top}" y2="{height + top}" stroke="#1d232b"/>'
         f'<line x1="{left}" x2="{width}" y1="{height + 10}" y2="{height + 10}" stroke="#1d232b"/>'
     )
     for s_index, (_label, values) in enumerate(series):

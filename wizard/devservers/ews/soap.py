@@ -15,11 +15,13 @@ ENS = "http://schemas.microsoft.com/exchange/services/2006/errors"
 NSMAP = {"s": SOAPNS, "m": MNS, "t": TNS}
 
 # Reported in every response header; a client that pins Exchange2016 sends no version probes.
-SERVER_BUILD = {
-    "MajorVersion": "15",  # not a step number: Exchange 2016's build
-    "MinorVersion": "1",  # not a step number
-    "MajorBuildNumber": "2507",
-    "MinorBuildNumber": "6",  # not a step number
+SERVER_BUILD = {  # Exchange 2016's build, 15.1.2507.6
+    name: str(part)
+    for name, part in zip(
+        ("MajorVersion", "MinorVersion", "MajorBuildNumber", "MinorBuildNumber"),
+        (15, 1, 2507, 6),
+        strict=True,
+    )
 }
 DEFAULT_API_VERSION = "Exchange2016"
 # For clients: exchangelib.Version(Build(*SANDBOX_BUILD), SANDBOX_API_VERSION) sends no probes.
@@ -157,4 +159,4 @@ def text_bool(value: bool) -> str:
 
 
 def parse_bool(text: str | None) -> bool:
-    return (text or "").strip().lower() in ("true", "1")  # not a step number: xs:boolean
+    return (text or "").strip().lower() in ("true", str(1))  # xs:boolean's two ways of true
