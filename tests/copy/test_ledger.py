@@ -71,3 +71,27 @@ def test_wire_helpers() -> None:
     header = b"Subject: x\r\nMessage-ID:\r\n <folded@id.example>\r\nTo: y\r\n\r\n"
     assert parse_message_id(header) == "<folded@id.example>"
     assert parse_message_id(b"Subject: none\r\n\r\n") == ""
+
+
+def test_a_reason_quoting_a_held_password_is_written_without_it() -> None:
+    """A target's refusal may quote the login it was sent: the ledger row keeps the reason, not
+    the password (plain or as base64)."""
+    import base64
+
+    from wizard.secrets import remember_in_use
+
+    store = create_session("Acme", "acme.example", example_profile())
+    secret = "Ledger-Echo-77"
+    remember_in_use(secret)  # as the copy's login did
+    echoed = base64.b64encode(f"\0anna\0{secret}".encode()).decode()
+    CopyLedger(store).record(
+        [record(1, MessageState.FAILED, reason=f"server said: bad login {secret} / {echoed}")]
+    )
+    (stored,) = CopyLedger(store).problems()
+    assert stored.reason.startswith("server said: bad login [redacted]")
+    assert secret not in stored.reason and echoed not in stored.reason
+    path = store.path
+    store.close()
+    for file in (path, path.with_name(path.name + "-wal")):  # the file and its write-ahead log
+        raw = file.read_bytes() if file.exists() else b""
+        assert secret.encode() not in raw and echoed.encode() not in raw

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..redaction import redact_in_use
 from ..store import SessionStore, now_iso
 
 
@@ -275,10 +276,12 @@ class CopyLedger:
             )
 
     def record(self, records: Sequence[MessageRecord]) -> None:
-        """Write the outcome of a batch (copied, failed or skipped) in one transaction."""
+        """Write the outcome of a batch (copied, failed or skipped) in one transaction. A reason
+        may quote a server's reply: no secret this process holds is written with it."""
         if not records:
             return
         stamp = now_iso()
+        reasons = {text: redact_in_use(text) for text in {r.reason for r in records if r.reason}}
         with self.store.transaction() as tx:
             tx.executemany(
                 f"INSERT INTO copy_messages ({_COLUMNS}) "
@@ -306,7 +309,7 @@ class CopyLedger:
                         r.internaldate,
                         dump_flags(r.flags),
                         r.state.value,
-                        r.reason,
+                        reasons.get(r.reason, r.reason),
                         r.attempts,
                         stamp,
                         stamp,
