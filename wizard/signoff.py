@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .copy.ledger import CopyLedger
 from .copy.verify import Verification, latest_verification
+from .formatting import format_time
 from .forms import check_name, parse_day
 from .open_items import OpenItem, open_items
 from .playbook import Kind
@@ -55,7 +56,8 @@ def verification_text(verification: Verification | None) -> str:
     """The verification the figures rest on, in one line (which step, when)."""
     if verification is None:
         return "not verified yet (steps 10 and 16)"
-    return f"{verification.summary()} (step {verification.step}, {verification.created_at})"
+    when = format_time(verification.created_at)
+    return f"{verification.summary()} (step {verification.step}, {when})"
 
 
 def latest_any_verification(store: SessionStore) -> Verification | None:
