@@ -1,10 +1,12 @@
-"""Test certificates a real server can present: expired, not yet valid, or made for another name."""
+"""Test certificates a real server can present: expired, not yet valid, or made for another name
+(made by the stand-in's certificate maker, with the dates and names a test asks for)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import Path
+
+from wizard.devservers.ews.tls import write_self_signed
 
 
 def make_certificate(
@@ -16,39 +18,14 @@ def make_certificate(
     not_after: dt.datetime | None = None,
 ) -> tuple[Path, Path, str, bytes]:
     """A self-signed certificate and key in `directory`: (cert path, key path, SHA-256, DER)."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
     now = dt.datetime.now(dt.UTC)
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0] if names else "x")])
-    alt: list[x509.GeneralName] = [x509.DNSName(n) for n in names]
-    alt += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before or now - dt.timedelta(days=1))
-        .not_valid_after(not_after or now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .sign(key, hashes.SHA256())
+    made = write_self_signed(
+        directory,
+        stem="server",
+        common_name=names[0] if names else "x",
+        names=names,
+        ips=ips,
+        not_before=not_before or now - dt.timedelta(days=1),
+        not_after=not_after,
     )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_path, key_path = directory / "server.crt", directory / "server.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    key_path.chmod(0o600)
-    der = cert.public_bytes(serialization.Encoding.DER)
-    return cert_path, key_path, hashlib.sha256(der).hexdigest(), der
+    return made.cert_path, made.key_path, made.fingerprint, made.der
