@@ -129,3 +129,34 @@ def test_cyrus_to_exchange_ad_hoc_copy_and_verify_with_json(
     folders = {f["source_folder"]: f for f in data["mailboxes"][0]["folders"]}
     assert folders["INBOX.Spam"]["target_folder"] == "Junk Email"
     assert (folders["INBOX"]["source_count"], folders["INBOX"]["target_count"]) == (5, 5)
+
+
+def test_an_item_only_exchange_has_is_shown_by_date_sender_and_subject(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, store: SessionStore
+) -> None:
+    job = _copied(dovecot, ews_sandbox, store)
+    raw = (
+        b"From: =?utf-8?q?J=C3=BCrgen_Wei=C3=9F?= <juergen@verify.example>\r\n"
+        b"Subject: =?utf-8?q?[bold]Gr=C3=BC=C3=9Fe[/bold]?=\r\n"
+        b"Date: Tue, 01 Dec 2026 14:05:00 +0000\r\n"
+        b"Message-ID: <only-on-exchange@verify.example>\r\n\r\nDelivered to the new account.\r\n"
+    )
+    target = job.target(ignore)
+    try:
+        assert all(
+            r.ok for r in target.append(target.ensure_folder(("Inbox",)), [OutgoingMessage(1, raw)])
+        )
+    finally:
+        target.close()
+    version = ews_sandbox.store.version
+
+    result = verify(store, [job], step="10")
+
+    assert ews_sandbox.store.version == version  # reading the item's fields wrote nothing
+    inbox = next(f for f in result.mailboxes[0].folders if f.source_folder == "INBOX")
+    assert inbox.extra == ("<only-on-exchange@verify.example>",)
+    (extra,) = inbox.extra_messages
+    assert extra.sender == "Jürgen Weiß <juergen@verify.example>"
+    assert extra.subject == "[bold]Grüße[/bold]"  # as text: the screens never read it as markup
+    assert extra.date == "2026-12-01T14:05:00+00:00"
+    assert inbox.not_copied_count == 0 and inbox.missing_count == 0

@@ -42,7 +42,7 @@ from .events import CopyLog, MailboxProgress, MailboxState
 from .folder_map import PlanOptions, Role, parse_role_override
 from .ledger import CopyLedger, RunMode
 from .service import record_copy_evidence
-from .verify import FolderCheck, MailboxCheck, Verification, verify
+from .verify import FolderCheck, MailboxCheck, Verification, listed_messages, verify
 
 SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
 DEST_ENV = "ONBOARD_DEST_PASSWORD"
@@ -357,13 +357,19 @@ def print_verification(result: Verification, out: TextIO) -> None:
     for m in result.mailboxes:
         for f in m.folders:
             for what, listed, count in (
-                ("missing", f.missing, f.missing_count),
-                ("extra", f.extra, f.extra_count),
-                ("duplicated", f.duplicated, f.duplicated_count),
+                ("missing", listed_messages(f.missing, f.missing_messages), f.missing_count),
+                ("extra", listed_messages(f.extra, f.extra_messages), f.extra_count),
+                (
+                    "duplicated",
+                    listed_messages(f.duplicated, f.duplicated_messages),
+                    f.duplicated_count,
+                ),
             ):
-                if listed:
-                    more = f" and {count - len(listed)} more" if count > len(listed) else ""
-                    out.write(f"{m.mailbox} {f.source_folder}: {what} {', '.join(listed)}{more}\n")
+                where = f"{m.mailbox} {f.source_folder}"
+                for message in listed:  # by date, sender and subject: findable in the mail
+                    out.write(f"{where}: {what} {message.label}: {message.describe()}\n")
+                if count > len(listed):
+                    out.write(f"{where}: and {count - len(listed)} more {what}\n")
     out.write(result.summary() + "\n")
 
 

@@ -32,6 +32,7 @@ from ..retry import NO_RETRY
 from .errors import ConnectFailed, Throttled, TransientError
 from .folder_map import Role, TargetLayout
 from .identity import EWS_RULE, MessageIdentity, identity_from_ews
+from .message_summary import MessageSummary, summary_from_ews
 from .target import CopyTarget, OutgoingMessage, Probe, TargetFactory, WriteResult
 
 _ROLES = {
@@ -160,6 +161,30 @@ class ExchangeCopyTarget:
 
             rows = self.mailbox._retry(f"listing {ref.display}", read)  # noqa: SLF001
         return [identity_from_ews(str(i), m, s, r) for i, m, s, r in rows]
+
+    def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
+        """One GetItem of subject, From, Sender and sent time for the listed items (by id)."""
+        ids = [(m.ref, None) for m in messages if m.ref]
+        if not ids:
+            return [MessageSummary(m.label) for m in messages]
+        account = self.mailbox.account
+
+        def read() -> list[Any]:
+            fields = ("subject", "author", "sender", "datetime_sent")
+            return list(account.fetch(ids=ids, only_fields=fields))
+
+        with _copy_errors():
+            items = self.mailbox._retry(f"reading {len(ids)} items in {folder}", read)  # noqa: SLF001
+        found = {str(i.id): i for i in items if not isinstance(i, Exception)}
+        out = []
+        for m in messages:
+            item = found.get(m.ref)
+            if item is None:
+                out.append(MessageSummary(m.label))
+                continue
+            sender = getattr(item, "author", None) or getattr(item, "sender", None)
+            out.append(summary_from_ews(m, item.subject, sender, item.datetime_sent))
+        return out
 
     def folder_identity(self, folder: str) -> str | None:
         with _copy_errors():

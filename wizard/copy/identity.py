@@ -166,7 +166,7 @@ def identity_from_imap(uid: int, item: Mapping[bytes, Any]) -> MessageIdentity:
     """The identity of one row of an IMAP FETCH of ``IMAP_IDENTITY_ITEMS``."""
     size = item.get(b"RFC822.SIZE")
     return identity_from_headers(
-        _header_block(item),
+        header_block(item),
         size=int(size) if size is not None else None,
         received=item.get(b"INTERNALDATE"),
         ref=str(uid),
@@ -193,7 +193,8 @@ def list_imap_identities(client: Any, uids: Sequence[int]) -> list[MessageIdenti
     return out
 
 
-def _header_block(item: Mapping[bytes, Any]) -> bytes | None:
+def header_block(item: Mapping[bytes, Any]) -> bytes | None:
+    """The header block of one FETCH row (the answer to a BODY.PEEK[HEADER.FIELDS ...])."""
     for key, value in item.items():
         if isinstance(key, bytes) and key.startswith(b"BODY[HEADER"):
             return bytes(value) if isinstance(value, (bytes, bytearray)) else None
@@ -208,6 +209,7 @@ __all__ = [
     "IdentityMatch",
     "IdentityRule",
     "MessageIdentity",
+    "header_block",
     "header_fields",
     "header_hash",
     "identity_from_ews",

@@ -18,6 +18,7 @@ from imapclient.exceptions import IMAPClientError
 from .folder_map import SourceFolder
 from .identity import IMAP_IDENTITY_ITEMS, LIST_CHUNK, MessageIdentity, identity_from_imap
 from .imaputil import imap_errors, quiet_imaplib, text_flags
+from .message_summary import MessageSummary, imap_summaries
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class CopySource(Protocol):
     def list_messages(self, folder: str) -> list[SourceMessage]: ...
 
     def fetch(self, uids: Sequence[int]) -> dict[int, bytes]: ...
+
+    def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
+        """Date, sender and subject of a few listed messages of ``folder`` (EXAMINE, a header
+        FETCH that sets no flag), in their order."""
+        ...
 
     def close(self) -> None: ...
 
@@ -137,6 +143,14 @@ class ImapSource:
         with imap_errors(self.host, f"FETCH from {self._examined}"):
             data = self.client.fetch(list(uids), ["BODY.PEEK[]"])
         return {uid: item[b"BODY[]"] for uid, item in data.items() if b"BODY[]" in item}
+
+    def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
+        if not messages:
+            return []
+        if self._examined != folder:
+            self.examine(folder)
+        with imap_errors(self.host, f"FETCH headers in {folder}"):
+            return imap_summaries(self.client, messages)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

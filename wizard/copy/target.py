@@ -27,6 +27,7 @@ from .errors import Throttled
 from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
+from .message_summary import MessageSummary, imap_summaries
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,11 @@ class CopyTarget(Protocol):
     def identities(self, folder: str) -> list[MessageIdentity] | None:
         """Every message of the folder as identity.py knows it, or None when the folder does
         not exist. Read-only: never creates a folder nor changes a message."""
+        ...
+
+    def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
+        """Date, sender and subject of a few listed messages of ``folder`` (as ``identities``
+        gave them), in their order. Read-only."""
         ...
 
     def folder_identity(self, folder: str) -> str | None:
@@ -361,6 +367,14 @@ class ImapTarget:
             uids = self.client.search("ALL")
         with imap_errors(self.host, f"FETCH listing of {folder}"):
             return list_imap_identities(self.client, uids)
+
+    def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
+        if not messages:
+            return []
+        if self._examine(folder) is None:
+            return [MessageSummary(m.label) for m in messages]
+        with imap_errors(self.host, f"FETCH headers in {folder}"):
+            return imap_summaries(self.client, messages)
 
     def folder_identity(self, folder: str) -> str | None:
         return None if self._examine(folder) is None else str(self._validity)

@@ -1,20 +1,23 @@
 """Verification after a copy (steps 10 and 16): does the target hold what the source holds?
 
 Read-only on both sides: folders are opened with EXAMINE (IMAP) or looked up without creating
-anything (Exchange), and only body-less listings are read. Per mailbox and folder: the source's
-message count against the target folder's, and the messages matched by the identity that
-reconciliation uses too (identity.py: Message-ID or a header hash, plus size) as multisets, so
-what is missing on the target, what is extra there and what is there more often than on the
-source are all found. Any of those, a missing target folder or a failed message is a failure.
-The ledger's skipped and failed messages are listed as such, not as missing. Several source
-folders that land in one target folder are compared together. The result is saved as evidence
-(kind "verification") and returned as frozen dataclasses for the step screens and the report.
+anything (Exchange), and only body-less listings are read, plus the date, sender and subject of
+the messages a check lists (message_summary.py), so the operator can find them in their mail.
+Per mailbox and folder: the source's message count against the target folder's, and the messages
+matched by the identity that reconciliation uses too (identity.py: Message-ID or a header hash,
+plus size) as multisets, so what is missing on the target, what is extra there and what is there
+more often than on the source are all found. Any of those, a missing target folder or a failed
+message is a failure. The ledger's skipped and failed messages are listed as such, not as
+missing; missing messages the ledger has no row for are counted apart (``not_copied_count``):
+mail newer than the copy, which a copy run picks up. Several source folders that land in one
+target folder are compared together. The result is saved as evidence (kind "verification") and
+returned as frozen dataclasses for the step screens and the report.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -28,6 +31,7 @@ from .folder_map import MailboxPlan, plan_mailbox
 from .identity import MessageIdentity, match_identities
 from .job import MailboxJob
 from .ledger import CopyLedger, MessageRecord, MessageState
+from .message_summary import MessageSummary, summary_from_data
 from .preview import both_sides
 from .source import CopySource
 from .target import CopyTarget
@@ -54,6 +58,11 @@ class FolderCheck:
     duplicated: tuple[str, ...] = ()  # on the target more often than on the source
     duplicated_count: int = 0
     target_exists: bool = True
+    # The listed messages by date, sender and subject, in the order of the labels above.
+    missing_messages: tuple[MessageSummary, ...] = ()
+    extra_messages: tuple[MessageSummary, ...] = ()
+    duplicated_messages: tuple[MessageSummary, ...] = ()
+    not_copied_count: int = 0  # missing ones the copy never wrote: mail newer than the copy
 
     @property
     def expected(self) -> int:
@@ -101,6 +110,11 @@ class MailboxCheck:
     @property
     def duplicated_count(self) -> int:
         return sum(f.duplicated_count for f in self.folders)
+
+    @property
+    def not_copied_count(self) -> int:
+        """Missing messages the ledger has no row for: they arrived after the copy."""
+        return sum(f.not_copied_count for f in self.folders)
 
     @property
     def missing_folders(self) -> tuple[str, ...]:
@@ -158,16 +172,31 @@ class Verification:
 def verification_from_data(data: dict[str, Any]) -> Verification:
     """Rebuild a Verification from saved evidence data (older evidence lacks newer fields)."""
     lists = ("missing", "extra", "duplicated", "shared_with")
+    summaries = ("missing_messages", "extra_messages", "duplicated_messages")
     mailboxes = []
     for m in data.get("mailboxes", []):
         folders = tuple(
-            FolderCheck(**{**f, **{k: tuple(f.get(k, ())) for k in lists}})
+            FolderCheck(
+                **{
+                    **f,
+                    **{k: tuple(f.get(k, ())) for k in lists},
+                    **{k: tuple(map(summary_from_data, f.get(k, ()))) for k in summaries},
+                }
+            )
             for f in m.get("folders", [])
         )
         mailboxes.append(MailboxCheck(m["mailbox"], folders, m.get("error", "")))
     return Verification(
         str(data.get("step", "")), str(data.get("created_at", "")), tuple(mailboxes)
     )
+
+
+def listed_messages(
+    labels: Sequence[str], summaries: Sequence[MessageSummary]
+) -> tuple[MessageSummary, ...]:
+    """A folder's listed messages by date, sender and subject; evidence saved before summaries
+    were read has the labels alone."""
+    return tuple(summaries) if summaries else tuple(MessageSummary(label) for label in labels)
 
 
 def latest_verification(store: SessionStore, step: str) -> Verification | None:
@@ -187,7 +216,13 @@ def verify_mailbox(
             problems: dict[str, list[MessageRecord]] = {}
             for row in ledger.problems(job.mailbox) if ledger is not None else ():
                 problems.setdefault(row.source_folder, []).append(row)
-            return MailboxCheck(job.mailbox, _compare(plan, source, target, problems))
+
+            def recorded(folder: str, uidvalidity: int) -> set[int]:
+                if ledger is None:
+                    return set()  # an ad-hoc check without a ledger: nothing was recorded
+                return set(ledger.by_uid(job.mailbox, folder, uidvalidity))
+
+            return MailboxCheck(job.mailbox, _compare(plan, source, target, problems, recorded))
 
     try:
         return retry_call(
@@ -205,8 +240,10 @@ def _compare(
     source: CopySource,
     target: CopyTarget,
     problems: dict[str, list[MessageRecord]],
+    recorded: Callable[[str, int], set[int]],
 ) -> tuple[FolderCheck, ...]:
     listed: dict[str, list[MessageIdentity]] = {}
+    written: dict[str, set[int]] = {}  # UIDs the ledger has a row for in this UIDVALIDITY
     known: dict[str, set[int]] = {}  # UIDs the ledger skipped or failed in this UIDVALIDITY
     left: dict[str, set[int]] = {}  # UIDs the copy leaves on the source (too large, \Deleted)
     for folder in plan.included:
@@ -217,6 +254,7 @@ def _compare(
         known[folder.source] = left[folder.source] | {
             r.uid for r in problems.get(folder.source, ()) if r.uidvalidity == status.uidvalidity
         }
+        written[folder.source] = recorded(folder.source, status.uidvalidity)
     groups: dict[str, list[str]] = {}
     for folder in plan.included:
         groups.setdefault(folder.target, []).append(folder.source)
@@ -231,9 +269,14 @@ def _compare(
             name = owner[id(m)]
             if int(m.ref) not in known[name]:
                 missing[name].append(m)  # skipped and failed messages are listed as such
+        extra = _listed(match.extra)
+        duplicated = _listed(match.duplicated)
+        extra_seen = target.summaries(target_folder, extra + duplicated) if on_target else []
         for name in sources:
             first = name == sources[0]  # extra and duplicated belong to the target folder
             rows = problems.get(name, ())
+            gone = _listed(missing[name])
+            missing_seen = source.summaries(name, gone)
             states = Counter(r.state for r in rows if r.uid not in left[name])
             checks.append(
                 FolderCheck(
@@ -241,17 +284,23 @@ def _compare(
                     target_folder=target_folder,
                     source_count=len(listed[name]),
                     target_count=len(on_target or ()),
-                    missing=_labels(missing[name]),
-                    extra=_labels(match.extra) if first else (),
+                    missing=_labels(gone),
+                    extra=_labels(extra) if first else (),
                     missing_count=len(missing[name]),
                     extra_count=len(match.extra) if first else 0,
                     without_message_id=sum(1 for m in listed[name] if not m.message_id),
                     skipped=states.get(MessageState.SKIPPED, 0) + len(left[name]),
                     failed=states.get(MessageState.FAILED, 0),
                     shared_with=tuple(s for s in sources if s != name),
-                    duplicated=_labels(match.duplicated) if first else (),
+                    duplicated=_labels(duplicated) if first else (),
                     duplicated_count=len(match.duplicated) if first else 0,
                     target_exists=on_target is not None,
+                    missing_messages=tuple(missing_seen),
+                    extra_messages=tuple(extra_seen[: len(extra)]) if first else (),
+                    duplicated_messages=tuple(extra_seen[len(extra) :]) if first else (),
+                    not_copied_count=sum(
+                        1 for m in missing[name] if int(m.ref) not in written[name]
+                    ),
                 )
             )
     order = {f.source: i for i, f in enumerate(plan.folders)}
@@ -260,8 +309,13 @@ def _compare(
     return tuple(checks)
 
 
+def _listed(messages: Sequence[MessageIdentity]) -> list[MessageIdentity]:
+    """The messages a check lists by name: the first ``MAX_LISTED`` by label."""
+    return sorted(messages, key=lambda m: m.label)[:MAX_LISTED]
+
+
 def _labels(messages: Sequence[MessageIdentity]) -> tuple[str, ...]:
-    return tuple(sorted(m.label for m in messages)[:MAX_LISTED])
+    return tuple(m.label for m in messages)
 
 
 def verify(
@@ -322,6 +376,7 @@ __all__ = [
     "MailboxCheck",
     "Verification",
     "latest_verification",
+    "listed_messages",
     "save_verification",
     "verification_from_data",
     "verify",
