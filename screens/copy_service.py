@@ -64,11 +64,23 @@ class SessionCopy:
     def running(self) -> bool:
         return self.service.running
 
-    def start(self, mode: RunMode = RunMode.INITIAL, *, only_failed: bool = False) -> bool:
-        """Start a copy as a worker of the App; False if one is running already. Raises what
-        ``CopyService.start`` raises when the jobs cannot be built."""
+    def start(
+        self,
+        mode: RunMode = RunMode.INITIAL,
+        mailboxes: Sequence[str] = (),
+        *,
+        only_failed: bool = False,
+        reconcile: bool = False,
+    ) -> bool:
+        """Start a copy (of ``mailboxes``, else all) as a worker of the App; False if one is
+        running already. Raises what ``CopyService.start`` raises when the jobs cannot be built."""
         return self.service.start(
-            mode, only_failed=only_failed, sink=self._post, background=self._in_worker
+            mode,
+            mailboxes,
+            only_failed=only_failed,
+            reconcile=reconcile,
+            sink=self._post,
+            background=self._in_worker,
         )
 
     def _in_worker(self, work: Callable[[], None]) -> object:

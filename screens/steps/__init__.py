@@ -10,6 +10,7 @@ BODY_MODULES: list[str] = [
     "screens.steps.migration_plan",
     "screens.steps.signoff",
     "screens.steps.copy",
+    "screens.steps.verify",
     "screens.steps.source_settings",
     "screens.steps.dns",
     "screens.steps.propagation",

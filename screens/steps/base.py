@@ -74,6 +74,19 @@ def register_body(*kinds: Kind):  # type: ignore[no-untyped-def]
     return decorate
 
 
+def reveal(anchor: Widget, result: Widget) -> None:
+    """Scroll the step so a check's ``result`` is in view with ``anchor`` (the buttons that ran
+    the check, just above it) still on screen; after the next refresh, once the result's new
+    size is known. The operator reads the answer where they pressed, not below the fold."""
+
+    def scroll() -> None:
+        if result.is_mounted and anchor.is_mounted:
+            result.scroll_visible(animate=False)
+            anchor.scroll_visible(animate=False)
+
+    anchor.call_after_refresh(scroll)
+
+
 def body_for(step: Step) -> type[StepBody] | None:
     """The body registered for the step's kind, or None."""
     return _BODIES.get(step.kind)

@@ -1,4 +1,4 @@
-"""The copy steps (initial, differential) with live progress; the two verification tables.
+"""The copy steps (initial, differential) with live progress (the verification steps: verify.py).
 
 The copy itself runs in a worker of the App (``OnboardApp.copy``, screens/copy_service.py), so
 leaving the step keeps it running; this body starts and steers it and shows its progress, which
@@ -11,22 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Label, Static, Tree
+from textual.widgets import Button, DataTable, Label, Static
 
 from wizard.copy.errors import CopyError
 from wizard.copy.events import MailboxProgress, MailboxState
 from wizard.copy.ledger import RunMode
 from wizard.copy.service import CopyService
-from wizard.copy.verify import Verification
 from wizard.formatting import UNKNOWN, format_bytes, format_duration
 from wizard.playbook import Kind
 from wizard.steps.copy import CopyController
-from wizard.steps.verify_initial import VerificationController
 
 from ..copy_service import SessionCopy
 from ..messages import CopyFinished, CopyProgressed
@@ -318,110 +314,3 @@ class CopyBody(StepBody):
     def action_toggle_failures(self) -> None:
         self._load_failures()
         self.query_one("#copy-failures").toggle_class("shown")
-
-
-@register_body(Kind.VERIFY_INITIAL, Kind.VERIFY_FINAL)
-class VerifyBody(StepBody):
-    """The verification table: per mailbox, expandable per folder, with the webmail link."""
-
-    BINDINGS = [
-        Binding("v", "verify", "Verify now"),
-        Binding("o", "open_webmail", "Open webmail"),
-    ]
-    DEFAULT_CSS = """
-    VerifyBody { height: auto; }
-    VerifyBody #verify-tree { height: auto; max-height: 30; }
-    VerifyBody #verify-summary { text-style: bold; }
-    """
-    controller: VerificationController
-
-    def compose(self) -> ComposeResult:
-        owa = self.store.profile.owa_url
-        yield Static(
-            f'Customer\'s spot checks in webmail: [link="{owa}"]{owa}[/link] (o opens it)',
-            id="verify-webmail",
-        )
-        with Horizontal(id="verify-buttons"):
-            yield Button("Verify now", id="verify-run", variant="primary")
-        yield Static("", id="verify-summary")
-        tree: Tree[str] = Tree("Verification", id="verify-tree")
-        tree.show_root = False
-        yield tree
-
-    def on_mount(self) -> None:
-        result = self.controller.latest_verification()
-        self.show(result)
-
-    def show(self, result: Verification | None) -> None:
-        summary = self.query_one("#verify-summary", Static)
-        tree = self.query_one("#verify-tree", Tree)
-        tree.clear()
-        if result is None:
-            summary.update("Not verified yet: press v to compare source and target.")
-            return
-        summary.update(
-            Text(f"{result.summary()} ({result.created_at})", style="" if result.ok else "red")
-        )
-        for m in result.mailboxes:
-            mark = "✓" if m.ok else "✗"
-            if m.error:
-                tree.root.add_leaf(f"{mark} {m.mailbox}: could not be checked: {m.error}")
-                continue
-            node = tree.root.add(
-                Text(
-                    f"{mark} {m.mailbox}: source {m.source_count}, target {m.target_count}, "
-                    f"missing {m.missing_count}, extra {m.extra_count}, "
-                    f"duplicated {m.duplicated_count}, failed {m.failed}, skipped {m.skipped}",
-                    style="" if m.ok else "red",
-                ),
-                expand=not m.ok,
-            )
-            for f in m.folders:
-                if f.excluded:
-                    node.add_leaf(f"  {f.source_folder}: left out ({f.excluded})")
-                    continue
-                fmark = "✓" if f.ok else "✗"
-                folder = node.add(
-                    Text(
-                        f"{fmark} {f.source_folder} → {f.target_folder}: {f.source_count} / "
-                        f"{f.target_count}, missing {f.missing_count}, extra {f.extra_count}, "
-                        f"duplicated {f.duplicated_count}, failed {f.failed}, "
-                        f"skipped {f.skipped}"
-                        + ("" if f.target_exists else ", no such folder on the target"),
-                        style="" if f.ok else "red",
-                    ),
-                    expand=False,
-                )
-                for message_id in f.missing:
-                    folder.add_leaf(f"missing {message_id}")
-                for message_id in f.extra:
-                    folder.add_leaf(f"extra {message_id}")
-                for message_id in f.duplicated:
-                    folder.add_leaf(f"duplicated {message_id}")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        if event.button.id == "verify-run":
-            self.action_verify()
-
-    def action_verify(self) -> None:
-        self.query_one("#verify-summary", Static).update("Verifying…")
-        self.run_verification()
-
-    @work(thread=True, exclusive=True, group="verify")
-    def run_verification(self) -> None:
-        try:
-            result = self.controller.verify()
-        except CopyError as exc:
-            self.app.call_from_thread(
-                self.query_one("#verify-summary", Static).update, f"Cannot verify: {exc}"
-            )
-            return
-        self.app.call_from_thread(self._verified, result)
-
-    def _verified(self, result: Verification) -> None:
-        self.show(result)
-        self.post_message(StepBody.EvidenceAdded())
-
-    def action_open_webmail(self) -> None:
-        self.app.open_url(self.store.profile.owa_url)

@@ -84,7 +84,7 @@ def test_verify_never_writes_to_the_target(dovecots, users, store) -> None:  # n
         "Message 402",
     ]
     assert check.missing_folders == ("Projekte.2024.Q1",)
-    assert "1 folders missing on the target" in result.summary()
+    assert "1 folder missing on the target" in result.summary()
     assert _target_state(dst.client(users[1])) == before  # the folder stays deleted, all unread
 
 

@@ -112,6 +112,7 @@ class CopyService:
         mailboxes: Sequence[str] = (),
         *,
         only_failed: bool = False,
+        reconcile: bool = False,
         sink: EventSink = ignore,
         background: Background = in_thread,
     ) -> bool:
@@ -119,11 +120,18 @@ class CopyService:
 
         Building the jobs may raise ``CommandError`` or ``CopyError`` (a password or a setting is
         missing): nothing has started then. ``sink`` hears every event of the run, the last one a
-        ``Done`` with subject ``ALL``."""
+        ``Done`` with subject ``ALL``. ``reconcile``: list each target folder first, so what a
+        verification found gone from the target is sent again."""
         if self.running:
             return False
         jobs = self.build_jobs(mailboxes)
-        settings = replace(self.settings, mode=mode, only_failed=only_failed, dry_run=False)
+        settings = replace(
+            self.settings,
+            mode=mode,
+            only_failed=only_failed,
+            dry_run=False,
+            reconcile=reconcile or self.settings.reconcile,
+        )
         engine = CopyEngine(self.ledger, jobs, settings, sink=self._event)
         self._engine = engine
         self._sink = sink

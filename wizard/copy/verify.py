@@ -24,6 +24,7 @@ from typing import Any
 
 from ..activity import event_logger
 from ..events import Done, EventSink, Started, ignore
+from ..formatting import plural
 from ..retry import RetryPolicy, retry_call
 from ..store import Evidence, SessionStore, now_iso
 from .errors import copy_retryable
@@ -150,15 +151,16 @@ class Verification:
         if not bad:
             return f"{len(self.mailboxes)} mailboxes verified: every message is on the target"
         counts = (
-            (sum(m.missing_count for m in bad), "messages missing"),
-            (sum(m.extra_count for m in bad), "extra messages on the target"),
-            (sum(m.duplicated_count for m in bad), "duplicated on the target"),
-            (sum(len(m.missing_folders) for m in bad), "folders missing on the target"),
-            (sum(m.failed for m in bad), "failed"),
-            (sum(1 for m in bad if m.error), "could not be checked"),
+            (sum(m.missing_count for m in bad), "message", "missing"),
+            (sum(m.extra_count for m in bad), "extra message", "on the target"),
+            (sum(m.duplicated_count for m in bad), "", "duplicated on the target"),
+            (sum(len(m.missing_folders) for m in bad), "folder", "missing on the target"),
+            (sum(m.failed for m in bad), "", "failed"),
+            (sum(1 for m in bad if m.error), "", "could not be checked"),
         )
-        parts = [f"{len(bad)} of {len(self.mailboxes)} mailboxes need attention"]
-        parts += [f"{n} {what}" for n, what in counts if n]
+        needs = "needs" if len(bad) == 1 and len(self.mailboxes) == 1 else "need"
+        parts = [f"{len(bad)} of {plural(len(self.mailboxes), 'mailbox')} {needs} attention"]
+        parts += [f"{plural(n, noun) if noun else n} {what}" for n, noun, what in counts if n]
         return ", ".join(parts)
 
     def to_data(self) -> dict[str, Any]:
@@ -361,10 +363,11 @@ def _mailbox_summary(check: MailboxCheck) -> str:
         (check.missing_count, "missing"),
         (check.extra_count, "extra"),
         (check.duplicated_count, "duplicated"),
-        (len(check.missing_folders), "folders missing"),
     ):
         if count:
             text += f", {count} {what}"
+    if check.missing_folders:
+        text += f", {plural(len(check.missing_folders), 'folder')} missing"
     if check.failed or check.skipped:
         text += f", {check.failed} failed, {check.skipped} skipped"
     return text
