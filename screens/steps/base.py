@@ -74,17 +74,24 @@ def register_body(*kinds: Kind):  # type: ignore[no-untyped-def]
     return decorate
 
 
-def reveal(anchor: Widget, result: Widget) -> None:
+def reveal(anchor: Widget | None, result: Widget) -> None:
     """Scroll the step so a check's ``result`` is in view with ``anchor`` (the buttons that ran
     the check, just above it) still on screen; after the next refresh, once the result's new
-    size is known. The operator reads the answer where they pressed, not below the fold."""
+    size is known. The operator reads the answer where they pressed, not below the fold.
+    Without an anchor: the focused widget, when it is in the result's body."""
+    near: Widget = result if anchor is None else anchor
+    focused = result.screen.focused
+    if anchor is None and focused is not None:
+        body = next((a for a in result.ancestors if isinstance(a, StepBody)), None)
+        if body is not None and body in focused.ancestors:
+            near = focused
 
     def scroll() -> None:
-        if result.is_mounted and anchor.is_mounted:
+        if result.is_mounted and near.is_mounted:
             result.scroll_visible(animate=False)
-            anchor.scroll_visible(animate=False)
+            near.scroll_visible(animate=False)
 
-    anchor.call_after_refresh(scroll)
+    near.call_after_refresh(scroll)
 
 
 def body_for(step: Step) -> type[StepBody] | None:

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from wizard.formatting import format_bytes
+from wizard.formatting import format_bytes, plural
 from wizard.playbook import Kind
 from wizard.steps.mailbox_review import (
     CutoverEstimate,
@@ -25,7 +25,7 @@ from wizard.steps.mailbox_review import (
     check_cutover,
 )
 
-from .base import StepBody, register_body
+from .base import StepBody, register_body, reveal
 
 
 @register_body(Kind.MAILBOX_REVIEW)
@@ -140,9 +140,18 @@ class ConfirmBody(StepBody):
             )
         except ValueError as exc:
             status.update(f"Not confirmed: {exc}.")
+            self._reveal(status)
             return
-        status.update(f"{evidence.data['confirmed_by']} confirmed {len(self.rows)} mailboxes.")
+        who, count = evidence.data["confirmed_by"], plural(len(self.rows), "mailbox")
+        later = "" if self.controller.saved_cutover() else " Next: the cutover date below."
+        status.update(f"{who} confirmed {count}.{later}")
+        self._reveal(status)
         self.post_message(StepBody.EvidenceAdded())
+
+    def _reveal(self, status: Static) -> None:
+        """The answer in view, with the row of the button (or field) that asked for it."""
+        button = "#confirm-mailboxes" if status.id == "confirm-status" else "#save-cutover"
+        reveal(self.query_one(button).parent or self, status)
 
     def action_save_cutover(self) -> None:
         status = self.query_one("#cutover-status", Static)
@@ -151,7 +160,9 @@ class ConfirmBody(StepBody):
             day = self.controller.save_cutover(text, self.today(), self.estimate())
         except ValueError as exc:
             status.update(f"Not saved: {exc}.")
+            self._reveal(status)
             return
         self._show_estimate(day)
         status.update(f"Cutover date {day.isoformat()} saved.")
+        self._reveal(status)
         self.post_message(StepBody.EvidenceAdded())

@@ -28,7 +28,7 @@ from ..copy_service import SessionCopy
 from ..messages import CopyFinished, CopyProgressed
 from ..services import session_work
 from ..widgets.folder_plan import FolderPlanPanel
-from .base import StepBody, register_body
+from .base import StepBody, register_body, reveal
 
 SPARKS = "▁▂▃▄▅▆▇█"
 COLUMNS = (
@@ -215,6 +215,11 @@ class CopyBody(StepBody):
             f"ETA {eta} · {failed} failed"
         )
 
+    def _say(self, text: str | None = None) -> None:
+        """The answer to a key or button, under the buttons, in view."""
+        self._update_status(text)
+        reveal(self.query_one("#copy-buttons"), self.query_one("#copy-status"))
+
     def _update_status(self, text: str | None = None) -> None:
         if text is None:
             service = self.service
@@ -253,12 +258,12 @@ class CopyBody(StepBody):
         try:
             started = self.copy.start(self.mode, only_failed=only_failed)
         except CopyError as exc:
-            self._update_status(str(exc))
+            self._say(str(exc))
             self.notify(str(exc), severity="error")
             return
         if not started:
             self.notify("A copy is running already.")
-        self._update_status()
+        self._say()
 
     def action_start(self) -> None:
         self._start()
@@ -276,9 +281,16 @@ class CopyBody(StepBody):
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
         return str(key.value) if key.value is not None else None
 
+    def _idle(self) -> bool:
+        """True, and says so, when no copy runs for a key that steers one."""
+        if self.service.running:
+            return False
+        self.notify("No copy is running: s starts one.")
+        return True
+
     def action_toggle_selected(self) -> None:
         mailbox = self._selected()
-        if mailbox is None or not self.service.running:
+        if self._idle() or mailbox is None:
             return
         if self.service.paused(mailbox):
             self.service.resume(mailbox)
@@ -286,23 +298,26 @@ class CopyBody(StepBody):
             self.service.pause(mailbox)
 
     def action_toggle_all(self) -> None:
-        if not self.service.running:
+        if self._idle():
             return
         if self.service.paused():
             self.service.resume()
-            self._update_status("Resumed.")
+            self._say("Resumed.")
         else:
             self.service.pause()
-            self._update_status("Paused. Press p to resume.")
+            self._say("Paused. Press p to resume.")
 
     def action_cancel_selected(self) -> None:
         mailbox = self._selected()
-        if mailbox is not None:
+        if not self._idle() and mailbox is not None:
             self.service.cancel(mailbox)
+            self.notify(f"Cancelling the copy of {mailbox}.")
 
     def action_cancel_all(self) -> None:
+        if self._idle():
+            return
         self.service.cancel()
-        self._update_status("Cancelling; start again later to go on from here.")
+        self._say("Cancelling; start again later to go on from here.")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Only step 9 has the folder plan panel.

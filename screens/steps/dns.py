@@ -23,7 +23,7 @@ from wizard.session_records import SessionError, when_short
 from wizard.steps.dns_records import DnsCheckController, DnsRecordsController
 from wizard.steps.outlook import OutlookController
 
-from .base import StepBody, register_body
+from .base import StepBody, register_body, reveal
 from .dns_view import FindingList, servers_line, session_resolver
 
 
@@ -48,6 +48,7 @@ class DnsCheckBody(StepBody):
 
     checking = "Checking…"  # the status line while the worker runs
     button_actions: dict[str, str] = {}  # button id -> action name, besides "dns-check"
+    result = ".check-status"  # what a check shows its answer in: scrolled into view
 
     def show_saved(self) -> None:
         """Show the newest results saved in the session."""
@@ -69,7 +70,11 @@ class DnsCheckBody(StepBody):
     def action_check(self) -> None:
         self._show_status(self.checking)
         self.query_one("#dns-check", Button).disabled = True
+        self._reveal()
         self.run_check()
+
+    def _reveal(self) -> None:
+        reveal(self.query_one("#dns-check").parent or self, self.query_one(self.result))
 
     @work(thread=True, exclusive=True, group="dns-check")
     def run_check(self) -> None:
@@ -93,8 +98,10 @@ class DnsCheckBody(StepBody):
         self.query_one("#dns-check", Button).disabled = False
         if error:
             self._show_status(Text(error, style="red"))
+            self._reveal()
             return
         self.show_saved()
+        self._reveal()
         self.post_message(StepBody.EvidenceAdded())
 
 
@@ -133,6 +140,7 @@ class DnsRecordsBody(DnsCheckBody):
 
     checking = "Checking MX and Autodiscover…"
     button_actions = {"dns-copy": "copy_records"}
+    result = "#autodiscover-findings"
 
     def on_mount(self) -> None:
         self._show_records()
@@ -210,6 +218,7 @@ class OutlookBody(DnsCheckBody):
         yield FindingList(id="autodiscover-findings")
 
     checking = "Checking Autodiscover…"
+    result = "#autodiscover-findings"
 
     def show_saved(self) -> None:
         auto = self._last("dns.autodiscover")

@@ -23,7 +23,7 @@ from wizard.steps.mail_redirect import RoutingController
 from wizard.steps.terms import TermsController, describe
 
 from ..widgets.tick_box import TickBox
-from .base import StepBody, register_body
+from .base import StepBody, register_body, reveal
 
 
 class _FormBody(StepBody):
@@ -40,10 +40,12 @@ class _FormBody(StepBody):
     """
 
     def say(self, text: str, *, error: bool = False) -> None:
+        """The answer to what the operator just did, in view with where they did it."""
         status = self.query_one(".status", Static)
         status.update(text)
         status.set_class(error, "error")
         status.set_class(not error, "ok")
+        reveal(None, status)
 
 
 @register_body(Kind.TERMS)

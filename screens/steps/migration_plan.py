@@ -14,7 +14,7 @@ from wizard.playbook import Kind
 from wizard.session import exports_dir
 from wizard.steps.planning import PlanningController
 
-from .base import StepBody, register_body
+from .base import StepBody, register_body, reveal
 
 
 @register_body(Kind.PLANNING)
@@ -52,12 +52,17 @@ class PlanBody(StepBody):
         elif event.button.id == "export-plan":
             self.action_export_plan()
 
+    def _status(self, text: str) -> None:
+        status = self.query_one("#plan-status", Static)
+        status.update(text)
+        reveal(self.query_one("#save-window").parent or self, status)
+
     def action_save_window(self) -> None:
         self.controller.save_window(self.query_one("#window", Input).value)
         self.query_one("#plan", Markdown).update(self.controller.markdown())
-        self.query_one("#plan-status", Static).update("Cutover window saved.")
+        self._status("Cutover window saved.")
 
     def action_export_plan(self) -> None:
         path, _evidence = self.controller.export(exports_dir())
-        self.query_one("#plan-status", Static).update(f"Plan written to {path}")
+        self._status(f"Plan written to {path}")
         self.post_message(StepBody.EvidenceAdded())

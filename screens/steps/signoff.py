@@ -19,7 +19,7 @@ from wizard.session import exports_dir
 from wizard.steps.signoff import SignoffController
 
 from ..widgets.tick_box import TickBox
-from .base import StepBody, register_body
+from .base import StepBody, register_body, reveal
 
 
 @register_body(Kind.SIGNOFF)
@@ -108,10 +108,12 @@ class SignoffBody(StepBody):
             event.stop()
             self.action_export(button.removeprefix("export-"))
 
-    def _status(self, text: str, error: bool = False) -> None:
+    def _status(self, text: str, error: bool = False, *, row: str = "#record-signoff") -> None:
+        """Say what the sign-off or an export did, in view with the buttons' ``row``."""
         status = self.query_one("#signoff-status", Static)
         status.update(text)
         status.set_class(error, "error")
+        reveal(self.query_one(row).parent or self, status)
 
     def action_sign_off(self) -> None:
         try:
@@ -129,5 +131,5 @@ class SignoffBody(StepBody):
 
     def action_export(self, fmt: str) -> None:
         path = export_report(self.store, fmt, exports_dir())
-        self._status(f"Report written to {path}")
+        self._status(f"Report written to {path}", row="#export-html")
         self.post_message(StepBody.EvidenceAdded())

@@ -38,7 +38,7 @@ from wizard.tls import format_fingerprint
 from ..dialogs import ConfirmDialog
 from ..dialogs.csv_import import CsvImportDialog
 from ..dialogs.mailbox import MailboxDialog
-from .base import StepBody, register_body
+from .base import StepBody, register_body, reveal
 
 PLAIN_WARNING = (
     "⚠ PLAIN TEXT: with no encryption every password and every message crosses the network in "
@@ -246,10 +246,12 @@ class SourceSettingsBody(StepBody):
         self.query_one("#cert-line", Static).update(line)
 
     def say(self, text: str, *, error: bool = False, target: str = "#server-status") -> None:
+        """The answer to what the operator just did, in view with where they did it."""
         status = self.query_one(target, Static)
         status.update(text)
         status.set_class(error, "error")
         status.set_class(not error, "ok")
+        reveal(None, status)
 
     def refresh_mailboxes(self, select: int | None = None) -> None:
         table = self.query_one("#mailbox-table", MailboxTable)

@@ -22,7 +22,7 @@ from textual.widgets import Button, DataTable, Static
 
 from wizard.estimate import estimate_copy
 from wizard.events import Event
-from wizard.formatting import format_bytes
+from wizard.formatting import format_bytes, plural
 from wizard.imap.probe import (
     DEFAULT_CONCURRENCY,
     ProbeResult,
@@ -37,7 +37,7 @@ from wizard.playbook import Kind, Step
 from wizard.session_records import SessionError
 from wizard.steps.connection_test import source_refusal
 
-from .base import StepBody
+from .base import StepBody, reveal
 
 if TYPE_CHECKING:
     from wizard.store import SessionStore
@@ -174,10 +174,32 @@ class SourceTestPanel(Widget):
             elif not self.states:
                 text = f"No mailboxes yet: add them in step {self._settings_step}."
             elif self._busy:
-                text = f"Testing {len(self._busy)} mailboxes, {self.concurrency} at a time…"
+                text = (
+                    f"Testing {plural(len(self._busy), 'mailbox')}, {self.concurrency} at a time…"
+                )
             else:
-                text = "Press t to test all mailboxes, f to retest the failed ones, r for this row."
+                text = self._outcome()
         self.query_one("#source-status", Static).update(text)
+
+    def _outcome(self) -> str:
+        """The last test's answer and what to do about it, for the line under the buttons."""
+        failed = [m for m, s in self.states.items() if s is ProbeState.FAILED]
+        untested = sum(1 for s in self.states.values() if s is None)
+        keys = "Press t to test all mailboxes, f to retest the failed ones, r for this row."
+        if untested == len(self.states):
+            return keys
+        if failed:
+            return (
+                f"{len(failed)} of {plural(len(self.states), 'mailbox')} failed (first: "
+                f"{failed[0]}): its reason is under the table; fix the login or the server "
+                f"(step {self._settings_step}), then retest them (f)."
+            )
+        if untested:
+            return f"The tested mailboxes log in; {untested} not tested yet. {keys}"
+        return (
+            f"All {plural(len(self.states), 'mailbox')} log in and are measured: check the "
+            "target mailboxes next (the Target (Exchange) tab)."
+        )
 
     def _show_totals(self) -> None:
         count = len(self.states)
@@ -274,6 +296,7 @@ class SourceTestPanel(Widget):
             self._show_row(login)
         self._show_status()
         self._show_totals()
+        self._reveal()
         self._run(settings, todo)
 
     @work(thread=True, group="imap-source-test", exit_on_error=False)
@@ -340,4 +363,8 @@ class SourceTestPanel(Widget):
             self._busy.discard(login)
         self._show_status()
         self._show_totals()
+        self._reveal()
         self.post_message(StepBody.EvidenceAdded())
+
+    def _reveal(self) -> None:
+        reveal(self.query_one("#source-buttons"), self.query_one("#source-status"))

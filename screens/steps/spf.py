@@ -28,6 +28,7 @@ class SpfBody(DnsCheckBody):
     ]
     controller: SpfController
     checking = "Checking SPF…"
+    result = "#spf-records"  # above the buttons: what is published now
     button_actions = {"spf-copy": "copy_recommended"}
     DEFAULT_CSS = """
     SpfBody #spf-recommended { text-style: bold; padding: 0 1; border: round $success 50%; }

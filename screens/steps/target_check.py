@@ -47,14 +47,14 @@ from wizard.exchange.target_mailboxes import (
     save_checks,
     session_passwords,
 )
-from wizard.formatting import format_bytes
+from wizard.formatting import format_bytes, plural
 from wizard.playbook import Kind, Step
 from wizard.secrets import SecretStore, remember_secret_key, target_password_key
 from wizard.session import exports_dir
 from wizard.session_records import SessionError
 from wizard.steps.connection_test import target_refusal
 
-from .base import StepBody
+from .base import StepBody, reveal
 from .dns_view import session_resolver
 
 if TYPE_CHECKING:
@@ -263,7 +263,9 @@ class TargetCheckPanel(Widget):
         self.query_one("#target-totals", Static).update(text)
 
     def _status(self, text: str) -> None:
+        """Say what an action did, under the buttons, scrolled into view."""
         self.query_one("#target-status", Static).update(text)
+        reveal(self.query_one("#target-buttons"), self.query_one("#target-autodiscover-result"))
 
     def _highlighted(self) -> str | None:
         table = self.query_one("#target-table", DataTable)
@@ -370,7 +372,7 @@ class TargetCheckPanel(Widget):
         for key in todo:
             self.states[key] = "checking"
             self._show_row(key)
-        self._status(f"Checking {len(todo)} mailboxes on {settings.host}…")
+        self._status(f"Checking {plural(len(todo), 'mailbox')} on {settings.host}…")
         self._run(settings, [self.addresses[k] for k in todo])
 
     @work(thread=True, group="exchange-target-check", exit_on_error=False)
@@ -407,8 +409,23 @@ class TargetCheckPanel(Widget):
         evidence = save_checks(self.store, message.settings, message.results)
         for result in message.results:
             self._busy.discard(result.mailbox.lower())
-        self._status(evidence.summary)
+        self._status(f"{evidence.summary}. {self._next_step()}")
         self.post_message(StepBody.EvidenceAdded())
+
+    def _next_step(self) -> str:
+        """What to do after a check, by what the rows show now."""
+        states = list(self.states.values())
+        if "missing" in states:
+            return (
+                "Next: export the list of the missing ones (e) for the provider's admins, and "
+                "check again (c) once they are made."
+            )
+        if "error" in states:
+            return "The highlighted row's error is under the table: fix it and check again (c)."
+        if None in states:
+            return "Some mailboxes are not checked yet: check all (c)."
+        review = self.store.playbook.number_of(Kind.MAILBOX_REVIEW)
+        return f"Every target mailbox exists: the customer confirms them in step {review}."
 
     def action_export_list(self) -> None:
         rows = provisioning_rows(self.store)
