@@ -3,15 +3,18 @@
 Session form: ``onboard copy SESSION [--mailbox ADDR]... [--differential] [--dry-run]`` copies the
 session's mailboxes with its source server and target. Ad-hoc form: ``onboard copy --source URL
 --dest URL`` copies one mailbox between two servers, keeping its ledger in a small session file of
-its own. Several copies of different mailboxes of one session may run at once; a second copy of a
+its own; with ``--mailboxes FILE.csv`` and URLs without a user (the bulk form, wizard/copy/bulk.py)
+it copies every mailbox of the list in one process, progress on stderr and a table at the end.
+Several copies of different mailboxes of one session may run at once; a second copy of a
 mailbox that another copy holds is refused (wizard/copy/holds.py, exit code 4). ``onboard verify``
-takes the same two forms (and flags) and compares without writing to either side.
+takes the same three forms (and flags) and compares without writing to either side.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -19,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..activity import event_logger
+from ..activity import add_secret, event_logger
 from ..cliutil import (
     Exit,
     fail,
@@ -30,12 +33,15 @@ from ..cliutil import (
 )
 from ..endpoint import Endpoint, parse_endpoint
 from ..events import Done, Event, Failure
-from ..formatting import format_bytes, format_duration
+from ..formatting import format_bytes, format_duration, plural, text_table
+from ..forms import printable
 from ..playbook import Kind, default_playbook
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
 from ..session_checks import session_vanished, vanished_message
 from ..store import SessionStore
+from . import bulk
+from .bulk import BULK_HELP, COPY_FORMS, DEST_ENV, SOURCE_ENV
 from .connect import source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
@@ -43,9 +49,6 @@ from .folder_map import PlanOptions, Role, parse_role_override
 from .ledger import CopyLedger, RunMode
 from .service import record_copy_evidence
 from .verify import FolderCheck, MailboxCheck, Verification, verify
-
-SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
-DEST_ENV = "ONBOARD_DEST_PASSWORD"
 
 
 def progress_line(p: MailboxProgress) -> str:
@@ -229,19 +232,23 @@ def adhoc_ledger_path(source: Endpoint, dest: Endpoint) -> Path:
     return data_dir() / "copies" / f"{name}.onboard"
 
 
-def open_adhoc_ledger(path: Path, source: Endpoint, dest: Endpoint) -> SessionStore:
+def open_adhoc_ledger(
+    path: Path, description: str, what: str, *, create: bool
+) -> SessionStore | None:
+    """The ledger of an ad-hoc copy, made first when ``create`` (a verification makes none and
+    gets None when there is no ledger yet: nothing is known as skipped or failed)."""
     from ..profile import example_profile
     from ..store import SessionExists
 
     if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(SessionExists):  # another copy created it a moment ago
             SessionStore.create(
-                path,
-                customer=f"ad-hoc copy {source.display} to {dest.display}",
-                domain="adhoc.invalid",
-                profile=example_profile(),
+                path, customer=description, domain="adhoc.invalid", profile=example_profile()
             ).close()
-    return open_session_file(path, lock="shared", what="onboard copy")
+    return open_session_file(path, lock="shared", what=what)
 
 
 def adhoc_job(args: argparse.Namespace) -> tuple[Endpoint, Endpoint, MailboxJob]:
@@ -270,7 +277,7 @@ def session_or_adhoc_jobs(
 ) -> tuple[SessionStore | None, list[MailboxJob]]:
     """The session's mailbox jobs, or the one ad-hoc job, with the store they record in. A copy
     creates its ad-hoc ledger; a verification creates nothing (no ledger: nothing to record in)."""
-    if args.session and (args.source or args.dest):
+    if args.session and (args.source or args.dest or args.mailboxes):
         fail("give either a SESSION or --source and --dest, not both", Exit.USAGE)
     if args.session:
         from .session_jobs import SessionNotReady, session_jobs
@@ -283,13 +290,46 @@ def session_or_adhoc_jobs(
             fail(str(exc), Exit.USAGE)
     if not (args.source and args.dest):
         fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
+    if args.mailboxes:
+        return bulk_adhoc_jobs(args, what, create_ledger=create_ledger)
     source, dest, job = adhoc_job(args)
     path = Path(args.ledger) if args.ledger else adhoc_ledger_path(source, dest)
-    if create_ledger:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return open_adhoc_ledger(path, source, dest), [job]
-    store = open_session_file(path, lock="shared", what=what) if path.exists() else None
-    return store, [job]
+    description = f"ad-hoc copy {source.display} to {dest.display}"
+    return open_adhoc_ledger(path, description, what, create=create_ledger), [job]
+
+
+def bulk_adhoc_jobs(
+    args: argparse.Namespace, what: str, *, create_ledger: bool
+) -> tuple[SessionStore | None, list[MailboxJob]]:
+    """The jobs of the bulk form, one per row of ``--mailboxes``, and their shared ledger; every
+    row and every password is checked before anything is copied (exit code 2 otherwise)."""
+    try:
+        source, dest = bulk.bulk_servers(args.source, args.dest)
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
+    source, dest = source.with_pin(args.pin), dest.with_pin(args.dest_pin)
+    try:
+        rows = bulk.read_mailbox_list(args.mailboxes, dest, args.mailbox or ())
+        rows = bulk.with_passwords(rows, os.environ, source=args.mailboxes)
+    except bulk.MailboxListRefused as exc:
+        for problem in exc.problems:
+            print(printable(f"{exc.source}: {problem}"), file=sys.stderr)
+        fail(str(exc), Exit.USAGE)
+    jobs = bulk.bulk_jobs(source, dest, rows, plan_options(args))
+    path = Path(args.ledger) if args.ledger else bulk.bulk_ledger_path(source, dest)
+    servers = f"from {bulk.server_display(source)} to {bulk.server_display(dest)}"
+    store = open_adhoc_ledger(path, f"bulk copy {servers}", what, create=create_ledger)
+    if store is not None:
+        for row in rows:  # a password of the file must not reach the activity log
+            add_secret(store, row.password)
+            add_secret(store, row.target_password)
+    doing = "copying" if create_ledger else "verifying"
+    ledger = path if store is not None else "none yet"
+    print(
+        f"onboard: {doing} {plural(len(jobs), 'mailbox')} {servers} (ledger {ledger})",
+        file=sys.stderr,
+    )
+    return store, jobs
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
@@ -298,8 +338,9 @@ def cmd_copy(args: argparse.Namespace) -> int:
     if found is None:  # not reached: a copy always has its session or creates its ledger
         fail("no session or ledger to record the copy in", Exit.USAGE)
     store: SessionStore = found
+    in_bulk = bool(args.mailboxes)  # its stdout is the table or the JSON: progress to stderr
     try:
-        progress = TextProgress(out, err, quiet=args.json)
+        progress = TextProgress(err if in_bulk else out, err, quiet=args.json and not in_bulk)
         settings = settings_from(args)
         sink = event_logger(store, "copy", inner=progress)
         engine = CopyEngine(CopyLedger(store), jobs, settings, sink=sink)
@@ -311,9 +352,16 @@ def cmd_copy(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print_json(result_data(result))
+        data = result_data(result)
+        if in_bulk:
+            logins = {job.mailbox: job.label for job in jobs}
+            for mailbox in data["mailboxes"]:
+                mailbox["source_login"] = logins.get(mailbox["mailbox"], "")
+        print_json(data)
     elif args.dry_run:
         print_dry_run(result, out)
+    elif in_bulk:
+        out.write(bulk.summary_table(result, jobs))
     return int(exit_code(result))
 
 
@@ -351,9 +399,7 @@ def print_verification(result: Verification, out: TextIO) -> None:
             if not f.target_exists:
                 verdict += ": no such folder on the target"
             rows.append((f"{name} -> {f.target_folder}", *map(str, _figures(f)), verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for r in rows:
-        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
+    out.write(text_table(rows))
     for m in result.mailboxes:
         for f in m.folders:
             for what, listed, count in (
@@ -426,10 +472,14 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
         "copy",
         help="copy mailboxes from the IMAP server to the target (resumable)",
         description=(
-            "Copy the session's mailboxes, or one mailbox ad hoc with --source and --dest. "
-            "Rerunning goes on from the ledger and never duplicates. Passwords come from "
-            f"{SOURCE_ENV} / {DEST_ENV}, the keyring, or a prompt."
+            "Copy the session's mailboxes, one mailbox ad hoc with --source and --dest, or\n"
+            "every mailbox of a CSV list ad hoc. Rerunning goes on from the ledger and never\n"
+            f"duplicates. Passwords come from {SOURCE_ENV} /\n"
+            f"{DEST_ENV}, the keyring, or a prompt (in the bulk form: the file\n"
+            "first, and never a prompt).\n\n" + COPY_FORMS
         ),
+        epilog=BULK_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
     _common(p)
@@ -452,9 +502,10 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
         "verify",
         help="compare source and target folder by folder (read-only on both)",
         description=(
-            "Compare the session's mailboxes, or one mailbox ad hoc with --source and --dest, "
-            "folder by folder: counts, and missing, extra and duplicated messages. Reads both "
-            "sides only (EXAMINE, no folder created). Exits non-zero on any difference."
+            "Compare the session's mailboxes, one mailbox ad hoc with --source and --dest, or "
+            "every mailbox of a CSV list with --mailboxes (the forms and passwords of `onboard "
+            "copy`), folder by folder: counts, and missing, extra and duplicated messages. Reads "
+            "both sides only (EXAMINE, no folder created). Exits non-zero on any difference."
         ),
     )
     p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
@@ -469,11 +520,21 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
 
 def _adhoc(p: argparse.ArgumentParser) -> None:
     """The flags of the ad-hoc form, alike for copy and verify."""
-    p.add_argument("--source", metavar="URL", help="imaps://user@host[:port] (ad-hoc form)")
-    p.add_argument("--dest", metavar="URL", help="imaps://... or ews://user@host (ad-hoc form)")
+    p.add_argument(
+        "--source", metavar="URL", help="imaps://user@host[:port]; imaps://host[:port] in bulk"
+    )
+    p.add_argument(
+        "--dest", metavar="URL", help="imaps://... or ews://user@host; without the user in bulk"
+    )
+    p.add_argument(
+        "--mailboxes",
+        metavar="FILE.csv",
+        help="the bulk form: every mailbox of this list (columns of `onboard mailboxes import`, "
+        "plus target_login and target_password)",
+    )
     p.add_argument("--pin", metavar="SHA256", help="trust the source's certificate by fingerprint")
     p.add_argument("--dest-pin", metavar="SHA256", help="trust the target's certificate")
-    p.add_argument("--ledger", metavar="FILE", help="ledger file of an ad-hoc copy")
+    p.add_argument("--ledger", metavar="FILE", help="ledger file of an ad-hoc or bulk copy")
     p.add_argument("--exclude", action="append", metavar="PATTERN", help="leave folders out")
     p.add_argument(
         "--exclude-role",
