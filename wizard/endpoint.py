@@ -33,6 +33,11 @@ class Endpoint:
     def display(self) -> str:
         return f"{self.kind}://{self.user}@{self.host}:{self.port}{self.path}"
 
+    @property
+    def server(self) -> str:
+        """The server alone, without the user: ``imap://host:993``."""
+        return f"{self.kind}://{self.host}:{self.port}{self.path}"
+
     def with_pin(self, pin: str | None) -> Endpoint:
         return replace(self, pin=normalise_pin(pin)) if pin else self
 

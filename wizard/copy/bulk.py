@@ -188,10 +188,6 @@ def bulk_jobs(
     return jobs
 
 
-def server_display(endpoint: Endpoint) -> str:
-    return f"{endpoint.kind}://{endpoint.host}:{endpoint.port}{endpoint.path}"
-
-
 def bulk_ledger_path(source: Endpoint, dest: Endpoint) -> Path:
     """The default ledger of bulk copies between these two servers, whatever the list."""
     name = slugify(f"bulk-{source.host}-{source.port}-to-{dest.host}-{dest.port}")
@@ -259,7 +255,6 @@ __all__ = [
     "bulk_ledger_path",
     "bulk_servers",
     "read_mailbox_list",
-    "server_display",
     "summary_table",
     "with_passwords",
 ]

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
@@ -64,10 +65,14 @@ def progress_line(p: MailboxProgress) -> str:
 class TextProgress:
     """An EventSink for the terminal: a line per mailbox now and then, failures at once."""
 
-    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool = False) -> None:
+    def __init__(
+        self, out: TextIO, err: TextIO, *, quiet: bool = False, every: float = 0.0
+    ) -> None:
         self.out = out
         self.err = err
         self.quiet = quiet
+        self.every = every  # seconds between two rounds of progress lines at the least
+        self._last_round = 0.0
         self.latest: dict[str, MailboxProgress] = {}
         self.printed: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -89,8 +94,9 @@ class TextProgress:
                 self.out.flush()
 
     def tick(self) -> None:
-        if self.quiet:
+        if self.quiet or time.monotonic() - self._last_round < self.every:
             return
+        self._last_round = time.monotonic()
         with self._lock:
             for mailbox, progress in self.latest.items():
                 if progress.state.finished:
@@ -317,7 +323,7 @@ def bulk_adhoc_jobs(
         fail(str(exc), Exit.USAGE)
     jobs = bulk.bulk_jobs(source, dest, rows, plan_options(args))
     path = Path(args.ledger) if args.ledger else bulk.bulk_ledger_path(source, dest)
-    servers = f"from {bulk.server_display(source)} to {bulk.server_display(dest)}"
+    servers = f"from {source.server} to {dest.server}"
     store = open_adhoc_ledger(path, f"bulk copy {servers}", what, create=create_ledger)
     if store is not None:
         for row in rows:  # a password of the file must not reach the activity log
@@ -340,7 +346,12 @@ def cmd_copy(args: argparse.Namespace) -> int:
     store: SessionStore = found
     in_bulk = bool(args.mailboxes)  # its stdout is the table or the JSON: progress to stderr
     try:
-        progress = TextProgress(err if in_bulk else out, err, quiet=args.json and not in_bulk)
+        # In bulk, a round of lines every 5 s at most: enough for a script's log, not a flood.
+        progress = (
+            TextProgress(err, err, every=5.0)
+            if in_bulk
+            else TextProgress(out, err, quiet=args.json)
+        )
         settings = settings_from(args)
         sink = event_logger(store, "copy", inner=progress)
         engine = CopyEngine(CopyLedger(store), jobs, settings, sink=sink)
