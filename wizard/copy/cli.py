@@ -37,6 +37,7 @@ from ..events import Done, Event, Failure
 from ..formatting import format_bytes, format_duration, plural, text_table
 from ..forms import printable
 from ..playbook import Kind, default_playbook
+from ..redaction import redact_in_use
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
 from ..session_checks import session_vanished, vanished_message
@@ -83,12 +84,12 @@ class TextProgress:
                 self.latest[event.subject] = event
             elif isinstance(event, Failure) and event.code == "message":
                 detail = event.detail
-                self.err.write(
+                self.err.write(  # a server's reason may quote the login it was sent
                     f"{event.subject}: {detail.get('folder')} UID {detail.get('uid')} "
-                    f"failed: {event.reason}\n"
+                    f"failed: {redact_in_use(event.reason)}\n"
                 )
             elif isinstance(event, CopyLog) and event.level != "info":
-                self.err.write(f"{event.subject}: {event.message}\n")
+                self.err.write(f"{event.subject}: {redact_in_use(event.message)}\n")
             elif isinstance(event, Done) and not self.quiet:
                 self.out.write(f"{event.subject}: {event.summary}\n")
                 self.out.flush()
@@ -372,7 +373,7 @@ def cmd_copy(args: argparse.Namespace) -> int:
     elif args.dry_run:
         print_dry_run(result, out)
     elif in_bulk:
-        out.write(bulk.summary_table(result, jobs))
+        out.write(printable(redact_in_use(bulk.summary_table(result, jobs))))
     return int(exit_code(result))
 
 
