@@ -16,6 +16,7 @@ from wizard.copy.bulk import MailboxListRefused, read_mailbox_list, with_passwor
 from wizard.copy.cli import DEST_ENV, SOURCE_ENV
 from wizard.copy.holds import take_hold
 from wizard.endpoint import parse_server
+from wizard.imap.mailbox_list import parse_mailbox_csv
 from wizard.secrets import SecretStore, source_password_key, target_password_key
 from wizard.store import SessionStore
 
@@ -347,3 +348,21 @@ def test_one_mailbox_failing_makes_the_run_fail_and_the_others_are_copied(
     assert "1 ok, 1 to look at" in out
     assert "Wrong-Passw0rd" not in out + err
     assert sum(bodies(dst.client(pairs[0][1]), "INBOX").values()) == 1
+
+
+def test_the_list_takes_step_3s_layouts_and_step_3_still_refuses_the_bulk_columns(
+    tmp_path: Path,
+) -> None:
+    m365 = write_csv(
+        tmp_path / "m365.csv",
+        ["EmailAddress,UserName,Password", "anna@bulk.example,anna.alt,From-Csv1"],
+    )
+    (row,) = read_mailbox_list(m365, parse_server("imaps://127.0.0.1"))
+    assert (row.source_login, row.target_address, row.password) == (
+        "anna.alt",
+        "anna@bulk.example",
+        "From-Csv1",
+    )
+    assert row.target_login == "" and row.target_password == ""
+    step_3 = parse_mailbox_csv("login,target,target_login\nanna,anna@bulk.example,a\n")
+    assert not step_3.ok and "unknown column 'target_login'" in str(step_3.problems[0])
