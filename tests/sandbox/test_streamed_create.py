@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from tests.servers.ews import close_exchangelib, sandbox_account
+from tests.servers.ews import USER, close_exchangelib, sandbox_account
 from wizard.copy.connect import target_factory
 from wizard.copy.target import OutgoingMessage
-from wizard.devservers.ews import EWS_PATH, EwsSandbox
+from wizard.devservers.ews import EWS_PATH, EwsSandbox, ntlm_available
 from wizard.endpoint import parse_endpoint
 from wizard.events import ignore
 from wizard.exchange import Access, AuthType, ExchangeMailbox, ExchangeSettings, MimeMessage
@@ -163,3 +163,28 @@ def test_the_request_is_what_exchangelib_writes_for_the_message(
             )
         ).replace(base64.b64encode(b"MIME").decode(), mime)
         assert xml_to_str(ours.get_payload(items=[message], folder=folder, **kwargs)) == expected
+
+
+def test_a_streamed_request_survives_the_ntlm_handshake(ews_sandbox: EwsSandbox) -> None:
+    """NTLM answers the first request of a connection with 401 and the client sends it again."""
+    if not ntlm_available():
+        pytest.skip("the stand-in offers NTLM only with pyspnego's NTLM internals")
+    ews_sandbox.add_service_account("SANDBOX\\svc-ntlm", "pw-ntlm")
+    settings = ExchangeSettings(
+        ews_sandbox.url,
+        auth=AuthType.NTLM,
+        access=Access.IMPERSONATION,
+        service_account="SANDBOX\\svc-ntlm",
+    )
+    raws = [big_message(size)[0] for size in (3 * 1024, 2 * MB)]
+    with ExchangeMailbox.open(settings, USER, "pw-ntlm") as mailbox:
+        ref = mailbox.ensure_folder(("NTLM",))
+        mailbox.account.protocol.close()  # the CreateItem then opens a connection: 401 first
+        before = len(ews_sandbox.requests)
+        outcomes = mailbox.write_batch(ref, [MimeMessage(n, r) for n, r in enumerate(raws)])
+    assert [o.ok for o in outcomes] == [True, True]
+    sent = ews_sandbox.requests[before:]
+    assert [r.status for r in sent] == [401, 401, 200]  # NTLM: the whole body, three times
+    assert [r.operation for r in sent if r.status == 200] == ["CreateItem"]
+    assert [r.request_bytes > 2 * MB for r in sent if r.operation == "CreateItem"] == [True]
+    assert [i.mime for i in ews_sandbox.mailbox(USER).items_in("NTLM")] == raws
