@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.servers.ews import USER, close_exchangelib, sandbox_account
+from tests.servers.ews import PASSWORD, USER, close_exchangelib, sandbox_account
 from wizard.copy.connect import target_factory
 from wizard.copy.target import OutgoingMessage
 from wizard.devservers.ews import EWS_PATH, EwsSandbox, ntlm_available
@@ -156,7 +156,7 @@ def test_the_request_is_what_exchangelib_writes_for_the_message(
         ours = streamed_create_item(account, [message])
         theirs = CreateItem(account=account, chunk_size=1)
         kwargs = {"message_disposition": "SaveOnly", "send_meeting_invitations": "SendToNone"}
-        mime = ours.tokens[id(message)].decode()
+        mime = ours.tokens[0].decode()
         expected = xml_to_str(
             theirs.get_payload(
                 items=[exchangelib_message(account, folder, message)], folder=folder, **kwargs
@@ -188,3 +188,13 @@ def test_a_streamed_request_survives_the_ntlm_handshake(ews_sandbox: EwsSandbox)
     assert [r.operation for r in sent if r.status == 200] == ["CreateItem"]
     assert [r.request_bytes > 2 * MB for r in sent if r.operation == "CreateItem"] == [True]
     assert [i.mime for i in ews_sandbox.mailbox(USER).items_in("NTLM")] == raws
+
+
+def test_the_same_message_twice_in_a_batch_is_written_twice(ews_sandbox: EwsSandbox) -> None:
+    settings = ExchangeSettings(ews_sandbox.url, auth=AuthType.BASIC, access=Access.DELEGATE)
+    twin = MimeMessage(7, big_message(2048)[0], ("\\Seen",))
+    with ExchangeMailbox.open(settings, USER, PASSWORD) as mailbox:
+        ref = mailbox.ensure_folder(("Twins",))
+        outcomes = mailbox.write_batch(ref, [twin, twin])
+    assert [o.ok for o in outcomes] == [True, True]
+    assert [i.mime for i in ews_sandbox.mailbox(USER).items_in("Twins")] == [twin.raw] * 2

@@ -159,9 +159,9 @@ def _service_class() -> type:
 
         def __init__(self, *args: Any, messages: Sequence[MimeMessage], **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            tokens = [base64.b64encode(placeholder(n)) for n in range(len(messages))]
-            self.tokens = {id(m): t for m, t in zip(messages, tokens, strict=True)}
-            self.mime = {t: m.raw for m, t in zip(messages, tokens, strict=True)}
+            # One request for all of them (chunk_size), so get_payload sees them in this order.
+            self.tokens = [base64.b64encode(placeholder(n)) for n in range(len(messages))]
+            self.mime = {t: m.raw for m, t in zip(messages, self.tokens, strict=True)}
 
         def get_payload(
             self,
@@ -180,8 +180,8 @@ def _service_class() -> type:
             version = self.account.version
             payload.append(folder_ids_element([folder], version, tag="m:SavedItemFolderId"))
             elems = create_element("m:Items")
-            for message in items:
-                elems.append(message_element(message, self.tokens[id(message)].decode("ascii")))
+            for message, token in zip(items, self.tokens, strict=True):
+                elems.append(message_element(message, token.decode("ascii")))
             payload.append(elems)
             return payload
 
