@@ -127,7 +127,7 @@ def message_element(message: MimeMessage, mime_text: str) -> Any:
         extended(PR_MESSAGE_DELIVERY_TIME, "SystemTime", ews_time(received).ewsformat())
     for name, default in _RECEIPT_DEFAULTS:
         child(elem, name, default)
-    child(elem, "t:IsRead", "1" if message.seen else "0")
+    child(elem, "t:IsRead", str(int(message.seen)))  # xs:boolean as exchangelib writes it
     child(elem, "t:IsResponseRequested", "0")
     return elem
 
