@@ -28,41 +28,9 @@ from .connect import source_factory, target_factory
 from .engine import CopyResult, MailboxJob, MailboxResult
 from .events import MailboxState
 from .folder_map import PlanOptions
+from .verbs import DEST_ENV, SOURCE_ENV
 
-SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
-DEST_ENV = "ONBOARD_DEST_PASSWORD"
 ADHOC_SECRETS = "adhoc"  # the keyring scope of the ad-hoc forms, single and bulk
-
-# `onboard copy --help`: the three forms, and the bulk form in full.
-COPY_FORMS = """forms:
-  onboard copy SESSION [--mailbox ADDR]...
-      the session's mailboxes, with its servers and passwords
-  onboard copy --source imaps://USER@HOST[:PORT]
-               --dest imaps://USER@HOST[:PORT]|ews://USER@HOST
-      one mailbox ad hoc, its ledger under the data folder (or --ledger FILE)
-  onboard copy --source imaps://HOST[:PORT] --dest imaps://HOST[:PORT]|ews://HOST
-               --mailboxes FILE.csv [--concurrency N] [--mailbox ADDR]...
-      every mailbox of the list in one process (the bulk form: URLs without user)
-"""
-
-BULK_HELP = f"""the bulk form:
-  FILE.csv has the columns of `onboard mailboxes import` (source_login,
-  source_password, target_address, display_name; or Microsoft 365's EmailAddress,
-  UserName, Password) and, optionally, target_login (an IMAP target whose login is
-  not the address) and target_password. A password comes from the file, else the
-  keyring ("adhoc" entries source:LOGIN and target:LOGIN), else
-  {SOURCE_ENV} / {DEST_ENV}, which serve every
-  mailbox without one of its own; none is ever printed. A bad row, or a mailbox
-  without a password, is listed with its line and nothing is copied (exit code 2).
-
-  All mailboxes share one ledger (--ledger FILE, else one per pair of servers), so
-  a rerun resumes each mailbox and copies nothing twice. Progress goes to stderr,
-  a line per mailbox; stdout gets a table (per mailbox: messages copied, already
-  there, skipped and failed, size copied, time, result) or, with --json, the same
-  as JSON. A mailbox not copied in full makes the exit code non-zero: 1 (failed
-  messages or mailboxes), 4 (another copy holds one), 6 (a server unreachable or
-  a login refused), 130 (interrupted).
-"""
 
 
 class MailboxListRefused(ValueError):
@@ -246,10 +214,6 @@ def summary_table(result: CopyResult, jobs: Sequence[MailboxJob]) -> str:
 
 __all__ = [
     "ADHOC_SECRETS",
-    "BULK_HELP",
-    "COPY_FORMS",
-    "DEST_ENV",
-    "SOURCE_ENV",
     "MailboxListRefused",
     "bulk_jobs",
     "bulk_ledger_path",

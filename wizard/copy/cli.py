@@ -43,13 +43,13 @@ from ..session import data_dir, slugify
 from ..session_checks import session_vanished, vanished_message
 from ..store import SessionStore
 from . import bulk
-from .bulk import BULK_HELP, COPY_FORMS, DEST_ENV, SOURCE_ENV
 from .connect import source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
 from .folder_map import PlanOptions, Role, parse_role_override
 from .ledger import CopyLedger, RunMode
 from .service import record_copy_evidence
+from .verbs import DEST_ENV, SOURCE_ENV
 from .verify import FolderCheck, MailboxCheck, Verification, verify
 
 
@@ -468,104 +468,4 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return int(Exit.OK if result.ok else Exit.PROBLEMS)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--mailbox",
-        action="append",
-        metavar="ADDR",
-        help="only this mailbox (target address or source login); repeat for more",
-    )
-    p.add_argument("--concurrency", type=int, default=4, metavar="N", help="mailboxes at once")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-
-
-def register(subparsers: Any, check_subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "copy",
-        help="copy mailboxes from the IMAP server to the target (resumable)",
-        description=(
-            "Copy the session's mailboxes, one mailbox ad hoc with --source and --dest, or\n"
-            "every mailbox of a CSV list ad hoc. Rerunning goes on from the ledger and never\n"
-            f"duplicates. Passwords come from {SOURCE_ENV} /\n"
-            f"{DEST_ENV}, the keyring, or a prompt (in the bulk form: the file\n"
-            "first, and never a prompt).\n\n" + COPY_FORMS
-        ),
-        epilog=BULK_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
-    _common(p)
-    p.add_argument(
-        "--differential",
-        action="store_true",
-        help="copy only what is new (the differential copy step)",
-    )
-    p.add_argument("--dry-run", action="store_true", help="show the plan, copy nothing")
-    p.add_argument("--retry-failed", action="store_true", help="retry only failed messages")
-    p.add_argument(
-        "--reconcile",
-        action="store_true",
-        help="list every target folder first and send only what it lacks, whatever the ledger says",
-    )
-    _adhoc(p)
-    p.set_defaults(handler=cmd_copy)
-
-    p = subparsers.add_parser(
-        "verify",
-        help="compare source and target folder by folder (read-only on both)",
-        description=(
-            "Compare the session's mailboxes, one mailbox ad hoc with --source and --dest, or "
-            "every mailbox of a CSV list with --mailboxes (the forms and passwords of `onboard "
-            "copy`), folder by folder: counts, and missing, extra and duplicated messages. Reads "
-            "both sides only (EXAMINE, no folder created). Exits non-zero on any difference."
-        ),
-    )
-    p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
-    _common(p)
-    verify_steps = [
-        default_playbook().number_of(k) for k in (Kind.VERIFY_INITIAL, Kind.VERIFY_FINAL)
-    ]
-    p.add_argument("--step", choices=verify_steps, help="record as evidence of this step")
-    _adhoc(p)
-    p.set_defaults(handler=cmd_verify)
-
-
-def _adhoc(p: argparse.ArgumentParser) -> None:
-    """The flags of the ad-hoc form, alike for copy and verify."""
-    p.add_argument(
-        "--source", metavar="URL", help="imaps://user@host[:port]; imaps://host[:port] in bulk"
-    )
-    p.add_argument(
-        "--dest", metavar="URL", help="imaps://... or ews://user@host; without the user in bulk"
-    )
-    p.add_argument(
-        "--mailboxes",
-        metavar="FILE.csv",
-        help="the bulk form: every mailbox of this list (columns of `onboard mailboxes import`, "
-        "plus target_login and target_password)",
-    )
-    p.add_argument("--pin", metavar="SHA256", help="trust the source's certificate by fingerprint")
-    p.add_argument("--dest-pin", metavar="SHA256", help="trust the target's certificate")
-    p.add_argument("--ledger", metavar="FILE", help="ledger file of an ad-hoc or bulk copy")
-    p.add_argument("--exclude", action="append", metavar="PATTERN", help="leave folders out")
-    p.add_argument(
-        "--exclude-role",
-        action="append",
-        choices=[r.value for r in Role if r is not Role.INBOX],
-        help="leave a special folder out (e.g. trash, junk)",
-    )
-    p.add_argument("--max-size", type=float, metavar="MB", help="skip messages larger than this")
-    p.add_argument(
-        "--copy-deleted",
-        action="store_true",
-        help="copy messages flagged \\Deleted but not expunged (skipped by default)",
-    )
-    p.add_argument(
-        "--folder-role",
-        action="append",
-        metavar="FOLDER=ROLE",
-        help="override a source folder's role (sent, drafts, trash, junk, archive or none)",
-    )
-
-
-__all__ = ["TextProgress", "cmd_copy", "cmd_verify", "register"]
+__all__ = ["DEST_ENV", "SOURCE_ENV", "TextProgress", "cmd_copy", "cmd_verify"]
