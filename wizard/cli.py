@@ -33,7 +33,13 @@ from .forms import printable
 from .imap import verbs as imap_verbs
 from .profile import ProfileError, ProviderProfile, load_profile
 from .redaction import redact_in_use
-from .secrets import SecretsFileError, open_file_store, set_passphrase_prompt
+from .secrets import (
+    DEST_PASSWORD_ENV,
+    SOURCE_PASSWORD_ENV,
+    SecretsFileError,
+    open_file_store,
+    set_passphrase_prompt,
+)
 from .session import (
     create_session,
     delete_session,
@@ -309,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
             "start screen."
         ),
         epilog=EXIT_CODES_HELP + "\nenvironment:\n"
-        "  ONBOARD_SOURCE_PASSWORD  password for the old IMAP server (headless verbs)\n"
-        "  ONBOARD_DEST_PASSWORD    password for the target (Exchange or IMAP)\n"
+        f"  {SOURCE_PASSWORD_ENV}  password for the old IMAP server (headless verbs)\n"
+        f"  {DEST_PASSWORD_ENV}    password for the target (Exchange or IMAP)\n"
         "  ONBOARD_DATA_DIR         where sessions are kept (default: the user's data directory)\n"
         "  ONBOARD_SECRETS_PASSPHRASE  opens the encrypted secrets file where there is no keyring\n"
         "  ONBOARD_OPERATOR         the name recorded as who did what (default: login name)\n",

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 SERVICE_PREFIX = "onboard"
 PASSPHRASE_ENV = "ONBOARD_SECRETS_PASSPHRASE"
+# The headless verbs' passwords, read from the environment (never from the command line).
+SOURCE_PASSWORD_ENV = "ONBOARD_SOURCE_PASSWORD"
+DEST_PASSWORD_ENV = "ONBOARD_DEST_PASSWORD"
 SECRETS_FILE = "secrets.cfg"
 
 _memory: dict[tuple[str, str], str] = {}

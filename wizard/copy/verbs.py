@@ -12,10 +12,9 @@ from typing import Any
 
 from ..cliutil import verb_handler
 from ..playbook import Kind, default_playbook
+from ..secrets import DEST_PASSWORD_ENV as DEST_ENV
+from ..secrets import SOURCE_PASSWORD_ENV as SOURCE_ENV
 from .folder_map import Role
-
-SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
-DEST_ENV = "ONBOARD_DEST_PASSWORD"
 
 # `onboard copy --help`: the three forms, and the bulk form in full.
 COPY_FORMS = """forms:

@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..cliutil import verb_handler
+from ..secrets import DEST_PASSWORD_ENV as DEST_ENV
 from .settings import Access, AuthType
-
-DEST_ENV = "ONBOARD_DEST_PASSWORD"
 
 
 def register(subparsers: Any, check_subparsers: Any) -> None:

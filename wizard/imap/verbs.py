@@ -10,9 +10,8 @@ import argparse
 from typing import Any
 
 from ..cliutil import verb_handler
+from ..secrets import SOURCE_PASSWORD_ENV as SOURCE_ENV
 from .settings import AuthMode
-
-SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
 
 EPILOG = f"""\
 The password (or master password, or OAuth2 token) comes from {SOURCE_ENV}, the keyring, or a
