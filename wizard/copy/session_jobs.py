@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 from ..activity import add_secret
 from ..cliutil import resolve_password
-from ..endpoint import Endpoint, parse_endpoint
+from ..endpoint import Endpoint, parse_endpoint, parse_server
 from ..imap.credentials import mailbox_secret, master_secret_key
 from ..imap.settings import ImapServerSettings, load_settings
 from ..secrets import (
@@ -68,10 +68,9 @@ def target_endpoint(store: SessionStore) -> Endpoint:
     configured: dict[str, Any] | None = store.setting(TARGET_SETTING)
     if configured and configured.get("url"):
         url = str(configured["url"])
-        if "@" not in url.partition("://")[2]:
-            scheme, _, rest = url.partition("://")
-            url = f"{scheme}://placeholder@{rest}"
-        return replace(parse_endpoint(url), user="", pin=str(configured.get("pin") or ""))
+        named = "@" in url.partition("://")[2]  # the mailbox's address is the login here
+        server = parse_endpoint(url) if named else parse_server(url)
+        return replace(server, user="", pin=str(configured.get("pin") or ""))
     ews = urlparse(store.profile.ews_url)
     return Endpoint(
         kind="ews",
