@@ -1,15 +1,27 @@
 """Benchmark: messages per second written into the EWS stand-in (a script, not a test).
 
-For batch sizes 1, 10, 50, 100 and message sizes 2 KB and 50 KB, in the same run:
+Three sections, in the same run:
 
-  engine   wizard.exchange's ExchangeMailbox.write (MAPI properties, byte-sized batches)
-  bare     a bare exchangelib loop: Message(mime_content=..., is_read=...) and bulk_create
+write   For batch sizes 1, 10, 50, 100 and message sizes 2 KB and 50 KB:
+          engine   wizard.exchange's ExchangeMailbox.write (MAPI properties, byte-sized batches)
+          bare     a bare exchangelib loop: Message(mime_content=..., is_read=...) and bulk_create
+        The stand-in runs in a child process (`onboard sandbox ews --json`), so server and client
+        do not share one interpreter lock; --in-process runs it in this process instead. Every
+        round writes into a fresh folder. Prints msgs/s and MB/s per case (median of --rounds).
+copy    IMAP (a scratch Dovecot) to the stand-in, --copy-count messages of 2-50 KB, each contender
+        a process of its own with one IMAP and one EWS connection:
+          onboard  `onboard copy --source imap://... --dest ews://...`
+          bare     imapclient FETCH BODY.PEEK[] of 50 UIDs at a time, exchangelib bulk_create of
+                   the 50 (the same batch as onboard's)
+        msgs/s over the process's whole run (start-up included), and onboard / bare.
+rss     Peak RSS (the process's ru_maxrss) of one copy of a corpus with one --big-mb message and
+        20 small ones: onboard into the stand-in, onboard into IMAP (a second Dovecot), and the
+        bare loop into the stand-in; onboard's copy into the stand-in is checked byte-exact.
+The copy and rss sections run the stand-in in this process (a fresh mailbox per round) and need
+Dovecot (dovecot-imapd).
 
-The stand-in runs in a child process (`onboard sandbox ews --json`), so server and client do
-not share one interpreter lock; --in-process runs it in this process instead. Every round
-writes into a fresh folder. Prints msgs/s and MB/s per case (median of --rounds).
-
-    .venv/bin/python bench/ews_write.py                 # default: 200 messages per case
+    .venv/bin/python bench/ews_write.py                 # default: every section
+    .venv/bin/python bench/ews_write.py --sections copy,rss --rounds 3
     .venv/bin/python bench/ews_write.py --count 500 --rounds 3 --json
 """
 
@@ -36,6 +48,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from bench.ews_copy import copy_section, rss_section, run_bare_copy
 
 KB = 1024
 BATCHES = (1, 10, 50, 100)
@@ -152,7 +166,31 @@ def main() -> int:
     parser.add_argument("--in-process", action="store_true", help="run the stand-in here")
     parser.add_argument("--only", choices=("engine", "bare"), help="one contender only")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--sections", default="write,copy,rss", help="comma-separated: write, copy, rss"
+    )
+    parser.add_argument("--copy-count", type=int, default=300, help="messages in the copy section")
+    parser.add_argument(
+        "--big-mb", type=int, default=40, help="the large message of the rss section"
+    )
+    parser.add_argument("--bare-copy", metavar="JSON", help=argparse.SUPPRESS)  # the bare child
     args = parser.parse_args()
+    if args.bare_copy:
+        return run_bare_copy(json.loads(args.bare_copy))
+    sections = set(args.sections.split(","))
+    results: dict[str, Any] = {"count": args.count, "rounds": args.rounds}
+    if "write" in sections:
+        results["rows"] = write_section(args)
+    if "copy" in sections:
+        results["copy"] = copy_section(args.copy_count, args.rounds, quiet=args.json)
+    if "rss" in sections:
+        results["rss"] = rss_section(args.big_mb, args.rounds, quiet=args.json)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+def write_section(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     contenders: dict[str, Callable[[dict[str, Any], list[bytes], int, str], float]] = {}
     if args.only != "bare":
@@ -191,9 +229,7 @@ def main() -> int:
                     print(f"{size // KB:3d} KB  batch {batch:3d}  {cells}", flush=True)
     finally:
         stop()
-    if args.json:
-        print(json.dumps({"count": args.count, "rounds": args.rounds, "rows": rows}, indent=2))
-    return 0
+    return rows
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from .events import Done, Event, EventSink, Failure, Progress, Started
 from .redaction import MIN_SECRET, Redactor, known_secrets
+from .secrets import DEST_PASSWORD_ENV, SOURCE_PASSWORD_ENV
 
 if TYPE_CHECKING:
     from .store import SessionStore
@@ -65,7 +66,7 @@ LOG_SUFFIX = ".log"
 MAX_BYTES = 2 * 1024 * 1024  # per file; with BACKUP_COUNT old files the log stays under 12 MB
 BACKUP_COUNT = 5
 LEVELS = ("debug", "info", "warning", "error")
-SECRET_ENV = ("ONBOARD_SOURCE_PASSWORD", "ONBOARD_DEST_PASSWORD")
+SECRET_ENV = (SOURCE_PASSWORD_ENV, DEST_PASSWORD_ENV)
 SECRETS_TTL = 120.0  # seconds a keyring look-up of the session's secrets is reused (D-Bus is slow)
 
 _LEVEL_NUMBERS = {

@@ -24,17 +24,22 @@ from .cliutil import (
     print_json,
     session_exit,
 )
-from .copy import cli as copy_cli
-from .devservers.ews import cli as sandbox_cli
-from .dns import cli as dns_cli
-from .exchange import cli as exchange_cli
+from .copy import verbs as copy_verbs
+from .devservers.ews import verbs as sandbox_verbs
+from .dns import verbs as dns_verbs
+from .exchange import verbs as exchange_verbs
 from .exports import write_private
 from .forms import printable
-from .imap import cli as imap_cli
-from .imap import mailbox_cli
+from .imap import verbs as imap_verbs
 from .profile import ProfileError, ProviderProfile, load_profile
 from .redaction import redact_in_use
-from .secrets import SecretsFileError, open_file_store, set_passphrase_prompt
+from .secrets import (
+    DEST_PASSWORD_ENV,
+    SOURCE_PASSWORD_ENV,
+    SecretsFileError,
+    open_file_store,
+    set_passphrase_prompt,
+)
 from .session import (
     create_session,
     delete_session,
@@ -50,8 +55,9 @@ from .store import (
     SessionTooNew,
 )
 
-# Engines add their verbs here: each module has register(subparsers, check_subparsers).
-COMMAND_MODULES = (copy_cli, sandbox_cli, dns_cli, imap_cli, mailbox_cli, exchange_cli)
+# Engines add their verbs here: each light `verbs` module has register(subparsers,
+# check_subparsers) and names its handlers, which are imported only when their verb runs.
+VERB_MODULES = (copy_verbs, sandbox_verbs, dns_verbs, imap_verbs, exchange_verbs)
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -309,8 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
             "start screen."
         ),
         epilog=EXIT_CODES_HELP + "\nenvironment:\n"
-        "  ONBOARD_SOURCE_PASSWORD  password for the old IMAP server (headless verbs)\n"
-        "  ONBOARD_DEST_PASSWORD    password for the target (Exchange or IMAP)\n"
+        f"  {SOURCE_PASSWORD_ENV}  password for the old IMAP server (headless verbs)\n"
+        f"  {DEST_PASSWORD_ENV}    password for the target (Exchange or IMAP)\n"
         "  ONBOARD_DATA_DIR         where sessions are kept (default: the user's data directory)\n"
         "  ONBOARD_SECRETS_PASSPHRASE  opens the encrypted secrets file where there is no keyring\n"
         "  ONBOARD_OPERATOR         the name recorded as who did what (default: login name)\n",
@@ -387,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="headless checks: imap, ews, dns")
     check_sub = check.add_subparsers(title="checks", metavar="WHAT", required=True)
 
-    for module in COMMAND_MODULES:
+    for module in VERB_MODULES:
         module.register(sub, check_sub)
     return parser
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
+import importlib
 import json
 import os
 import sys
+from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -68,6 +71,26 @@ class CommandError(Exception):
 
 def fail(message: str, code: Exit = Exit.USAGE) -> NoReturn:
     raise CommandError(message, code)
+
+
+@dataclass(frozen=True)
+class VerbHandler:
+    """A verb's handler named by module and function: building the parser (each verb's name,
+    help and arguments) loads no engine; the module is imported when its verb runs."""
+
+    module: str  # e.g. "wizard.copy.cli"
+    function: str  # e.g. "cmd_copy"
+
+    def resolve(self) -> Any:
+        return getattr(importlib.import_module(self.module), self.function)
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        return int(self.resolve()(args))
+
+
+def verb_handler(module: str, function: str) -> VerbHandler:
+    """The handler of a verb, imported from ``module`` only when the verb runs."""
+    return VerbHandler(module, function)
 
 
 def print_json(data: Any) -> None:

@@ -4,7 +4,8 @@ An endpoint URL has the ad-hoc CLI form:
 ``imaps://user@host:993`` (TLS), ``imap://user@host:143`` (STARTTLS), ``imap://user@host:143?tls=none``
 (plain text, for local test servers only) and ``ews://user@host`` or ``ews://user@host:port/path``
 (``?tls=none`` again for a local stand-in); ``?pin=...`` pins a self-signed certificate. A user
-name may hold "@"; the host is after the last one.
+name may hold "@"; the host is after the last one. A server URL (``parse_server``, the bulk form of
+`onboard copy`, whose logins come from a mailbox list) is the same without the user.
 """
 
 from __future__ import annotations
@@ -32,12 +33,26 @@ class Endpoint:
     def display(self) -> str:
         return f"{self.kind}://{self.user}@{self.host}:{self.port}{self.path}"
 
+    @property
+    def server(self) -> str:
+        """The server alone, without the user: ``imap://host:993``."""
+        return f"{self.kind}://{self.host}:{self.port}{self.path}"
+
     def with_pin(self, pin: str | None) -> Endpoint:
         return replace(self, pin=normalise_pin(pin)) if pin else self
 
 
 def parse_endpoint(url: str) -> Endpoint:
     """Parse an endpoint URL; ValueError says what is wrong with it."""
+    return _parse(url, with_user=True)
+
+
+def parse_server(url: str) -> Endpoint:
+    """Parse a server URL, ``imaps://HOST[:PORT]`` (user ""); a URL naming a user is refused."""
+    return _parse(url, with_user=False)
+
+
+def _parse(url: str, *, with_user: bool) -> Endpoint:
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise ValueError(f"{url!r} is not an endpoint: expected imap://, imaps:// or ews://")
@@ -48,8 +63,13 @@ def parse_endpoint(url: str) -> Endpoint:
     user, colon, _password = userinfo.partition(":")
     if colon:  # checked first: no message below may echo the password
         raise refuse_password_in_url(scheme, unquote(user), hostpart.partition("/")[0])
-    if not at or not userinfo:
+    if with_user and (not at or not userinfo):
         raise ValueError(f"{url!r} names no user: write {scheme}://USER@HOST")
+    if not with_user and at:
+        raise ValueError(
+            f"{url!r} names a user, but here the logins come from the mailbox list: "
+            f"write {scheme}://HOST[:PORT] without one"
+        )
     hostport, slash, path = hostpart.partition("/")
     host, colon, port_text = hostport.rpartition(":")
     if not colon:
@@ -58,7 +78,7 @@ def parse_endpoint(url: str) -> Endpoint:
     if not host:
         raise ValueError(f"{url!r} names no host")
     host = check_host(host, "host of the URL")
-    user = check_plain(unquote(userinfo), "user name of the URL")
+    user = check_plain(unquote(userinfo), "user name of the URL") if with_user else ""
     if scheme in ("imap", "imaps"):
         kind = "imap"
         security = "tls" if scheme == "imaps" else "starttls"

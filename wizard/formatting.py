@@ -3,11 +3,13 @@ report alike (JSON keeps raw numbers and ISO 8601 times).
 
 Sizes are IEC, in steps of 1024 (``2.5 MiB``), so no two places disagree on what a "KB" is;
 durations drop the detail that stops mattering as they grow (``45 s``, ``12 min``, ``3 h 05 min``,
-``3 days 4 h``); times are the operator's local time in words (``1 Dec 2026, 14:05``).
+``3 days 4 h``); times are the operator's local time in words (``1 Dec 2026, 14:05``); a table in
+the terminal is plain columns (``text_table``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 UNKNOWN = "--"  # a duration nobody can tell yet (an ETA before the first batch)
@@ -70,4 +72,13 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {words}"
 
 
-__all__ = ["UNKNOWN", "format_bytes", "format_duration", "format_time", "plural"]
+def text_table(rows: Sequence[Sequence[str]]) -> str:
+    """Rows (the first one the header) as plain-text columns two spaces apart, one line each."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    return "".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() + "\n"
+        for row in rows
+    )
+
+
+__all__ = ["UNKNOWN", "format_bytes", "format_duration", "format_time", "plural", "text_table"]

@@ -19,9 +19,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import keyring
-import keyring.errors
-
 from .paths import data_dir
 
 if TYPE_CHECKING:
@@ -29,6 +26,9 @@ if TYPE_CHECKING:
 
 SERVICE_PREFIX = "onboard"
 PASSPHRASE_ENV = "ONBOARD_SECRETS_PASSPHRASE"
+# The headless verbs' passwords, read from the environment (never from the command line).
+SOURCE_PASSWORD_ENV = "ONBOARD_SOURCE_PASSWORD"
+DEST_PASSWORD_ENV = "ONBOARD_DEST_PASSWORD"
 SECRETS_FILE = "secrets.cfg"
 
 _memory: dict[tuple[str, str], str] = {}
@@ -70,7 +70,16 @@ class SecretsFileError(Exception):
     """The encrypted secrets file cannot be opened (wrong passphrase, unreadable file)."""
 
 
+def _keyring() -> Any:
+    """The keyring package, imported when a secret is first looked up (it is slow to load)."""
+    import keyring
+    import keyring.errors
+
+    return keyring
+
+
 def _backend_usable() -> bool:
+    keyring = _keyring()
     from keyring.backends import chainer, fail
 
     backend = keyring.get_keyring()
@@ -175,7 +184,18 @@ class SecretStore:
 
     def __init__(self, scope: str) -> None:
         self.service = f"{SERVICE_PREFIX}:{scope}"
-        self.in_memory = not _backend_usable()
+        self._in_memory: bool | None = None  # asked of the keyring on first use
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether there is no usable system keyring (secrets go to the file, or to memory)."""
+        if self._in_memory is None:
+            self._in_memory = not _backend_usable()
+        return self._in_memory
+
+    @in_memory.setter
+    def in_memory(self, value: bool) -> None:
+        self._in_memory = value
 
     @property
     def where(self) -> SecretsWhere:
@@ -212,6 +232,7 @@ class SecretStore:
 
     def _get(self, key: str) -> str | None:
         if not self.in_memory:
+            keyring = _keyring()
             try:
                 return keyring.get_password(self.service, key)
             except keyring.errors.KeyringError:
@@ -232,6 +253,7 @@ class SecretStore:
     def set(self, key: str, secret: str) -> None:
         remember_in_use(secret)
         if not self.in_memory:
+            keyring = _keyring()
             try:
                 keyring.set_password(self.service, key, secret)
                 return
@@ -245,6 +267,7 @@ class SecretStore:
             _memory[(self.service, key)] = secret
 
     def delete(self, key: str) -> None:
+        keyring = _keyring()
         if not self.in_memory:
             try:
                 keyring.delete_password(self.service, key)

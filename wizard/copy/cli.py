@@ -3,23 +3,27 @@
 Session form: ``onboard copy SESSION [--mailbox ADDR]... [--differential] [--dry-run]`` copies the
 session's mailboxes with its source server and target. Ad-hoc form: ``onboard copy --source URL
 --dest URL`` copies one mailbox between two servers, keeping its ledger in a small session file of
-its own. Several copies of different mailboxes of one session may run at once; a second copy of a
+its own; with ``--mailboxes FILE.csv`` and URLs without a user (the bulk form, wizard/copy/bulk.py)
+it copies every mailbox of the list in one process, progress on stderr and a table at the end.
+Several copies of different mailboxes of one session may run at once; a second copy of a
 mailbox that another copy holds is refused (wizard/copy/holds.py, exit code 4). ``onboard verify``
-takes the same two forms (and flags) and compares without writing to either side.
+takes the same three forms (and flags) and compares without writing to either side.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..activity import event_logger
+from ..activity import add_secret, event_logger
 from ..cliutil import (
     Exit,
     fail,
@@ -30,22 +34,23 @@ from ..cliutil import (
 )
 from ..endpoint import Endpoint, parse_endpoint
 from ..events import Done, Event, Failure
-from ..formatting import format_bytes, format_duration
+from ..formatting import format_bytes, format_duration, plural, text_table
+from ..forms import printable
 from ..playbook import Kind, default_playbook
+from ..redaction import redact_in_use
 from ..secrets import SecretStore
 from ..session import data_dir, slugify
 from ..session_checks import session_vanished, vanished_message
 from ..store import SessionStore
+from . import bulk
 from .connect import source_factory, target_factory
 from .engine import CopyEngine, CopyResult, CopySettings, MailboxJob, MailboxResult
 from .events import CopyLog, MailboxProgress, MailboxState
 from .folder_map import PlanOptions, Role, parse_role_override
 from .ledger import CopyLedger, RunMode
 from .service import record_copy_evidence
+from .verbs import DEST_ENV, SOURCE_ENV
 from .verify import FolderCheck, MailboxCheck, Verification, listed_messages, verify
-
-SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
-DEST_ENV = "ONBOARD_DEST_PASSWORD"
 
 
 def progress_line(p: MailboxProgress) -> str:
@@ -61,10 +66,14 @@ def progress_line(p: MailboxProgress) -> str:
 class TextProgress:
     """An EventSink for the terminal: a line per mailbox now and then, failures at once."""
 
-    def __init__(self, out: TextIO, err: TextIO, *, quiet: bool = False) -> None:
+    def __init__(
+        self, out: TextIO, err: TextIO, *, quiet: bool = False, every: float = 0.0
+    ) -> None:
         self.out = out
         self.err = err
         self.quiet = quiet
+        self.every = every  # seconds between two rounds of progress lines at the least
+        self._last_round = 0.0
         self.latest: dict[str, MailboxProgress] = {}
         self.printed: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -75,19 +84,20 @@ class TextProgress:
                 self.latest[event.subject] = event
             elif isinstance(event, Failure) and event.code == "message":
                 detail = event.detail
-                self.err.write(
+                self.err.write(  # a server's reason may quote the login it was sent
                     f"{event.subject}: {detail.get('folder')} UID {detail.get('uid')} "
-                    f"failed: {event.reason}\n"
+                    f"failed: {redact_in_use(event.reason)}\n"
                 )
             elif isinstance(event, CopyLog) and event.level != "info":
-                self.err.write(f"{event.subject}: {event.message}\n")
+                self.err.write(f"{event.subject}: {redact_in_use(event.message)}\n")
             elif isinstance(event, Done) and not self.quiet:
                 self.out.write(f"{event.subject}: {event.summary}\n")
                 self.out.flush()
 
     def tick(self) -> None:
-        if self.quiet:
+        if self.quiet or time.monotonic() - self._last_round < self.every:
             return
+        self._last_round = time.monotonic()
         with self._lock:
             for mailbox, progress in self.latest.items():
                 if progress.state.finished:
@@ -229,19 +239,23 @@ def adhoc_ledger_path(source: Endpoint, dest: Endpoint) -> Path:
     return data_dir() / "copies" / f"{name}.onboard"
 
 
-def open_adhoc_ledger(path: Path, source: Endpoint, dest: Endpoint) -> SessionStore:
+def open_adhoc_ledger(
+    path: Path, description: str, what: str, *, create: bool
+) -> SessionStore | None:
+    """The ledger of an ad-hoc copy, made first when ``create`` (a verification makes none and
+    gets None when there is no ledger yet: nothing is known as skipped or failed)."""
     from ..profile import example_profile
     from ..store import SessionExists
 
     if not path.exists():
+        if not create:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(SessionExists):  # another copy created it a moment ago
             SessionStore.create(
-                path,
-                customer=f"ad-hoc copy {source.display} to {dest.display}",
-                domain="adhoc.invalid",
-                profile=example_profile(),
+                path, customer=description, domain="adhoc.invalid", profile=example_profile()
             ).close()
-    return open_session_file(path, lock="shared", what="onboard copy")
+    return open_session_file(path, lock="shared", what=what)
 
 
 def adhoc_job(args: argparse.Namespace) -> tuple[Endpoint, Endpoint, MailboxJob]:
@@ -270,7 +284,7 @@ def session_or_adhoc_jobs(
 ) -> tuple[SessionStore | None, list[MailboxJob]]:
     """The session's mailbox jobs, or the one ad-hoc job, with the store they record in. A copy
     creates its ad-hoc ledger; a verification creates nothing (no ledger: nothing to record in)."""
-    if args.session and (args.source or args.dest):
+    if args.session and (args.source or args.dest or args.mailboxes):
         fail("give either a SESSION or --source and --dest, not both", Exit.USAGE)
     if args.session:
         from .session_jobs import SessionNotReady, session_jobs
@@ -283,13 +297,46 @@ def session_or_adhoc_jobs(
             fail(str(exc), Exit.USAGE)
     if not (args.source and args.dest):
         fail("give a SESSION, or both --source URL and --dest URL", Exit.USAGE)
+    if args.mailboxes:
+        return bulk_adhoc_jobs(args, what, create_ledger=create_ledger)
     source, dest, job = adhoc_job(args)
     path = Path(args.ledger) if args.ledger else adhoc_ledger_path(source, dest)
-    if create_ledger:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return open_adhoc_ledger(path, source, dest), [job]
-    store = open_session_file(path, lock="shared", what=what) if path.exists() else None
-    return store, [job]
+    description = f"ad-hoc copy {source.display} to {dest.display}"
+    return open_adhoc_ledger(path, description, what, create=create_ledger), [job]
+
+
+def bulk_adhoc_jobs(
+    args: argparse.Namespace, what: str, *, create_ledger: bool
+) -> tuple[SessionStore | None, list[MailboxJob]]:
+    """The jobs of the bulk form, one per row of ``--mailboxes``, and their shared ledger; every
+    row and every password is checked before anything is copied (exit code 2 otherwise)."""
+    try:
+        source, dest = bulk.bulk_servers(args.source, args.dest)
+    except ValueError as exc:
+        fail(str(exc), Exit.USAGE)
+    source, dest = source.with_pin(args.pin), dest.with_pin(args.dest_pin)
+    try:
+        rows = bulk.read_mailbox_list(args.mailboxes, dest, args.mailbox or ())
+        rows = bulk.with_passwords(rows, os.environ, source=args.mailboxes)
+    except bulk.MailboxListRefused as exc:
+        for problem in exc.problems:
+            print(printable(f"{exc.source}: {problem}"), file=sys.stderr)
+        fail(str(exc), Exit.USAGE)
+    jobs = bulk.bulk_jobs(source, dest, rows, plan_options(args))
+    path = Path(args.ledger) if args.ledger else bulk.bulk_ledger_path(source, dest)
+    servers = f"from {source.server} to {dest.server}"
+    store = open_adhoc_ledger(path, f"bulk copy {servers}", what, create=create_ledger)
+    if store is not None:
+        for row in rows:  # a password of the file must not reach the activity log
+            add_secret(store, row.password)
+            add_secret(store, row.target_password)
+    doing = "copying" if create_ledger else "verifying"
+    ledger = path if store is not None else "none yet"
+    print(
+        f"onboard: {doing} {plural(len(jobs), 'mailbox')} {servers} (ledger {ledger})",
+        file=sys.stderr,
+    )
+    return store, jobs
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
@@ -298,8 +345,14 @@ def cmd_copy(args: argparse.Namespace) -> int:
     if found is None:  # not reached: a copy always has its session or creates its ledger
         fail("no session or ledger to record the copy in", Exit.USAGE)
     store: SessionStore = found
+    in_bulk = bool(args.mailboxes)  # its stdout is the table or the JSON: progress to stderr
     try:
-        progress = TextProgress(out, err, quiet=args.json)
+        # In bulk, a round of lines every 5 s at most: enough for a script's log, not a flood.
+        progress = (
+            TextProgress(err, err, every=5.0)
+            if in_bulk
+            else TextProgress(out, err, quiet=args.json)
+        )
         settings = settings_from(args)
         sink = event_logger(store, "copy", inner=progress)
         engine = CopyEngine(CopyLedger(store), jobs, settings, sink=sink)
@@ -311,9 +364,16 @@ def cmd_copy(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.json:
-        print_json(result_data(result))
+        data = result_data(result)
+        if in_bulk:
+            logins = {job.mailbox: job.label for job in jobs}
+            for mailbox in data["mailboxes"]:
+                mailbox["source_login"] = logins.get(mailbox["mailbox"], "")
+        print_json(data)
     elif args.dry_run:
         print_dry_run(result, out)
+    elif in_bulk:
+        out.write(printable(redact_in_use(bulk.summary_table(result, jobs))))
     return int(exit_code(result))
 
 
@@ -351,9 +411,7 @@ def print_verification(result: Verification, out: TextIO) -> None:
             if not f.target_exists:
                 verdict += ": no such folder on the target"
             rows.append((f"{name} -> {f.target_folder}", *map(str, _figures(f)), verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    for r in rows:
-        out.write("  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() + "\n")
+    out.write(text_table(rows))
     for m in result.mailboxes:
         for f in m.folders:
             for what, listed, count in (
@@ -416,89 +474,4 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return int(Exit.OK if result.ok else Exit.PROBLEMS)
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--mailbox",
-        action="append",
-        metavar="ADDR",
-        help="only this mailbox (target address or source login); repeat for more",
-    )
-    p.add_argument("--concurrency", type=int, default=4, metavar="N", help="mailboxes at once")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-
-
-def register(subparsers: Any, check_subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "copy",
-        help="copy mailboxes from the IMAP server to the target (resumable)",
-        description=(
-            "Copy the session's mailboxes, or one mailbox ad hoc with --source and --dest. "
-            "Rerunning goes on from the ledger and never duplicates. Passwords come from "
-            f"{SOURCE_ENV} / {DEST_ENV}, the keyring, or a prompt."
-        ),
-    )
-    p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
-    _common(p)
-    p.add_argument(
-        "--differential",
-        action="store_true",
-        help="copy only what is new (the differential copy step)",
-    )
-    p.add_argument("--dry-run", action="store_true", help="show the plan, copy nothing")
-    p.add_argument("--retry-failed", action="store_true", help="retry only failed messages")
-    p.add_argument(
-        "--reconcile",
-        action="store_true",
-        help="list every target folder first and send only what it lacks, whatever the ledger says",
-    )
-    _adhoc(p)
-    p.set_defaults(handler=cmd_copy)
-
-    p = subparsers.add_parser(
-        "verify",
-        help="compare source and target folder by folder (read-only on both)",
-        description=(
-            "Compare the session's mailboxes, or one mailbox ad hoc with --source and --dest, "
-            "folder by folder: counts, and missing, extra and duplicated messages. Reads both "
-            "sides only (EXAMINE, no folder created). Exits non-zero on any difference."
-        ),
-    )
-    p.add_argument("session", nargs="?", help="session name (omit for the ad-hoc form)")
-    _common(p)
-    verify_steps = [
-        default_playbook().number_of(k) for k in (Kind.VERIFY_INITIAL, Kind.VERIFY_FINAL)
-    ]
-    p.add_argument("--step", choices=verify_steps, help="record as evidence of this step")
-    _adhoc(p)
-    p.set_defaults(handler=cmd_verify)
-
-
-def _adhoc(p: argparse.ArgumentParser) -> None:
-    """The flags of the ad-hoc form, alike for copy and verify."""
-    p.add_argument("--source", metavar="URL", help="imaps://user@host[:port] (ad-hoc form)")
-    p.add_argument("--dest", metavar="URL", help="imaps://... or ews://user@host (ad-hoc form)")
-    p.add_argument("--pin", metavar="SHA256", help="trust the source's certificate by fingerprint")
-    p.add_argument("--dest-pin", metavar="SHA256", help="trust the target's certificate")
-    p.add_argument("--ledger", metavar="FILE", help="ledger file of an ad-hoc copy")
-    p.add_argument("--exclude", action="append", metavar="PATTERN", help="leave folders out")
-    p.add_argument(
-        "--exclude-role",
-        action="append",
-        choices=[r.value for r in Role if r is not Role.INBOX],
-        help="leave a special folder out (e.g. trash, junk)",
-    )
-    p.add_argument("--max-size", type=float, metavar="MB", help="skip messages larger than this")
-    p.add_argument(
-        "--copy-deleted",
-        action="store_true",
-        help="copy messages flagged \\Deleted but not expunged (skipped by default)",
-    )
-    p.add_argument(
-        "--folder-role",
-        action="append",
-        metavar="FOLDER=ROLE",
-        help="override a source folder's role (sent, drafts, trash, junk, archive or none)",
-    )
-
-
-__all__ = ["TextProgress", "cmd_copy", "cmd_verify", "register"]
+__all__ = ["DEST_ENV", "SOURCE_ENV", "TextProgress", "cmd_copy", "cmd_verify"]

@@ -17,10 +17,16 @@ from urllib.parse import urlparse
 
 from ..activity import add_secret
 from ..cliutil import resolve_password
-from ..endpoint import Endpoint, parse_endpoint
+from ..endpoint import Endpoint, parse_endpoint, parse_server
 from ..imap.credentials import mailbox_secret, master_secret_key
 from ..imap.settings import ImapServerSettings, load_settings
-from ..secrets import SecretStore, source_password_key, target_password_key
+from ..secrets import (
+    DEST_PASSWORD_ENV,
+    SOURCE_PASSWORD_ENV,
+    SecretStore,
+    source_password_key,
+    target_password_key,
+)
 from ..store import Mailbox, SessionStore
 from .connect import session_source_factory, target_factory, with_target_pin_advice
 from .engine import MailboxJob
@@ -62,10 +68,9 @@ def target_endpoint(store: SessionStore) -> Endpoint:
     configured: dict[str, Any] | None = store.setting(TARGET_SETTING)
     if configured and configured.get("url"):
         url = str(configured["url"])
-        if "@" not in url.partition("://")[2]:
-            scheme, _, rest = url.partition("://")
-            url = f"{scheme}://placeholder@{rest}"
-        return replace(parse_endpoint(url), user="", pin=str(configured.get("pin") or ""))
+        named = "@" in url.partition("://")[2]  # the mailbox's address is the login here
+        server = parse_endpoint(url) if named else parse_server(url)
+        return replace(server, user="", pin=str(configured.get("pin") or ""))
     ews = urlparse(store.profile.ews_url)
     return Endpoint(
         kind="ews",
@@ -161,7 +166,7 @@ def session_jobs(
         else:
             source_pw = _source_secret(imap, secrets, mailbox.source_login, interactive)
             target_pw = _password(
-                "ONBOARD_DEST_PASSWORD",
+                DEST_PASSWORD_ENV,
                 secrets,
                 exchange.password_key(mailbox.target_address)
                 if exchange
@@ -210,7 +215,7 @@ def _source_secret(
 ) -> str:
     """The secret that logs ``login`` in: its password, the master user's password or the
     OAuth2 token, as step 3's login mode says."""
-    env = os.environ.get("ONBOARD_SOURCE_PASSWORD")
+    env = os.environ.get(SOURCE_PASSWORD_ENV)
     if env:
         return env
     kept = mailbox_secret(secrets, settings, login)
@@ -223,4 +228,4 @@ def _source_secret(
         )
     else:
         what, key = f"Password of {login} on {settings.host}: ", source_password_key(login)
-    return _password("ONBOARD_SOURCE_PASSWORD", secrets, key, what, interactive)
+    return _password(SOURCE_PASSWORD_ENV, secrets, key, what, interactive)

@@ -59,81 +59,53 @@ Evidence
     ``save_evidence(store, step, result) -> Evidence`` for any result above.
 """
 
-from __future__ import annotations
+from ..lazy_exports import lazy_exports
 
-from .autodiscover import AutodiscoverCheck, check_autodiscover
-from .checks import DomainReport, check_domain
-from .evidence import save_evidence
-from .model import Finding, Severity, worst
-from .mx import MxCheck, MxRecord, MxStatus, check_mx
-from .propagation import (
-    AUTHORITATIVE_SETTING,
-    DEFAULT_RESOLVERS,
-    DEFAULT_SHARE,
-    RESOLVERS_SETTING,
-    SHARE_SETTING,
-    CellState,
-    PropagationCell,
-    PropagationMatrix,
-    PropagationQuestion,
-    Role,
-    authoritative_from_store,
-    check_propagation,
-    find_authoritative,
-    mx_question,
-    question,
-    required_share_from_store,
-    resolvers_from_store,
-    save_resolvers,
+# Imported on first use: a light submodule (settings, an enum) loads alone.
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        ".autodiscover": ("AutodiscoverCheck", "check_autodiscover"),
+        ".checks": ("DomainReport", "check_domain"),
+        ".evidence": ("save_evidence",),
+        ".model": ("Finding", "Severity", "worst"),
+        ".mx": ("MxCheck", "MxRecord", "MxStatus", "check_mx"),
+        ".propagation": (
+            "AUTHORITATIVE_SETTING",
+            "DEFAULT_RESOLVERS",
+            "DEFAULT_SHARE",
+            "RESOLVERS_SETTING",
+            "SHARE_SETTING",
+            "CellState",
+            "PropagationCell",
+            "PropagationMatrix",
+            "PropagationQuestion",
+            "Role",
+            "authoritative_from_store",
+            "check_propagation",
+            "find_authoritative",
+            "mx_question",
+            "question",
+            "required_share_from_store",
+            "resolvers_from_store",
+            "save_resolvers",
+        ),
+        ".records": ("RecordToPublish", "filter_delivery_hosts", "records_to_publish"),
+        ".resolver": (
+            "DnsConfigError",
+            "DnsResolver",
+            "Lookup",
+            "LookupState",
+            "NameServer",
+            "query_server",
+        ),
+        ".spf": (
+            "LOOKUP_LIMIT",
+            "SpfCheck",
+            "SpfLookupStep",
+            "check_spf",
+            "count_lookups",
+            "merge_records",
+        ),
+    },
 )
-from .records import RecordToPublish, filter_delivery_hosts, records_to_publish
-from .resolver import DnsConfigError, DnsResolver, Lookup, LookupState, NameServer, query_server
-from .spf import LOOKUP_LIMIT, SpfCheck, SpfLookupStep, check_spf, count_lookups, merge_records
-
-__all__ = [
-    "AUTHORITATIVE_SETTING",
-    "DEFAULT_RESOLVERS",
-    "DEFAULT_SHARE",
-    "LOOKUP_LIMIT",
-    "RESOLVERS_SETTING",
-    "SHARE_SETTING",
-    "AutodiscoverCheck",
-    "CellState",
-    "DnsConfigError",
-    "DnsResolver",
-    "DomainReport",
-    "Finding",
-    "Lookup",
-    "LookupState",
-    "MxCheck",
-    "MxRecord",
-    "MxStatus",
-    "NameServer",
-    "PropagationCell",
-    "PropagationMatrix",
-    "PropagationQuestion",
-    "RecordToPublish",
-    "Role",
-    "Severity",
-    "SpfCheck",
-    "SpfLookupStep",
-    "authoritative_from_store",
-    "check_autodiscover",
-    "check_domain",
-    "check_mx",
-    "check_propagation",
-    "check_spf",
-    "count_lookups",
-    "filter_delivery_hosts",
-    "find_authoritative",
-    "merge_records",
-    "mx_question",
-    "query_server",
-    "question",
-    "records_to_publish",
-    "required_share_from_store",
-    "resolvers_from_store",
-    "save_evidence",
-    "save_resolvers",
-    "worst",
-]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from wizard.cliutil import Exit, fail, print_json
 from wizard.forms import check_domain
@@ -12,7 +11,7 @@ from wizard.profile import ProfileError, load_profile
 from .checks import DomainReport
 from .checks import check_domain as check_dns
 from .model import Finding, Severity
-from .resolver import DEFAULT_TIMEOUT, DnsConfigError, DnsResolver
+from .resolver import DnsConfigError, DnsResolver
 
 _MARK = {
     Severity.OK: "ok   ",
@@ -20,41 +19,6 @@ _MARK = {
     Severity.WARNING: "warn ",
     Severity.ERROR: "FIX  ",
 }
-
-
-def register(subparsers: Any, check_subparsers: Any) -> None:
-    p = check_subparsers.add_parser(
-        "dns",
-        help="MX, Autodiscover and SPF of a domain, with the SPF record to publish",
-        description=(
-            "Check the domain's MX and Autodiscover records against the provider profile and "
-            "its SPF record (one record, the provider's include, at most 10 DNS lookups), and "
-            "print the recommended SPF record. Exits 1 when something must be fixed."
-        ),
-    )
-    p.add_argument("domain", help="the customer's mail domain")
-    p.add_argument("--profile", metavar="FILE", help="provider profile (TOML)")
-    p.add_argument(
-        "--third-party-filter",
-        action="store_true",
-        help="the customer keeps a third-party filtering service: MX stays on it",
-    )
-    p.add_argument(
-        "--resolver",
-        metavar="IP[:PORT]",
-        action="append",
-        default=[],
-        help="ask this DNS server instead of the system resolver (repeat for several)",
-    )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT,
-        metavar="SECONDS",
-        help=f"per question and server (default {DEFAULT_TIMEOUT:g})",
-    )
-    p.add_argument("--json", action="store_true", help="print the findings as JSON")
-    p.set_defaults(handler=cmd_check_dns)
 
 
 def cmd_check_dns(args: argparse.Namespace) -> int:

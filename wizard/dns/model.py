@@ -8,7 +8,9 @@ from typing import Any
 
 from wizard.store import now_iso as utc_now  # one time format for checks and evidence
 
-__all__ = ["Finding", "Severity", "normalize_host", "utc_now", "worst"]
+DEFAULT_TIMEOUT = 3.0  # seconds per DNS question and server
+
+__all__ = ["DEFAULT_TIMEOUT", "Finding", "Severity", "normalize_host", "utc_now", "worst"]
 
 
 class Severity(StrEnum):

@@ -24,9 +24,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from .model import normalize_host
-
-DEFAULT_TIMEOUT = 3.0
+from .model import DEFAULT_TIMEOUT, normalize_host
 
 
 class DnsConfigError(ValueError):

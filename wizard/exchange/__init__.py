@@ -17,46 +17,27 @@ Public API (for the copy engine, the CLI and the screens; the copy engine's adap
 - ``errors``: ``ExchangeError`` (carries an ``ExchangeFailure`` with a stable ``FailureCode``)
 """
 
-from .autodiscover import AutodiscoverAttempt, Autodiscovery, discover_ews_url
-from .connection import check_transport, fetch_certificate, open_account
-from .errors import ExchangeError, ExchangeFailure, FailureCode
-from .mailbox import (
-    ExchangeMailbox,
-    FolderInfo,
-    FolderRef,
-    MailboxCheck,
-    MimeMessage,
-    StoredMessage,
-    Waiting,
-    WriteLimits,
-    WriteOutcome,
-    check_mailbox,
-)
-from .settings import Access, AuthType, ExchangeSettings, load_settings, save_settings
+from ..lazy_exports import lazy_exports
 
-__all__ = [
-    "Access",
-    "AuthType",
-    "AutodiscoverAttempt",
-    "Autodiscovery",
-    "ExchangeError",
-    "ExchangeFailure",
-    "ExchangeMailbox",
-    "ExchangeSettings",
-    "FailureCode",
-    "FolderInfo",
-    "FolderRef",
-    "MailboxCheck",
-    "MimeMessage",
-    "StoredMessage",
-    "Waiting",
-    "WriteLimits",
-    "WriteOutcome",
-    "check_mailbox",
-    "check_transport",
-    "discover_ews_url",
-    "fetch_certificate",
-    "load_settings",
-    "open_account",
-    "save_settings",
-]
+# Imported on first use: a light submodule (settings, an enum) loads alone.
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        ".autodiscover": ("AutodiscoverAttempt", "Autodiscovery", "discover_ews_url"),
+        ".connection": ("check_transport", "fetch_certificate", "open_account"),
+        ".errors": ("ExchangeError", "ExchangeFailure", "FailureCode"),
+        ".mailbox": (
+            "ExchangeMailbox",
+            "FolderInfo",
+            "FolderRef",
+            "MailboxCheck",
+            "MimeMessage",
+            "StoredMessage",
+            "Waiting",
+            "WriteLimits",
+            "WriteOutcome",
+            "check_mailbox",
+        ),
+        ".settings": ("Access", "AuthType", "ExchangeSettings", "load_settings", "save_settings"),
+    },
+)

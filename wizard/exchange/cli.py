@@ -21,8 +21,7 @@ from .connection import connection_warnings
 from .errors import ExchangeFailure, FailureCode
 from .mailbox import MailboxCheck, check_mailbox
 from .settings import Access, AuthType, ExchangeSettings, format_fingerprint
-
-DEST_ENV = "ONBOARD_DEST_PASSWORD"
+from .verbs import DEST_ENV
 
 
 def exit_code(result: MailboxCheck | Autodiscovery) -> Exit:
@@ -168,47 +167,4 @@ def cmd_check_ews(args: argparse.Namespace) -> int:
     return int(exit_code(result))
 
 
-def register(subparsers: Any, check_subparsers: Any) -> None:
-    p = check_subparsers.add_parser(
-        "ews",
-        help="check a mailbox on Exchange (EWS) and list its folders",
-        description=(
-            "Say whether the mailbox exists on the provider's Exchange and list its mail folders "
-            "with message counts; or, with --autodiscover, find the EWS URL of an address. The "
-            f"password comes from {DEST_ENV}, the keyring, or a prompt."
-        ),
-    )
-    p.add_argument(
-        "url", nargs="?", help="EWS URL, e.g. https://mail.example.net/EWS/Exchange.asmx"
-    )
-    p.add_argument("--mailbox", metavar="ADDR", help="the mailbox's address")
-    p.add_argument(
-        "--autodiscover",
-        metavar="ADDR",
-        help="find the EWS URL of this address by Autodiscover (and list each candidate tried)",
-    )
-    p.add_argument(
-        "--resolver",
-        metavar="IP[:PORT]",
-        action="append",
-        default=[],
-        help="with --autodiscover: ask this DNS server instead of the system resolver (repeat)",
-    )
-    p.add_argument(
-        "--user",
-        metavar="U",
-        help="login name (default: the mailbox); another login acts by impersonation",
-    )
-    p.add_argument(
-        "--access",
-        choices=[a.value for a in Access],
-        help="impersonation (service account) or delegate (the login's own mailbox or rights)",
-    )
-    p.add_argument("--auth", choices=[a.value for a in AuthType], default=AuthType.NTLM.value)
-    p.add_argument("--pin", metavar="SHA256", help="trust the server's certificate by fingerprint")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds per request")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(handler=cmd_check_ews)
-
-
-__all__ = ["cmd_check_ews", "exit_code", "register", "render_autodiscovery", "render_text"]
+__all__ = ["cmd_check_ews", "exit_code", "render_autodiscovery", "render_text"]

@@ -41,7 +41,6 @@ from .messages import (
     ews_time,
     message_flags,
     message_id_of,
-    new_item,
     outcome_of,
     plan_batches,
     register_folder_properties,
@@ -50,6 +49,7 @@ from .messages import (
 )
 from .retrying import exchange_policy, exchange_retryable, reporting_retry_policy
 from .settings import ExchangeSettings
+from .streamed_create import streamed_create_item
 
 T = TypeVar("T")
 
@@ -504,21 +504,19 @@ class ExchangeMailbox:
         if not batch:
             return []
         """One CreateItem request per attempt; what the server answered for stays answered."""
-        from exchangelib.services import CreateItem
-
         folder = self.folder(ref)
         results: dict[int, WriteOutcome] = {}
         pending = list(range(len(batch)))
 
         def send() -> None:
             # What bulk_create(SaveOnly) sends, consumed item by item so that answers received
-            # before a mid-response error are kept.
-            items = [new_item(self.account, folder, batch[i]) for i in pending]
-            service = CreateItem(account=self.account, chunk_size=len(items))
+            # before a mid-response error are kept; each MIME is streamed, never held as XML.
+            messages = [batch[i] for i in pending]
+            service = streamed_create_item(self.account, messages)
             answered = 0
             for result in service.call(
                 folder=folder,
-                items=items,
+                items=messages,
                 message_disposition="SaveOnly",
                 send_meeting_invitations="SendToNone",
             ):

@@ -161,7 +161,10 @@ def ews_time(when: datetime | None) -> Any:
 
 
 def _headers(raw: bytes) -> Any:
-    head = raw.split(b"\r\n\r\n", 1)[0] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[0]
+    end = raw.find(b"\r\n\r\n")
+    if end < 0:
+        end = raw.find(b"\n\n")
+    head = raw if end < 0 else raw[:end]  # a slice of the head only: the body is never copied
     return email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
 
 
@@ -220,28 +223,6 @@ def plan_batches(
     if current:
         batches.append(current)
     return batches, skipped
-
-
-def new_item(account: Any, folder: Any, message: MimeMessage) -> Any:
-    """The exchangelib Message that writes ``message`` with its MAPI properties."""
-    from exchangelib import Message
-
-    item = Message(
-        account=account,
-        folder=folder,
-        mime_content=message.raw,
-        is_read=message.seen,
-    )
-    item.message_flags = message_flags(message)
-    received = message.internaldate
-    sent = sent_time_of(message.raw) or received
-    if received is not None:
-        item.delivery_time = ews_time(received)
-    if sent is not None:
-        item.client_submit_time = ews_time(sent)
-    if message.flagged:
-        item.flag_status = FLAG_STATUS_FLAGGED
-    return item
 
 
 def outcome_of(message: MimeMessage, result: Any) -> WriteOutcome:

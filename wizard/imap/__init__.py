@@ -11,33 +11,30 @@ No Textual here. Public API (stable for the copy engine and the screens):
 - ``probe``: ``probe_mailbox(settings, login, secret) -> ProbeResult``, ``run_probes`` (step 4)
 """
 
-from ..tls import CertificateInfo
-from .connection import close, connect, fetch_certificate
-from .errors import FailureCode, ImapError, ImapFailure
-from .fetch import FetchedMessage, FolderState, examine, fetch_messages, list_uids, message_sizes
-from .folders import Folder, Role, list_folders
-from .settings import AuthMode, ImapServerSettings, Security, load_settings, save_settings
+from ..lazy_exports import lazy_exports
 
-__all__ = [
-    "AuthMode",
-    "CertificateInfo",
-    "FailureCode",
-    "FetchedMessage",
-    "Folder",
-    "FolderState",
-    "ImapError",
-    "ImapFailure",
-    "ImapServerSettings",
-    "Role",
-    "Security",
-    "close",
-    "connect",
-    "examine",
-    "fetch_certificate",
-    "fetch_messages",
-    "list_folders",
-    "list_uids",
-    "load_settings",
-    "message_sizes",
-    "save_settings",
-]
+# Imported on first use: a light submodule (settings, an enum) loads alone.
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "..tls": ("CertificateInfo",),
+        ".connection": ("close", "connect", "fetch_certificate"),
+        ".errors": ("FailureCode", "ImapError", "ImapFailure"),
+        ".fetch": (
+            "FetchedMessage",
+            "FolderState",
+            "examine",
+            "fetch_messages",
+            "list_uids",
+            "message_sizes",
+        ),
+        ".folders": ("Folder", "Role", "list_folders"),
+        ".settings": (
+            "AuthMode",
+            "ImapServerSettings",
+            "Security",
+            "load_settings",
+            "save_settings",
+        ),
+    },
+)

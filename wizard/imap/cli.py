@@ -19,19 +19,7 @@ from ..tls import format_fingerprint
 from .credentials import SHARED_TOKEN_KEY, master_secret_key
 from .probe import ProbeResult, probe_mailbox
 from .settings import AuthMode, ImapServerSettings, Security
-
-SOURCE_ENV = "ONBOARD_SOURCE_PASSWORD"
-
-EPILOG = f"""\
-The password (or master password, or OAuth2 token) comes from {SOURCE_ENV}, the keyring, or a
-prompt; never from the command line.
-
-exit codes:
-  0  logged in, listed and sized every folder
-  1  logged in and listed, but some folder could not be read
-  2  bad arguments, or no password available
-  6  the server could not be reached (DNS, refused, timeout, TLS, certificate) or refused the login
-"""
+from .verbs import SOURCE_ENV
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[ImapServerSettings, str]:
@@ -167,39 +155,3 @@ def cmd_check_imap(args: argparse.Namespace) -> int:
     if not result.ok:
         print_failure(result)
     return code
-
-
-def register(subparsers: Any, check_subparsers: Any) -> None:
-    del subparsers  # only a check verb
-    p = check_subparsers.add_parser(
-        "imap",
-        help="test one IMAP mailbox: connect, log in, list and size its folders",
-        description=(
-            "Connect to an IMAP server, log in, list the folders with their special use and "
-            "count messages and bytes per folder, read-only. URL: imaps://USER@HOST[:PORT] "
-            "(implicit TLS), imap://USER@HOST[:PORT] (STARTTLS), imap://...?tls=none (plain)."
-        ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("url", metavar="imap[s]://USER@HOST[:PORT]")
-    p.add_argument("--starttls", action="store_true", help="STARTTLS on an imap:// URL (default)")
-    p.add_argument(
-        "--master-user",
-        metavar="NAME",
-        help="log in as USER with this master user's password (Dovecot-style USER*NAME)",
-    )
-    p.add_argument(
-        "--auth",
-        choices=[m.value for m in AuthMode],
-        help="authentication mode (default: password, or master with --master-user)",
-    )
-    p.add_argument("--pin", metavar="SHA256", help="trust the server's certificate by fingerprint")
-    p.add_argument("--timeout", type=float, default=20.0, metavar="SECONDS", help="default 20")
-    p.add_argument(
-        "--fetch-sizes",
-        action="store_true",
-        help="size folders with RFC822.SIZE fetches even if the server offers STATUS=SIZE",
-    )
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(handler=cmd_check_imap)

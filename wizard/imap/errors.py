@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import imaplib
+import logging
 import socket
 import ssl
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from ..redaction import redact_in_use
 from ..tls import CertificateMismatch, CertificateUntrusted, ResolveFailed, format_fingerprint
 from .settings import AuthMode, ImapServerSettings
+
+# imapclient warns through an unconfigured logger, which Python prints raw on the operator's
+# terminal (a server's UTF-8 reply text); its failures reach the operator classified instead.
+logging.getLogger("imapclient").addHandler(logging.NullHandler())
 
 
 class FailureCode(StrEnum):

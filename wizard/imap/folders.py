@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from imapclient import IMAPClient
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
 
 
 class Role(StrEnum):

@@ -9,37 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from ..cliutil import Exit, open_session, print_json
 from ..forms import printable
 from ..secrets import PASSPHRASE_ENV, SecretStore
 from .mailbox_list import MailboxImportError, has_password, import_mailboxes
-
-
-def register(subparsers: Any, check_subparsers: Any) -> None:
-    p = subparsers.add_parser("mailboxes", help="the mailbox list of a session (step 3)")
-    sub = p.add_subparsers(dest="mailboxes_verb", required=True, metavar="VERB")
-
-    show = sub.add_parser("list", help="show the mailboxes to migrate")
-    show.add_argument("session", help="session name or file")
-    show.add_argument("--json", action="store_true", help="print the list as JSON")
-    show.set_defaults(handler=cmd_list)
-
-    load = sub.add_parser(
-        "import",
-        help="add mailboxes from a CSV file, all rows or none",
-        description=(
-            "The first line names the columns: source_login, source_password (optional), "
-            "target_address, display_name (optional); or Microsoft 365's EmailAddress, UserName, "
-            "Password. Nothing is imported when any row is bad; every bad row is listed with its "
-            "line number. Exits 2 then."
-        ),
-    )
-    load.add_argument("session", help="session name or file")
-    load.add_argument("csv", help="the CSV file")
-    load.add_argument("--json", action="store_true", help="print the result as JSON")
-    load.set_defaults(handler=cmd_import)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

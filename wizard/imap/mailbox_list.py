@@ -11,6 +11,10 @@ A CSV names its columns on the first line. Two layouts are read:
 Every row is checked before anything is written and each bad row is reported with its line
 number; the rows then go in with one transaction (all or none). Passwords go to the keyring under
 ``source_password_key(login)``, never into the session file.
+
+The bulk ad-hoc copy (wizard/copy/bulk.py) reads the same layouts with ``BULK_COLUMN_NAMES``: two
+more optional columns, ``target_login`` (an IMAP target whose login is not the address) and
+``target_password``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import contextlib
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +43,12 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
     "target_address": ("targetaddress", "target", "emailaddress", "email", "address"),
     "display_name": ("displayname", "name", "fullname"),
 }
+# The bulk ad-hoc copy's columns: the step-3 ones and the target's own login and password.
+BULK_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    **COLUMN_NAMES,
+    "target_login": ("targetlogin", "targetuser", "targetusername", "destlogin", "destuser"),
+    "target_password": ("targetpassword", "destpassword", "destinationpassword"),
+}
 M365_COLUMNS = ("emailaddress", "username", "password")
 REQUIRED = ("source_login", "target_address")
 MAX_BYTES = 16 * 1024 * 1024  # a mailbox list, not a mail archive
@@ -53,6 +63,8 @@ class MailboxEntry:
     display_name: str = ""
     password: str = field(default="", repr=False)  # empty: keep what the keyring has
     line: int = 0  # the CSV line it came from, 0 when typed in
+    target_login: str = ""  # bulk copy only: the IMAP target's login, when not the address
+    target_password: str = field(default="", repr=False)  # bulk copy only
 
 
 @dataclass(frozen=True)
@@ -112,22 +124,33 @@ def check_mailbox(
     taken: Iterable[str] = (),
     password: str = "",
     line: int = 0,
+    target_login: str = "",
+    target_password: str = "",
 ) -> MailboxEntry:
     """Check one mailbox; ``taken`` are target addresses already in use (any case).
     Raises ValueError saying what is wrong."""
-    login = login.strip()
     display = check_plain(" ".join(display.split()), "display name")  # line breaks squashed first
-    if not login:
-        raise ValueError("the source login is empty")
-    if any(ch.isspace() for ch in login):
-        raise ValueError(f"the source login {shown(login)} contains spaces")
-    check_plain(login, "source login")
+    login = check_login(login, "source login")
     if not target.strip():
         raise ValueError("the target address is empty")
     address = check_email(target, "target address")
     if address.lower() in {t.lower() for t in taken}:
         raise ValueError(f"the target address {address} is already in the mailbox list")
-    return MailboxEntry(login, address, display, password, line)
+    if target_login.strip():
+        target_login = check_login(target_login, "target login")
+    return MailboxEntry(
+        login, address, display, password, line, target_login.strip(), target_password
+    )
+
+
+def check_login(login: str, what: str) -> str:
+    """A login name, stripped: not empty, no spaces, no control characters (ValueError)."""
+    login = login.strip()
+    if not login:
+        raise ValueError(f"the {what} is empty")
+    if any(ch.isspace() for ch in login):
+        raise ValueError(f"the {what} {shown(login)} contains spaces")
+    return check_plain(login, what)
 
 
 def _targets(store: SessionStore, except_id: int | None = None) -> list[str]:
@@ -259,21 +282,24 @@ class _Semicolon(csv.excel):
     delimiter = ";"
 
 
-KNOWN_COLUMNS = (
-    "source_login, source_password, target_address, display_name "
-    "(or Microsoft 365's EmailAddress, UserName, Password)"
-)
 HEADER_EXAMPLE = "source_login,source_password,target_address,display_name"
-_LOOKUP = {alias: column for column, names in COLUMN_NAMES.items() for alias in names}
 
 
-def _header(fields: list[str]) -> tuple[dict[str, int], str, list[RowProblem]]:
+def known_columns(names: Mapping[str, tuple[str, ...]]) -> str:
+    """The columns a CSV may name, for the message about an unknown one."""
+    return f"{', '.join(names)} (or Microsoft 365's EmailAddress, UserName, Password)"
+
+
+def _header(
+    fields: list[str], names: Mapping[str, tuple[str, ...]]
+) -> tuple[dict[str, int], str, list[RowProblem]]:
     """Map canonical column -> position; the layout; problems with the header line.
     Cells without a name (a trailing separator from a spreadsheet) are ignored."""
+    lookup = {alias: column for column, aliases in names.items() for alias in aliases}
     squashed = [_squash(f) for f in fields]
     named = {s for s in squashed if s}
     layout = M365_LAYOUT if named == set(M365_COLUMNS) else ONBOARD_LAYOUT
-    if not any(name in _LOOKUP for name in squashed):
+    if not any(name in lookup for name in squashed):
         return (
             {},
             layout,
@@ -284,10 +310,12 @@ def _header(fields: list[str]) -> tuple[dict[str, int], str, list[RowProblem]]:
     for position, (raw, name) in enumerate(zip(fields, squashed, strict=True)):
         if not raw.strip():
             continue
-        column = _LOOKUP.get(name)
+        column = lookup.get(name)
         if column is None:
             problems.append(
-                RowProblem(1, f"unknown column {raw.strip()!r}; the columns are {KNOWN_COLUMNS}")
+                RowProblem(
+                    1, f"unknown column {raw.strip()!r}; the columns are {known_columns(names)}"
+                )
             )
         elif column in columns:
             problems.append(RowProblem(1, f"column {raw.strip()!r} appears twice"))
@@ -307,8 +335,14 @@ def _row_reader(fields: list[str], columns: dict[str, int]) -> Callable[[str], s
     return cell
 
 
-def parse_mailbox_csv(data: bytes | str, *, taken: Iterable[str] = ()) -> MailboxCsv:
-    """Parse and check a mailbox CSV; ``taken`` are target addresses already in the session."""
+def parse_mailbox_csv(
+    data: bytes | str,
+    *,
+    taken: Iterable[str] = (),
+    names: Mapping[str, tuple[str, ...]] = COLUMN_NAMES,
+) -> MailboxCsv:
+    """Parse and check a mailbox CSV; ``taken`` are target addresses already in the session;
+    ``names`` the columns it may have (``BULK_COLUMN_NAMES`` for a bulk copy)."""
     if isinstance(data, bytes):
         text, problem = _decode(data)
         if problem:
@@ -336,7 +370,7 @@ def parse_mailbox_csv(data: bytes | str, *, taken: Iterable[str] = ()) -> Mailbo
             if not any(f.strip() for f in fields):
                 continue  # blank lines are allowed anywhere
             if columns is None:
-                columns, layout, header_problems = _header(fields)
+                columns, layout, header_problems = _header(fields, names)
                 if header_problems:
                     # Renumber: the header may follow blank lines.
                     return MailboxCsv(
@@ -368,6 +402,8 @@ def parse_mailbox_csv(data: bytes | str, *, taken: Iterable[str] = ()) -> Mailbo
                     cell("display_name"),
                     password=cell("source_password"),
                     line=line,
+                    target_login=cell("target_login"),
+                    target_password=cell("target_password"),
                 )
             except ValueError as exc:
                 problems.append(RowProblem(line, str(exc)))
@@ -406,7 +442,12 @@ def _quote_left_open(text: str, line: int) -> bool:
     return "\n".join(tail).count('"') % 2 == 1
 
 
-def read_mailbox_csv(path: Path | str, *, taken: Iterable[str] = ()) -> MailboxCsv:
+def read_mailbox_csv(
+    path: Path | str,
+    *,
+    taken: Iterable[str] = (),
+    names: Mapping[str, tuple[str, ...]] = COLUMN_NAMES,
+) -> MailboxCsv:
     """Read and check a CSV file; a file that cannot be read is a problem, not an exception."""
     path = Path(path).expanduser()
     try:
@@ -419,7 +460,7 @@ def read_mailbox_csv(path: Path | str, *, taken: Iterable[str] = ()) -> MailboxC
         return MailboxCsv((), (RowProblem(0, f"there is no file at {path}"),))
     except OSError as exc:
         return MailboxCsv((), (RowProblem(0, f"cannot read {path}: {exc.strerror or exc}"),))
-    return parse_mailbox_csv(data, taken=taken)
+    return parse_mailbox_csv(data, taken=taken, names=names)
 
 
 def import_mailboxes(

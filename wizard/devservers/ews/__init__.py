@@ -12,44 +12,28 @@ its properties, so headers and encodings may differ there); no quotas, no sendin
 mailbox, no search folders; busy answers only when injected.
 """
 
-from .faults import FaultInjector, FaultRule, FiredFault, IncomingItem
-from .model import (
-    MSGFLAG_READ,
-    MSGFLAG_UNSENT,
-    PR_CLIENT_SUBMIT_TIME,
-    PR_FLAG_STATUS,
-    PR_MESSAGE_DELIVERY_TIME,
-    PR_MESSAGE_FLAGS,
-    PropertyKey,
-    PropertyValue,
-    SandboxFolder,
-    SandboxItem,
-    SandboxMailbox,
-)
-from .ntlm import ntlm_available
-from .server import EWS_PATH, EwsSandbox, RequestRecord
-from .soap import SANDBOX_API_VERSION, SANDBOX_BUILD
+from ...lazy_exports import lazy_exports
 
-__all__ = [
-    "EWS_PATH",
-    "MSGFLAG_READ",
-    "MSGFLAG_UNSENT",
-    "PR_CLIENT_SUBMIT_TIME",
-    "PR_FLAG_STATUS",
-    "PR_MESSAGE_DELIVERY_TIME",
-    "PR_MESSAGE_FLAGS",
-    "SANDBOX_API_VERSION",
-    "SANDBOX_BUILD",
-    "EwsSandbox",
-    "FaultInjector",
-    "FaultRule",
-    "FiredFault",
-    "IncomingItem",
-    "PropertyKey",
-    "PropertyValue",
-    "RequestRecord",
-    "SandboxFolder",
-    "SandboxItem",
-    "SandboxMailbox",
-    "ntlm_available",
-]
+# Imported on first use: a light submodule (settings, an enum) loads alone.
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        ".faults": ("FaultInjector", "FaultRule", "FiredFault", "IncomingItem"),
+        ".model": (
+            "MSGFLAG_READ",
+            "MSGFLAG_UNSENT",
+            "PR_CLIENT_SUBMIT_TIME",
+            "PR_FLAG_STATUS",
+            "PR_MESSAGE_DELIVERY_TIME",
+            "PR_MESSAGE_FLAGS",
+            "PropertyKey",
+            "PropertyValue",
+            "SandboxFolder",
+            "SandboxItem",
+            "SandboxMailbox",
+        ),
+        ".ntlm": ("ntlm_available",),
+        ".server": ("EWS_PATH", "EwsSandbox", "RequestRecord"),
+        ".soap": ("SANDBOX_API_VERSION", "SANDBOX_BUILD"),
+    },
+)
