@@ -87,11 +87,14 @@ class VerifyBody(StepBody):
         line = self.query_one("#verify-summary", Static)
         line.update(summary)
         line.set_class(bad, "-bad")
-        self.query_one("#verify-next", Static).update(next_text)
+        advice = self.query_one("#verify-next", Static)
+        advice.update(next_text)
+        advice.display = bool(next_text)
 
     def show(self, result: Verification | None) -> None:
         tree = self.query_one("#verify-tree", Tree)
         tree.clear()
+        tree.display = result is not None  # nothing to list before the first verification
         if result is None:
             self.next_steps = None
             self.set_class(False, "-can-copy")

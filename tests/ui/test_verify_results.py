@@ -95,7 +95,7 @@ async def test_mail_after_the_copy_is_named_under_the_button_and_copied_from_the
             lambda: "every message is on the target" in shown(summary),
             what="to copy the late mail and verify again",
         )
-        assert "Every message is on the target" in shown(advice)
+        assert "Next: the customer's spot checks in webmail (o opens it)" in shown(advice)
         assert in_view(summary)
         assert not app.screen.query_one("#verify-copy").display  # nothing left to copy
         await pilot.press("ctrl+q")

@@ -61,10 +61,7 @@ class VerificationController(StepController):
         if result.ok:
             after = "mark this step done" if not self.final else "mark this step done and sign off"
             return NextSteps(
-                (
-                    "Every message is on the target. Next: the customer's spot checks in webmail "
-                    f"(o opens it), then {after}.",
-                ),
+                (f"Next: the customer's spot checks in webmail (o opens it), then {after}.",),
                 copy_mode=mode,
             )
         bad = [m for m in result.mailboxes if not m.ok]
