@@ -425,7 +425,10 @@ def print_verification(result: Verification, out: TextIO) -> None:
             ):
                 where = f"{m.mailbox} {f.source_folder}"
                 for message in listed:  # by date, sender and subject: findable in the mail
-                    out.write(f"{where}: {what} {message.label}: {message.describe()}\n")
+                    # A Message-ID is the sender's text: no control character reaches the terminal.
+                    out.write(
+                        printable(f"{where}: {what} {message.label}: {message.describe()}") + "\n"
+                    )
                 if count > len(listed):
                     out.write(f"{where}: and {count - len(listed)} more {what}\n")
     out.write(result.summary() + "\n")

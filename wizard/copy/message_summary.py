@@ -93,7 +93,7 @@ def summary_from_headers(identity: MessageIdentity, block: bytes | None) -> Mess
     fields = header_fields(block)
     when = header_date(fields.get(b"date")) or identity.received
     return MessageSummary(
-        label=identity.label,
+        label=plain_header(identity.label),
         date=when.isoformat() if when is not None else "",
         sender=plain_header(fields.get(b"from")),
         subject=plain_header(fields.get(b"subject")),
@@ -122,7 +122,7 @@ def summary_from_ews(
     if when is not None:  # exchangelib's EWSDateTime: a plain one, in UTC
         when = datetime.fromtimestamp(when.timestamp(), UTC)
     return MessageSummary(
-        label=identity.label,
+        label=plain_header(identity.label),
         date=when.isoformat() if when is not None else "",
         sender=who,
         subject=plain_header(subject),
