@@ -292,13 +292,22 @@ class PropagationBody(StepBody):
             actions[event.button.id]()
 
     def action_watch(self) -> None:
-        self.poller.start()
+        self._start_watching()
+
+    def _start_watching(self) -> None:
+        """Start the watch and say so: the matrix may look the same until a server changes."""
+        poller = self.poller
+        if not poller.watching:
+            self.notify(f"Watching: every server is asked every {poller.interval:g} s.")
+        else:
+            self.notify("Asking every server again now.")
+        poller.start()
         self._tick()
 
     def action_toggle_pause(self) -> None:
         poller = self.poller
         if not poller.watching:
-            poller.start()
+            self._start_watching()
         elif poller.paused:
             poller.resume()
             self.notify("Propagation watch resumed.")
@@ -308,8 +317,7 @@ class PropagationBody(StepBody):
         self._tick()
 
     def action_refresh_now(self) -> None:
-        self.poller.start() if not self.poller.watching else self.poller.refresh_now()
-        self._tick()
+        self._start_watching()
 
     def _step_interval(self, direction: int) -> None:
         poller = self.poller
