@@ -360,3 +360,14 @@ def test_a_finished_copy_proves_copied_and_without_failures_reviewed(store: Sess
     assert found is not None and not found.ready
     assert found.result == "The initial copy finished for all 2 mailboxes (78 messages)."
     assert found.missing == ("Skipped and failed messages reviewed",)
+
+
+def test_evidence_a_headless_run_recorded_starts_the_step_once(store: SessionStore) -> None:
+    number = store.playbook.number_of(Kind.VERIFY_INITIAL)
+    store.add_evidence(number, VERIFICATION_KIND, "2 of 2 mailboxes match", ok=True)  # the CLI
+    verify = controller_for(store, Kind.VERIFY_INITIAL)
+    assert verify.tick_proven() == ["verification"]
+    assert store.step_record(number).state is StepState.IN_PROGRESS
+    store.set_step_state(number, StepState.NOT_STARTED)  # reopened by the operator
+    assert verify.tick_proven() == []  # nothing new proven: their state stands
+    assert store.step_record(number).state is StepState.NOT_STARTED

@@ -175,6 +175,8 @@ class StepController:
                 continue  # unticked by the operator since the proof: their call
             self.store.tick(self.number, item.id, True)
             ticked.append(item.id)
+        if ticked:
+            self.work_started()  # evidence of work, even when a headless run recorded it
         return ticked
 
     # ----- done ----------------------------------------------------------------------------------

@@ -31,13 +31,15 @@ class SignoffController(StepController):
         self, *, provider_name: str, customer_name: str, day: str, complete: bool
     ) -> Evidence:
         """Record who signed off for each party; raises ValueError saying what to fix."""
-        return record_signoff(
+        evidence = record_signoff(
             self.store,
             provider_name=provider_name,
             customer_name=customer_name,
             day=day,
             complete=complete,
         )
+        self.work_started()
+        return evidence
 
     def report_exported(self, fmt: str, path: Path) -> None:
         """Record where the completion report was written (``wizard.report.export_report``)."""
