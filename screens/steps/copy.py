@@ -66,6 +66,13 @@ def sparkline(values: list[float], width: int = 12) -> str:
     return "".join(SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1)))] for v in values)
 
 
+def size_cell(done: int, total: int | None) -> str:
+    """Copied of total; once all of it is copied, the size alone (a narrower column)."""
+    if total is None:
+        return ""
+    return format_bytes(done) if done == total else f"{format_bytes(done)}/{format_bytes(total)}"
+
+
 def standing_cells(standing: MailboxStanding) -> list[str]:
     """The row of a mailbox this step's copy is not running: its last run's counts, if any."""
     total, bytes_total = standing.total, standing.bytes_total
@@ -80,9 +87,7 @@ def standing_cells(standing: MailboxStanding) -> list[str]:
         standing.state,
         progress_bar(fraction),
         "" if total is None else f"{standing.done}/{total}",
-        ""
-        if bytes_total is None
-        else f"{format_bytes(standing.bytes_done)}/{format_bytes(bytes_total)}",
+        size_cell(standing.bytes_done, bytes_total),
         "",
         "",
         "",

@@ -148,6 +148,10 @@ class FittedTable(DataTable[Any]):
         if available <= 0:
             return  # not laid out yet: the first resize fits it
         wanted = fitting_columns(self.table_columns, self._widths, available, self.cell_padding)
+        needed = sum(self._widths[k] + 2 * self.cell_padding for k in wanted)
+        # A table that fits needs no horizontal scrollbar (one left from before it fitted would
+        # stay and hide a row); one that cannot fit keeps it.
+        self.styles.overflow_x = "hidden" if needed <= available else "auto"
         if wanted == self._shown:
             return
         self._shown = wanted

@@ -66,7 +66,10 @@ async def test_local_data_confirmations_tick_users_confirmed(store: SessionStore
         line = app.screen.query_one(DoneProposalLine)
         assert line.proposal is not None and not line.proposal.ready
         text = shown(line.query_one("#proposal-text", Static))
-        assert "All 2 mailboxes confirmed." in text and "still to tick: Users told" in text
+        assert (
+            "2 of 2 mailboxes confirmed their data is moved." in text
+            and "still to tick: Users told" in text
+        )
         app.screen.query_one("#check-told", ChecklistBox).focus()
         await pilot.press("space")
         await settle(pilot)

@@ -263,7 +263,7 @@ def test_local_data_every_mailbox_confirmed_ticks_users_confirmed(store: Session
     local.set_moved(second.id, True)  # the tick rule ticks it, with or without a screen
     assert ticked(store, Kind.LOCAL_DATA) >= {"done"}
     found = local.done_proposal()
-    assert found is not None and found.result == "All 2 mailboxes confirmed."
+    assert found is not None and found.result == "2 of 2 mailboxes confirmed their data is moved."
     assert found.missing == ("Users told how to move contacts, calendars and local data",)
 
 

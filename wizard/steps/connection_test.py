@@ -54,24 +54,23 @@ class ConnectionTestController(StepController):
         if not mailboxes:
             return {}
         found: dict[str, Proof] = {}
+        count = f"{len(mailboxes)} of {len(mailboxes)}"
         results = latest_results(self.store)
         tested = [results.get(m.source_login) for m in mailboxes]
         at = self._newest(PROBE_KIND)
         if all(r is not None and r.ok for r in tested):
-            found["source"] = Proof(f"All {len(mailboxes)} source mailboxes log in and list", at)
+            found["source"] = Proof(f"{count} source mailboxes log in and list", at)
         if all(r is not None and r.measured for r in tested):
-            found["sizing"] = Proof(f"All {len(mailboxes)} source mailboxes measured", at)
+            found["sizing"] = Proof(f"{count} source mailboxes measured", at)
         checks = latest_checks(self.store)
         if all(
             checks.get(m.target_address.lower(), {}).get("state") == "exists" for m in mailboxes
         ):
-            found["target"] = Proof(
-                f"All {len(mailboxes)} target mailboxes exist", self._newest(EXCHANGE_KIND)
-            )
+            found["target"] = Proof(f"{count} target mailboxes exist", self._newest(EXCHANGE_KIND))
         return found
 
     def work_result(self) -> str:
         proofs = self.proofs()
         if not all(item in proofs for item in ("source", "sizing", "target")):
             return ""
-        return f"{proofs['source'].what}, are measured, and {proofs['target'].what.lower()}."
+        return f"{proofs['source'].what} and are measured; {proofs['target'].what}."

@@ -47,7 +47,8 @@ class LocalDataController(StepController):
         if not mailboxes or not all(t and t.ticked for t in moved):
             return {}
         at = max(t.changed_at for t in moved if t)
-        return {"done": Proof(f"All {len(mailboxes)} mailboxes confirmed", at)}
+        count = len(mailboxes)
+        return {"done": Proof(f"{count} of {count} mailboxes confirmed their data is moved", at)}
 
     def ticked_rules(self, item_id: str, ticked: bool) -> None:
         if item_id.startswith("mailbox:") and ticked:

@@ -144,7 +144,7 @@ class PropagationController(StepController):
         found: dict[str, Proof] = {}
         if auth and all(c.get("state") == "agrees" for c in auth):
             found["authoritative"] = Proof(
-                f"All {len(auth)} authoritative servers agree", latest.created_at
+                f"{len(auth)} of {len(auth)} authoritative servers agree", latest.created_at
             )
         if agreeing and agreeing >= int(latest.data.get("resolvers_needed", 1)):
             found["resolvers"] = Proof(f"{agreeing} resolvers agree", latest.created_at)
