@@ -105,9 +105,10 @@ class CopyController(StepController):
     def standings(self, live: Mapping[str, MailboxProgress]) -> list[MailboxStanding]:
         """Every mailbox of the session (and any other the live copy has), in list order."""
         ledger = CopyLedger(self.store)
-        runs = self.last_runs()
         names = [m.target_address for m in self.store.mailboxes()]
         names += [n for n in live if n not in names]
+        # Read only while some mailbox has no live progress: a running copy redraws often.
+        runs = self.last_runs() if any(n not in live for n in names) else {}
         found = []
         for name in names:
             progress = live.get(name)
