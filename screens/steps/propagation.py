@@ -292,6 +292,7 @@ class PropagationBody(StepBody):
             actions[event.button.id]()
 
     def action_watch(self) -> None:
+        self.post_message(StepBody.WorkStarted())
         self.poller.start()
         self._tick()
 
