@@ -8,10 +8,17 @@ Message-ID), then measures, each in a child process of its own so peak RSS is it
   naive    a sequential imapclient loop: one FETCH, one APPEND at a time
   dsync    the peer: Dovecot's own `doveadm backup -R` with the imapc backend, one process per
            mailbox, all mailboxes at once, pulling over IMAP into the target's storage
+  differential  the engine again over the same session and target, nothing new on the source
+           (what a differential pass costs when there is nothing to do)
+  reconcile the engine with a new, empty session against the full target: every folder is
+           listed and matched, nothing is sent (another laptop, a lost session file)
   ews      (with --ews) the engine IMAP to the EWS stand-in, against a bare exchangelib
            bulk_create loop with the same number of connections
 
-Prints msgs/s, MB/s and peak RSS per round and the median of the rounds.
+The engine is one process copying all mailboxes at once (--concurrency, 8 by default), the way
+`onboard copy` runs them. Prints msgs/s, MB/s, peak RSS and CPU seconds per round and the median
+of the rounds; after each copy the target is checked byte-exact (every folder's messages hashed
+on both sides, as multisets).
 
     .venv/bin/python bench/copy.py --scale 0.2 --rounds 1     # a quick look
     .venv/bin/python bench/copy.py                            # the full run (median of 3)
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
 import math
 import os
@@ -123,16 +131,36 @@ def build_corpus(
     return messages, total
 
 
-def messages_on_target(target, users: list[str]) -> int:  # type: ignore[no-untyped-def]
-    """How many messages the target holds for these users, over all folders (STATUS, no bodies)."""
-    count = 0
-    for user in users:
-        client = target.client(user)
-        for flags, _delim, name in client.list_folders():
-            if b"\\Noselect" not in flags and b"\\NonExistent" not in flags:
-                count += client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"]
-        client.logout()
-    return count
+def mailbox_digest(server, user: str) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """Every folder's messages of one mailbox as a sorted list of SHA-256 of their raw bytes."""
+    client = server.client(user)
+    out: dict[str, list[str]] = {}
+    for flags, _delim, name in client.list_folders():
+        if b"\\Noselect" in flags or b"\\NonExistent" in flags:
+            continue
+        client.select_folder(name, readonly=True)
+        uids = client.search("ALL")
+        hashes = []
+        for start in range(0, len(uids), 200):
+            data = client.fetch(uids[start : start + 200], ["BODY.PEEK[]"])
+            hashes += [hashlib.sha256(d[b"BODY[]"]).hexdigest() for d in data.values()]
+        if hashes:
+            out[name] = sorted(hashes)
+    client.logout()
+    return out
+
+
+def check_byte_exact(method: str, target, dests: list[str], expected) -> None:  # type: ignore[no-untyped-def]
+    """Each target mailbox holds exactly the source's messages, byte for byte, and as many per
+    folder (the engine maps folder names to the target's, dsync and the naive loop keep them)."""
+    for dest, want in zip(dests, expected, strict=True):
+        got = mailbox_digest(target, dest)
+        if sorted(h for v in got.values() for h in v) != sorted(
+            h for v in want.values() for h in v
+        ):
+            raise RuntimeError(f"{method}: {dest} does not hold its source's messages byte-exact")
+        if sorted(map(len, got.values())) != sorted(map(len, want.values())):
+            raise RuntimeError(f"{method}: {dest}'s folders do not hold as many as the source's")
 
 
 # ----- children: each method runs in a process of its own -----------------------------------
@@ -142,14 +170,18 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
     from wizard.copy.connect import source_factory, target_factory
     from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
     from wizard.copy.folder_map import PlanOptions
-    from wizard.copy.ledger import CopyLedger
+    from wizard.copy.ledger import CopyLedger, RunMode
     from wizard.endpoint import parse_endpoint
     from wizard.profile import example_profile
     from wizard.store import SessionStore
 
-    store = SessionStore.create(
-        Path(spec["ledger"]), customer="bench", domain="bench.example", profile=example_profile()
-    )
+    ledger = Path(spec["ledger"])
+    if ledger.exists():  # a differential pass over the session of the copy before
+        store = SessionStore.open(ledger, lock="shared")
+    else:
+        store = SessionStore.create(
+            ledger, customer="bench", domain="bench.example", profile=example_profile()
+        )
     jobs = [
         MailboxJob(
             mailbox=dest,
@@ -164,6 +196,7 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
         batch_bytes=int(spec.get("batch_mb", 4) * MB),
         batch_messages=spec.get("batch_messages", 64),
         memory_budget=int(spec.get("budget_mb", 32) * MB),
+        mode=RunMode(spec.get("mode", "initial")),
     )
     started = time.monotonic()
     result = CopyEngine(CopyLedger(store), jobs, settings).run()
@@ -173,6 +206,7 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
         "seconds": seconds,
         "messages": result.copied,
         "bytes": sum(m.bytes_copied for m in result.mailboxes),
+        "already": sum(m.already for m in result.mailboxes),
         "failed": result.failed,
         "errors": [m.error for m in result.mailboxes if m.error],
     }
@@ -395,6 +429,9 @@ def main() -> int:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-dsync", action="store_true")
     parser.add_argument(
+        "--skip-passes", action="store_true", help="no differential pass nor reconciliation"
+    )
+    parser.add_argument(
         "--corpus",
         choices=("mixed", "small"),
         default="mixed",
@@ -427,6 +464,7 @@ def main() -> int:
             pair.source, users, per_mailbox, 0 if small else args.big, small
         )
         print(f"  {messages} messages, {total / MB:.1f} MB in {time.monotonic() - started:.1f} s")
+        expected = [mailbox_digest(pair.source, u) for u in users]
         results: dict[str, list[dict]] = {}  # type: ignore[type-arg]
         methods = ["engine"] + ([] if args.skip_dsync or not shutil.which("doveadm") else ["dsync"])
         methods += [] if args.skip_naive else ["naive"]
@@ -468,13 +506,26 @@ def main() -> int:
                 }
                 result = run_child(method, spec)
                 results.setdefault(method, []).append(result)
-                print(f"round {round_no} {method:<10} {fmt(result)}")
+                print(f"round {round_no} {method:<12} {fmt(result)}")
                 if not method.startswith("ews"):  # the peer's count is checked, not taken
-                    landed = messages_on_target(pair.target, dests)
-                    if landed != messages:
-                        raise RuntimeError(
-                            f"{method}: {landed} messages on the target, not {messages}"
+                    check_byte_exact(method, pair.target, dests, expected)
+                if method == "engine" and not args.skip_passes:
+                    for again in ("differential", "reconcile"):
+                        spec_again = dict(
+                            spec, mode="differential" if again[0] == "d" else "initial"
                         )
+                        if again == "reconcile":  # a new session: the ledger knows nothing
+                            spec_again["ledger"] = str(work / f"{again}-{round_no}.onboard")
+                        result = run_child("engine", spec_again)
+                        if result["messages"] or result["already"] != messages:
+                            raise RuntimeError(
+                                f"{again}: {result['messages']} copied, {result['already']} "
+                                f"of {messages} found already there"
+                            )
+                        result["messages"] = result.pop("already")  # looked at, none sent
+                        results.setdefault(again, []).append(result)
+                        print(f"round {round_no} {again:<12} {fmt(result)}")
+                    check_byte_exact("reconcile", pair.target, dests, expected)
                 for d in dests:  # keep the disk small between rounds
                     shutil.rmtree(pair.home("target", d), ignore_errors=True)
         print("\nmedian of rounds:")
@@ -489,7 +540,7 @@ def main() -> int:
                 r["machine_cpu_seconds"] for r in rounds
             )
             medians[method] = median
-            print(f"  {method:<10} {fmt(median)}")
+            print(f"  {method:<12} {fmt(median)}")
         rate = {m: v["messages"] / v["seconds"] for m, v in medians.items()}
         if "dsync" in medians:
             print(
@@ -497,6 +548,12 @@ def main() -> int:
                 f"(target >= 1.0x); dsync peak RSS {medians['dsync']['peak_rss_mb']:.0f} MB "
                 "per process"
             )
+        for again, limit in (("differential", 2), ("reconcile", 5)):
+            if again in medians:
+                print(
+                    f"{again}: {medians[again]['seconds']:.2f} s over "
+                    f"{medians[again]['messages']:.0f} messages (target < {limit} s)"
+                )
         if "naive" in medians:
             speed = (medians["engine"]["messages"] / medians["engine"]["seconds"]) / (
                 medians["naive"]["messages"] / medians["naive"]["seconds"]
