@@ -27,6 +27,7 @@ from .errors import Throttled
 from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
+from .imapwire import examine
 
 
 @dataclass(frozen=True)
@@ -355,12 +356,8 @@ class ImapTarget:
         exists = self._examine(folder)
         if exists is None:
             return None
-        if not exists:
-            return []
-        with imap_errors(self.host, f"SEARCH in {folder}"):
-            uids = self.client.search("ALL")
         with imap_errors(self.host, f"FETCH listing of {folder}"):
-            return list_imap_identities(self.client, uids)
+            return list_imap_identities(self.client, exists)
 
     def folder_identity(self, folder: str) -> str | None:
         return None if self._examine(folder) is None else str(self._validity)
@@ -406,7 +403,7 @@ class ImapTarget:
         """EXAMINE a folder; returns how many messages it has (None if it does not exist)."""
         try:
             with imap_errors(self.host, f"EXAMINE {folder}"):
-                info = self.client.select_folder(folder, readonly=True)
+                info = examine(self.client, folder)
         except IMAPClientError:
             return None
         self._selected = (folder, False)
