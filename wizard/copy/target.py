@@ -27,7 +27,7 @@ from .errors import Throttled
 from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
-from .imapwire import examine
+from .imapwire import examine, list_uidvalidities
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,8 @@ class ImapTarget:
         self._max = max_message_size
         self._layout: TargetLayout | None = None
         self._existing: set[str] = set()
+        self._subscribed: set[str] | None = None  # LSUB's answer, kept up to date (None: unknown)
+        self._unsubscribed: set[str] = set()  # folders to make without subscribing them
         self._selected: tuple[str, bool] | None = None
         self._validity = 0
         with imap_errors(self.host, "CAPABILITY"):
@@ -163,6 +165,9 @@ class ImapTarget:
         self.multiappend = b"MULTIAPPEND" in caps
         self.literal_plus = b"LITERAL+" in caps
         self.uidplus = b"UIDPLUS" in caps
+        # LIST-STATUS: every folder's UIDVALIDITY in one command, not an EXAMINE per folder.
+        self.list_status = b"LIST-STATUS" in caps
+        self._validities: dict[str, str] | None = None
         for cap in caps:
             if cap.startswith(b"APPENDLIMIT="):
                 with contextlib.suppress(ValueError):
@@ -189,6 +194,8 @@ class ImapTarget:
                 role = _ROLE_FLAGS.get(flag.lower())
                 if role is not None and role not in roles:
                     roles[role] = path
+        with contextlib.suppress(IMAPClientError), imap_errors(self.host, "LSUB"):
+            self._subscribed = {name for _f, _d, name in self.client.list_sub_folders()}
         prefix: tuple[str, ...] = ()
         with contextlib.suppress(Exception):
             namespace = self.client.namespace()
@@ -234,14 +241,23 @@ class ImapTarget:
             except IMAPClientError as exc:
                 if "ALREADYEXISTS" not in str(exc).upper() and not self.client.folder_exists(part):
                     raise
-            with contextlib.suppress(IMAPClientError):
-                self.client.subscribe_folder(part)
+            if part not in self._unsubscribed:
+                with contextlib.suppress(IMAPClientError):
+                    self.client.subscribe_folder(part)
+                    self._note_subscription(part, True)
             self._existing.add(part)
+            self._validities = None  # a new folder, a new UIDVALIDITY
         return name
 
     def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Called before ``ensure_folder`` with False, the folder is then made unsubscribed
+        (one write on the server, not a subscribe and an unsubscribe)."""
         if folder.upper() == "INBOX":
             return True
+        if not subscribed and folder not in self._existing:
+            self._unsubscribed.add(folder)
+        if self._subscribed is not None and (folder in self._subscribed) == subscribed:
+            return True  # already so (LSUB said, or this connection made it so)
         what = "SUBSCRIBE" if subscribed else "UNSUBSCRIBE"
         try:
             with imap_errors(self.host, f"{what} {folder}"):
@@ -251,7 +267,12 @@ class ImapTarget:
                     self.client.unsubscribe_folder(folder)
         except IMAPClientError:
             return False
+        self._note_subscription(folder, subscribed)
         return True
+
+    def _note_subscription(self, folder: str, subscribed: bool) -> None:
+        if self._subscribed is not None:
+            (self._subscribed.add if subscribed else self._subscribed.discard)(folder)
 
     def _select(self, folder: str, writable: bool = False) -> int:
         with imap_errors(self.host, f"SELECT {folder}"):
@@ -360,7 +381,12 @@ class ImapTarget:
             return list_imap_identities(self.client, exists)
 
     def folder_identity(self, folder: str) -> str | None:
-        return None if self._examine(folder) is None else str(self._validity)
+        if not self.list_status:
+            return None if self._examine(folder) is None else str(self._validity)
+        if self._validities is None:
+            with imap_errors(self.host, "LIST-STATUS"):
+                self._validities = list_uidvalidities(self.client)
+        return self._validities.get("INBOX" if folder.upper() == "INBOX" else folder)
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         if not probes:
