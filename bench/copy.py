@@ -141,8 +141,8 @@ def mailbox_digest(server, user: str) -> dict[str, list[str]]:  # type: ignore[n
         client.select_folder(name, readonly=True)
         uids = client.search("ALL")
         hashes = []
-        for start in range(0, len(uids), 200):
-            data = client.fetch(uids[start : start + 200], ["BODY.PEEK[]"])
+        for start in range(0, len(uids), 20):
+            data = client.fetch(uids[start : start + 20], ["BODY.PEEK[]"])
             hashes += [hashlib.sha256(d[b"BODY[]"]).hexdigest() for d in data.values()]
         if hashes:
             out[name] = sorted(hashes)
@@ -384,11 +384,19 @@ def run_child(method: str, spec: dict) -> dict:  # type: ignore[type-arg]
     return result
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Not ru_maxrss: Linux carries the parent's over an exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child_main(method: str) -> None:
     spec = json.loads(sys.stdin.read())
     result = CHILDREN[method](spec)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["peak_rss_mb"] = result.pop("child_peak_rss_mb", usage.ru_maxrss / 1024)
+    result["peak_rss_mb"] = result.pop("child_peak_rss_mb", peak_rss_mb())
     result["cpu_seconds"] = usage.ru_utime + usage.ru_stime + result.pop("child_cpu_seconds", 0.0)
     print(json.dumps(result))
 
