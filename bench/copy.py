@@ -17,8 +17,9 @@ Message-ID), then measures, each in a child process of its own so peak RSS is it
 
 The engine is one process copying all mailboxes at once (--concurrency, 8 by default), the way
 `onboard copy` runs them. Prints msgs/s, MB/s, peak RSS and CPU seconds per round and the median
-of the rounds; after each copy the target is checked byte-exact (every folder's messages hashed
-on both sides, as multisets).
+of the rounds: CPU of the method's own processes (ours), of the source and the target Dovecot
+(what the method made them do) and of the whole machine (other work included). After each copy
+the target is checked byte-exact (every mailbox's messages hashed on both sides, as multisets).
 
     .venv/bin/python bench/copy.py --scale 0.2 --rounds 1     # a quick look
     .venv/bin/python bench/copy.py                            # the full run (median of 3)
@@ -368,8 +369,20 @@ def busy_seconds() -> float:
     return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def run_child(method: str, spec: dict) -> dict:  # type: ignore[type-arg]
+def servers_cpu_seconds(pair) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """CPU time the source and the target Dovecot spent so far: each master and its ended
+    children (the imap and auth processes a copy's connections used, once they logged out)."""
+    out = []
+    for which in ("source", "target"):
+        pid = (pair.config(which).parent / "run" / "master.pid").read_text().split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        out.append(sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK"))
+    return out[0], out[1]
+
+
+def run_child(method: str, spec: dict, pair=None) -> dict:  # type: ignore[type-arg,no-untyped-def]
     before = busy_seconds()
+    servers = servers_cpu_seconds(pair) if pair is not None else (0.0, 0.0)
     proc = subprocess.run(
         [sys.executable, __file__, "--child", method],
         input=json.dumps(spec),
@@ -381,6 +394,11 @@ def run_child(method: str, spec: dict) -> dict:  # type: ignore[type-arg]
         raise RuntimeError(f"{method} failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["machine_cpu_seconds"] = busy_seconds() - before
+    if pair is not None:
+        time.sleep(0.3)  # the imap processes of the last logouts end
+        after = servers_cpu_seconds(pair)
+        result["source_cpu_seconds"] = after[0] - servers[0]
+        result["target_cpu_seconds"] = after[1] - servers[1]
     return result
 
 
@@ -411,7 +429,8 @@ def fmt(r: dict) -> str:  # type: ignore[type-arg]
         f"{r['messages']:>5} msgs {r['bytes'] / MB:8.1f} MB {r['seconds']:7.1f} s  "
         f"{mps:7.1f} msgs/s {mbs:7.1f} MB/s  peak RSS {r['peak_rss_mb']:6.1f} MB"
         + (
-            f"  CPU: ours {r['cpu_seconds']:.1f} s, machine {r['machine_cpu_seconds']:.1f} s"
+            f"  CPU: ours {r['cpu_seconds']:.1f} s, source {r.get('source_cpu_seconds', 0):.1f} s, "
+            f"target {r.get('target_cpu_seconds', 0):.1f} s, machine {r['machine_cpu_seconds']:.1f} s"
             if "cpu_seconds" in r
             else ""
         )
@@ -512,7 +531,7 @@ def main() -> int:
                     "expect_messages": messages,
                     "expect_bytes": total,
                 }
-                result = run_child(method, spec)
+                result = run_child(method, spec, pair)
                 results.setdefault(method, []).append(result)
                 print(f"round {round_no} {method:<12} {fmt(result)}")
                 if not method.startswith("ews"):  # the peer's count is checked, not taken
@@ -524,7 +543,7 @@ def main() -> int:
                         )
                         if again == "reconcile":  # a new session: the ledger knows nothing
                             spec_again["ledger"] = str(work / f"{again}-{round_no}.onboard")
-                        result = run_child("engine", spec_again)
+                        result = run_child("engine", spec_again, pair)
                         if result["messages"] or result["already"] != messages:
                             raise RuntimeError(
                                 f"{again}: {result['messages']} copied, {result['already']} "
@@ -541,7 +560,15 @@ def main() -> int:
         for method, rounds in results.items():
             median = {
                 key: statistics.median(r[key] for r in rounds)
-                for key in ("seconds", "messages", "bytes", "peak_rss_mb", "cpu_seconds")
+                for key in (
+                    "seconds",
+                    "messages",
+                    "bytes",
+                    "peak_rss_mb",
+                    "cpu_seconds",
+                    "source_cpu_seconds",
+                    "target_cpu_seconds",
+                )
                 if all(key in r for r in rounds)
             }
             median["machine_cpu_seconds"] = statistics.median(
