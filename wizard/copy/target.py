@@ -195,7 +195,11 @@ class ImapTarget:
                 if role is not None and role not in roles:
                     roles[role] = path
         with contextlib.suppress(IMAPClientError), imap_errors(self.host, "LSUB"):
-            self._subscribed = {name for _f, _d, name in self.client.list_sub_folders()}
+            self._subscribed = {  # a \Noselect answer only says a child is subscribed
+                name
+                for flags, _d, name in self.client.list_sub_folders()
+                if "\\noselect" not in {f.lower() for f in text_flags(flags)}
+            }
         prefix: tuple[str, ...] = ()
         with contextlib.suppress(Exception):
             namespace = self.client.namespace()
