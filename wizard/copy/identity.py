@@ -139,11 +139,15 @@ def header_fields(block: bytes | None) -> dict[bytes, bytes]:
     if not block:
         return {}
     out: dict[bytes, bytes] = {}
-    for line in _FOLD.sub(b"", block).splitlines():
+    if b"\n " in block or b"\n\t" in block:  # the regular expressions only where they change it
+        block = _FOLD.sub(b"", block)
+    for line in block.splitlines():
         name, colon, value = line.partition(b":")
         if not colon or not name or name[:1] in b" \t":
             continue
-        out.setdefault(name.strip().lower(), _SPACE.sub(b" ", value).strip())
+        if b"\t" in value or b"  " in value:
+            value = _SPACE.sub(b" ", value)
+        out.setdefault(name.strip().lower(), value.strip())
     return out
 
 
