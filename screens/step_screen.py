@@ -8,12 +8,13 @@ writes ticks, notes and states through the step's controller (``wizard.steps``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
@@ -73,6 +74,12 @@ class StepScreen(Screen[None]):
         Binding("ctrl+r", "export_report", "Report"),
         Binding("ctrl+o", "sessions", "Sessions", show=False),
     ]
+
+    # On narrow terminals the footer shows the step's own keys first, then the way around, then
+    # the app's, and leaves to the palette's key list what it also offers: else the step's keys
+    # are cut off.
+    NARROW_FOOTER_LAST = ("toggle_steps", "next_step", "previous_step")
+    NARROW_FOOTER_HIDDEN = ("go_to_step", "export_report")
 
     def __init__(self, store: SessionStore, number: str) -> None:
         super().__init__(name=f"step-{number}")
@@ -217,6 +224,29 @@ class StepScreen(Screen[None]):
             primary = (w for w in controls if isinstance(w, Button) and w.variant == "primary")
             target = named[0] if named else next(primary, controls[0] if controls else None)
         (target or self.query_one("#action-done", Button)).focus(scroll_visible=False)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The keys as the footer and the key list show them (dispatch does not read this)."""
+        bindings = super().active_bindings
+        if not self.has_class("-narrow"):
+            return bindings
+        own, way, app = {}, {}, {}
+        for key, active in bindings.items():
+            action = active.binding.action
+            if action in self.NARROW_FOOTER_HIDDEN:
+                active = active._replace(binding=replace(active.binding, show=False))
+            group = way if action in self.NARROW_FOOTER_LAST else own
+            (app if active.node is self.app else group)[key] = active
+        order = self.NARROW_FOOTER_LAST
+        way = dict(sorted(way.items(), key=lambda item: order.index(item[1].binding.action)))
+        return {**own, **way, **app}
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = self.has_class("-narrow")
+        if narrow != getattr(self, "_footer_narrow", None):  # the footer's order follows
+            self._footer_narrow = narrow
+            self.refresh_bindings()
 
     def action_toggle_steps(self) -> None:
         """Go to the step list: show it (folded away on narrow terminals) and focus it; pressed
