@@ -8,10 +8,18 @@ Message-ID), then measures, each in a child process of its own so peak RSS is it
   naive    a sequential imapclient loop: one FETCH, one APPEND at a time
   dsync    the peer: Dovecot's own `doveadm backup -R` with the imapc backend, one process per
            mailbox, all mailboxes at once, pulling over IMAP into the target's storage
+  differential  the engine again over the same session and target, nothing new on the source
+           (what a differential pass costs when there is nothing to do)
+  reconcile the engine with a new, empty session against the full target: every folder is
+           listed and matched, nothing is sent (another laptop, a lost session file)
   ews      (with --ews) the engine IMAP to the EWS stand-in, against a bare exchangelib
            bulk_create loop with the same number of connections
 
-Prints msgs/s, MB/s and peak RSS per round and the median of the rounds.
+The engine is one process copying all mailboxes at once (--concurrency, 8 by default), the way
+`onboard copy` runs them. Prints msgs/s, MB/s, peak RSS and CPU seconds per round and the median
+of the rounds: CPU of the method's own processes (ours), of the source and the target Dovecot
+(what the method made them do) and of the whole machine (other work included). After each copy
+the target is checked byte-exact (every mailbox's messages hashed on both sides, as multisets).
 
     .venv/bin/python bench/copy.py --scale 0.2 --rounds 1     # a quick look
     .venv/bin/python bench/copy.py                            # the full run (median of 3)
@@ -24,7 +32,6 @@ import argparse
 import base64
 import json
 import math
-import os
 import random
 import resource
 import shutil
@@ -41,6 +48,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # exchangelib) finds the standard library's module, not this file.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(ROOT))
+
+from bench.measure import (  # noqa: E402 - after the path is set
+    busy_seconds,
+    check_byte_exact,
+    mailbox_digest,
+    peak_rss_mb,
+    servers_cpu_seconds,
+)
 
 FOLDERS = (
     "INBOX",
@@ -123,18 +138,6 @@ def build_corpus(
     return messages, total
 
 
-def messages_on_target(target, users: list[str]) -> int:  # type: ignore[no-untyped-def]
-    """How many messages the target holds for these users, over all folders (STATUS, no bodies)."""
-    count = 0
-    for user in users:
-        client = target.client(user)
-        for flags, _delim, name in client.list_folders():
-            if b"\\Noselect" not in flags and b"\\NonExistent" not in flags:
-                count += client.folder_status(name, [b"MESSAGES"])[b"MESSAGES"]
-        client.logout()
-    return count
-
-
 # ----- children: each method runs in a process of its own -----------------------------------
 
 
@@ -142,14 +145,18 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
     from wizard.copy.connect import source_factory, target_factory
     from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
     from wizard.copy.folder_map import PlanOptions
-    from wizard.copy.ledger import CopyLedger
+    from wizard.copy.ledger import CopyLedger, RunMode
     from wizard.endpoint import parse_endpoint
     from wizard.profile import example_profile
     from wizard.store import SessionStore
 
-    store = SessionStore.create(
-        Path(spec["ledger"]), customer="bench", domain="bench.example", profile=example_profile()
-    )
+    ledger = Path(spec["ledger"])
+    if ledger.exists():  # a differential pass over the session of the copy before
+        store = SessionStore.open(ledger, lock="shared")
+    else:
+        store = SessionStore.create(
+            ledger, customer="bench", domain="bench.example", profile=example_profile()
+        )
     jobs = [
         MailboxJob(
             mailbox=dest,
@@ -164,6 +171,7 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
         batch_bytes=int(spec.get("batch_mb", 4) * MB),
         batch_messages=spec.get("batch_messages", 64),
         memory_budget=int(spec.get("budget_mb", 32) * MB),
+        mode=RunMode(spec.get("mode", "initial")),
     )
     started = time.monotonic()
     result = CopyEngine(CopyLedger(store), jobs, settings).run()
@@ -173,6 +181,7 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
         "seconds": seconds,
         "messages": result.copied,
         "bytes": sum(m.bytes_copied for m in result.mailboxes),
+        "already": sum(m.already for m in result.mailboxes),
         "failed": result.failed,
         "errors": [m.error for m in result.mailboxes if m.error],
     }
@@ -326,16 +335,9 @@ CHILDREN = {
 }
 
 
-def busy_seconds() -> float:
-    """CPU time the whole machine spent busy so far (all processes, all cores)."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    values = [int(v) for v in fields]
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def run_child(method: str, spec: dict) -> dict:  # type: ignore[type-arg]
+def run_child(method: str, spec: dict, pair=None) -> dict:  # type: ignore[type-arg,no-untyped-def]
     before = busy_seconds()
+    servers = servers_cpu_seconds(pair) if pair is not None else (0.0, 0.0)
     proc = subprocess.run(
         [sys.executable, __file__, "--child", method],
         input=json.dumps(spec),
@@ -347,6 +349,11 @@ def run_child(method: str, spec: dict) -> dict:  # type: ignore[type-arg]
         raise RuntimeError(f"{method} failed:\n{proc.stderr[-3000:]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     result["machine_cpu_seconds"] = busy_seconds() - before
+    if pair is not None:
+        time.sleep(0.3)  # the imap processes of the last logouts end
+        after = servers_cpu_seconds(pair)
+        result["source_cpu_seconds"] = after[0] - servers[0]
+        result["target_cpu_seconds"] = after[1] - servers[1]
     return result
 
 
@@ -354,7 +361,7 @@ def child_main(method: str) -> None:
     spec = json.loads(sys.stdin.read())
     result = CHILDREN[method](spec)
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["peak_rss_mb"] = result.pop("child_peak_rss_mb", usage.ru_maxrss / 1024)
+    result["peak_rss_mb"] = result.pop("child_peak_rss_mb", peak_rss_mb())
     result["cpu_seconds"] = usage.ru_utime + usage.ru_stime + result.pop("child_cpu_seconds", 0.0)
     print(json.dumps(result))
 
@@ -369,7 +376,8 @@ def fmt(r: dict) -> str:  # type: ignore[type-arg]
         f"{r['messages']:>5} msgs {r['bytes'] / MB:8.1f} MB {r['seconds']:7.1f} s  "
         f"{mps:7.1f} msgs/s {mbs:7.1f} MB/s  peak RSS {r['peak_rss_mb']:6.1f} MB"
         + (
-            f"  CPU: ours {r['cpu_seconds']:.1f} s, machine {r['machine_cpu_seconds']:.1f} s"
+            f"  CPU: ours {r['cpu_seconds']:.1f} s, source {r.get('source_cpu_seconds', 0):.1f} s, "
+            f"target {r.get('target_cpu_seconds', 0):.1f} s, machine {r['machine_cpu_seconds']:.1f} s"
             if "cpu_seconds" in r
             else ""
         )
@@ -394,6 +402,9 @@ def main() -> int:
     parser.add_argument("--ews", action="store_true", help="also IMAP to the EWS stand-in")
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-dsync", action="store_true")
+    parser.add_argument(
+        "--skip-passes", action="store_true", help="no differential pass nor reconciliation"
+    )
     parser.add_argument(
         "--corpus",
         choices=("mixed", "small"),
@@ -427,6 +438,7 @@ def main() -> int:
             pair.source, users, per_mailbox, 0 if small else args.big, small
         )
         print(f"  {messages} messages, {total / MB:.1f} MB in {time.monotonic() - started:.1f} s")
+        expected = [mailbox_digest(pair.source, u) for u in users]
         results: dict[str, list[dict]] = {}  # type: ignore[type-arg]
         methods = ["engine"] + ([] if args.skip_dsync or not shutil.which("doveadm") else ["dsync"])
         methods += [] if args.skip_naive else ["naive"]
@@ -466,15 +478,28 @@ def main() -> int:
                     "expect_messages": messages,
                     "expect_bytes": total,
                 }
-                result = run_child(method, spec)
+                result = run_child(method, spec, pair)
                 results.setdefault(method, []).append(result)
-                print(f"round {round_no} {method:<10} {fmt(result)}")
+                print(f"round {round_no} {method:<12} {fmt(result)}")
                 if not method.startswith("ews"):  # the peer's count is checked, not taken
-                    landed = messages_on_target(pair.target, dests)
-                    if landed != messages:
-                        raise RuntimeError(
-                            f"{method}: {landed} messages on the target, not {messages}"
+                    check_byte_exact(method, pair.target, dests, expected)
+                if method == "engine" and not args.skip_passes:
+                    for again in ("differential", "reconcile"):
+                        spec_again = dict(
+                            spec, mode="differential" if again[0] == "d" else "initial"
                         )
+                        if again == "reconcile":  # a new session: the ledger knows nothing
+                            spec_again["ledger"] = str(work / f"{again}-{round_no}.onboard")
+                        result = run_child("engine", spec_again, pair)
+                        if result["messages"] or result["already"] != messages:
+                            raise RuntimeError(
+                                f"{again}: {result['messages']} copied, {result['already']} "
+                                f"of {messages} found already there"
+                            )
+                        result["messages"] = result.pop("already")  # looked at, none sent
+                        results.setdefault(again, []).append(result)
+                        print(f"round {round_no} {again:<12} {fmt(result)}")
+                    check_byte_exact("reconcile", pair.target, dests, expected)
                 for d in dests:  # keep the disk small between rounds
                     shutil.rmtree(pair.home("target", d), ignore_errors=True)
         print("\nmedian of rounds:")
@@ -482,14 +507,22 @@ def main() -> int:
         for method, rounds in results.items():
             median = {
                 key: statistics.median(r[key] for r in rounds)
-                for key in ("seconds", "messages", "bytes", "peak_rss_mb", "cpu_seconds")
+                for key in (
+                    "seconds",
+                    "messages",
+                    "bytes",
+                    "peak_rss_mb",
+                    "cpu_seconds",
+                    "source_cpu_seconds",
+                    "target_cpu_seconds",
+                )
                 if all(key in r for r in rounds)
             }
             median["machine_cpu_seconds"] = statistics.median(
                 r["machine_cpu_seconds"] for r in rounds
             )
             medians[method] = median
-            print(f"  {method:<10} {fmt(median)}")
+            print(f"  {method:<12} {fmt(median)}")
         rate = {m: v["messages"] / v["seconds"] for m, v in medians.items()}
         if "dsync" in medians:
             print(
@@ -497,6 +530,12 @@ def main() -> int:
                 f"(target >= 1.0x); dsync peak RSS {medians['dsync']['peak_rss_mb']:.0f} MB "
                 "per process"
             )
+        for again, limit in (("differential", 2), ("reconcile", 5)):
+            if again in medians:
+                print(
+                    f"{again}: {medians[again]['seconds']:.2f} s over "
+                    f"{medians[again]['messages']:.0f} messages (target < {limit} s)"
+                )
         if "naive" in medians:
             speed = (medians["engine"]["messages"] / medians["engine"]["seconds"]) / (
                 medians["naive"]["messages"] / medians["naive"]["seconds"]

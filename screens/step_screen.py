@@ -8,16 +8,17 @@ writes ticks, notes and states through the step's controller (``wizard.steps``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Label, Static, TabPane, TextArea
+from textual.widgets import Button, Footer, Header, Input, Label, Static, TabPane, TextArea
 
 from wizard.playbook import PHASES, Step
 from wizard.session_records import StepRecord, StepState
@@ -28,6 +29,7 @@ from .steps.base import StepBody, body_for
 from .text import OWNER_STYLE, STATE_ICON, STATE_STYLE, owner_badge, step_text, when
 from .widgets.checklist import Checklist
 from .widgets.demo_banner import DemoBanner, is_demo
+from .widgets.done_proposal import DoneProposalLine
 from .widgets.evidence import EvidenceList
 from .widgets.navigator import StepNavigator
 
@@ -73,6 +75,12 @@ class StepScreen(Screen[None]):
         Binding("ctrl+o", "sessions", "Sessions", show=False),
     ]
 
+    # On narrow terminals the footer shows the step's own keys first, then the way around, then
+    # the app's, and leaves to the palette's key list what it also offers: else the step's keys
+    # are cut off.
+    NARROW_FOOTER_LAST = ("toggle_steps", "next_step", "previous_step")
+    NARROW_FOOTER_HIDDEN = ("go_to_step", "export_report")
+
     def __init__(self, store: SessionStore, number: str) -> None:
         super().__init__(name=f"step-{number}")
         self.store = store
@@ -100,6 +108,7 @@ class StepScreen(Screen[None]):
                 yield Static(f"Step {step.number} · {step.title}", id="step-title", markup=False)
                 yield Static(self._meta_line(), id="step-meta")
                 yield Static(state_line(self.record), id="step-state")
+                yield DoneProposalLine(id="done-proposal")
                 text = step_text(step, store)
                 yield Static(text.text, id="step-text", markup=False)
                 body = body_for(step)
@@ -147,6 +156,7 @@ class StepScreen(Screen[None]):
         self.controller.open_here()  # resume lands here
         self._show_progress()
         self.refresh_evidence()
+        self.refresh_work(announce=False)
         self._bind_body_keys()
         self._update_buttons()
         self._focus_main_action()
@@ -215,6 +225,29 @@ class StepScreen(Screen[None]):
             target = named[0] if named else next(primary, controls[0] if controls else None)
         (target or self.query_one("#action-done", Button)).focus(scroll_visible=False)
 
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The keys as the footer and the key list show them (dispatch does not read this)."""
+        bindings = super().active_bindings
+        if not self.has_class("-narrow"):
+            return bindings
+        own, way, app = {}, {}, {}
+        for key, active in bindings.items():
+            action = active.binding.action
+            if action in self.NARROW_FOOTER_HIDDEN:
+                active = active._replace(binding=replace(active.binding, show=False))
+            group = way if action in self.NARROW_FOOTER_LAST else own
+            (app if active.node is self.app else group)[key] = active
+        order = self.NARROW_FOOTER_LAST
+        way = dict(sorted(way.items(), key=lambda item: order.index(item[1].binding.action)))
+        return {**own, **way, **app}
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = self.has_class("-narrow")
+        if narrow != getattr(self, "_footer_narrow", None):  # the footer's order follows
+            self._footer_narrow = narrow
+            self.refresh_bindings()
+
     def action_toggle_steps(self) -> None:
         """Go to the step list: show it (folded away on narrow terminals) and focus it; pressed
         in the list, fold it away again."""
@@ -244,8 +277,28 @@ class StepScreen(Screen[None]):
     def on_step_body_evidence_added(self, event: StepBody.EvidenceAdded) -> None:
         event.stop()
         self.refresh_evidence()
-        self.refresh_states()  # a body may have settled steps along with its evidence
-        self.query_one(Checklist).sync(self.store.checklist(self.step.number))  # ... or ticks
+        self.refresh_work()  # ticks what the evidence proves, and a body may have set states
+
+    def on_step_body_work_started(self, event: StepBody.WorkStarted) -> None:
+        event.stop()
+        if self.controller.work_started() is not None:
+            self.refresh_states()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # Typed by the operator into the step's own form (not a value set by the program).
+        body = self.body
+        if body is not None and event.input.has_focus and body in event.input.ancestors:
+            self.on_step_body_work_started(StepBody.WorkStarted())
+
+    def refresh_work(self, *, announce: bool = True) -> None:
+        """Tick what the evidence proves, show the states, and the proposal to mark done (a
+        toast too when it has just become ready)."""
+        self.controller.tick_proven()
+        self.query_one(Checklist).sync(self.store.checklist(self.step.number))
+        self.refresh_states()
+        line = self.query_one(DoneProposalLine)
+        if line.show(self.controller.done_proposal()) and announce and line.proposal:
+            self.notify(line.proposal.describe(), title="Press F2 to mark done", timeout=8)
 
     def refresh_states(self) -> None:
         """Re-read every step's state (after a body changed the session) and show it."""
@@ -261,6 +314,7 @@ class StepScreen(Screen[None]):
         self.controller.tick(event.item_id, event.ticked)
         for body in self.query(StepBody):
             body.checklist_ticked(event.item_id, event.ticked)
+        self.refresh_work()
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         if event.text_area.id == "notes":
@@ -324,6 +378,7 @@ class StepScreen(Screen[None]):
         self.query_one(StepNavigator).update_states({self.step.number: self.record})
         self._show_progress()
         self._update_buttons()
+        self.query_one(DoneProposalLine).show(self.controller.done_proposal())
         self.notify(f"Step {self.step.number} marked {state.label}.")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -40,6 +40,10 @@ class StepBody(Widget):
     class EvidenceAdded(Message):
         """The body saved evidence in the session."""
 
+    class WorkStarted(Message):
+        """The step's work began here (a copy, a test, a check): the screen tells the
+        controller, whose rules say what that does to the step's state."""
+
     def __init__(self, store: SessionStore, step: Step, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.store = store

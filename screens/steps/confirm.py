@@ -14,7 +14,7 @@ from datetime import date
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from wizard.formatting import format_bytes, plural
 from wizard.playbook import Kind
@@ -25,6 +25,7 @@ from wizard.steps.mailbox_review import (
     check_cutover,
 )
 
+from ..widgets.fitted_table import FittedTable, TableColumn
 from .base import StepBody, register_body, reveal
 
 
@@ -49,16 +50,14 @@ class ConfirmBody(StepBody):
 
     def compose(self) -> ComposeResult:
         yield Label("Mailboxes for the customer to confirm")
-        table: DataTable[str] = DataTable(id="review-table", cursor_type="row", zebra_stripes=True)
-        for key, label in (
-            ("source", "Source login"),
-            ("target", "Target mailbox"),
-            ("exists", "On Exchange"),
-            ("folders", "Folders"),
-            ("size", "Size (source)"),
-        ):
-            table.add_column(label, key=key)
-        yield table
+        columns = (  # the target and its counts stay; the source login goes first
+            TableColumn("source", "Source login", 2),
+            TableColumn("target", "Target mailbox"),
+            TableColumn("exists", "On Exchange", 1),
+            TableColumn("folders", "Folders"),
+            TableColumn("size", "Size (source)"),
+        )
+        yield FittedTable(columns, id="review-table", cursor_type="row", zebra_stripes=True)
         with Horizontal():
             yield Input(placeholder="confirmed by (customer's name)", id="confirmed-by")
             yield Button("Confirm mailboxes (ctrl+y)", id="confirm-mailboxes", variant="primary")
@@ -79,7 +78,7 @@ class ConfirmBody(StepBody):
         self._show_estimate()
 
     def refresh_rows(self) -> None:
-        table = self.query_one("#review-table", DataTable)
+        table = self.query_one("#review-table", FittedTable)
         table.clear()
         self.rows = self.controller.rows()
         for row in self.rows:

@@ -17,31 +17,34 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Label, Static
 
 from wizard.copy.errors import CopyError
-from wizard.copy.events import MailboxProgress, MailboxState
+from wizard.copy.events import MailboxProgress
 from wizard.copy.ledger import RunMode
 from wizard.copy.service import CopyService
-from wizard.formatting import UNKNOWN, format_bytes, format_duration
+from wizard.formatting import format_bytes, format_duration
 from wizard.playbook import Kind
-from wizard.steps.copy import CopyController
+from wizard.steps.copy import CopyController, MailboxStanding
 
 from ..copy_service import SessionCopy
 from ..messages import CopyFinished, CopyProgressed
 from ..services import session_work
+from ..widgets.fitted_table import FittedTable, TableColumn
 from ..widgets.folder_plan import FolderPlanPanel
 from .base import StepBody, register_body, reveal
 
 SPARKS = "▁▂▃▄▅▆▇█"
+# The mailbox and its message count are never given up; the sparkline goes first, the failed
+# count last.
 COLUMNS = (
-    ("mailbox", "Mailbox"),
-    ("state", "State"),
-    ("bar", "Progress"),
-    ("messages", "Messages"),
-    ("bytes", "Size"),
-    ("rate", "Rate"),
-    ("eta", "ETA"),
-    ("spark", "Throughput"),
-    ("failed", "Failed"),
-    ("folder", "Folder"),
+    TableColumn("mailbox", "Mailbox"),
+    TableColumn("state", "State", 2),
+    TableColumn("bar", "Progress", 4),
+    TableColumn("messages", "Messages"),
+    TableColumn("bytes", "Size", 3),
+    TableColumn("rate", "Rate", 6),
+    TableColumn("eta", "ETA", 5),
+    TableColumn("spark", "Throughput", 8),
+    TableColumn("failed", "Failed", 1),
+    TableColumn("folder", "Folder", 7),
 )
 
 
@@ -57,6 +60,36 @@ def sparkline(values: list[float], width: int = 12) -> str:
         return ""
     top = max(values) or 1.0
     return "".join(SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1)))] for v in values)
+
+
+def size_cell(done: int, total: int | None) -> str:
+    """Copied of total; once all of it is copied, the size alone (a narrower column)."""
+    if total is None:
+        return ""
+    return format_bytes(done) if done == total else f"{format_bytes(done)}/{format_bytes(total)}"
+
+
+def standing_cells(standing: MailboxStanding) -> list[str]:
+    """The row of a mailbox this step's copy is not running: its last run's counts, if any."""
+    total, bytes_total = standing.total, standing.bytes_total
+    if total is None:
+        fraction = 0.0
+    elif bytes_total:
+        fraction = standing.bytes_done / bytes_total
+    else:
+        fraction = 1.0 if standing.finished else 0.0
+    return [
+        standing.mailbox,
+        standing.state,
+        progress_bar(fraction),
+        "" if total is None else f"{standing.done}/{total}",
+        size_cell(standing.bytes_done, bytes_total),
+        "",
+        "",
+        "",
+        str(standing.failed),
+        "",
+    ]
 
 
 @register_body(Kind.COPY, Kind.DIFFERENTIAL)
@@ -109,10 +142,7 @@ class CopyBody(StepBody):
             yield Button("Retry failed only", id="copy-retry")
             yield Button("Failures", id="copy-show-failures")
         yield Static("", id="copy-status")
-        table: DataTable[str] = DataTable(id="copy-table", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield FittedTable(COLUMNS, id="copy-table", cursor_type="row", zebra_stripes=True)
         if self.mode is RunMode.INITIAL:  # step 9: where each folder goes, before it goes
             yield FolderPlanPanel(self.store, id="copy-plan")
         with Vertical(id="copy-failures"):
@@ -129,31 +159,14 @@ class CopyBody(StepBody):
             yield failures
 
     def on_mount(self) -> None:
-        table = self.query_one("#copy-table", DataTable)
-        ledger = self.service.ledger
-        latest_of = self.service.latest
-        for mailbox in self.store.mailboxes():
-            address = mailbox.target_address
-            latest = latest_of.get(address)
-            if latest is not None:
-                cells = self._cells(latest)
-                self._shown[address] = latest
+        table = self.query_one("#copy-table", FittedTable)
+        for standing in self.controller.standings(self.controller.live(self.service)):
+            if standing.live is not None:
+                cells = self._cells(standing.live)
+                self._shown[standing.mailbox] = standing.live
             else:
-                totals = ledger.totals(address)
-                state = f"{totals.copied} copied earlier" if totals.copied else "not started"
-                cells = [
-                    address,
-                    state,
-                    progress_bar(0.0),
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    str(totals.failed),
-                    "",
-                ]
-            table.add_row(*cells, key=address)
+                cells = standing_cells(standing)
+            table.add_row(*cells, key=standing.mailbox)
         # The signals forget this body once it is removed: leaving the step needs no clean-up.
         self.copy.progressed.subscribe(self, self.show_progress)
         self.copy.finished.subscribe(self, self.show_finished)
@@ -164,7 +177,9 @@ class CopyBody(StepBody):
     # ----- the copy's messages (UI thread, through the copy's signals) -------------------------
 
     def show_progress(self, message: CopyProgressed) -> None:
-        table = self.query_one("#copy-table", DataTable)
+        if self.service.mode is not self.mode:
+            return  # the other copy step's run
+        table = self.query_one("#copy-table", FittedTable)
         for mailbox, progress in message.latest.items():
             if self._shown.get(mailbox) is progress:
                 continue
@@ -173,14 +188,15 @@ class CopyBody(StepBody):
             if mailbox not in table.rows:
                 table.add_row(*cells, key=mailbox)
                 continue
-            for (key, _label), value in zip(COLUMNS, cells, strict=True):
-                table.update_cell(mailbox, key, value)
+            for column, value in zip(COLUMNS, cells, strict=True):
+                table.update_cell(mailbox, column.key, value)
         self._update_totals(message.latest)
 
     def show_finished(self, message: CopyFinished) -> None:
         self._load_failures()
         self._update_status()
-        self.post_message(StepBody.EvidenceAdded())
+        self._update_totals()
+        self.post_message(StepBody.EvidenceAdded())  # the screen ticks and proposes done
 
     def _cells(self, p: MailboxProgress) -> list[str]:
         history = list(self.service.history_of(p.subject))
@@ -198,22 +214,9 @@ class CopyBody(StepBody):
         ]
 
     def _update_totals(self, latest_of: Mapping[str, MailboxProgress] | None = None) -> None:
-        latest = list((self.service.latest if latest_of is None else latest_of).values())
-        count = len(self.store.mailboxes())
-        finished = sum(1 for p in latest if p.state is MailboxState.DONE)
-        done = sum(p.done for p in latest)
-        total = sum(p.total for p in latest)
-        bytes_done = sum(p.bytes_done for p in latest)
-        bytes_total = sum(p.bytes_total for p in latest)
-        rate = sum(p.rate_bytes for p in latest if not p.state.finished)
-        failed = sum(p.failed for p in latest)
-        remaining = max(0, bytes_total - bytes_done)
-        eta = format_duration(remaining / rate) if rate else UNKNOWN
-        self.query_one("#copy-totals", Static).update(
-            f"{finished}/{count} mailboxes done · {done}/{total} messages · "
-            f"{format_bytes(bytes_done)}/{format_bytes(bytes_total)} · {format_bytes(rate)}/s · "
-            f"ETA {eta} · {failed} failed"
-        )
+        live = self.controller.live(self.service) if latest_of is None else latest_of
+        totals = self.controller.totals(live)  # mailboxes not in this run: from the ledger
+        self.query_one("#copy-totals", Static).update(totals.describe())
 
     def _say(self, text: str | None = None) -> None:
         """The answer to a key or button, under the buttons, in view."""
@@ -221,17 +224,7 @@ class CopyBody(StepBody):
         reveal(self.query_one("#copy-buttons"), self.query_one("#copy-status"))
 
     def _update_status(self, text: str | None = None) -> None:
-        if text is None:
-            service = self.service
-            if service.running:
-                text = "Copying. You may leave this step: the copy goes on in the background."
-            elif service.error:
-                text = f"The copy stopped: {service.error}"
-            elif service.last_result is not None:
-                text = "Finished. Review failed and skipped messages, then verify."
-            else:
-                text = "Press s to start; a copy that was interrupted goes on where it stopped."
-        self.query_one("#copy-status", Static).update(text)
+        self.query_one("#copy-status", Static).update(text or self.controller.status(self.service))
 
     def _load_failures(self) -> None:
         table = self.query_one("#failures-table", DataTable)
@@ -263,6 +256,8 @@ class CopyBody(StepBody):
             return
         if not started:
             self.notify("A copy is running already.")
+        else:
+            self.post_message(StepBody.WorkStarted())
         self._say()
 
     def action_start(self) -> None:

@@ -68,6 +68,7 @@ class DnsCheckBody(StepBody):
             getattr(self, f"action_{actions[event.button.id]}")()
 
     def action_check(self) -> None:
+        self.post_message(StepBody.WorkStarted())
         self._show_status(self.checking)
         self.query_one("#dns-check", Button).disabled = True
         self._reveal()

@@ -231,3 +231,4 @@ class LocalDataBody(_FormBody):
         event.stop()
         self.controller.set_moved(int(checkbox_id.removeprefix("local-")), event.value)
         self.say(self.controller.count_text())
+        self.post_message(StepBody.EvidenceAdded())  # the step screen re-reads its ticks

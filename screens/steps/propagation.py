@@ -292,6 +292,7 @@ class PropagationBody(StepBody):
             actions[event.button.id]()
 
     def action_watch(self) -> None:
+        self.post_message(StepBody.WorkStarted())
         self._start_watching()
 
     def _start_watching(self) -> None:

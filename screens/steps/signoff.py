@@ -10,7 +10,7 @@ from datetime import date
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from wizard.formatting import format_bytes
 from wizard.playbook import Kind
@@ -18,6 +18,7 @@ from wizard.report import export_report
 from wizard.session import exports_dir
 from wizard.steps.signoff import SignoffController
 
+from ..widgets.fitted_table import FittedTable, TableColumn
 from ..widgets.tick_box import TickBox
 from .base import StepBody, register_body, reveal
 
@@ -48,8 +49,15 @@ class SignoffBody(StepBody):
             f"{figures.failed} failed\nVerification: {figures.verification_text}",
             id="figures",
         )
-        table: DataTable[str] = DataTable(id="mailbox-figures", cursor_type="row")
-        table.add_columns("Mailbox", "Copied", "Size", "Skipped", "Failed", "Verified")
+        columns = (  # the figures are never given up; the verdict first (the line above has it)
+            TableColumn("mailbox", "Mailbox"),
+            TableColumn("copied", "Copied"),
+            TableColumn("size", "Size"),
+            TableColumn("skipped", "Skipped"),
+            TableColumn("failed", "Failed"),
+            TableColumn("verified", "Verified", 1),
+        )
+        table = FittedTable(columns, id="mailbox-figures", cursor_type="row")
         for m in figures.mailboxes:
             table.add_row(
                 m.mailbox,

@@ -280,6 +280,7 @@ class SourceSettingsBody(StepBody):
             f"{count} mailbox{'es' if count != 1 else ''}"
             + ("" if count else ": add them one by one (F8) or import a CSV (F9)")
         )
+        self.post_message(StepBody.EvidenceAdded())  # server and list prove checklist items
 
     # ----- events ------------------------------------------------------------------------------
 

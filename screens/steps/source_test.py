@@ -37,18 +37,20 @@ from wizard.playbook import Kind, Step
 from wizard.session_records import SessionError
 from wizard.steps.connection_test import source_refusal
 
+from ..widgets.fitted_table import FittedTable, TableColumn
 from .base import StepBody, reveal
 
 if TYPE_CHECKING:
     from wizard.store import SessionStore
 
+# The counts are never given up; the reason goes first (the line under the table has it whole).
 COLUMNS = (
-    ("mailbox", "Mailbox"),
-    ("state", "State"),
-    ("folders", "Folders"),
-    ("messages", "Messages"),
-    ("size", "Size"),
-    ("reason", "Reason"),
+    TableColumn("mailbox", "Mailbox"),
+    TableColumn("state", "State", 1),
+    TableColumn("folders", "Folders"),
+    TableColumn("messages", "Messages"),
+    TableColumn("size", "Size"),
+    TableColumn("reason", "Reason", 2),
 )
 STATE_LABEL = {
     ProbeState.WAITING: "waiting",
@@ -118,10 +120,7 @@ class SourceTestPanel(Widget):
             yield Button("Retest failed (f)", id="source-retest-failed")
             yield Button("Retest this row (r)", id="source-retest-row")
         yield Static("", id="source-status")
-        table: DataTable[str] = DataTable(id="source-table", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield FittedTable(COLUMNS, id="source-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="source-detail", markup=False)
         yield Static("", id="source-totals", markup=False)
         yield Static("", id="source-estimate", markup=False)
@@ -161,8 +160,8 @@ class SourceTestPanel(Widget):
 
     def _show_row(self, login: str) -> None:
         table = self.query_one("#source-table", DataTable)
-        for (key, _label), value in zip(COLUMNS, self._cells(login), strict=True):
-            table.update_cell(login, key, value)
+        for column, value in zip(COLUMNS, self._cells(login), strict=True):
+            table.update_cell(login, column.key, value)
 
     def _show_status(self, text: str | None = None) -> None:
         if text is None:
@@ -291,6 +290,7 @@ class SourceTestPanel(Widget):
             self.notify("Those mailboxes are being tested already.")
             return
         self._busy.update(todo)
+        self.post_message(StepBody.WorkStarted())
         for login in todo:
             self.states[login] = ProbeState.WAITING
             self._show_row(login)

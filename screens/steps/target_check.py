@@ -54,20 +54,22 @@ from wizard.session import exports_dir
 from wizard.session_records import SessionError
 from wizard.steps.connection_test import target_refusal
 
+from ..widgets.fitted_table import FittedTable, TableColumn
 from .base import StepBody, reveal
 from .dns_view import session_resolver
 
 if TYPE_CHECKING:
     from wizard.store import SessionStore
 
+# The counts are never given up; the detail goes first (the line under the table has it whole).
 COLUMNS = (
-    ("mailbox", "Target mailbox"),
-    ("name", "Display name"),
-    ("state", "State"),
-    ("folders", "Folders"),
-    ("messages", "Messages"),
-    ("size", "Size"),
-    ("detail", "Detail"),
+    TableColumn("mailbox", "Target mailbox"),
+    TableColumn("name", "Display name", 2),
+    TableColumn("state", "State", 1),
+    TableColumn("folders", "Folders"),
+    TableColumn("messages", "Messages"),
+    TableColumn("size", "Size"),
+    TableColumn("detail", "Detail", 3),
 )
 STATE_LABELS = {
     None: "not checked",
@@ -204,10 +206,7 @@ class TargetCheckPanel(Widget):
             yield Button("Export list of missing (e)", id="target-export")
         yield Static("", id="target-status", markup=False)
         yield Static("", id="target-autodiscover-result", markup=False)
-        table: DataTable[str] = DataTable(id="target-table", cursor_type="row", zebra_stripes=True)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield FittedTable(COLUMNS, id="target-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="target-detail", markup=False)
         yield Static("", id="target-totals", markup=False)
 
@@ -249,8 +248,8 @@ class TargetCheckPanel(Widget):
 
     def _show_row(self, key: str) -> None:
         table = self.query_one("#target-table", DataTable)
-        for (column, _label), value in zip(COLUMNS, self._cells(key), strict=True):
-            table.update_cell(key, column, value)
+        for column, value in zip(COLUMNS, self._cells(key), strict=True):
+            table.update_cell(key, column.key, value)
 
     def _show_totals(self) -> None:
         counts = {s: 0 for s in ("exists", "missing", "error", None)}
@@ -369,6 +368,7 @@ class TargetCheckPanel(Widget):
             self.notify("Those mailboxes are being checked already.")
             return
         self._busy.update(todo)
+        self.post_message(StepBody.WorkStarted())
         for key in todo:
             self.states[key] = "checking"
             self._show_row(key)

@@ -181,6 +181,7 @@ class VerifyBody(StepBody):
         reveal(self.query_one("#verify-buttons"), self.query_one("#verify-next"))
 
     def action_verify(self) -> None:
+        self.post_message(StepBody.WorkStarted())
         self._say("Verifying: comparing every folder of every mailbox on both sides…")
         self._reveal()
         self.run_verification()

@@ -71,6 +71,31 @@ def test_empty_folders_are_created_with_their_subscription(
     assert verify(store, [job], step="10").ok
 
 
+def test_subscriptions_the_target_already_has_are_set_as_on_the_source(
+    dovecot: DovecotServer, dovecots, users, store: SessionStore
+) -> None:
+    """The target's subscriptions are read once (LSUB) and only what differs is changed."""
+    _src, dst = dovecots
+    user = dovecot.add_user(tree=True)  # Projects, Projects/2024/Q1, Kunden, Entwürfe, 日本語
+    with dovecot.client(user.login) as c:
+        c.subscribe_folder(dovecot.folder("Projects"))
+    with dst.client(users[1]) as c:
+        for name in ("Projects", "Projects.2024", "Projects.2024.Q1", "Kunden"):
+            c.create_folder(name)
+        c.subscribe_folder("Projects.2024.Q1")  # unsubscribed on the source, both
+        c.subscribe_folder("Kunden")
+    job = _job(dovecot, user.login, dovecots, users[1])
+
+    result = CopyEngine(CopyLedger(store), [job], CopySettings()).run()
+
+    assert result.ok, result
+    with dst.client(users[1]) as c:
+        folders, subscribed = _listed(c)
+    assert {"Projects", "Projects.2024", "Projects.2024.Q1", "Kunden", "Entwürfe"} <= folders
+    assert "Projects" in subscribed
+    assert not {"Projects.2024", "Projects.2024.Q1", "Kunden", "Entwürfe"} & subscribed
+
+
 def test_localized_special_folders_of_a_server_without_special_use(
     dovecot_factory, dovecots, users, store: SessionStore, capsys, tmp_path: Path, monkeypatch
 ) -> None:

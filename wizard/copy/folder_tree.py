@@ -15,9 +15,12 @@ if TYPE_CHECKING:
 
 def make_tree(run: MailboxRun) -> None:
     """Create ``run``'s planned folders on its target, with the source's subscriptions."""
+    assert run.target is not None
     for work in run.works:
         if run.stopped():
             return
+        if not work.plan.subscribed:  # said first, an IMAP target makes it unsubscribed
+            run.target.set_subscribed(run.target.layout().key(work.plan.target_path), False)
         key = run.retried_step(
             f"creating the target folder {work.plan.target!r}",
             lambda work=work: run.ensure_folder(work),  # type: ignore[misc]
@@ -25,7 +28,6 @@ def make_tree(run: MailboxRun) -> None:
         )
         if work.plan.role is not None and work.plan.subscribed:
             continue
-        assert run.target is not None
         if not run.target.set_subscribed(key, work.plan.subscribed):
             state = "subscribed" if work.plan.subscribed else "unsubscribed"
             run.log(f"target folder {key!r} could not be {state} as on the source", "warning")

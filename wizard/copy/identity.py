@@ -10,8 +10,9 @@ sizes are not the message's bytes (Exchange counts its own storage).
 Source and target listings are matched as multisets: two identical source messages need two on the
 target. What is left over is ``missing`` (on the source, not on the target), ``extra`` (on the
 target, matching nothing on the source) or ``duplicated`` (more copies on the target than the
-source has). Everything here is pure except :func:`list_imap_identities`, the one IMAP read both
-sides use (EXAMINE and header fetches only, so it never changes a folder).
+source has). Everything here is pure except :func:`list_imap_identities` and
+:func:`fetch_listing`, the IMAP reads both sides use (header fetches in a folder the caller
+EXAMINEd, so they never change a folder).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from .imapwire import uid_fetch
 
 HEADER_FIELDS = ("MESSAGE-ID", "DATE", "FROM", "TO", "SUBJECT")
 HEADER_ITEM = f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
@@ -136,11 +139,15 @@ def header_fields(block: bytes | None) -> dict[bytes, bytes]:
     if not block:
         return {}
     out: dict[bytes, bytes] = {}
-    for line in _FOLD.sub(b"", block).splitlines():
+    if b"\n " in block or b"\n\t" in block:  # the regular expressions only where they change it
+        block = _FOLD.sub(b"", block)
+    for line in block.splitlines():
         name, colon, value = line.partition(b":")
         if not colon or not name or name[:1] in b" \t":
             continue
-        out.setdefault(name.strip().lower(), _SPACE.sub(b" ", value).strip())
+        if b"\t" in value or b"  " in value:
+            value = _SPACE.sub(b" ", value)
+        out.setdefault(name.strip().lower(), value.strip())
     return out
 
 
@@ -182,14 +189,23 @@ def identity_from_ews(
     return MessageIdentity((message_id or "").strip(), size, "", received, item_id)
 
 
-def list_imap_identities(client: Any, uids: Sequence[int]) -> list[MessageIdentity]:
-    """Identities of ``uids`` in the folder the client has EXAMINEd, in UID order."""
-    out: list[MessageIdentity] = []
-    ordered = sorted(int(u) for u in uids)
-    for start in range(0, len(ordered), LIST_CHUNK):
-        chunk = ordered[start : start + LIST_CHUNK]
-        data = client.fetch(chunk, list(IMAP_IDENTITY_ITEMS))
-        out.extend(identity_from_imap(uid, data[uid]) for uid in chunk if uid in data)
+def list_imap_identities(client: Any, exists: int) -> list[MessageIdentity]:
+    """Identities of every message of the folder the client has EXAMINEd (``exists`` messages
+    when it did), in UID order."""
+    data = fetch_listing(client, exists, IMAP_IDENTITY_ITEMS)
+    return [identity_from_imap(uid, data[uid]) for uid in sorted(data)]
+
+
+def fetch_listing(client: Any, exists: int, items: Sequence[str]) -> dict[int, Mapping[bytes, Any]]:
+    """Body-less ``items`` of every message of the EXAMINEd folder, per UID: one FETCH of all
+    when the folder is small, else a SEARCH and a FETCH per ``LIST_CHUNK`` UIDs."""
+    wanted = " ".join(("UID", *items))
+    if exists <= LIST_CHUNK:
+        return dict(uid_fetch(client, "1:*", wanted)) if exists else {}
+    uids = sorted(int(u) for u in client.search("ALL"))
+    out: dict[int, Mapping[bytes, Any]] = {}
+    for start in range(0, len(uids), LIST_CHUNK):
+        out.update(uid_fetch(client, uids[start : start + LIST_CHUNK], wanted))
     return out
 
 
@@ -216,6 +232,7 @@ __all__ = [
     "identity_from_headers",
     "identity_from_imap",
     "identity_key",
+    "fetch_listing",
     "list_imap_identities",
     "match_identities",
 ]

@@ -54,7 +54,7 @@ class MessageRecord:
     target_id: str = ""
     message_id: str = ""
     size: int = 0
-    sha256: str = ""
+    sha256: str = ""  # of the raw bytes, for messages without a Message-ID (found by content)
     internaldate: str = ""
     flags: tuple[str, ...] = ()
     reason: str = ""

@@ -101,7 +101,12 @@ class Pipeline:
         run = self.run
         work = batch.work
         run.current = work.plan.source
-        hashes = {t.message.uid: hashlib.sha256(raw).hexdigest() for t, raw in batch.items}
+        # Content hashes only where identity needs them: messages without a Message-ID.
+        hashes = {
+            t.message.uid: hashlib.sha256(raw).hexdigest()
+            for t, raw in batch.items
+            if not t.message.message_id
+        }
         run.ledger.mark_in_flight(
             [
                 message_record(
@@ -109,7 +114,7 @@ class Pipeline:
                     work,
                     t.message,
                     MessageState.IN_FLIGHT,
-                    sha256=hashes[t.message.uid],
+                    sha256=hashes.get(t.message.uid, ""),
                 )
                 for t, _ in batch.items
             ]
@@ -151,7 +156,7 @@ class Pipeline:
                 run.ledger,
                 run.mailbox,
                 work,
-                [(t, hashes[t.message.uid]) for t, _ in pending],
+                [(t, hashes.get(t.message.uid, "")) for t, _ in pending],
             )
             landed = {t.message.uid: target_id for t, target_id in found}
             results.extend(

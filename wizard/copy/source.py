@@ -16,8 +16,9 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from .folder_map import SourceFolder
-from .identity import IMAP_IDENTITY_ITEMS, LIST_CHUNK, MessageIdentity, identity_from_imap
+from .identity import IMAP_IDENTITY_ITEMS, MessageIdentity, fetch_listing, identity_from_imap
 from .imaputil import imap_errors, quiet_imaplib, text_flags
+from .imapwire import examine, uid_fetch
 from .message_summary import MessageSummary, imap_summaries
 
 
@@ -98,7 +99,7 @@ class ImapSource:
 
     def examine(self, folder: str) -> FolderStatus:
         with imap_errors(self.host, f"EXAMINE {folder}"):
-            info = self.client.select_folder(folder, readonly=True)
+            info = examine(self.client, folder)
         self._examined = folder
         self._status = FolderStatus(
             uidvalidity=int(info.get(b"UIDVALIDITY", 0)),
@@ -110,30 +111,22 @@ class ImapSource:
     def list_messages(self, folder: str) -> list[SourceMessage]:
         """Every message of the folder; EXAMINEs it unless it is the one examined last."""
         status = self._status if self._examined == folder else self.examine(folder)
-        if status.exists == 0:
-            return []
-        with imap_errors(self.host, f"SEARCH in {folder}"):
-            uids = sorted(self.client.search("ALL"))
+        with imap_errors(self.host, f"FETCH listing of {folder}"):
+            data = fetch_listing(self.client, status.exists, ("FLAGS", *IMAP_IDENTITY_ITEMS))
         out: list[SourceMessage] = []
-        for start in range(0, len(uids), LIST_CHUNK):
-            chunk = uids[start : start + LIST_CHUNK]
-            with imap_errors(self.host, f"FETCH listing of {folder}"):
-                data = self.client.fetch(chunk, ["FLAGS", *IMAP_IDENTITY_ITEMS])
-            for uid in chunk:
-                item = data.get(uid)
-                if item is None:
-                    continue  # expunged meanwhile
-                identity = identity_from_imap(uid, item)
-                out.append(
-                    SourceMessage(
-                        uid=uid,
-                        size=identity.size or 0,
-                        flags=text_flags(item.get(b"FLAGS", ())),
-                        internaldate=identity.received,
-                        message_id=identity.message_id,
-                        header_hash=identity.header_hash,
-                    )
+        for uid in sorted(data):
+            item = data[uid]
+            identity = identity_from_imap(uid, item)
+            out.append(
+                SourceMessage(
+                    uid=uid,
+                    size=identity.size or 0,
+                    flags=text_flags(item.get(b"FLAGS", ())),
+                    internaldate=identity.received,
+                    message_id=identity.message_id,
+                    header_hash=identity.header_hash,
                 )
+            )
         return out
 
     def fetch(self, uids: Sequence[int]) -> dict[int, bytes]:
@@ -141,7 +134,7 @@ class ImapSource:
         if not uids:
             return {}
         with imap_errors(self.host, f"FETCH from {self._examined}"):
-            data = self.client.fetch(list(uids), ["BODY.PEEK[]"])
+            data = uid_fetch(self.client, list(uids), "UID BODY.PEEK[]")
         return {uid: item[b"BODY[]"] for uid, item in data.items() if b"BODY[]" in item}
 
     def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:

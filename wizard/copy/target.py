@@ -27,6 +27,7 @@ from .errors import Throttled
 from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
+from .imapwire import examine, list_uidvalidities
 from .message_summary import MessageSummary, imap_summaries
 
 
@@ -161,6 +162,8 @@ class ImapTarget:
         self._max = max_message_size
         self._layout: TargetLayout | None = None
         self._existing: set[str] = set()
+        self._subscribed: set[str] | None = None  # LSUB's answer, kept up to date (None: unknown)
+        self._unsubscribed: set[str] = set()  # folders to make without subscribing them
         self._selected: tuple[str, bool] | None = None
         self._validity = 0
         with imap_errors(self.host, "CAPABILITY"):
@@ -168,6 +171,9 @@ class ImapTarget:
         self.multiappend = b"MULTIAPPEND" in caps
         self.literal_plus = b"LITERAL+" in caps
         self.uidplus = b"UIDPLUS" in caps
+        # LIST-STATUS: every folder's UIDVALIDITY in one command, not an EXAMINE per folder.
+        self.list_status = b"LIST-STATUS" in caps
+        self._validities: dict[str, str] | None = None
         for cap in caps:
             if cap.startswith(b"APPENDLIMIT="):
                 with contextlib.suppress(ValueError):
@@ -194,6 +200,12 @@ class ImapTarget:
                 role = _ROLE_FLAGS.get(flag.lower())
                 if role is not None and role not in roles:
                     roles[role] = path
+        with contextlib.suppress(IMAPClientError), imap_errors(self.host, "LSUB"):
+            self._subscribed = {  # a \Noselect answer only says a child is subscribed
+                name
+                for flags, _d, name in self.client.list_sub_folders()
+                if "\\noselect" not in {f.lower() for f in text_flags(flags)}
+            }
         prefix: tuple[str, ...] = ()
         with contextlib.suppress(Exception):
             namespace = self.client.namespace()
@@ -239,14 +251,23 @@ class ImapTarget:
             except IMAPClientError as exc:
                 if "ALREADYEXISTS" not in str(exc).upper() and not self.client.folder_exists(part):
                     raise
-            with contextlib.suppress(IMAPClientError):
-                self.client.subscribe_folder(part)
+            if part not in self._unsubscribed:
+                with contextlib.suppress(IMAPClientError):
+                    self.client.subscribe_folder(part)
+                    self._note_subscription(part, True)
             self._existing.add(part)
+            self._validities = None  # a new folder, a new UIDVALIDITY
         return name
 
     def set_subscribed(self, folder: str, subscribed: bool) -> bool:
+        """Called before ``ensure_folder`` with False, the folder is then made unsubscribed
+        (one write on the server, not a subscribe and an unsubscribe)."""
         if folder.upper() == "INBOX":
             return True
+        if not subscribed and folder not in self._existing:
+            self._unsubscribed.add(folder)
+        if self._subscribed is not None and (folder in self._subscribed) == subscribed:
+            return True  # already so (LSUB said, or this connection made it so)
         what = "SUBSCRIBE" if subscribed else "UNSUBSCRIBE"
         try:
             with imap_errors(self.host, f"{what} {folder}"):
@@ -256,7 +277,12 @@ class ImapTarget:
                     self.client.unsubscribe_folder(folder)
         except IMAPClientError:
             return False
+        self._note_subscription(folder, subscribed)
         return True
+
+    def _note_subscription(self, folder: str, subscribed: bool) -> None:
+        if self._subscribed is not None:
+            (self._subscribed.add if subscribed else self._subscribed.discard)(folder)
 
     def _select(self, folder: str, writable: bool = False) -> int:
         with imap_errors(self.host, f"SELECT {folder}"):
@@ -287,24 +313,37 @@ class ImapTarget:
 
         Not imaplib's append, which rewrites bare CR and LF to CRLF (the copy must be
         byte-identical), nor imapclient's multiappend, which copies every message twice.
-        Literals are non-synchronising where the server offers LITERAL+.
+        Literals are non-synchronising where the server offers LITERAL+; then small messages
+        go out joined into one write (one copy of their bytes, not two system calls each),
+        large ones as they are.
         """
         imap = self.client._imap  # noqa: SLF001 - the raw connection imapclient holds
         tag = imap._new_tag()  # noqa: SLF001
-        imap.send(tag + b" APPEND " + self.client._normalise_folder(folder))  # noqa: SLF001
+        out = [tag + b" APPEND " + self.client._normalise_folder(folder)]  # noqa: SLF001
+        pending = len(out[0])
         for message in messages:
             head = b" " + seq_to_parenstr(_appendable(message.flags)).encode()
             if message.internaldate is not None:
                 head += b' "' + datetime_to_INTERNALDATE(message.internaldate).encode() + b'"'
             if self.literal_plus:
-                imap.send(head + b" {%d+}\r\n" % len(message.raw))
-            else:
-                imap.send(head + b" {%d}\r\n" % len(message.raw))
-                while imap._get_response():  # noqa: SLF001 - None means "+ go ahead"
-                    if imap.tagged_commands.get(tag):
-                        return imap.tagged_commands.pop(tag)  # refused before the literal
+                out.append(head + b" {%d+}\r\n" % len(message.raw))
+                if len(message.raw) < _JOINED:
+                    out.append(message.raw)
+                    pending += len(message.raw)
+                    if pending < _JOINED:
+                        continue
+                imap.send(b"".join(out))
+                if len(message.raw) >= _JOINED:
+                    imap.send(message.raw)
+                out, pending = [], 0
+                continue
+            imap.send(b"".join(out) + head + b" {%d}\r\n" % len(message.raw))
+            out, pending = [], 0
+            while imap._get_response():  # noqa: SLF001 - None means "+ go ahead"
+                if imap.tagged_commands.get(tag):
+                    return imap.tagged_commands.pop(tag)  # refused before the literal
             imap.send(message.raw)
-        imap.send(b"\r\n")
+        imap.send(b"".join(out) + b"\r\n")
         typ, data = imap._command_complete("APPEND", tag)  # noqa: SLF001
         return typ, data
 
@@ -361,12 +400,8 @@ class ImapTarget:
         exists = self._examine(folder)
         if exists is None:
             return None
-        if not exists:
-            return []
-        with imap_errors(self.host, f"SEARCH in {folder}"):
-            uids = self.client.search("ALL")
         with imap_errors(self.host, f"FETCH listing of {folder}"):
-            return list_imap_identities(self.client, uids)
+            return list_imap_identities(self.client, exists)
 
     def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
         if not messages:
@@ -377,7 +412,12 @@ class ImapTarget:
             return imap_summaries(self.client, messages)
 
     def folder_identity(self, folder: str) -> str | None:
-        return None if self._examine(folder) is None else str(self._validity)
+        if not self.list_status:
+            return None if self._examine(folder) is None else str(self._validity)
+        if self._validities is None:
+            with imap_errors(self.host, "LIST-STATUS"):
+                self._validities = list_uidvalidities(self.client)
+        return self._validities.get("INBOX" if folder.upper() == "INBOX" else folder)
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         if not probes:
@@ -420,7 +460,7 @@ class ImapTarget:
         """EXAMINE a folder; returns how many messages it has (None if it does not exist)."""
         try:
             with imap_errors(self.host, f"EXAMINE {folder}"):
-                info = self.client.select_folder(folder, readonly=True)
+                info = examine(self.client, folder)
         except IMAPClientError:
             return None
         self._selected = (folder, False)
@@ -432,6 +472,9 @@ class ImapTarget:
             self.client.logout()
         with contextlib.suppress(Exception):
             self.client.shutdown()
+
+
+_JOINED = 256 * 1024  # bytes of small messages gathered into one write of an APPEND
 
 
 def _appendable(flags: Sequence[str]) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """Clients step (part of the cutover): every client and device type with the settings it needs.
 
 A guide's tick is the step's checklist item of the same id, so the report shows who moved which
-clients, and when. Records no evidence of its own.
+clients, and when. Records no evidence of its own: every guide ticked is the step's result.
 """
 
 from __future__ import annotations

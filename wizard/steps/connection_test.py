@@ -2,7 +2,8 @@
 
 The engines record the evidence themselves as they run: ``wizard.imap.probe`` ("imap-test", one
 per mailbox) and ``wizard.exchange.target_mailboxes`` ("exchange-mailboxes", "provisioning-list"). Done
-when every source mailbox passed and every target mailbox exists.
+when every source mailbox passed and every target mailbox exists; those same results tick
+"source", "sizing" (every mailbox measured) and "target".
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..exchange.settings import EVIDENCE_KIND as EXCHANGE_KIND
-from ..exchange.target_mailboxes import PROVISIONING_KIND
+from ..exchange.target_mailboxes import PROVISIONING_KIND, latest_checks
 from ..imap.probe import EVIDENCE_KIND as PROBE_KIND
-from ..imap.probe import ProbeState
+from ..imap.probe import ProbeState, latest_results
 from ..playbook import Kind
-from .base import StepController
+from .base import Proof, StepController
 
 
 def source_refusal(states: Mapping[str, ProbeState | None]) -> str:
@@ -43,3 +44,33 @@ class ConnectionTestController(StepController):
     kind = Kind.CONNECTION_TEST
     records = (PROBE_KIND, EXCHANGE_KIND, PROVISIONING_KIND)
     engines = ("wizard.imap.probe", "wizard.exchange.target_mailboxes")
+
+    def _newest(self, kind: str) -> str:
+        found = self.evidence(kind)
+        return found[-1].created_at if found else ""
+
+    def proofs(self) -> dict[str, Proof]:
+        mailboxes = self.store.mailboxes()
+        if not mailboxes:
+            return {}
+        found: dict[str, Proof] = {}
+        count = f"{len(mailboxes)} of {len(mailboxes)}"
+        results = latest_results(self.store)
+        tested = [results.get(m.source_login) for m in mailboxes]
+        at = self._newest(PROBE_KIND)
+        if all(r is not None and r.ok for r in tested):
+            found["source"] = Proof(f"{count} source mailboxes log in and list", at)
+        if all(r is not None and r.measured for r in tested):
+            found["sizing"] = Proof(f"{count} source mailboxes measured", at)
+        checks = latest_checks(self.store)
+        if all(
+            checks.get(m.target_address.lower(), {}).get("state") == "exists" for m in mailboxes
+        ):
+            found["target"] = Proof(f"{count} target mailboxes exist", self._newest(EXCHANGE_KIND))
+        return found
+
+    def work_result(self) -> str:
+        proofs = self.proofs()
+        if not all(item in proofs for item in ("source", "sizing", "target")):
+            return ""
+        return f"{proofs['source'].what} and are measured; {proofs['target'].what}."

@@ -2,11 +2,13 @@
 
 Each check result is recorded as evidence of its own kind ("dns.mx", "dns.autodiscover").
 ``DnsCheckController`` is shared with the Outlook and SPF steps, which check DNS the same way.
+A check's newest result, when it passed, proves the items named in ``proves``; all of them
+passed is the step's result.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..dns import (
     DnsResolver,
@@ -18,13 +20,28 @@ from ..dns import (
 )
 from ..dns.evidence import DnsResult
 from ..playbook import Kind
-from .base import StepController
+from .base import Proof, StepController, proof_from
 
 
 class DnsCheckController(StepController):
     """A step whose check asks DNS and records every result as evidence."""
 
     engines = ("wizard.dns",)
+    proves: ClassVar[dict[str, tuple[str, ...]]] = {}  # evidence kind -> checklist items
+
+    def proofs(self) -> dict[str, Proof]:
+        found: dict[str, Proof] = {}
+        for kind, items in self.proves.items():
+            proof = proof_from(self.latest(kind))
+            if proof is not None:
+                found.update(dict.fromkeys(items, proof))
+        return found
+
+    def work_result(self) -> str:
+        latest = [self.latest(kind) for kind in self.records]
+        if not latest or any(e is None or e.ok is not True for e in latest):
+            return ""
+        return " ".join(e.summary.rstrip(".") + "." for e in latest if e is not None)
 
     def checks(self, resolver: DnsResolver) -> list[DnsResult]:
         raise NotImplementedError
@@ -45,6 +62,7 @@ class DnsCheckController(StepController):
 class DnsRecordsController(DnsCheckController):
     kind = Kind.DNS_RECORDS
     records = ("dns.mx", "dns.autodiscover")
+    proves = {"dns.mx": ("mx", "mx-kept"), "dns.autodiscover": ("autodiscover",)}
 
     def records_to_publish(self) -> tuple[RecordToPublish, ...]:
         store = self.store

@@ -3,14 +3,17 @@
 The server is ``wizard.imap.ImapServerSettings`` (the setting "imap.server"); a self-signed
 certificate is trusted only by pinning its fingerprint after the operator confirmed it, recorded
 as "imap-certificate-pin" evidence. A saved pin is kept while host, port and TLS stay the same.
+The saved server ticks "server" and "auth" (the login method is part of it), a mailbox list
+ticks "mailboxes"; with both the step's work is done.
 """
 
 from __future__ import annotations
 
 from .. import activity
 from ..imap import CertificateInfo, ImapServerSettings, Security, load_settings, save_settings
+from ..imap.settings import SETTING_KEY
 from ..playbook import Kind
-from .base import StepController
+from .base import Proof, StepController
 
 PIN_KIND = "imap-certificate-pin"
 
@@ -76,3 +79,21 @@ class ImapSettingsController(StepController):
             fingerprint=info.fingerprint,
         )
         return pinned
+
+    def proofs(self) -> dict[str, Proof]:
+        found: dict[str, Proof] = {}
+        server = self.saved()
+        if server is not None:
+            at = self.setting_time(SETTING_KEY)
+            found["server"] = Proof(f"IMAP server {server.address} ({server.security.label})", at)
+            found["auth"] = Proof(f"Login method: {server.auth.label}", at)
+        mailboxes = self.store.mailboxes()
+        if mailboxes:
+            found["mailboxes"] = Proof(f"{len(mailboxes)} mailboxes in the list")
+        return found
+
+    def work_result(self) -> str:
+        server, count = self.saved(), len(self.store.mailboxes())
+        if server is None or not count:
+            return ""
+        return f"IMAP server {server.address} saved and {count} mailboxes listed."

@@ -1,15 +1,19 @@
 """Mail-redirect step: before MX changes, mail reaching the provider is passed to the old server.
 
 Records "mail-routing" evidence (what was changed: ticket, test message, time) with the tasks the
-operator was shown. ``RoutingController`` is shared with the routing switch at cutover.
+operator was shown. ``RoutingController`` is shared with the routing switch at cutover. The
+recorded change proves the change item (``CHANGE_ITEM``); the test message and a filtering
+service's forwarding are confirmed by the operator.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ..imap.settings import load_settings
 from ..playbook import Kind
 from ..session_records import Evidence
-from .base import StepController
+from .base import Proof, StepController, proof_from
 
 ROUTING_KIND = "mail-routing"
 
@@ -18,6 +22,15 @@ class RoutingController(StepController):
     """A provider-side mail-routing change, recorded with what was done."""
 
     records = (ROUTING_KIND,)
+    change_item: ClassVar[str] = ""  # the checklist item the recorded change proves
+
+    def proofs(self) -> dict[str, Proof]:
+        proof = proof_from(self.last_change())
+        return {self.change_item: proof} if proof and self.change_item else {}
+
+    def work_result(self) -> str:
+        last = self.last_change()
+        return f"Change recorded: {last.summary}." if last else ""
 
     def tasks(self) -> list[str]:
         raise NotImplementedError
@@ -40,6 +53,7 @@ class RoutingController(StepController):
 
 class MailRedirectController(RoutingController):
     kind = Kind.MAIL_REDIRECT
+    change_item = "redirect"
 
     def tasks(self) -> list[str]:
         store = self.store

@@ -3,7 +3,8 @@
 The review joins the session's mailbox list with the connection test's evidence (target exists,
 folder count on Exchange, size measured on the source). Records "mailboxes-confirmed" and
 "cutover-date" evidence and ticks the matching checklist items; the cutover date is also kept as
-the setting "cutover.date", which this controller alone reads and writes.
+the setting "cutover.date", which this controller alone reads and writes. The two records are
+also the proofs of those items and, together, the step's result.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..forms import check_name, parse_day
 from ..migration_plan import measured_sizes
 from ..playbook import Kind
 from ..session_records import Evidence
-from .base import StepController
+from .base import Proof, StepController, proof_from
 
 CONFIRM_KIND = "mailboxes-confirmed"
 CUTOVER_KIND = "cutover-date"
@@ -137,3 +138,16 @@ class MailboxReviewController(StepController):
         )
         self.tick("cutover", True)
         return day
+
+    def proofs(self) -> dict[str, Proof]:
+        found = {
+            "objects": proof_from(self.latest(CONFIRM_KIND)),
+            "cutover": proof_from(self.latest(CUTOVER_KIND)),
+        }
+        return {item: proof for item, proof in found.items() if proof}
+
+    def work_result(self) -> str:
+        proofs = self.proofs()
+        if len(proofs) < 2:
+            return ""
+        return f"{proofs['objects'].what}; cutover on {self.saved_cutover()}."

@@ -15,6 +15,7 @@ from .dns_records import DnsCheckController
 class OutlookController(DnsCheckController):
     kind = Kind.OUTLOOK
     records = ("dns.autodiscover",)
+    proves = {"dns.autodiscover": ("autodiscover",)}  # the profiles are the customer's to tick
 
     def guide(self) -> ClientGuide:
         guides = client_guides(self.store.profile, self.store.domain)

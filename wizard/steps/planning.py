@@ -3,6 +3,9 @@
 Records "plan" evidence when the plan is exported; the cutover window is ``PlanningSettings``,
 kept by ``wizard.migration_plan`` (which reads it). The planning step is also where the operator
 asks whether a third-party filtering service stays in front of the mail: the session's variant.
+A saved cutover window ticks "window"; the filtering variant switched on ticks "filtering" (the
+question was asked). The call and the agreed scope are the operator's to tick; the exported plan
+is the step's result.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 
 from ..exports import write_private
 from ..migration_plan import (
+    PLANNING_SETTING,
     MigrationPlan,
     PlanningSettings,
     build_plan,
@@ -20,7 +24,7 @@ from ..migration_plan import (
 )
 from ..playbook import Kind
 from ..session_records import Evidence
-from .base import StepController
+from .base import Proof, StepController, proof_from
 
 
 class PlanningController(StepController):
@@ -52,3 +56,18 @@ class PlanningController(StepController):
     def set_third_party_filter(self, enabled: bool) -> None:
         """Switch the session's variant: a filtering service in front of the mail, or not."""
         self.store.set_third_party_filter(enabled)
+
+    def proofs(self) -> dict[str, Proof]:
+        found: dict[str, Proof] = {}
+        window = self.settings().cutover_window
+        if window:
+            found["window"] = Proof(
+                f"Cutover window: {window}", self.setting_time(PLANNING_SETTING)
+            )
+        if self.store.third_party_filter:  # only an answer "yes" shows the question was asked
+            found["filtering"] = Proof("A third-party filtering service stays in front")
+        return found
+
+    def work_result(self) -> str:
+        proof = proof_from(self.latest("plan"))
+        return proof.what + "." if proof else ""

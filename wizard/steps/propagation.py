@@ -4,6 +4,8 @@ One round asks every server (``matrix_check``); the App's poller repeats it. A r
 recorded as evidence ("dns.propagation") only when its completeness changes, and the operator's
 "change made now" as "dns.change-made". The change time and the poll interval are
 ``PropagationWatch``, read and written here alone. Done when a round says the matrix is complete.
+The newest round proves "authoritative" when every authoritative server agrees and "resolvers"
+when the required share of resolvers does.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ..dns import (
 from ..playbook import Kind
 from ..session_records import StepState, now_iso, when_short
 from ..store import SessionStore
-from .base import StepController
+from .base import Proof, StepController
 
 POLL_SETTING = "dns.poll_seconds"
 CHANGE_SETTING = "dns.change_made_at"
@@ -129,3 +131,25 @@ class PropagationController(StepController):
             return False
         save_evidence(self.store, self.number, matrix)
         return True
+
+    def proofs(self) -> dict[str, Proof]:
+        latest = self.latest(MATRIX_KIND)
+        if latest is None:
+            return {}
+        cells = latest.data.get("cells", [])
+        auth = [c for c in cells if c.get("role") == "authoritative"]
+        agreeing = sum(
+            1 for c in cells if c.get("role") == "resolver" and c.get("state") == "agrees"
+        )
+        found: dict[str, Proof] = {}
+        if auth and all(c.get("state") == "agrees" for c in auth):
+            found["authoritative"] = Proof(
+                f"{len(auth)} of {len(auth)} authoritative servers agree", latest.created_at
+            )
+        if agreeing and agreeing >= int(latest.data.get("resolvers_needed", 1)):
+            found["resolvers"] = Proof(f"{agreeing} resolvers agree", latest.created_at)
+        return found
+
+    def work_result(self) -> str:
+        latest = self.latest(MATRIX_KIND)
+        return f"{latest.summary}." if latest and latest.ok else ""

@@ -12,6 +12,7 @@ from .mail_redirect import RoutingController
 
 class RoutingSwitchController(RoutingController):
     kind = Kind.ROUTING_SWITCH
+    change_item = "redirect-off"
 
     def tasks(self) -> list[str]:
         store = self.store

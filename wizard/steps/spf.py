@@ -14,6 +14,7 @@ from .dns_records import DnsCheckController
 class SpfController(DnsCheckController):
     kind = Kind.SPF
     records = ("dns.spf",)
+    proves = {"dns.spf": ("published", "checked")}  # a passing check found the published record
 
     def fallback_record(self) -> str:
         """Before a check: the provider's include alone (the check merges existing senders)."""

@@ -1,7 +1,8 @@
 """Terms step: who at the customer agreed the account terms, and when.
 
 Records "terms" evidence; saves the typed ``AgreedTerms`` as the setting "terms". Done is the
-operator's call: no check speaks against it.
+operator's call: no check speaks against it. The saved terms prove all three checklist items:
+the customer got in touch, agreed, and its contact person is on record.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import asdict, dataclass
 from ..forms import check_email, check_name, parse_day
 from ..playbook import Kind
 from ..session_records import Evidence
-from .base import StepController
+from .base import Proof, StepController, proof_from
 
 SETTING = "terms"
 
@@ -56,3 +57,11 @@ class TermsController(StepController):
         )
         self.store.set_setting(SETTING, asdict(terms))
         return self.record("terms", terms.describe(), asdict(terms), ok=True)
+
+    def proofs(self) -> dict[str, Proof]:
+        proof = proof_from(self.latest("terms"))
+        return {item: proof for item in ("contacted", "terms", "contact") if proof}
+
+    def work_result(self) -> str:
+        terms = self.saved()
+        return terms.describe() if terms and self.latest("terms") else ""

@@ -1,7 +1,9 @@
 """Verify-initial step: source and target compared after the initial copy, and webmail checks.
 
 ``wizard.copy.verify`` counts every folder on both sides and records "verification" evidence.
-``VerificationController`` is shared with the final check after the differential copy; it also
+``VerificationController`` is shared with the final check after the differential copy. A
+passing verification proves "verification"; the users' webmail checks and the customer's approval
+are theirs to confirm, so the step proposes done only once the operator ticked those. It also
 says what to do next about a result, in the operator's words, with the steps named by kind.
 """
 
@@ -15,7 +17,7 @@ from ..copy.session_jobs import session_jobs
 from ..copy.verify import EVIDENCE_KIND, Verification, latest_verification, verify
 from ..formatting import plural
 from ..playbook import Kind
-from .base import StepController
+from .base import Proof, StepController, proof_from
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,14 @@ class VerificationController(StepController):
         """
         jobs = session_jobs(self.store, (), PlanOptions(), interactive=False)
         return verify(self.store, jobs, step=self.number)
+
+    def proofs(self) -> dict[str, Proof]:
+        proof = proof_from(self.latest(EVIDENCE_KIND))
+        return {"verification": proof} if proof else {}
+
+    def work_result(self) -> str:
+        latest = self.latest(EVIDENCE_KIND)
+        return f"Verified: {latest.summary.rstrip('.')}." if latest and latest.ok else ""
 
     @property
     def final(self) -> bool:

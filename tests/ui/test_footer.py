@@ -1,0 +1,59 @@
+"""The footer at real terminal sizes: on 80 columns the step's own keys come first and fit whole,
+the way around (Steps, Next, Back) follows, then the app's keys, and go-to and report are left to
+the command palette; on a wide terminal every key is shown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
+
+from screens.app import OnboardApp
+from tests.ui.pilot_helpers import settle
+from wizard.playbook import Kind
+from wizard.profile import example_profile
+from wizard.session import create_session
+from wizard.store import SessionStore, StepState
+
+
+@pytest.fixture
+def store() -> Iterator[SessionStore]:
+    store = create_session("Acme Corp", "acme.example", example_profile())
+    store.add_mailboxes([("anna", "anna@acme.example", "Anna")])
+    number = store.playbook.number_of(Kind.CONNECTION_TEST)
+    for dep in store.playbook.step(number).depends:
+        store.set_step_state(dep, StepState.DONE)
+    store.set_current_step(number)
+    yield store
+    store.close()
+
+
+def footer_keys(app: OnboardApp) -> list[tuple[str, bool]]:
+    """Each key the footer shows, by its description, and whether it fits on the screen whole."""
+    footer = app.screen.query_one(Footer)
+    right = footer.region.right
+    return [
+        (key.description or key.key, key.region.width > 0 and key.region.right <= right)
+        for key in footer.query(FooterKey)
+        if "-command-palette" not in key.classes
+    ]
+
+
+async def test_at_80_columns_the_steps_own_keys_come_first_and_fit(store: SessionStore) -> None:
+    app = OnboardApp(store=store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        keys = footer_keys(app)
+        names = [name for name, _fits in keys]
+        assert names[:2] == ["Test all", "Retest failed"], names
+        assert all(fits for name, fits in keys if name in ("Test all", "Retest failed")), keys
+        assert "Go to" not in names and "Report" not in names
+        assert names.index("Retest failed") < names.index("Steps") < names.index("Next")
+        assert names.index("Next") < names.index("Quit")
+
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        names = [name for name, _fits in footer_keys(app)]
+        assert names[0] == "Next" and "Go to" in names and "Report" in names

@@ -1,0 +1,221 @@
+"""IMAP answers read straight off the wire for the copy's hot paths: EXAMINE, FETCH, LIST-STATUS.
+
+imapclient parses a FETCH answer one character at a time in Python and imaplib formats every line
+it reads for its debug log: with small messages, most of a copy's CPU. Here a command is sent on
+the imaplib connection imapclient holds and its answer read line by line, each literal taken as
+one bytes object that is never copied again (the message bytes go to the target as read), and
+split into tokens by one regular expression. Only what the copy asks for is understood; other
+untagged answers are skipped. A NO or BAD raises IMAPClientError as imapclient would, a closed
+connection imaplib's abort, so ``imaputil.imap_errors`` classifies both as before.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+
+from imapclient import imap_utf7
+from imapclient.datetime_util import parse_to_datetime
+from imapclient.exceptions import IMAPClientError
+
+_LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n\Z")
+_TOKEN = re.compile(rb'(\()|(\))|"((?:[^"\\]|\\.)*)"|([^ ()"\[\]]+(?:\[[^\]]*\](?:<[0-9.]+>)?)?)')
+_ESCAPE = re.compile(rb"\\(.)")
+_CODE = re.compile(rb"\[(UIDVALIDITY|UIDNEXT) (\d+)\]", re.I)
+_MONTHS = {
+    m: n
+    for n, m in enumerate(
+        (b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN")
+        + (b"JUL", b"AUG", b"SEP", b"OCT", b"NOV", b"DEC"),
+        1,
+    )
+}
+
+
+Response = list[Any]  # one untagged answer as tokens: lists nested, strings as bytes
+Answer = tuple[list[bytes], list[bytes]]  # one untagged answer as read: its lines, its literals
+
+
+def command(client: Any, name: str, arguments: bytes) -> list[Answer]:
+    """Send ``name arguments`` and return its untagged answers once it completed with OK."""
+    imap = client._imap  # noqa: SLF001 - the raw connection imapclient holds
+    tag = imap._new_tag()  # noqa: SLF001
+    try:
+        imap.send(b"%s %s %s\r\n" % (tag, name.encode(), arguments))
+        return _answers(imap, tag, name)
+    finally:
+        imap.tagged_commands.pop(tag, None)
+
+
+def _answers(imap: Any, tag: bytes, name: str) -> list[Answer]:
+    out: list[Answer] = []
+    done = tag + b" "
+    while True:
+        line = imap.readline()
+        if not line:
+            raise imaplib.IMAP4.abort(f"socket error: EOF during {name}")
+        if line.startswith(done):
+            status, _, text = line[len(done) :].rstrip(b"\r\n").partition(b" ")
+            if status.upper() != b"OK":
+                reason = text.decode("utf-8", "replace")
+                raise IMAPClientError(f"{name} command error: {status.decode()} {reason}")
+            return out
+        if not line.startswith(b"* "):
+            raise imaplib.IMAP4.abort(f"unexpected answer during {name}: {line[:80]!r}")
+        pieces: list[bytes] = []
+        literals: list[bytes] = []
+        while line.endswith(b"}\r\n") and (match := _LITERAL.search(line)):
+            pieces.append(line[: match.start()])
+            literals.append(imap.read(int(match.group(1))))
+            line = imap.readline()
+            if not line:
+                raise imaplib.IMAP4.abort(f"socket error: EOF during {name}")
+        pieces.append(line.rstrip(b"\r\n"))
+        if pieces[0][2:5].upper() == b"BYE":
+            raise imaplib.IMAP4.abort(f"the server closed the connection: {line[:200]!r}")
+        out.append((pieces, literals))
+
+
+def tokens(answer: Answer) -> Response:
+    """One untagged answer as nested lists of tokens (NIL as None)."""
+    pieces, literals = answer
+    root: Response = []
+    stack = [root]
+    current = root
+    for index, text in enumerate(pieces):
+        for opened, closed, quoted, atom in _TOKEN.findall(text):
+            if atom:  # NIL is the atom; a string "NIL" stays bytes
+                current.append(None if atom == b"NIL" else atom)
+            elif opened:
+                current.append(nested := [])
+                stack.append(nested)
+                current = nested
+            elif closed:
+                if len(stack) > 1:
+                    stack.pop()
+                    current = stack[-1]
+            else:
+                current.append(_ESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted)
+        if index < len(literals):
+            current.append(literals[index])  # the bytes as read, not copied
+    return root
+
+
+def _uid_set(uids: str | list[int]) -> bytes:
+    return uids.encode() if isinstance(uids, str) else b",".join(b"%d" % u for u in uids)
+
+
+def uid_fetch(client: Any, uids: str | list[int], items: str) -> dict[int, dict[bytes, Any]]:
+    """``UID FETCH uids (items)`` in the selected folder: per UID its items, named as the server
+    answers them (``BODY.PEEK[]`` comes back as ``BODY[]``). UID and RFC822.SIZE are ints,
+    INTERNALDATE a datetime with its offset, FLAGS a tuple of bytes, bodies bytes."""
+    out: dict[int, dict[bytes, Any]] = {}
+    for raw in command(client, "UID", b"FETCH %s (%s)" % (_uid_set(uids), items.encode())):
+        if b"FETCH" not in raw[0][0][:40].upper():
+            continue
+        answer = tokens(raw)
+        if len(answer) < 4 or answer[2] is None or answer[2].upper() != b"FETCH":
+            continue
+        pairs = answer[3]
+        if not isinstance(pairs, list):
+            continue
+        item: dict[bytes, Any] = {}
+        for at in range(0, len(pairs) - 1, 2):
+            key = pairs[at]
+            if isinstance(key, list) or key is None:
+                continue
+            key = key.upper()
+            value = pairs[at + 1]
+            if key in (b"UID", b"RFC822.SIZE"):
+                value = int(value)
+            elif key == b"INTERNALDATE":
+                value = parse_internaldate(value)
+            elif key == b"FLAGS":
+                value = tuple(value) if isinstance(value, list) else ()
+            item[key] = value
+        uid = item.get(b"UID")
+        if uid is not None:  # an unsolicited answer (a flag change) names no UID: not ours
+            out.setdefault(uid, {}).update(item)
+    return out
+
+
+def examine(client: Any, folder: str, *, readonly: bool = True) -> dict[bytes, int]:
+    """EXAMINE (or SELECT) a folder: its EXISTS, UIDVALIDITY and UIDNEXT as imapclient names
+    them. imaplib is told the folder is selected, so imapclient's own commands go on working."""
+    imap = client._imap  # noqa: SLF001
+    name = "EXAMINE" if readonly else "SELECT"
+    try:
+        answers = command(client, name, client._normalise_folder(folder))  # noqa: SLF001
+    except IMAPClientError:
+        imap.state = "AUTH"  # as imaplib's own select: no folder is selected any more
+        raise
+    imap.state = "SELECTED"
+    info: dict[bytes, int] = {}
+    for pieces, _literals in answers:
+        words = pieces[0].split(None, 3)
+        if len(words) >= 3 and words[2].upper() == b"EXISTS":
+            info[b"EXISTS"] = int(words[1])
+        elif len(words) >= 3 and words[1].upper() == b"OK":
+            for key, value in _CODE.findall(pieces[0]):
+                info[key.upper()] = int(value)
+    return info
+
+
+def list_uidvalidities(client: Any) -> dict[str, str]:
+    """Every folder's UIDVALIDITY in one LIST-STATUS command (RFC 5819), by decoded name."""
+    out: dict[str, str] = {}
+    for raw in command(client, "LIST", b'"" "*" RETURN (STATUS (UIDVALIDITY))'):
+        answer = tokens(raw)
+        if len(answer) < 4 or answer[1] is None or answer[1].upper() != b"STATUS":
+            continue
+        items = answer[3]
+        if not isinstance(items, list):
+            continue
+        for at in range(0, len(items) - 1, 2):
+            if isinstance(items[at], bytes) and items[at].upper() == b"UIDVALIDITY":
+                out[folder_name(answer[2])] = str(int(items[at + 1]))
+    return out
+
+
+def folder_name(raw: bytes | None) -> str:
+    """A folder name as the server sent it (modified UTF-7) as text, as imapclient decodes it."""
+    return imap_utf7.decode(raw or b"")
+
+
+@lru_cache(maxsize=64)
+def _zone(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
+
+
+def parse_internaldate(value: bytes) -> datetime:
+    """An INTERNALDATE ("17-Jul-1996 02:44:25 -0700") with its own offset; imapclient's
+    parser for anything else."""
+    try:
+        day, clock, zone = value.split()
+        d, month, year = day.split(b"-")
+        hour, minute, second = clock.split(b":")
+        offset = int(zone[1:3]) * 60 + int(zone[3:5])
+        return datetime(
+            int(year),
+            _MONTHS[month.upper()],
+            int(d),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=_zone(-offset if zone[:1] == b"-" else offset),
+        )
+    except (ValueError, KeyError, IndexError):
+        return parse_to_datetime(bytes(value), normalise=False)
+
+
+__all__ = [
+    "command",
+    "examine",
+    "list_uidvalidities",
+    "parse_internaldate",
+    "tokens",
+    "uid_fetch",
+]
