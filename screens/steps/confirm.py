@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, Input, Label, Static
 
-from wizard.formatting import format_bytes, plural
+from wizard.formatting import format_bytes, format_time, plural
 from wizard.playbook import Kind
 from wizard.steps.mailbox_review import (
     CutoverEstimate,
@@ -162,6 +162,6 @@ class ConfirmBody(StepBody):
             self._reveal(status)
             return
         self._show_estimate(day)
-        status.update(f"Cutover date {day.isoformat()} saved.")
+        status.update(f"Cutover date {format_time(day.isoformat())} saved.")
         self._reveal(status)
         self.post_message(StepBody.EvidenceAdded())

@@ -82,6 +82,7 @@ class SourceTestPanel(Widget):
     SourceTestPanel #source-buttons Button { width: auto; min-width: 0; margin: 0 1 0 0; }
     SourceTestPanel #source-table { height: auto; max-height: 22; }
     SourceTestPanel #source-status { color: $warning; }
+    SourceTestPanel #source-status.-ok { color: $success; }
     SourceTestPanel #source-totals { text-style: bold; }
     SourceTestPanel #source-detail { color: $text-muted; }
     """
@@ -178,7 +179,11 @@ class SourceTestPanel(Widget):
                 )
             else:
                 text = self._outcome()
-        self.query_one("#source-status", Static).update(text)
+        status = self.query_one("#source-status", Static)
+        status.update(text)
+        # The warning colour is for what needs doing; every mailbox passing reads as success.
+        states = list(self.states.values())
+        status.set_class(bool(states) and all(s is ProbeState.OK for s in states), "-ok")
 
     def _outcome(self) -> str:
         """The last test's answer and what to do about it, for the line under the buttons."""
@@ -235,7 +240,7 @@ class SourceTestPanel(Widget):
             text = ""
         elif result.ok:
             roles = ", ".join(f"{f.role} = {f.name}" for f in result.folders if f.role)
-            text = f"{login}: {result.folder_count} folders ({roles})"
+            text = f"{login}: {plural(result.folder_count, 'folder')} ({roles})"
         else:
             text = f"{login}: {result.reason}"
         self.query_one("#source-detail", Static).update(text)

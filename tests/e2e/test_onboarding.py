@@ -40,6 +40,7 @@ from tests.servers.dovecot import DovecotServer, SeedMessage, make_message
 from tests.ui.pilot_helpers import settle, shown, type_text, wait_until
 from wizard.devservers.ews import EwsSandbox
 from wizard.exchange.settings import Access, AuthType, ExchangeSettings, save_settings
+from wizard.formatting import format_time
 from wizard.imap.settings import ImapServerSettings, Security, load_settings
 from wizard.imap.settings import save_settings as save_imap_settings
 from wizard.profile import ProviderProfile, example_profile, parse_profile
@@ -361,7 +362,7 @@ async def test_fresh_session_walks_every_step(
         await replace_text(pilot, screen.query_one("#cutover-date", Input), cutover)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert f"Cutover date {cutover} saved." in shown(
+        assert f"Cutover date {format_time(cutover)} saved." in shown(
             screen.query_one("#cutover-status", Static)
         )
         await mark_done(app, pilot, "5")

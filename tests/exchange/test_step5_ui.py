@@ -85,7 +85,7 @@ async def test_cutover_date_refuses_the_past_and_shows_the_estimate(store: Sessi
         assert "17 days until the cutover" in shown(estimate)
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert "Cutover date 2026-12-12 saved." in shown(
+        assert "Cutover date 12 Dec 2026 saved." in shown(
             screen.query_one("#cutover-status", Static)
         )
         saved = store.latest_evidence("5", "cutover-date")

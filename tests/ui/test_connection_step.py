@@ -95,6 +95,7 @@ async def test_rows_turn_ok_and_a_failed_row_shows_its_reason(
         await settle(pilot)
         assert cell(table, carl.login, "state") == "✘ failed"
         assert [e.data["login"] for e in store.evidence("4", "imap-test")][3] == carl.login
+        assert not screen.query_one("#source-status", Static).has_class("-ok")  # a warning
 
         # The customer sends the right password; retest only the failed row, from its row.
         secrets.set(source_password_key(carl.login), carl.password)
@@ -111,6 +112,8 @@ async def test_rows_turn_ok_and_a_failed_row_shows_its_reason(
         assert "have not passed" not in refusal
         assert "3 of 3 target mailboxes do not exist on Exchange or were not checked" in refusal
         assert "3 mailboxes: 3 ok, 0 failed" in shown(screen.query_one("#source-totals", Static))
+        status = screen.query_one("#source-status", Static)
+        assert "log in and are measured" in shown(status) and status.has_class("-ok")
         assert len(store.evidence("4", "imap-test")) == 5
 
 
