@@ -89,6 +89,10 @@ def _run_app(**kwargs: Any) -> int:
     set_passphrase_prompt(None)
 
     app = OnboardApp(**kwargs)
+    if web:  # quits when serve's server goes away, instead of keeping the session locked
+        from screens.web_driver import ServedWebDriver
+
+        app.driver_class = ServedWebDriver
     app.run()
     return int(app.return_code or 0)
 

@@ -11,13 +11,15 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser.test_serve import fetch, serving
 from wizard.profile import example_profile
-from wizard.session import create_session
+from wizard.session import create_session, session_path
+from wizard.store import SessionStore
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -39,6 +41,20 @@ window.WebSocket = function (...args) {
 window.WebSocket.prototype = NativeWebSocket.prototype;
 Object.assign(window.WebSocket, NativeWebSocket);
 """
+
+
+def apps_of(session: str) -> list[int]:
+    """The processes that run the app on ``session`` (serve starts one per browser tab)."""
+    wanted = str(session_path(session).resolve())
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # not a process, or gone meanwhile
+            continue
+        if b"wizard.cli" in command and wanted.encode() in command:
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.fixture
@@ -107,3 +123,12 @@ def test_with_the_token_the_app_renders_and_a_step_opens_without_it_403(
         # Step 2 opened by its key: its title line and its own plan reached the browser.
         wait_for_screen(driver, "Step 2 · Plan the migration together")
         wait_for_screen(driver, "Migration plan: Chromium Co (chromium.example)")
+
+    # ctrl+c on serve (SIGTERM here) while the tab is still open: the tab's app goes too, and
+    # the session opens again instead of staying locked by an app nobody sees.
+    deadline = time.monotonic() + 20
+    while apps_of(name) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert apps_of(name) == []
+    with SessionStore.open(session_path(name)) as reopened:
+        assert reopened.name == name
