@@ -285,7 +285,10 @@ class StepScreen(Screen[None]):
             self.refresh_states()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        # Typed by the operator into the step's own form (not a value set by the program).
+        # Typed by the operator into the step's own form (not a value set by the program). Once
+        # the step is under way a keystroke reads nothing: the screen knows its state.
+        if self.record.state is not StepState.NOT_STARTED:
+            return
         body = self.body
         if body is not None and event.input.has_focus and body in event.input.ancestors:
             self.on_step_body_work_started(StepBody.WorkStarted())
