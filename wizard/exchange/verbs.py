@@ -51,6 +51,8 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
     )
     p.add_argument("--auth", choices=[a.value for a in AuthType], default=AuthType.NTLM.value)
     p.add_argument("--pin", metavar="SHA256", help="trust the server's certificate by fingerprint")
-    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds per request")
+    p.add_argument(
+        "--timeout", type=float, default=30.0, metavar="SECONDS", help="per request (default 30)"
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=verb_handler("wizard.exchange.cli", "cmd_check_ews"))
