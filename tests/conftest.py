@@ -33,6 +33,11 @@ def isolated_onboard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )
+    # Secrets an earlier test used (a wrong password "bad", say) must not be redacted from this
+    # test's output: each test starts with none in use, as a new process does.
+    import wizard.secrets
+
+    monkeypatch.setattr(wizard.secrets, "_in_use", set())
     from tests.support.keyring_backend import JsonFileKeyring
 
     previous = keyring.get_keyring()

@@ -7,7 +7,9 @@ A ``Redactor`` holds the secrets to remove and replaces each with ``[redacted]``
     redactor.text("LOGIN anna hunter2")             # -> "LOGIN anna [redacted]"
     redactor.value({"url": "imap://a:pw@host"})     # every string in a structure, keys too
 
-``text`` removes the secrets themselves (longest first, none shorter than ``MIN_SECRET``) and, with
+``text`` removes the secrets themselves (longest first, none shorter than ``MIN_SECRET``; one shorter
+than ``WHOLE_BELOW`` only where no letter or digit touches it, so a three-letter password does not
+eat into a fingerprint or a word) and, with
 ``look_alikes`` (the default), anything that looks like a secret: ``password=...``, ``AUTH PLAIN
 ...``, an IMAP ``LOGIN user pass``, ``Authorization: ...``, ``scheme://user:pw@``. ``value`` walks
 str, dict, list, tuple, set and dataclass values and returns a copy of the same shape (sets become
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
 
 REDACTED = "[redacted]"
 MIN_SECRET = 3  # shorter secrets would redact ordinary words
+# A secret shorter than this is removed only where it stands whole (no letter or digit touching
+# it): "bad" inside a certificate fingerprint or a word is not that password.
+WHOLE_BELOW = 6
 
 _LOOK_ALIKES: tuple[tuple[re.Pattern[str], str], ...] = (
     # password=..., "password": "...", token: ..., api_key=...
@@ -89,14 +94,32 @@ class Redactor:
     look_alikes: bool
     _needles: tuple[str, ...] = field(repr=False)  # secrets and URL-encoded forms, longest first
     _raw: tuple[bytes, ...] = field(repr=False)  # the secrets as UTF-8, for decoded base64
+    _whole: re.Pattern[str] | None = field(repr=False)  # short needles, matched whole
+    _whole_raw: re.Pattern[bytes] | None = field(repr=False)  # short secrets in decoded base64
 
     def __init__(self, secrets: Iterable[str] = (), *, look_alikes: bool = True) -> None:
         kept = {s for s in secrets if s and len(s) >= MIN_SECRET}
         needles = kept | {form for s in kept for form in _url_forms(s)}
         object.__setattr__(self, "secrets", tuple(sorted(kept, key=len, reverse=True)))
         object.__setattr__(self, "look_alikes", look_alikes)
-        object.__setattr__(self, "_needles", tuple(sorted(needles, key=len, reverse=True)))
-        object.__setattr__(self, "_raw", tuple(s.encode("utf-8") for s in self.secrets))
+        ordered = sorted(needles, key=len, reverse=True)
+        object.__setattr__(self, "_needles", tuple(n for n in ordered if len(n) >= WHOLE_BELOW))
+        short = [n for n in ordered if len(n) < WHOLE_BELOW]
+        object.__setattr__(self, "_whole", _whole_pattern(short) if short else None)
+        raw = tuple(s.encode("utf-8") for s in self.secrets)
+        object.__setattr__(self, "_raw", tuple(r for r in raw if len(r) >= WHOLE_BELOW))
+        short_raw = [r for r in raw if len(r) < WHOLE_BELOW]
+        object.__setattr__(
+            self,
+            "_whole_raw",
+            re.compile(
+                rb"(?<![A-Za-z0-9])(?:"
+                + b"|".join(map(re.escape, short_raw))
+                + rb")(?![A-Za-z0-9])"
+            )
+            if short_raw
+            else None,
+        )
 
     @classmethod
     def for_session(cls, store: SessionStore, *, look_alikes: bool = True) -> Redactor:
@@ -105,10 +128,12 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with every secret (encoded or not, and look-alikes) replaced by ``[redacted]``."""
-        if self._raw:
+        if self._raw or self._whole_raw:
             text = _BASE64_TOKEN.sub(self._base64_token, text)
         for needle in self._needles:
             text = text.replace(needle, REDACTED)
+        if self._whole:
+            text = self._whole.sub(REDACTED, text)
         if self.look_alikes:
             for pattern, replacement in _LOOK_ALIKES:
                 text = pattern.sub(replacement, text)
@@ -121,7 +146,11 @@ class Redactor:
             decoded = base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
         except (binascii.Error, ValueError):
             return token
-        return REDACTED if any(secret in decoded for secret in self._raw) else token
+        if any(secret in decoded for secret in self._raw) or (
+            self._whole_raw and self._whole_raw.search(decoded)
+        ):
+            return REDACTED
+        return token
 
     def value(self, value: Any) -> Any:
         """A copy of ``value`` of the same shape with every string redacted, dict keys too."""
@@ -160,6 +189,12 @@ def redact_in_use(value: Any) -> Any:
     reply. Only real secrets are removed, so operator messages keep their words."""
     secrets = secrets_in_use()
     return Redactor(secrets, look_alikes=False).value(value) if secrets else value
+
+
+def _whole_pattern(needles: list[str]) -> re.Pattern[str]:
+    """Any of ``needles`` (longest first) where no letter or digit touches it."""
+    alternatives = "|".join(map(re.escape, needles))
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
 
 
 def _url_forms(secret: str) -> set[str]:

@@ -68,3 +68,14 @@ def test_url_encoded_secrets_are_found_in_either_hex_case() -> None:
 
 def test_a_redactor_does_not_show_its_secrets() -> None:
     assert "hunter2" not in repr(Redactor(["hunter2"]))
+
+
+def test_a_short_secret_is_redacted_where_it_stands_whole_never_inside_a_fingerprint() -> None:
+    # A wrong password "bad" once tried must not eat into a certificate fingerprint or a word.
+    redactor = Redactor(["bad", "hunter2"], look_alikes=False)
+    fingerprint = "SHA-256 9f3bad0c71e2"
+    assert redactor.text(f"{fingerprint}, a badge") == f"{fingerprint}, a badge"
+    assert redactor.text("LOGIN anna bad; pw=bad&x") == (f"LOGIN anna {REDACTED}; pw={REDACTED}&x")
+    assert redactor.text("xhunter2y") == f"x{REDACTED}y"  # six and more: found anywhere
+    sasl = base64.b64encode(b"\0anna@acme.example\0bad").decode()
+    assert redactor.text(f"sent {sasl}") == f"sent {REDACTED}"
