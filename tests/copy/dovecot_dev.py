@@ -4,6 +4,7 @@ uses fresh user names instead of a fresh server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from imapclient import IMAPClient
+
+from tests.servers.processes import stop_tree
 
 CONF = """
 base_dir = {d}/run
@@ -156,5 +159,6 @@ class DovecotPair:
 
     def stop(self) -> None:
         for d in (self._src_dir, self._dst_dir):
-            subprocess.run(["dovecot", "-c", str(d / "dovecot.conf"), "stop"], check=False)
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stop_tree(int((d / "run" / "master.pid").read_text().split()[0]))
         shutil.rmtree(self.root, ignore_errors=True)

@@ -24,7 +24,6 @@ import datetime as dt
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -37,6 +36,8 @@ from pathlib import Path
 from imapclient import IMAPClient
 
 from wizard.devservers.ews.tls import make_self_signed
+
+from .processes import stop_tree
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 HOST = "127.0.0.1"
@@ -349,22 +350,12 @@ class DovecotServer:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM to its master, which ends its children) and delete it."""
+        """Stop the server (its master and every process below it) and delete it."""
         if self._running:
             self._running = False
             pid_file = self.directory / "run" / "master.pid"
-            try:
-                pid = int(pid_file.read_text().split()[0])
-                os.kill(pid, signal.SIGTERM)
-            except (OSError, ValueError, IndexError):
-                pid = 0
-            deadline = time.monotonic() + 10
-            while pid and time.monotonic() < deadline:
-                try:
-                    os.kill(pid, 0)
-                except OSError:
-                    break
-                time.sleep(0.02)
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stop_tree(int(pid_file.read_text().split()[0]))
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> DovecotServer:
