@@ -335,11 +335,31 @@ CHILDREN = {
 }
 
 
+PROFILE: Path | None = None  # --profile DIR: each engine child sampled by py-spy into DIR
+
+
 def run_child(method: str, spec: dict, pair=None) -> dict:  # type: ignore[type-arg,no-untyped-def]
     before = busy_seconds()
     servers = servers_cpu_seconds(pair) if pair is not None else (0.0, 0.0)
+    command = [sys.executable, __file__, "--child", method]
+    if PROFILE is not None and method == "engine":
+        PROFILE.mkdir(parents=True, exist_ok=True)
+        out = PROFILE / f"{method}-{spec.get('mode', 'initial')}-{len(list(PROFILE.iterdir()))}.txt"
+        py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        command = [
+            py_spy,
+            "record",
+            "--format",
+            "raw",
+            "--threads",
+            "-r",
+            "250",
+            "-o",
+            str(out),
+            "--",
+        ] + command
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", method],
+        command,
         input=json.dumps(spec),
         capture_output=True,
         text=True,
@@ -347,7 +367,8 @@ def run_child(method: str, spec: dict, pair=None) -> dict:  # type: ignore[type-
     )
     if proc.returncode != 0:
         raise RuntimeError(f"{method} failed:\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()  # py-spy, when it samples, prints after the child
+    result = json.loads(next(line for line in reversed(lines) if line.startswith("{")))
     result["machine_cpu_seconds"] = busy_seconds() - before
     if pair is not None:
         time.sleep(0.3)  # the imap processes of the last logouts end
@@ -417,7 +438,15 @@ def main() -> int:
         default="mdbox",
         help="Dovecot mail storage of both servers (maildir makes a file per message)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="sample each engine run with py-spy (from PyPI) into DIR, as collapsed stacks",
+    )
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     if args.child:
         child_main(args.child)
         return 0
