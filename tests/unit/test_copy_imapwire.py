@@ -147,3 +147,90 @@ def test_an_unusual_internaldate_falls_back_to_imapclients_parser() -> None:
     assert parse_internaldate(b" 1-jan-2001 00:00:00 +0000").year == 2001
     odd = parse_internaldate(b"Mon, 17 Jul 1996 02:44:25 -0700")
     assert (odd.year, odd.month, odd.day) == (1996, 7, 17)
+
+
+def answer_of(wire: bytes) -> tuple[list[bytes], list[bytes]]:
+    """One untagged answer split into its lines and literals, as the reader splits it."""
+    from wizard.copy.imapwire import _answers
+
+    return _answers(Wire(wire + b"A1 OK done\r\n"), b"A1", "FETCH")[0]
+
+
+PLAIN_ANSWERS = [  # the shapes Dovecot and Cyrus send for the copy's listings and bodies
+    b"* 1 FETCH (UID 7 FLAGS (\\Seen $Forwarded) RFC822.SIZE 1234 "
+    b'INTERNALDATE " 2-Mar-2024 09:30:05 +0100" '
+    b"BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM TO SUBJECT)] {%d}\r\n%b)\r\n"
+    % (len(HEADER), HEADER),
+    b"* 2 FETCH (UID 8 BODY[] {%d}\r\n%b)\r\n" % (len(BODY), BODY),
+    b"* 3 fetch (BODY[] {%d}\r\n%b UID 9)\r\n" % (len(BODY), BODY),
+    b"* 4 FETCH (UID 10 FLAGS () RFC822.SIZE 5 BODY[HEADER.FIELDS (MESSAGE-ID)] NIL)\r\n",
+    b'* 5 FETCH (UID 11 BODY[HEADER.FIELDS (SUBJECT)] "Subject: a \\"b\\"")\r\n',
+    b"* 6 FETCH (FLAGS (\\Seen) UID 12)\r\n",
+]
+ODD_ANSWERS = [  # read token by token: every one of them gives what it gave before
+    b"* 7 FETCH (UID 13 FLAGS (NIL) RFC822.SIZE 5)\r\n",
+    b"* 8 FETCH (UID 14 MODSEQ (77) FLAGS ())\r\n",
+    b'* 9 FETCH (UID 15 ENVELOPE (NIL "s" ((NIL NIL "a" "b")) NIL))\r\n',
+    b"* 10 FETCH (UID 16 RFC822.SIZE 12x)\r\n",
+    b"* 11 FETCH (UID 17) trailing\r\n",
+    b"* 12 FETCH (UID 18 INTERNALDATE {26}\r\n 2-Mar-2024 09:30:05 +0100)\r\n",
+    b"* 13 FETCH (UID 19 FLAGS (\\Seen\t$Junk  \\Answered))\r\n",
+    b'* 14 FETCH (UID 20 X-GM-LABELS ("a b") BODY[] nil)\r\n',
+    b"* 15 FETCH UID 21\r\n",
+]
+
+
+def outcome(reader: object, answer: object) -> object:
+    """What a reader gives, its items with their types, or the error it raises."""
+    try:
+        return typed(reader(answer))  # type: ignore[operator]
+    except Exception as exc:  # noqa: BLE001
+        return type(exc)
+
+
+def typed(items: dict[bytes, object] | None) -> dict[bytes, tuple[type, object]] | None:
+    return None if items is None else {k: (type(v), v) for k, v in items.items()}
+
+
+@pytest.mark.parametrize("wire", PLAIN_ANSWERS + ODD_ANSWERS, ids=lambda w: w[:24].decode())
+def test_the_quick_fetch_reader_reads_what_the_token_reader_reads_or_leaves_it(
+    wire: bytes,
+) -> None:
+    from wizard.copy.imapwire import fetch_items, token_items
+
+    answer = answer_of(wire)
+    quick = fetch_items(answer)
+    if wire in PLAIN_ANSWERS:
+        assert quick is not None, "a plain answer is read in one pass"
+    if quick is not None:
+        assert typed(quick) == typed(token_items(answer))
+
+
+def test_mangled_answers_are_read_alike_by_both_readers() -> None:
+    """Random cuts and bytes spliced into plain answers: the quick reader gives what the token
+    reader gives, or leaves the answer to it; never something else."""
+    import random
+
+    from wizard.copy.imapwire import fetch_items, token_items
+
+    rng = random.Random(16)
+    alphabet = b' ()"\\{}[]<>.0123456789NILUIDFLAGS\r'
+    read_quickly = 0
+    for _ in range(3000):
+        wire = bytearray(rng.choice(PLAIN_ANSWERS + ODD_ANSWERS)[:-2])
+        for _ in range(rng.randint(1, 3)):
+            at = rng.randrange(len(wire))
+            if rng.random() < 0.5:
+                wire[at : at + rng.randint(0, 3)] = b""
+            else:
+                wire.insert(at, rng.choice(alphabet))
+        try:
+            answer = answer_of(bytes(wire) + b"\r\n")
+        except Exception:  # noqa: BLE001 - a literal cut short: not an answer either reads
+            continue
+        quick, slow = outcome(fetch_items, answer), outcome(token_items, answer)
+        if quick is None:
+            continue
+        read_quickly += 1
+        assert quick == slow, bytes(wire)
+    assert read_quickly > 200  # many of them were read by the quick reader

@@ -116,30 +116,95 @@ def uid_fetch(client: Any, uids: str | list[int], items: str) -> dict[int, dict[
     for raw in command(client, "UID", b"FETCH %s (%s)" % (_uid_set(uids), items.encode())):
         if b"FETCH" not in raw[0][0][:40].upper():
             continue
-        answer = tokens(raw)
-        if len(answer) < 4 or answer[2] is None or answer[2].upper() != b"FETCH":
-            continue
-        pairs = answer[3]
-        if not isinstance(pairs, list):
-            continue
-        item: dict[bytes, Any] = {}
-        for at in range(0, len(pairs) - 1, 2):
-            key = pairs[at]
-            if isinstance(key, list) or key is None:
-                continue
-            key = key.upper()
-            value = pairs[at + 1]
-            if key in (b"UID", b"RFC822.SIZE"):
-                value = int(value)
-            elif key == b"INTERNALDATE":
-                value = parse_internaldate(value)
-            elif key == b"FLAGS":
-                value = tuple(value) if isinstance(value, list) else ()
-            item[key] = value
-        uid = item.get(b"UID")
+        item = fetch_items(raw)
+        if item is None:
+            item = token_items(raw)
+        uid = item.get(b"UID") if item is not None else None
         if uid is not None:  # an unsolicited answer (a flag change) names no UID: not ours
-            out.setdefault(uid, {}).update(item)
+            out.setdefault(uid, {}).update(item)  # type: ignore[union-attr]
     return out
+
+
+def token_items(raw: Answer) -> dict[bytes, Any] | None:
+    """The items of one FETCH answer read token by token (any shape); None if it is none."""
+    answer = tokens(raw)
+    if len(answer) < 4 or answer[2] is None or answer[2].upper() != b"FETCH":
+        return None
+    pairs = answer[3]
+    if not isinstance(pairs, list):
+        return None
+    item: dict[bytes, Any] = {}
+    for at in range(0, len(pairs) - 1, 2):
+        key = pairs[at]
+        if isinstance(key, list) or key is None:
+            continue
+        key = key.upper()
+        value = pairs[at + 1]
+        if key in (b"UID", b"RFC822.SIZE"):
+            value = int(value)
+        elif key == b"INTERNALDATE":
+            value = parse_internaldate(value)
+        elif key == b"FLAGS":
+            value = tuple(value) if isinstance(value, list) else ()
+        item[key] = value
+    return item
+
+
+_FETCH_HEAD = re.compile(rb"\* \d+ FETCH \(", re.I)
+_ITEM_NAME = rb"([A-Za-z0-9.]+(?:\[[^\]]*\](?:<[0-9.]+>)?)?)"
+_ITEM = re.compile(
+    rb" ?"
+    + _ITEM_NAME
+    + rb' (?:(\d+)(?=[ )])|"((?:[^"\\]|\\.)*)"|\(([^()"{}\[\]]*)\)|(?-i:(NIL))(?=[ )]))',
+    re.I,
+)
+_ITEM_LITERAL = re.compile(rb" ?" + _ITEM_NAME + rb" ")  # its "{n}" is cut off by _answers
+_NUMBERS = (b"UID", b"RFC822.SIZE")
+_NOT_LITERALS = (*_NUMBERS, b"FLAGS", b"INTERNALDATE")
+
+
+def fetch_items(answer: Answer) -> dict[bytes, Any] | None:
+    """The items of one FETCH answer as :func:`uid_fetch` gives them, read in one pass of a
+    regular expression per item instead of token by token; None when the answer has any shape
+    but the plain one the copy asks for (numbers, quoted strings, a flat FLAGS list, NIL and
+    literals), which the token reader then reads."""
+    pieces, literals = answer
+    head = _FETCH_HEAD.match(pieces[0])
+    if head is None or len(pieces) != len(literals) + 1:
+        return None
+    item: dict[bytes, Any] = {}
+    for index, text in enumerate(pieces):
+        at = head.end() if index == 0 else 0
+        while (match := _ITEM.match(text, at)) is not None:
+            key = match.group(1).upper()
+            number, quoted, listed, nil = match.group(2, 3, 4, 5)
+            if number is not None:
+                if key not in _NUMBERS:
+                    return None
+                item[key] = int(number)
+            elif key == b"FLAGS":
+                flags = tuple(flag for flag in listed.split(b" ") if flag) if listed else ()
+                if listed is None or b"NIL" in flags:
+                    return None
+                item[key] = flags
+            elif listed is not None or key in _NUMBERS:
+                return None
+            elif nil is not None:
+                if key == b"INTERNALDATE":
+                    return None
+                item[key] = None
+            else:
+                value = _ESCAPE.sub(rb"\1", quoted) if b"\\" in quoted else quoted
+                item[key] = parse_internaldate(value) if key == b"INTERNALDATE" else value
+            at = match.end()
+        if index < len(literals):
+            literal = _ITEM_LITERAL.fullmatch(text, at)
+            if literal is None or (key := literal.group(1).upper()) in _NOT_LITERALS:
+                return None
+            item[key] = literals[index]
+        elif text[at:] != b")":
+            return None
+    return item
 
 
 def examine(client: Any, folder: str, *, readonly: bool = True) -> dict[bytes, int]:
@@ -214,8 +279,10 @@ def parse_internaldate(value: bytes) -> datetime:
 __all__ = [
     "command",
     "examine",
+    "fetch_items",
     "list_uidvalidities",
     "parse_internaldate",
+    "token_items",
     "tokens",
     "uid_fetch",
 ]
