@@ -95,3 +95,36 @@ def test_a_reason_quoting_a_held_password_is_written_without_it() -> None:
     for file in (path, path.with_name(path.name + "-wal")):  # the file and its write-ahead log
         raw = file.read_bytes() if file.exists() else b""
         assert secret.encode() not in raw and echoed.encode() not in raw
+
+
+def test_a_confirmed_batch_reads_back_as_whole_rows_and_an_unknown_row_writes_nothing() -> None:
+    """The copy confirms a batch by its outcomes only: the rows then read as if written whole
+    (hash and identity kept from the in-flight mark, attempts counted, the reason redacted);
+    an outcome naming a row never marked leaves every row as it was, for a whole-row write."""
+    from wizard.secrets import remember_in_use
+
+    store = create_session("Confirm", "confirm.example", example_profile())
+    ledger = CopyLedger(store)
+    remember_in_use("Confirm-Secret-9")
+    ledger.mark_in_flight(
+        [record(1, MessageState.IN_FLIGHT, sha256="ab"), record(2, MessageState.IN_FLIGHT)]
+    )
+    refused = "refused: login Confirm-Secret-9 is over quota"
+    outcomes = [(1, MessageState.COPIED, "7:11", "", 1), (2, MessageState.FAILED, "", refused, 1)]
+    assert ledger.confirm("a@new.example", "INBOX", 7, outcomes)
+    rows = ledger.by_uid("a@new.example", "INBOX", 7)
+    assert (rows[1].state, rows[1].target_id, rows[1].sha256) == (MessageState.COPIED, "7:11", "ab")
+    assert (rows[1].message_id, rows[1].size, rows[1].attempts) == ("<1@x>", 101, 1)
+    assert rows[2].state is MessageState.FAILED and "Confirm-Secret-9" not in rows[2].reason
+    assert ledger.totals("a@new.example").copied == 1
+
+    ledger.mark_in_flight([record(2, MessageState.IN_FLIGHT)])
+    assert not ledger.confirm(
+        "a@new.example",
+        "INBOX",
+        7,
+        [(2, MessageState.COPIED, "7:12", "", 2), (3, MessageState.COPIED, "7:13", "", 1)],
+    )
+    rows = ledger.by_uid("a@new.example", "INBOX", 7)
+    assert rows[2].state is MessageState.IN_FLIGHT and 3 not in rows  # rolled back whole
+    store.close()

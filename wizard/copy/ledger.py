@@ -63,6 +63,10 @@ class MessageRecord:
     updated_at: str = ""
 
 
+class _NotAllThere(Exception):
+    """A batch's outcome names a row the ledger does not hold."""
+
+
 @dataclass(frozen=True)
 class FolderMark:
     """Where a source folder stood at the last copy: its UIDVALIDITY and the highest UID seen."""
@@ -317,6 +321,48 @@ class CopyLedger:
                     for r in records
                 ],
             )
+
+    def confirm(
+        self,
+        mailbox: str,
+        source_folder: str,
+        uidvalidity: int,
+        outcomes: Sequence[tuple[int, MessageState, str, str, int]],
+    ) -> bool:
+        """The outcome of a batch :meth:`mark_in_flight` wrote, as (uid, state, target id,
+        reason, attempts): only what changed is written, in one transaction (a third of the cost
+        of :meth:`record`). False, with nothing written, when a row is not in the ledger: the
+        caller then writes whole rows with :meth:`record`."""
+        if not outcomes:
+            return True
+        stamp = now_iso()
+        reasons = {text: redact_in_use(text) for text in {o[3] for o in outcomes if o[3]}}
+        try:
+            with self.store.transaction() as tx:
+                cursor = tx.executemany(
+                    "UPDATE copy_messages SET state = ?, target_id = ?, reason = ?, "
+                    "attempts = MAX(attempts, ?), updated_at = ? "
+                    "WHERE mailbox = ? AND source_folder = ? AND uidvalidity = ? AND uid = ?",
+                    [
+                        (
+                            state.value,
+                            target_id,
+                            reasons.get(reason, reason),
+                            attempts,
+                            stamp,
+                            mailbox,
+                            source_folder,
+                            uidvalidity,
+                            uid,
+                        )
+                        for uid, state, target_id, reason, attempts in outcomes
+                    ],
+                )
+                if cursor.rowcount != len(outcomes):
+                    raise _NotAllThere
+        except _NotAllThere:  # rolled back
+            return False
+        return True
 
     def update_flags(
         self, mailbox: str, source_folder: str, uidvalidity: int, flags: dict[int, tuple[str, ...]]

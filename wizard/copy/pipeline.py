@@ -22,7 +22,7 @@ from ..events import Failure
 from ..retry import Retryable, RetryCancelled, Wait
 from .errors import CopyError, TransientError
 from .events import MailboxState
-from .ledger import MessageRecord, MessageState
+from .ledger import MessageState
 from .rematch import find_on_target
 from .target import OutgoingMessage, WriteResult
 from .work import Batch, FolderWork, Todo, message_record
@@ -225,23 +225,33 @@ class Pipeline:
     ) -> None:
         run = self.run
         by_uid = {t.message.uid: t for t, _ in batch.items}
-        records: list[MessageRecord] = []
-        for result in results:
-            todo = by_uid[result.uid]
-            state = MessageState.COPIED if result.ok else MessageState.FAILED
-            records.append(
-                message_record(
-                    run.mailbox,
-                    work,
-                    todo.message,
-                    state,
-                    result.reason,
-                    target_id=result.target_id,
-                    sha256=hashes.get(todo.message.uid, ""),
-                    attempts=todo.attempts + 1,
-                )
+        outcomes = [
+            (
+                result.uid,
+                MessageState.COPIED if result.ok else MessageState.FAILED,
+                result.target_id,
+                result.reason,
+                by_uid[result.uid].attempts + 1,
             )
-        run.ledger.record(records)
+            for result in results
+        ]
+        status = work.status
+        if not run.ledger.confirm(run.mailbox, work.plan.source, status.uidvalidity, outcomes):
+            run.ledger.record(  # rows the in-flight mark did not write: whole rows
+                [
+                    message_record(
+                        run.mailbox,
+                        work,
+                        by_uid[uid].message,
+                        state,
+                        reason,
+                        target_id=target_id,
+                        sha256=hashes.get(uid, ""),
+                        attempts=attempts,
+                    )
+                    for uid, state, target_id, reason, attempts in outcomes
+                ]
+            )
         for result in results:
             msg = by_uid[result.uid].message
             if result.ok:
