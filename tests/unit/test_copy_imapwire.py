@@ -234,3 +234,60 @@ def test_mangled_answers_are_read_alike_by_both_readers() -> None:
         read_quickly += 1
         assert quick == slow, bytes(wire)
     assert read_quickly > 200  # many of them were read by the quick reader
+
+
+LISTING = (
+    "UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM TO SUBJECT)]"
+)
+ASKED = [  # (what the copy asks, an answer in that order)
+    (
+        LISTING,
+        PLAIN_ANSWERS[0]
+        .replace(b"RFC822.SIZE 1234 ", b"")
+        .replace(b"FLAGS (\\Seen $Forwarded) ", b"FLAGS (\\Seen $Forwarded) RFC822.SIZE 1234 "),
+    ),
+    ("UID BODY.PEEK[]", PLAIN_ANSWERS[1]),
+    ("UID FLAGS", b"* 6 FETCH (UID 12 FLAGS (\\Seen))\r\n"),
+    ("UID FLAGS", b"* 6 FETCH (UID 12 FLAGS ())\r\n"),
+]
+
+
+@pytest.mark.parametrize(("items", "wire"), ASKED, ids=lambda v: str(v)[:20])
+def test_an_answer_in_the_order_asked_is_read_in_one_match_as_the_token_reader_reads_it(
+    items: str, wire: bytes
+) -> None:
+    from wizard.copy.imapwire import shaped_items, token_items
+
+    answer = answer_of(wire)
+    shaped = shaped_items(answer, items)
+    assert shaped is not None
+    assert typed(shaped) == typed(token_items(answer))
+
+
+def test_mangled_answers_read_in_one_match_read_as_the_token_reader_reads_them() -> None:
+    import random
+
+    from wizard.copy.imapwire import shaped_items, token_items
+
+    rng = random.Random(17)
+    alphabet = b' ()"\\{}[]<>.0123456789NILUIDFLAGS\r'
+    read = 0
+    for _ in range(3000):
+        items, plain = rng.choice(ASKED)
+        wire = bytearray(plain[:-2])
+        for _ in range(rng.randint(1, 2)):
+            at = rng.randrange(len(wire))
+            if rng.random() < 0.5:
+                wire[at : at + rng.randint(0, 3)] = b""
+            else:
+                wire.insert(at, rng.choice(alphabet))
+        try:
+            answer = answer_of(bytes(wire) + b"\r\n")
+        except Exception:  # noqa: BLE001 - a literal cut short: not an answer either reads
+            continue
+        shaped = outcome(lambda a, items=items: shaped_items(a, items), answer)
+        if shaped is None:
+            continue
+        read += 1
+        assert shaped == outcome(token_items, answer), bytes(wire)
+    assert read > 200

@@ -160,13 +160,18 @@ def header_hash(fields: Mapping[bytes, bytes]) -> str:
     return digest.hexdigest()
 
 
+def message_id_and_hash(block: bytes | None) -> tuple[str, str]:
+    """The Message-ID and the header hash an identity takes from a header block."""
+    fields = header_fields(block)
+    return fields.get(b"message-id", b"").decode("utf-8", "replace"), header_hash(fields)
+
+
 def identity_from_headers(
     block: bytes | None, *, size: int | None, received: datetime | None = None, ref: str = ""
 ) -> MessageIdentity:
     """The identity of a message from its header block, size and received time."""
-    fields = header_fields(block)
-    message_id = fields.get(b"message-id", b"").decode("utf-8", "replace")
-    return MessageIdentity(message_id, size, header_hash(fields), received, ref)
+    message_id, hashed = message_id_and_hash(block)
+    return MessageIdentity(message_id, size, hashed, received, ref)
 
 
 def identity_from_imap(uid: int, item: Mapping[bytes, Any]) -> MessageIdentity:
@@ -235,4 +240,5 @@ __all__ = [
     "fetch_listing",
     "list_imap_identities",
     "match_identities",
+    "message_id_and_hash",
 ]

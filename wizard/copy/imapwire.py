@@ -116,7 +116,9 @@ def uid_fetch(client: Any, uids: str | list[int], items: str) -> dict[int, dict[
     for raw in command(client, "UID", b"FETCH %s (%s)" % (_uid_set(uids), items.encode())):
         if b"FETCH" not in raw[0][0][:40].upper():
             continue
-        item = fetch_items(raw)
+        item = shaped_items(raw, items)
+        if item is None:
+            item = fetch_items(raw)
         if item is None:
             item = token_items(raw)
         uid = item.get(b"UID") if item is not None else None
@@ -161,6 +163,69 @@ _ITEM = re.compile(
 _ITEM_LITERAL = re.compile(rb" ?" + _ITEM_NAME + rb" ")  # its "{n}" is cut off by _answers
 _NUMBERS = (b"UID", b"RFC822.SIZE")
 _NOT_LITERALS = (*_NUMBERS, b"FLAGS", b"INTERNALDATE")
+
+
+_REQUEST_ITEM = re.compile(r"[A-Za-z0-9.]+(?:\[[^\]]*\])?")
+_SHAPE_FLAGS = rb"FLAGS \(([^()\"{}\[\]]*)\)"
+
+
+@lru_cache(maxsize=32)
+def _shape(items: str) -> tuple[re.Pattern[bytes], tuple[bytes, ...], bool] | None:
+    """The answer a server gives when it names ``items`` in the order they were asked, as one
+    regular expression (one group per item), with the items' names and whether the last is a
+    literal; None for items it does not know."""
+    parts: list[bytes] = []
+    keys: list[bytes] = []
+    asked = _REQUEST_ITEM.findall(items)
+    literal = False
+    for at, name in enumerate(asked):
+        key = name.upper().encode()
+        if key in _NUMBERS:
+            parts.append(re.escape(key) + rb" (\d+)")
+        elif key == b"FLAGS":
+            parts.append(_SHAPE_FLAGS)
+        elif key == b"INTERNALDATE":
+            parts.append(rb'INTERNALDATE "([^"\\]*)"')
+        elif key.startswith(b"BODY.PEEK[") and at == len(asked) - 1:
+            key = b"BODY" + key[len(b"BODY.PEEK") :]
+            parts.append(rb"(" + re.escape(key) + rb") ")  # then the literal's {n}, cut off
+            literal = True
+        else:
+            return None
+        keys.append(key)
+    if " ".join(asked) != " ".join(items.split()):
+        return None  # something the item names above do not cover: no shape
+    tail = rb"\Z" if literal else rb"\)\Z"
+    return re.compile(rb"\* \d+ FETCH \(" + rb" ".join(parts) + tail), tuple(keys), literal
+
+
+def shaped_items(answer: Answer, items: str) -> dict[bytes, Any] | None:
+    """The items of one FETCH answer that names ``items`` as asked and in that order (what
+    Dovecot and Cyrus send), read with one regular expression; None for any other answer."""
+    shape = _shape(items)
+    if shape is None:
+        return None
+    pattern, keys, literal = shape
+    pieces, literals = answer
+    if len(literals) != int(literal) or (literal and pieces[1] != b")"):
+        return None
+    match = pattern.match(pieces[0])
+    if match is None:
+        return None
+    item: dict[bytes, Any] = {}
+    for key, value in zip(keys, match.groups(), strict=True):
+        if key in _NUMBERS:
+            item[key] = int(value)
+        elif key == b"FLAGS":
+            flags = tuple(flag for flag in value.split(b" ") if flag)
+            if b"NIL" in flags:
+                return None
+            item[key] = flags
+        elif key == b"INTERNALDATE":
+            item[key] = parse_internaldate(value)
+        else:
+            item[key] = literals[0]
+    return item
 
 
 def fetch_items(answer: Answer) -> dict[bytes, Any] | None:
@@ -282,6 +347,7 @@ __all__ = [
     "fetch_items",
     "list_uidvalidities",
     "parse_internaldate",
+    "shaped_items",
     "token_items",
     "tokens",
     "uid_fetch",

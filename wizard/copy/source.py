@@ -16,7 +16,13 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from .folder_map import SourceFolder
-from .identity import IMAP_IDENTITY_ITEMS, MessageIdentity, fetch_listing, identity_from_imap
+from .identity import (
+    IMAP_IDENTITY_ITEMS,
+    MessageIdentity,
+    fetch_listing,
+    header_block,
+    message_id_and_hash,
+)
 from .imaputil import imap_errors, quiet_imaplib, text_flags
 from .imapwire import examine, uid_fetch
 from .message_summary import MessageSummary, imap_summaries
@@ -116,15 +122,15 @@ class ImapSource:
         out: list[SourceMessage] = []
         for uid in sorted(data):
             item = data[uid]
-            identity = identity_from_imap(uid, item)
+            message_id, hashed = message_id_and_hash(header_block(item))
             out.append(
                 SourceMessage(
                     uid=uid,
-                    size=identity.size or 0,
+                    size=int(item.get(b"RFC822.SIZE") or 0),
                     flags=text_flags(item.get(b"FLAGS", ())),
-                    internaldate=identity.received,
-                    message_id=identity.message_id,
-                    header_hash=identity.header_hash,
+                    internaldate=item.get(b"INTERNALDATE"),
+                    message_id=message_id,
+                    header_hash=hashed,
                 )
             )
         return out
