@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import imaplib
+import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -206,33 +207,40 @@ def test_the_quick_fetch_reader_reads_what_the_token_reader_reads_or_leaves_it(
         assert typed(quick) == typed(token_items(answer))
 
 
+def mangled(
+    rng: random.Random, plain: bytes, cuts: int
+) -> tuple[bytes, tuple[list[bytes], list[bytes]] | None]:
+    """``plain`` with up to ``cuts`` random cuts or bytes spliced in, and the answer read from it
+    (None where a literal was cut short: no answer either reader sees)."""
+    wire = bytearray(plain[:-2])
+    for _ in range(rng.randint(1, cuts)):
+        at = rng.randrange(len(wire))
+        if rng.random() < 0.5:
+            wire[at : at + rng.randint(0, 3)] = b""
+        else:
+            wire.insert(at, rng.choice(b' ()"\\{}[]<>.0123456789NILUIDFLAGS\r'))
+    try:
+        return bytes(wire), answer_of(bytes(wire) + b"\r\n")
+    except Exception:  # noqa: BLE001
+        return bytes(wire), None
+
+
 def test_mangled_answers_are_read_alike_by_both_readers() -> None:
     """Random cuts and bytes spliced into plain answers: the quick reader gives what the token
     reader gives, or leaves the answer to it; never something else."""
-    import random
-
     from wizard.copy.imapwire import fetch_items, token_items
 
     rng = random.Random(16)
-    alphabet = b' ()"\\{}[]<>.0123456789NILUIDFLAGS\r'
     read_quickly = 0
     for _ in range(3000):
-        wire = bytearray(rng.choice(PLAIN_ANSWERS + ODD_ANSWERS)[:-2])
-        for _ in range(rng.randint(1, 3)):
-            at = rng.randrange(len(wire))
-            if rng.random() < 0.5:
-                wire[at : at + rng.randint(0, 3)] = b""
-            else:
-                wire.insert(at, rng.choice(alphabet))
-        try:
-            answer = answer_of(bytes(wire) + b"\r\n")
-        except Exception:  # noqa: BLE001 - a literal cut short: not an answer either reads
+        wire, answer = mangled(rng, rng.choice(PLAIN_ANSWERS + ODD_ANSWERS), 3)
+        if answer is None:
             continue
         quick, slow = outcome(fetch_items, answer), outcome(token_items, answer)
         if quick is None:
             continue
         read_quickly += 1
-        assert quick == slow, bytes(wire)
+        assert quick == slow, wire
     assert read_quickly > 200  # many of them were read by the quick reader
 
 
@@ -265,29 +273,18 @@ def test_an_answer_in_the_order_asked_is_read_in_one_match_as_the_token_reader_r
 
 
 def test_mangled_answers_read_in_one_match_read_as_the_token_reader_reads_them() -> None:
-    import random
-
     from wizard.copy.imapwire import shaped_items, token_items
 
     rng = random.Random(17)
-    alphabet = b' ()"\\{}[]<>.0123456789NILUIDFLAGS\r'
     read = 0
     for _ in range(3000):
         items, plain = rng.choice(ASKED)
-        wire = bytearray(plain[:-2])
-        for _ in range(rng.randint(1, 2)):
-            at = rng.randrange(len(wire))
-            if rng.random() < 0.5:
-                wire[at : at + rng.randint(0, 3)] = b""
-            else:
-                wire.insert(at, rng.choice(alphabet))
-        try:
-            answer = answer_of(bytes(wire) + b"\r\n")
-        except Exception:  # noqa: BLE001 - a literal cut short: not an answer either reads
+        wire, answer = mangled(rng, plain, 2)
+        if answer is None:
             continue
         shaped = outcome(lambda a, items=items: shaped_items(a, items), answer)
         if shaped is None:
             continue
         read += 1
-        assert shaped == outcome(token_items, answer), bytes(wire)
+        assert shaped == outcome(token_items, answer), wire
     assert read > 200
