@@ -147,7 +147,24 @@ def test_an_unusual_internaldate_falls_back_to_imapclients_parser() -> None:
     )
     assert parse_internaldate(b" 1-jan-2001 00:00:00 +0000").year == 2001
     odd = parse_internaldate(b"Mon, 17 Jul 1996 02:44:25 -0700")
-    assert (odd.year, odd.month, odd.day) == (1996, 7, 17)
+    assert odd is not None and (odd.year, odd.month, odd.day) == (1996, 7, 17)
+
+
+def test_a_message_whose_internaldate_no_parser_reads_is_listed_without_one() -> None:
+    """A hostile or broken server's INTERNALDATE (NIL, garbage) costs the message its date, not
+    its mailbox: the listing goes on."""
+    answer = (
+        b'* 1 FETCH (UID 5 INTERNALDATE "not a date" RFC822.SIZE 10)\r\n'
+        b"* 2 FETCH (UID 6 INTERNALDATE NIL RFC822.SIZE 11)\r\n"
+        b'* 3 FETCH (UID 7 INTERNALDATE " 2-Mar-2024 09:30:05 +0100" RFC822.SIZE 12)\r\n'
+        b"A1 OK done\r\n"
+    )
+    found = uid_fetch(Client(answer), "1:*", "UID INTERNALDATE RFC822.SIZE")
+    assert found[5][b"INTERNALDATE"] is None and found[5][b"RFC822.SIZE"] == 10
+    assert found[6][b"INTERNALDATE"] is None and found[6][b"RFC822.SIZE"] == 11
+    assert found[7][b"INTERNALDATE"] == datetime(
+        2024, 3, 2, 9, 30, 5, tzinfo=timezone(timedelta(hours=1))
+    )
 
 
 def answer_of(wire: bytes) -> tuple[list[bytes], list[bytes]]:

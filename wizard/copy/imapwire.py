@@ -145,7 +145,7 @@ def token_items(raw: Answer) -> dict[bytes, Any] | None:
         if key in (b"UID", b"RFC822.SIZE"):
             value = int(value)
         elif key == b"INTERNALDATE":
-            value = parse_internaldate(value)
+            value = parse_internaldate(value) if isinstance(value, bytes) else None
         elif key == b"FLAGS":
             value = tuple(value) if isinstance(value, list) else ()
         item[key] = value
@@ -320,9 +320,10 @@ def _zone(minutes: int) -> timezone:
     return timezone(timedelta(minutes=minutes))
 
 
-def parse_internaldate(value: bytes) -> datetime:
+def parse_internaldate(value: bytes) -> datetime | None:
     """An INTERNALDATE ("17-Jul-1996 02:44:25 -0700") with its own offset; imapclient's
-    parser for anything else."""
+    parser for anything else; None for what no parser reads (the message is then copied
+    without its date, which the target sets, instead of failing its mailbox)."""
     try:
         day, clock, zone = value.split()
         d, month, year = day.split(b"-")
@@ -338,7 +339,10 @@ def parse_internaldate(value: bytes) -> datetime:
             tzinfo=_zone(-offset if zone[:1] == b"-" else offset),
         )
     except (ValueError, KeyError, IndexError):
-        return parse_to_datetime(bytes(value), normalise=False)
+        try:
+            return parse_to_datetime(bytes(value), normalise=False)
+        except ValueError:
+            return None
 
 
 __all__ = [
