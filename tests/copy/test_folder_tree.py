@@ -96,6 +96,28 @@ def test_subscriptions_the_target_already_has_are_set_as_on_the_source(
     assert not {"Projects.2024", "Projects.2024.Q1", "Kunden", "Entwürfe"} & subscribed
 
 
+def test_a_folder_the_target_lists_as_noselect_is_made_a_folder_and_gets_its_mail(
+    dovecot: DovecotServer, dovecots, users, store: SessionStore
+) -> None:
+    """On the target, "Projects" is only the \\Noselect parent of a "Projects.2024" made
+    there before; the source's "Projects" holds mail: it is created and every message lands."""
+    _src, dst = dovecots
+    user = dovecot.add_user(tree=True)  # Projects, Projects/2024/Q1, ...
+    dovecot.seed(user.login, "Projects", [make_message(1), make_message(2)])
+    with dst.client(users[1]) as c:
+        c.create_folder("Projects.2024")
+        assert b"\\Noselect" in next(f for f, _d, n in c.list_folders() if n == "Projects")
+    job = _job(dovecot, user.login, dovecots, users[1])
+
+    result = CopyEngine(CopyLedger(store), [job], CopySettings()).run()
+
+    assert result.ok and result.failed == 0, result
+    with dst.client(users[1]) as c:
+        c.select_folder("Projects", readonly=True)
+        assert len(c.search("ALL")) == 2
+    assert verify(store, [job], step="10").ok
+
+
 def test_localized_special_folders_of_a_server_without_special_use(
     dovecot_factory, dovecots, users, store: SessionStore, capsys, tmp_path: Path, monkeypatch
 ) -> None:

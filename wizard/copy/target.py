@@ -193,7 +193,8 @@ class ImapTarget:
         for flags, delim, name in listed:
             if delim:
                 delimiter = delim.decode() if isinstance(delim, bytes) else str(delim)
-            self._existing.add(name)
+            if not {f.lower() for f in text_flags(flags)} & _NOT_THERE:
+                self._existing.add(name)  # a \Noselect parent is made a folder when needed
             path = split_path(name, delimiter)
             names.append(path)
             for flag in text_flags(flags):
@@ -474,6 +475,7 @@ class ImapTarget:
             self.client.shutdown()
 
 
+_NOT_THERE = {"\\noselect", "\\nonexistent"}  # listed, but no folder to write into
 _JOINED = 256 * 1024  # bytes of small messages gathered into one write of an APPEND
 
 
