@@ -93,6 +93,17 @@ def verb_handler(module: str, function: str) -> VerbHandler:
     return VerbHandler(module, function)
 
 
+def add_resolver_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--resolver IP[:PORT]`` (repeatable), as every verb that asks DNS names it."""
+    parser.add_argument(
+        "--resolver",
+        metavar="IP[:PORT]",
+        action="append",
+        default=[],
+        help=f"{what}ask this DNS server instead of the system resolver (repeat for several)",
+    )
+
+
 def print_json(data: Any) -> None:
     """JSON on stdout for scripts; what servers said in it carries no secret of this process."""
     data = redact_in_use(json.loads(json.dumps(data, default=str)))

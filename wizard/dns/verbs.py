@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..cliutil import verb_handler
+from ..cliutil import add_resolver_argument, verb_handler
 from .model import DEFAULT_TIMEOUT
 
 
@@ -29,13 +29,7 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
         action="store_true",
         help="the customer keeps a third-party filtering service: MX stays on it",
     )
-    p.add_argument(
-        "--resolver",
-        metavar="IP[:PORT]",
-        action="append",
-        default=[],
-        help="ask this DNS server instead of the system resolver (repeat for several)",
-    )
+    add_resolver_argument(p, "")
     p.add_argument(
         "--timeout",
         type=float,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..cliutil import verb_handler
+from ..cliutil import add_resolver_argument, verb_handler
 from ..secrets import DEST_PASSWORD_ENV as DEST_ENV
 from .settings import Access, AuthType
 
@@ -32,13 +32,7 @@ def register(subparsers: Any, check_subparsers: Any) -> None:
         metavar="ADDR",
         help="find the EWS URL of this address by Autodiscover (and list each candidate tried)",
     )
-    p.add_argument(
-        "--resolver",
-        metavar="IP[:PORT]",
-        action="append",
-        default=[],
-        help="with --autodiscover: ask this DNS server instead of the system resolver (repeat)",
-    )
+    add_resolver_argument(p, "with --autodiscover: ")
     p.add_argument(
         "--user",
         metavar="U",
