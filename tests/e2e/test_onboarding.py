@@ -149,7 +149,9 @@ async def verify_both(app: OnboardApp, pilot: Pilot, number: str, counts: dict[s
     tree = screen.query_one("#verify-tree", Tree)
     tree.focus()
     await pilot.press("v")
-    await wait_until(pilot, lambda: "mailbox" in shown(summary) or "Cannot" in shown(summary))
+    # Until it ends the line says it is verifying (every folder of every mailbox ...); then it
+    # says when it checked, or why it cannot.
+    await wait_until(pilot, lambda: "(checked" in shown(summary) or "Cannot" in shown(summary))
     assert "2 mailboxes verified: every message is on the target" in shown(summary)
     for address, count in counts.items():
         line = f"✓ {address}: source {count}, target {count}, missing 0, extra 0, duplicated 0, failed 0"
