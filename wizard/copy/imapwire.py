@@ -201,7 +201,8 @@ def _shape(items: str) -> tuple[re.Pattern[bytes], tuple[bytes, ...], bool] | No
 
 def shaped_items(answer: Answer, items: str) -> dict[bytes, Any] | None:
     """The items of one FETCH answer that names ``items`` as asked and in that order (what
-    Dovecot and Cyrus send), read with one regular expression; None for any other answer."""
+    Dovecot sends; Cyrus puts FLAGS first in a listing), read with one regular expression;
+    None for any other answer."""
     shape = _shape(items)
     if shape is None:
         return None
