@@ -305,3 +305,35 @@ def test_mangled_answers_read_in_one_match_read_as_the_token_reader_reads_them()
         read += 1
         assert shaped == outcome(token_items, answer), wire
     assert read > 200
+
+
+def test_answers_in_another_order_than_asked_are_read_in_one_match_after_the_first() -> None:
+    """Cyrus names FLAGS first in a listing: the first answer shows the order, the next ones are
+    read in one match of it, and all come out as the token reader reads them."""
+    from wizard.copy.imapwire import as_asked, fetch_items, shaped_items, token_items
+
+    wires = [
+        b'* %d FETCH (FLAGS (\\Seen) UID %d INTERNALDATE " 2-Dec-2026 15:35:24 +0000" '
+        b"RFC822.SIZE 40 BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM TO SUBJECT)] {%d}\r\n%b)\r\n"
+        % (n, n + 10, len(HEADER), HEADER)
+        for n in (1, 2, 3)
+    ]
+    answers = [answer_of(w) for w in wires]
+    assert shaped_items(answers[1], LISTING) is None  # not in the order asked
+    order = as_asked(fetch_items(answers[0]))  # type: ignore[arg-type]
+    assert typed(shaped_items(answers[1], order)) == typed(token_items(answers[1]))
+
+    found = uid_fetch(Client(b"".join(wires) + b"A1 OK done\r\n"), "1:*", LISTING)
+    assert sorted(found) == [11, 12, 13]
+    assert [typed(found[uid]) for uid in (11, 12, 13)] == [typed(token_items(a)) for a in answers]
+
+
+def test_an_item_name_that_is_not_text_is_read_and_changes_nothing_after_it() -> None:
+    wire = (
+        b"* 1 FETCH (UID 5 BODY[\xff\xfe] {2}\r\nab)\r\n"
+        b"* 2 FETCH (UID 6 BODY[] {2}\r\ncd)\r\n"
+        b"A1 OK done\r\n"
+    )
+    found = uid_fetch(Client(wire), "1:*", "UID BODY.PEEK[]")
+    assert found[5] == {b"UID": 5, b"BODY[\xff\xfe]": b"ab"}
+    assert found[6] == {b"UID": 6, b"BODY[]": b"cd"}

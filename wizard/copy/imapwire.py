@@ -113,12 +113,15 @@ def uid_fetch(client: Any, uids: str | list[int], items: str) -> dict[int, dict[
     answers them (``BODY.PEEK[]`` comes back as ``BODY[]``). UID and RFC822.SIZE are ints,
     INTERNALDATE a datetime with its offset, FLAGS a tuple of bytes, bodies bytes."""
     out: dict[int, dict[bytes, Any]] = {}
+    order = items  # the order this server names the items in, once an answer showed it
     for raw in command(client, "UID", b"FETCH %s (%s)" % (_uid_set(uids), items.encode())):
         if b"FETCH" not in raw[0][0][:40].upper():
             continue
-        item = shaped_items(raw, items)
+        item = shaped_items(raw, order)
         if item is None:
             item = fetch_items(raw)
+            if item is not None:  # the next answers are most likely in this one's order
+                order = as_asked(item)
         if item is None:
             item = token_items(raw)
         uid = item.get(b"UID") if item is not None else None
@@ -199,10 +202,20 @@ def _shape(items: str) -> tuple[re.Pattern[bytes], tuple[bytes, ...], bool] | No
     return re.compile(rb"\* \d+ FETCH \(" + rb" ".join(parts) + tail), tuple(keys), literal
 
 
+def as_asked(item: dict[bytes, Any]) -> str:
+    """The items of a read answer named as a request names them, in the answer's order."""
+    return " ".join(
+        ("BODY.PEEK" + key[4:].decode("latin-1"))
+        if key.startswith(b"BODY[")
+        else key.decode("latin-1")
+        for key in item
+    )
+
+
 def shaped_items(answer: Answer, items: str) -> dict[bytes, Any] | None:
-    """The items of one FETCH answer that names ``items`` as asked and in that order (what
-    Dovecot sends; Cyrus puts FLAGS first in a listing), read with one regular expression;
-    None for any other answer."""
+    """The items of one FETCH answer that names ``items`` in that order (the order asked, which
+    Dovecot keeps, or the one the answer before showed: Cyrus puts FLAGS first in a listing),
+    read with one regular expression; None for any other answer."""
     shape = _shape(items)
     if shape is None:
         return None
@@ -347,6 +360,7 @@ def parse_internaldate(value: bytes) -> datetime | None:
 
 
 __all__ = [
+    "as_asked",
     "command",
     "examine",
     "fetch_items",
