@@ -145,7 +145,7 @@ def token_items(raw: Answer) -> dict[bytes, Any] | None:
             continue
         key = key.upper()
         value = pairs[at + 1]
-        if key in (b"UID", b"RFC822.SIZE"):
+        if key in _NUMBERS:
             value = int(value)
         elif key == b"INTERNALDATE":
             value = parse_internaldate(value) if isinstance(value, bytes) else None
@@ -202,6 +202,13 @@ def _shape(items: str) -> tuple[re.Pattern[bytes], tuple[bytes, ...], bool] | No
     return re.compile(rb"\* \d+ FETCH \(" + rb" ".join(parts) + tail), tuple(keys), literal
 
 
+def _flags(listed: bytes) -> tuple[bytes, ...] | None:
+    """A flat FLAGS list's flags as the token reader gives them (atoms between spaces); None
+    for one holding NIL, which the token reader reads as None."""
+    flags = tuple(flag for flag in listed.split(b" ") if flag)
+    return None if b"NIL" in flags else flags
+
+
 def as_asked(item: dict[bytes, Any]) -> str:
     """The items of a read answer named as a request names them, in the answer's order."""
     return " ".join(
@@ -231,8 +238,7 @@ def shaped_items(answer: Answer, items: str) -> dict[bytes, Any] | None:
         if key in _NUMBERS:
             item[key] = int(value)
         elif key == b"FLAGS":
-            flags = tuple(flag for flag in value.split(b" ") if flag)
-            if b"NIL" in flags:
+            if (flags := _flags(value)) is None:
                 return None
             item[key] = flags
         elif key == b"INTERNALDATE":
@@ -262,8 +268,7 @@ def fetch_items(answer: Answer) -> dict[bytes, Any] | None:
                     return None
                 item[key] = int(number)
             elif key == b"FLAGS":
-                flags = tuple(flag for flag in listed.split(b" ") if flag) if listed else ()
-                if listed is None or b"NIL" in flags:
+                if listed is None or (flags := _flags(listed)) is None:
                     return None
                 item[key] = flags
             elif listed is not None or key in _NUMBERS:

@@ -63,6 +63,11 @@ class MessageRecord:
     updated_at: str = ""
 
 
+def _redacted(reasons: Iterable[str]) -> dict[str, str]:
+    """Each distinct reason as the ledger writes it: without a secret this process holds."""
+    return {text: redact_in_use(text) for text in set(reasons) if text}
+
+
 class _NotAllThere(Exception):
     """A batch's outcome names a row the ledger does not hold."""
 
@@ -285,7 +290,7 @@ class CopyLedger:
         if not records:
             return
         stamp = now_iso()
-        reasons = {text: redact_in_use(text) for text in {r.reason for r in records if r.reason}}
+        reasons = _redacted(r.reason for r in records)
         with self.store.transaction() as tx:
             tx.executemany(
                 f"INSERT INTO copy_messages ({_COLUMNS}) "
@@ -336,7 +341,7 @@ class CopyLedger:
         if not outcomes:
             return True
         stamp = now_iso()
-        reasons = {text: redact_in_use(text) for text in {o[3] for o in outcomes if o[3]}}
+        reasons = _redacted(o[3] for o in outcomes)
         try:
             with self.store.transaction() as tx:
                 cursor = tx.executemany(

@@ -235,8 +235,8 @@ class Pipeline:
             )
             for result in results
         ]
-        status = work.status
-        if not run.ledger.confirm(run.mailbox, work.plan.source, status.uidvalidity, outcomes):
+        uidvalidity = work.status.uidvalidity
+        if not run.ledger.confirm(run.mailbox, work.plan.source, uidvalidity, outcomes):
             run.ledger.record(  # rows the in-flight mark did not write: whole rows
                 [
                     message_record(
