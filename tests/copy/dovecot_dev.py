@@ -4,7 +4,6 @@ uses fresh user names instead of a fresh server."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import shutil
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from imapclient import IMAPClient
 
-from tests.servers.processes import stop_tree
+from tests.servers.processes import stop_dovecot
 
 CONF = """
 base_dir = {d}/run
@@ -159,6 +158,5 @@ class DovecotPair:
 
     def stop(self) -> None:
         for d in (self._src_dir, self._dst_dir):
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                stop_tree(int((d / "run" / "master.pid").read_text().split()[0]))
+            stop_dovecot(d)
         shutil.rmtree(self.root, ignore_errors=True)

@@ -37,7 +37,7 @@ from imapclient import IMAPClient
 
 from wizard.devservers.ews.tls import make_self_signed
 
-from .processes import stop_tree
+from .processes import stop_dovecot
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 HOST = "127.0.0.1"
@@ -353,9 +353,7 @@ class DovecotServer:
         """Stop the server (its master and every process below it) and delete it."""
         if self._running:
             self._running = False
-            pid_file = self.directory / "run" / "master.pid"
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                stop_tree(int(pid_file.read_text().split()[0]))
+            stop_dovecot(self.directory)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> DovecotServer:

@@ -60,3 +60,9 @@ def stop_tree(pid: int, grace: float = 0.3, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while any(alive(p) for p in [pid, *below]) and time.monotonic() < deadline:
         time.sleep(0.02)
+
+
+def stop_dovecot(directory: Path) -> None:
+    """Stop the Dovecot whose base_dir is ``directory``/run (nothing if it is not running)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        stop_tree(int((directory / "run" / "master.pid").read_text().split()[0]))
