@@ -55,9 +55,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .envvars import DEST_PASSWORD_ENV, SOURCE_PASSWORD_ENV
 from .events import Done, Event, EventSink, Failure, Progress, Started
 from .redaction import MIN_SECRET, Redactor, known_secrets
-from .secrets import DEST_PASSWORD_ENV, SOURCE_PASSWORD_ENV
 
 if TYPE_CHECKING:
     from .store import SessionStore

@@ -11,50 +11,23 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, serve
-from .cliutil import (
-    EXIT_CODES_HELP,
-    CommandError,
-    Exit,
-    ask_passphrase,
-    fail,
-    open_session,
-    print_json,
-    session_exit,
-)
+from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, open_session, print_json
 from .copy import verbs as copy_verbs
 from .devservers.ews import verbs as sandbox_verbs
 from .dns import verbs as dns_verbs
+from .envvars import DEST_PASSWORD_ENV, SOURCE_PASSWORD_ENV
 from .exchange import verbs as exchange_verbs
-from .exports import write_private
-from .forms import printable
 from .imap import verbs as imap_verbs
-from .profile import ProfileError, ProviderProfile, load_profile
-from .redaction import redact_in_use
-from .secrets import (
-    DEST_PASSWORD_ENV,
-    SOURCE_PASSWORD_ENV,
-    SecretsFileError,
-    open_file_store,
-    set_passphrase_prompt,
-)
-from .session import (
-    create_session,
-    delete_session,
-    list_sessions,
-    session_path,
-)
-from .store import (
-    SessionDamaged,
-    SessionError,
-    SessionExists,
-    SessionLocked,
-    SessionStore,
-    SessionTooNew,
-)
 
+if TYPE_CHECKING:
+    from .profile import ProviderProfile
+    from .store import SessionStore
+
+# Building the parser loads no engine, no session store and no UI: each handler imports what
+# it runs, so `onboard copy --help` and a headless check start fast (issue 16).
 # Engines add their verbs here: each light `verbs` module has register(subparsers,
 # check_subparsers) and names its handlers, which are imported only when their verb runs.
 VERB_MODULES = (copy_verbs, sandbox_verbs, dns_verbs, imap_verbs, exchange_verbs)
@@ -63,6 +36,8 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _profile(args: argparse.Namespace) -> ProviderProfile:
+    from .profile import ProfileError, load_profile
+
     try:
         return load_profile(getattr(args, "profile", None))
     except ProfileError as exc:
@@ -82,6 +57,8 @@ def _run_app(**kwargs: Any) -> int:
             Exit.USAGE,
         )
     from screens.app import OnboardApp  # the UI is loaded only when it is shown
+
+    from .secrets import open_file_store, set_passphrase_prompt
 
     # Without a keyring the secrets file's passphrase is asked now, before the app owns the
     # terminal; the app itself never asks (nor the demo, whose secrets are thrown away).
@@ -124,6 +101,9 @@ def _resume(name: str, **kwargs: Any) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from .session import create_session
+    from .store import SessionExists
+
     profile = _profile(args)
     try:
         store = create_session(
@@ -152,6 +132,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
+    from .session import list_sessions
+
     rows = list_sessions()
     if args.json:
         print_json(
@@ -200,6 +182,10 @@ def _confirmed(args: argparse.Namespace, question: str) -> bool:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    from .cliutil import session_exit
+    from .session import delete_session, session_path
+    from .store import SessionDamaged, SessionError, SessionLocked, SessionStore, SessionTooNew
+
     path = session_path(args.name)
     if not path.exists():
         fail(f"there is no session named {args.name!r}", Exit.NOT_FOUND)
@@ -230,6 +216,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def _write_pdf_report(store: SessionStore, args: argparse.Namespace) -> int:
     """The HTML report printed to a PDF file (binary, so never to stdout), readable by its owner."""
+    from .exports import write_private
     from .report import render_report, report_filename
     from .report.pdf import PdfUnavailable, html_to_pdf
     from .session import exports_dir
@@ -276,6 +263,7 @@ def _delete_damaged(args: argparse.Namespace, path: Path) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from .exports import write_private
     from .report import render_report
 
     if args.with_log and args.format == "pdf":
@@ -402,26 +390,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _say_failure(exc: BaseException) -> int | None:
+    """Print what ended a verb and give its exit code; None for an error that is a bug.
+
+    The modules that define these errors are looked up only when one was raised: a verb that
+    never opened a session or the secrets file has not imported them (and cannot have raised
+    their errors)."""
+    from .forms import printable
+    from .redaction import redact_in_use
+
+    if isinstance(exc, KeyboardInterrupt):
+        print("onboard: interrupted", file=sys.stderr)
+        return int(Exit.INTERRUPTED)
+    secrets = sys.modules.get(f"{__package__}.secrets")
+    if secrets is not None and isinstance(exc, secrets.SecretsFileError):
+        print(f"onboard: {exc}", file=sys.stderr)
+        return int(Exit.USAGE)
+    store = sys.modules.get(f"{__package__}.store")
+    if isinstance(exc, CommandError) or (store is not None and isinstance(exc, store.SessionError)):
+        from .cliutil import session_exit
+
+        # Input it echoes stays inert; what a server said in it carries no secret.
+        print(printable(redact_in_use(f"onboard: {exc}")), file=sys.stderr)
+        return int(exc.code) if isinstance(exc, CommandError) else int(session_exit(exc))
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if sys.stdin.isatty():
+        from .cliutil import ask_passphrase
+        from .secrets import set_passphrase_prompt
+
         set_passphrase_prompt(ask_passphrase)
     try:
         return int(args.handler(args))
-    except SecretsFileError as exc:
-        print(f"onboard: {exc}", file=sys.stderr)
-        return int(Exit.USAGE)
-    except CommandError as exc:
-        # Input it echoes stays inert; what a server said in it carries no secret.
-        print(printable(redact_in_use(f"onboard: {exc}")), file=sys.stderr)
-        return int(exc.code)
-    except SessionError as exc:
-        print(printable(redact_in_use(f"onboard: {exc}")), file=sys.stderr)
-        return int(session_exit(exc))
-    except KeyboardInterrupt:
-        print("onboard: interrupted", file=sys.stderr)
-        return int(Exit.INTERRUPTED)
+    except (Exception, KeyboardInterrupt) as exc:
+        code = _say_failure(exc)
+        if code is None:
+            raise
+        return code
 
 
 if __name__ == "__main__":

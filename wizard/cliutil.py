@@ -11,12 +11,17 @@ import sys
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from .redaction import redact_in_use
-from .secrets import PASSPHRASE_ENV, SecretStore, SecretsWhere, remember_in_use
-from .session import session_path
-from .store import SessionDamaged, SessionError, SessionLocked, SessionStore, SessionTooNew
+from .envvars import PASSPHRASE_ENV
+
+if TYPE_CHECKING:
+    from .secrets import SecretStore
+    from .store import SessionStore
+
+# Building the parser (`onboard --help`, `onboard copy --help`) and starting a headless verb
+# import this module: what it needs of the session store, the secrets and the redaction is
+# imported in the function that uses it, so a verb loads only what it runs (issue 16: start-up).
 
 
 class Exit(IntEnum):
@@ -106,6 +111,8 @@ def add_resolver_argument(parser: argparse.ArgumentParser, what: str) -> None:
 
 def print_json(data: Any) -> None:
     """JSON on stdout for scripts; what servers said in it carries no secret of this process."""
+    from .redaction import redact_in_use
+
     data = redact_in_use(json.loads(json.dumps(data, default=str)))
     json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str, ensure_ascii=False)
     sys.stdout.write("\n")
@@ -139,6 +146,8 @@ def ask_passphrase(path: Path, new: bool, again: str) -> str:
 
 def resolve_password(*, env_var: str, secrets: SecretStore | None, key: str, prompt: str) -> str:
     """A password from the environment, the keyring, or a prompt; never from the command line."""
+    from .secrets import SecretsWhere, remember_in_use
+
     value = os.environ.get(env_var)
     if value:
         return remember_in_use(value) or value
@@ -160,6 +169,8 @@ def open_session(
     name: str, *, lock: str | None = "exclusive", what: str = "onboard"
 ) -> SessionStore:
     """Open a session by name or path, turning store errors into operator messages and exit codes."""
+    from .session import session_path
+
     path = session_path(name)
     if not path.exists():
         fail(f"there is no session named {name!r} (see `onboard sessions`)", Exit.NOT_FOUND)
@@ -170,6 +181,8 @@ def open_session_file(
     path: Path, *, lock: str | None = "exclusive", what: str = "onboard"
 ) -> SessionStore:
     """Open a session file, turning a lock or a damaged file into an operator message."""
+    from .store import SessionDamaged, SessionError, SessionLocked, SessionStore, SessionTooNew
+
     try:
         return SessionStore.open(path, lock=lock, what=what)
     except SessionLocked as exc:

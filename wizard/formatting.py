@@ -10,9 +10,14 @@ the terminal is plain columns (``text_table``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 UNKNOWN = "--"  # a duration nobody can tell yet (an ETA before the first batch)
+
+
+def now_iso() -> str:
+    """Now as the session file, evidence and JSON keep times: UTC ISO 8601, whole seconds."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def format_bytes(count: float) -> str:
@@ -81,4 +86,12 @@ def text_table(rows: Sequence[Sequence[str]]) -> str:
     )
 
 
-__all__ = ["UNKNOWN", "format_bytes", "format_duration", "format_time", "plural", "text_table"]
+__all__ = [
+    "UNKNOWN",
+    "format_bytes",
+    "format_duration",
+    "format_time",
+    "now_iso",
+    "plural",
+    "text_table",
+]

@@ -19,16 +19,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .envvars import PASSPHRASE_ENV
 from .paths import data_dir
 
 if TYPE_CHECKING:
     from .store import SessionStore
 
 SERVICE_PREFIX = "onboard"
-PASSPHRASE_ENV = "ONBOARD_SECRETS_PASSPHRASE"
-# The headless verbs' passwords, read from the environment (never from the command line).
-SOURCE_PASSWORD_ENV = "ONBOARD_SOURCE_PASSWORD"
-DEST_PASSWORD_ENV = "ONBOARD_DEST_PASSWORD"
 SECRETS_FILE = "secrets.cfg"
 
 _memory: dict[tuple[str, str], str] = {}

@@ -10,9 +10,7 @@ when the verb runs).
 from __future__ import annotations
 
 import argparse
-import hmac
 import ipaddress
-import secrets
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,7 +20,6 @@ from typing import Any
 from urllib.parse import quote
 
 from .cliutil import Exit, fail
-from .session import session_path
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -52,6 +49,8 @@ class ServeAccess:
 
     @classmethod
     def new(cls, host: str, port: int) -> ServeAccess:
+        import secrets  # this module is imported to build the parser: only what the verb runs
+
         shown = f"[{host}]" if ":" in host else host
         return cls(token=secrets.token_urlsafe(32), origin=f"http://{shown}:{port}", port=port)
 
@@ -65,6 +64,8 @@ class ServeAccess:
         return f"{self.origin}/?token={quote(self.token)}"
 
     def token_ok(self, offered: str | None) -> bool:
+        import hmac
+
         return offered is not None and hmac.compare_digest(offered.encode(), self.token.encode())
 
     def allows(self, query_token: str | None, cookie_token: str | None) -> bool:
@@ -124,6 +125,8 @@ def token_server(command: str, *, host: str, port: int, title: str, access: Serv
 
 def serve_command(args: argparse.Namespace) -> str:
     """The shell command textual-serve runs for each browser that connects: this same app."""
+    from .session import session_path
+
     command = [sys.executable, "-m", "wizard.cli"]
     if getattr(args, "demo", False):
         if args.session or getattr(args, "profile", None):
@@ -137,6 +140,8 @@ def serve_command(args: argparse.Namespace) -> str:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .session import session_path
+
     if args.session and not session_path(args.session).exists():
         fail(f"there is no session named {args.session!r} (see `onboard sessions`)", Exit.NOT_FOUND)
     if not is_loopback(args.host):

@@ -18,13 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .session_records import (
-    SessionDamaged,
-    SessionLocked,
-    SessionTooNew,
-    default_actor,
-    now_iso,
-)
+from .formatting import now_iso
+from .session_records import SessionDamaged, SessionLocked, SessionTooNew, default_actor
 
 APPLICATION_ID = 0x0B0A_4D31  # marks a SQLite file as an onboard session
 

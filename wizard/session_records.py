@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -122,10 +121,6 @@ class HistoryEntry:
     step: str
     action: str
     detail: str
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
 def when_short(stamp: str) -> str:

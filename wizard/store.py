@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .formatting import now_iso
 from .playbook import ChecklistItem, Kind, Playbook, StepText, default_playbook
 from .profile import ProviderProfile, parse_profile
 from .redaction import redact_in_use
@@ -45,7 +46,6 @@ from .session_records import (
     StepRecord,
     StepState,
     default_actor,
-    now_iso,
 )
 
 __all__ = [

@@ -32,13 +32,7 @@ from wizard.exchange import (
     fetch_certificate,
 )
 from wizard.exchange.mailbox import MailboxCheck
-from wizard.exchange.settings import (
-    default_settings,
-    format_fingerprint,
-    load_settings,
-    normalise_pin,
-    save_settings,
-)
+from wizard.exchange.settings import default_settings, load_settings, save_settings
 from wizard.exchange.target_mailboxes import (
     check_mailboxes,
     export_provisioning,
@@ -53,6 +47,7 @@ from wizard.secrets import SecretStore, remember_secret_key, target_password_key
 from wizard.session import exports_dir
 from wizard.session_records import SessionError
 from wizard.steps.connection_test import target_refusal
+from wizard.tls import format_fingerprint, normalise_pin
 
 from ..widgets.fitted_table import FittedTable, TableColumn
 from .base import StepBody, reveal

@@ -17,7 +17,7 @@ from wizard.exchange import (
     check_mailbox,
     discover_ews_url,
 )
-from wizard.exchange.settings import format_fingerprint
+from wizard.tls import format_fingerprint
 
 from .conftest import AUTODISCOVER_DOMAIN, AUTODISCOVER_HOST
 

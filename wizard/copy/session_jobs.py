@@ -18,15 +18,10 @@ from urllib.parse import urlparse
 from ..activity import add_secret
 from ..cliutil import resolve_password
 from ..endpoint import Endpoint, parse_endpoint, parse_server
+from ..envvars import DEST_PASSWORD_ENV, SOURCE_PASSWORD_ENV
 from ..imap.credentials import mailbox_secret, master_secret_key
 from ..imap.settings import ImapServerSettings, load_settings
-from ..secrets import (
-    DEST_PASSWORD_ENV,
-    SOURCE_PASSWORD_ENV,
-    SecretStore,
-    source_password_key,
-    target_password_key,
-)
+from ..secrets import SecretStore, source_password_key, target_password_key
 from ..store import Mailbox, SessionStore
 from .connect import session_source_factory, target_factory, with_target_pin_advice
 from .engine import MailboxJob

@@ -11,10 +11,10 @@ import argparse
 from typing import Any
 
 from ..cliutil import verb_handler
+from ..envvars import DEST_PASSWORD_ENV as DEST_ENV
+from ..envvars import SOURCE_PASSWORD_ENV as SOURCE_ENV
+from ..imap.folders import Role
 from ..playbook import Kind, default_playbook
-from ..secrets import DEST_PASSWORD_ENV as DEST_ENV
-from ..secrets import SOURCE_PASSWORD_ENV as SOURCE_ENV
-from .folder_map import Role
 
 # `onboard copy --help`: the three forms, and the bulk form in full.
 COPY_FORMS = """forms:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from wizard.store import now_iso as utc_now  # one time format for checks and evidence
+from wizard.formatting import now_iso as utc_now  # one time format for checks and evidence
 
 DEFAULT_TIMEOUT = 3.0  # seconds per DNS question and server
 

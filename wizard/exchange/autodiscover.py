@@ -27,7 +27,7 @@ from lxml import etree
 
 from ..dns.autodiscover import autodiscover_names, srv_targets
 from ..dns.resolver import DnsResolver
-from ..tls import ResolveFailed, pinned_context
+from ..tls import ResolveFailed, format_fingerprint, normalise_pin, pinned_context
 from .errors import (
     CertificateMismatch,
     CertificateUntrusted,
@@ -35,7 +35,7 @@ from .errors import (
     FailureCode,
     classify,
 )
-from .settings import Access, AuthType, ExchangeSettings, format_fingerprint, normalise_pin
+from .settings import Access, AuthType, ExchangeSettings
 
 PATH = "/autodiscover/autodiscover.xml"
 REQUEST_NS = "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006"

@@ -16,11 +16,12 @@ from ..dns.resolver import DnsConfigError, DnsResolver
 from ..formatting import format_bytes
 from ..forms import check_domain, check_email
 from ..secrets import SecretStore, target_password_key
+from ..tls import format_fingerprint
 from .autodiscover import Autodiscovery, discover_ews_url
 from .connection import connection_warnings
 from .errors import ExchangeFailure, FailureCode
 from .mailbox import MailboxCheck, check_mailbox
-from .settings import Access, AuthType, ExchangeSettings, format_fingerprint
+from .settings import Access, AuthType, ExchangeSettings
 from .verbs import DEST_ENV
 
 

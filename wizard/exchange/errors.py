@@ -14,8 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 from ..redaction import redact_in_use
-from ..tls import CertificateMismatch, CertificateUntrusted, ResolveFailed
-from .settings import Access, ExchangeSettings, format_fingerprint
+from ..tls import CertificateMismatch, CertificateUntrusted, ResolveFailed, format_fingerprint
+from .settings import Access, ExchangeSettings
 
 
 class FailureCode(StrEnum):

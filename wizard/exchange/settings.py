@@ -8,26 +8,22 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..forms import check_plain, refuse_password_in_url
-from ..playbook import Kind
-from ..secrets import target_password_key
-from ..store import SessionStore
-from ..tls import format_fingerprint, normalise_pin
+
+if TYPE_CHECKING:
+    from ..store import SessionStore
 
 SETTING_KEY = "exchange.server"
-EVIDENCE_STEP_KIND = Kind.CONNECTION_TEST  # the step whose evidence the mailbox check is
 EVIDENCE_KIND = "exchange-mailboxes"
 
 __all__ = [
     "Access",
     "AuthType",
     "ExchangeSettings",
-    "format_fingerprint",
     "load_settings",
-    "normalise_pin",
     "save_settings",
 ]
 
@@ -69,6 +65,8 @@ class ExchangeSettings:
         object.__setattr__(self, "ews_url", self.ews_url.strip())
         object.__setattr__(self, "auth", AuthType(self.auth))
         object.__setattr__(self, "access", Access(self.access))
+        from ..tls import normalise_pin  # not at import: `onboard --help` names these enums
+
         object.__setattr__(self, "pin", normalise_pin(self.pin))
         object.__setattr__(self, "service_account", self.service_account.strip())
         parts = urlsplit(self.ews_url)
@@ -103,6 +101,8 @@ class ExchangeSettings:
 
     def password_key(self, mailbox: str) -> str:
         """The keyring key of the password used to reach ``mailbox``."""
+        from ..secrets import target_password_key
+
         return target_password_key(self.login_for(mailbox))
 
     def with_pin(self, pin: str) -> ExchangeSettings:

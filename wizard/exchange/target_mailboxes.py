@@ -14,14 +14,16 @@ from typing import Any
 
 from ..events import Done, EventSink, Started, ignore
 from ..exports import csv_text, powershell_comment, powershell_literal, write_private
+from ..playbook import Kind
 from ..secrets import SecretStore
 from ..session import slugify
 from ..store import Evidence, Mailbox, SessionStore
 from .connection import connection_warnings
 from .errors import ExchangeFailure, FailureCode
 from .mailbox import MailboxCheck, check_mailbox
-from .settings import EVIDENCE_KIND, EVIDENCE_STEP_KIND, ExchangeSettings
+from .settings import EVIDENCE_KIND, ExchangeSettings
 
+EVIDENCE_STEP_KIND = Kind.CONNECTION_TEST  # the step whose evidence the mailbox check is
 PROVISIONING_KIND = "provisioning-list"
 NO_PASSWORD = "no-password"
 

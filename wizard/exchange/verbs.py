@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..cliutil import add_resolver_argument, verb_handler
-from ..secrets import DEST_PASSWORD_ENV as DEST_ENV
+from ..envvars import DEST_PASSWORD_ENV as DEST_ENV
 from .settings import Access, AuthType
 
 

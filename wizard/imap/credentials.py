@@ -12,10 +12,14 @@ them and deleting the session removes them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .. import activity
 from ..secrets import SecretStore, remember_secret_key, source_password_key
-from ..store import SessionStore
 from .settings import AuthMode, ImapServerSettings
+
+if TYPE_CHECKING:
+    from ..store import SessionStore  # the session is only passed through here
 
 SHARED_TOKEN_KEY = "source-xoauth2:shared"
 

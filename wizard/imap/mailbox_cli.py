@@ -11,8 +11,9 @@ import argparse
 import sys
 
 from ..cliutil import Exit, open_session, print_json
+from ..envvars import PASSPHRASE_ENV
 from ..forms import printable
-from ..secrets import PASSPHRASE_ENV, SecretStore
+from ..secrets import SecretStore
 from .mailbox_list import MailboxImportError, has_password, import_mailboxes
 
 

@@ -15,13 +15,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import activity
 from ..events import Event, EventSink, ignore
 from ..playbook import Kind
 from ..secrets import SecretStore
-from ..store import SessionStore
 from ..tls import format_fingerprint, pinned_certificate_warnings
 from .connection import close, connect, peer_certificate
 from .credentials import mailbox_secret
@@ -29,6 +28,9 @@ from .errors import ImapError, ImapFailure, classify
 from .folders import list_folders
 from .settings import ImapServerSettings
 from .sizing import DEFAULT_SIZE_BATCH, size_mailbox
+
+if TYPE_CHECKING:
+    from ..store import SessionStore  # the session is only passed through here
 
 EVIDENCE_STEP_KIND = Kind.CONNECTION_TEST  # the step whose evidence a probe is
 EVIDENCE_KIND = "imap-test"

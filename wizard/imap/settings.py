@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..forms import check_host, check_plain
-from ..store import SessionStore
-from ..tls import normalise_pin
+
+if TYPE_CHECKING:
+    from ..store import SessionStore
 
 SETTING_KEY = "imap.server"
 
@@ -90,6 +91,8 @@ class ImapServerSettings:
         object.__setattr__(self, "host", self.host.strip())
         object.__setattr__(self, "security", Security(self.security))
         object.__setattr__(self, "auth", AuthMode(self.auth))
+        from ..tls import normalise_pin  # not at import: `onboard --help` names AuthMode
+
         object.__setattr__(self, "pin", normalise_pin(self.pin))
         object.__setattr__(self, "master_user", self.master_user.strip())
         if not self.host:

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from ..cliutil import verb_handler
-from ..secrets import SOURCE_PASSWORD_ENV as SOURCE_ENV
+from ..envvars import SOURCE_PASSWORD_ENV as SOURCE_ENV
 from .settings import AuthMode
 
 EPILOG = f"""\

@@ -26,8 +26,9 @@ from ..dns import (
     resolvers_from_store,
     save_evidence,
 )
+from ..formatting import now_iso
 from ..playbook import Kind
-from ..session_records import StepState, now_iso, when_short
+from ..session_records import StepState, when_short
 from ..store import SessionStore
 from .base import Proof, StepController
 
