@@ -211,3 +211,29 @@ def test_busy_item_inside_a_batch_with_fault_tolerance_duplicates(ews_sandbox: E
     assert len(results) == 6
     saved = [i.mime for i in ews_sandbox.mailbox(USER).items_in("Inbox")]
     assert saved == [raws[0], raws[1], raws[3], *raws]
+
+
+def test_a_client_gone_mid_request_is_not_reported_as_a_server_error(
+    ews_sandbox: EwsSandbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A client that resets its connection halfway through a request (a killed copy, a closed
+    laptop) is part of life: the stand-in drops it quietly and goes on answering others."""
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    where = urlsplit(ews_sandbox.url)
+    for _ in range(3):
+        sock = socket.create_connection((where.hostname, where.port))
+        sock.sendall(
+            f"POST {where.path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n<soap".encode()
+        )
+        time.sleep(0.1)  # the handler is reading the body now
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # an RST, not a FIN: the handler's read fails with ConnectionResetError
+    time.sleep(0.3)
+    account = sandbox_account(ews_sandbox)
+    assert account.inbox.total_count is not None  # still answering
+    err = capfd.readouterr().err
+    assert "Exception occurred during processing of request" not in err
+    assert "ConnectionResetError" not in err

@@ -21,6 +21,7 @@ import binascii
 import contextlib
 import socket
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -312,6 +313,14 @@ class _Server(ThreadingHTTPServer):
         finally:
             with self._open_lock:
                 self._open.discard(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-request (reset, timed out, TLS torn down) is dropped quietly, as a
+        real server would; anything else is a fault of the stand-in and printed as before."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, ssl.SSLError)):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self._open_lock:
