@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, serve
-from .cliutil import EXIT_CODES_HELP, CommandError, Exit, fail, open_session, print_json
+from .cliutil import (
+    EXIT_CODES_HELP,
+    CommandError,
+    Exit,
+    fail,
+    open_session,
+    print_json,
+    session_exit,
+)
 from .copy import verbs as copy_verbs
 from .devservers.ews import verbs as sandbox_verbs
 from .dns import verbs as dns_verbs
@@ -182,7 +190,6 @@ def _confirmed(args: argparse.Namespace, question: str) -> bool:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from .cliutil import session_exit
     from .session import delete_session, session_path
     from .store import SessionDamaged, SessionError, SessionLocked, SessionStore, SessionTooNew
 
@@ -406,10 +413,10 @@ def _say_failure(exc: BaseException) -> int | None:
     if secrets is not None and isinstance(exc, secrets.SecretsFileError):
         print(f"onboard: {exc}", file=sys.stderr)
         return int(Exit.USAGE)
-    store = sys.modules.get(f"{__package__}.store")
-    if isinstance(exc, CommandError) or (store is not None and isinstance(exc, store.SessionError)):
-        from .cliutil import session_exit
-
+    records = sys.modules.get(f"{__package__}.session_records")  # where SessionError is defined
+    if isinstance(exc, CommandError) or (
+        records is not None and isinstance(exc, records.SessionError)
+    ):
         # Input it echoes stays inert; what a server said in it carries no secret.
         print(printable(redact_in_use(f"onboard: {exc}")), file=sys.stderr)
         return int(exc.code) if isinstance(exc, CommandError) else int(session_exit(exc))
