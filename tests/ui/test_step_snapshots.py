@@ -12,7 +12,6 @@ import pytest
 from textual.widgets import Input
 
 import wizard.migration_plan
-import wizard.session_records
 import wizard.store
 from screens.app import OnboardApp
 from wizard.copy.ledger import CopyLedger, MessageRecord, MessageState
@@ -41,7 +40,6 @@ class FixedDate(date):
 
 @pytest.fixture
 def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(wizard.session_records, "now_iso", lambda: NOW)
     monkeypatch.setattr(wizard.store, "now_iso", lambda: NOW)
     monkeypatch.setattr(wizard.migration_plan, "now_iso", lambda: NOW)
     # The date fields' defaults and examples are today's.
