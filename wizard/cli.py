@@ -399,24 +399,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _say_failure(exc: BaseException) -> int | None:
     """Print what ended a verb and give its exit code; None for an error that is a bug.
-
-    The modules that define these errors are looked up only when one was raised: a verb that
-    never opened a session or the secrets file has not imported them (and cannot have raised
-    their errors)."""
-    from .forms import printable
-    from .redaction import redact_in_use
-
+    (Imported here, not at the top: only a failed verb needs the error types and the redaction.)"""
     if isinstance(exc, KeyboardInterrupt):
         print("onboard: interrupted", file=sys.stderr)
         return int(Exit.INTERRUPTED)
-    secrets = sys.modules.get(f"{__package__}.secrets")
-    if secrets is not None and isinstance(exc, secrets.SecretsFileError):
+    from .forms import printable
+    from .redaction import redact_in_use
+    from .secrets import SecretsFileError
+    from .session_records import SessionError
+
+    if isinstance(exc, SecretsFileError):
         print(f"onboard: {exc}", file=sys.stderr)
         return int(Exit.USAGE)
-    records = sys.modules.get(f"{__package__}.session_records")  # where SessionError is defined
-    if isinstance(exc, CommandError) or (
-        records is not None and isinstance(exc, records.SessionError)
-    ):
+    if isinstance(exc, CommandError | SessionError):
         # Input it echoes stays inert; what a server said in it carries no secret.
         print(printable(redact_in_use(f"onboard: {exc}")), file=sys.stderr)
         return int(exc.code) if isinstance(exc, CommandError) else int(session_exit(exc))
