@@ -11,14 +11,18 @@ from collections.abc import Callable
 
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
 _done = threading.Event()
 
 
-def return_big_buffers_to_the_os(threshold: int = 1024 * 1024) -> bool:
+def return_big_buffers_to_the_os(threshold: int = 1024 * 1024, arenas: int = 2) -> bool:
     """glibc raises its mmap threshold each time a big buffer is freed (up to 32 MB), after which
     message-sized buffers are carved from per-thread arenas that keep their memory: RSS creeps up
     to threads x largest message. A fixed threshold makes every buffer over ``threshold`` a
-    mapping of its own, unmapped when freed. Process-wide and idempotent; False off glibc."""
+    mapping of its own, unmapped when freed; at most ``arenas`` arenas (glibc makes up to 8 per
+    core, one per busy thread, each keeping what its thread freed) keep the buffers under it from
+    being held once per thread: a message read by a fetch thread is freed by the mailbox thread.
+    Process-wide and idempotent; False off glibc."""
     if _done.is_set():
         return True
     if not sys.platform.startswith("linux"):
@@ -29,8 +33,10 @@ def return_big_buffers_to_the_os(threshold: int = 1024 * 1024) -> bool:
     except (OSError, AttributeError):
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    ok = bool(mallopt(_M_MMAP_THRESHOLD, threshold)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, 4 * threshold)
+    ok = (
+        bool(mallopt(_M_MMAP_THRESHOLD, threshold))
+        and bool(mallopt(_M_TRIM_THRESHOLD, 4 * threshold))
+        and bool(mallopt(_M_ARENA_MAX, arenas))
     )
     if ok:
         _done.set()
