@@ -14,6 +14,7 @@ import json
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,14 +71,38 @@ __all__ = [
 ]
 
 
+class _Reader:
+    """One thread's own read-only connection, closed when the thread ends (its thread-local
+    goes) or when the store closes."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+
+    __del__ = close
+
+
 class SessionStore:
-    """An open session file. Writes are atomic transactions; the object is thread-safe."""
+    """An open session file. Writes are atomic transactions; the object is thread-safe.
+
+    Writes go through one connection, one transaction at a time. A writable store reads outside
+    a transaction through a read-only connection of the reading thread's own (the file is in WAL
+    mode, so readers see the last committed state and never wait for a writer): the copy's
+    mailbox threads read their ledger rows while another mailbox commits its batch.
+    """
 
     def __init__(self, path: Path, db: sqlite3.Connection, lock: ProcessLock | None) -> None:
         self.path = path
         self._db = db
         self._lock = lock
         self._mutex = threading.RLock()
+        self._local = threading.local()  # .reader, .depth (transactions open in this thread)
+        self._readers: weakref.WeakSet[_Reader] = weakref.WeakSet()
+        self._readers_lock = threading.Lock()
+        self._lock_free_reads = lock is not None
         self.playbook: Playbook = default_playbook()
         self._profile: ProviderProfile | None = None
 
@@ -182,6 +207,10 @@ class SessionStore:
 
     def close(self) -> None:
         with self._mutex:
+            with self._readers_lock:
+                for reader in list(self._readers):
+                    reader.close()
+                self._readers.clear()
             if self._db is not None:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.close()
@@ -206,11 +235,14 @@ class SessionStore:
             if self._db is None:
                 raise SessionError(f"session {self.path.stem} is closed")
             self._db.execute("BEGIN IMMEDIATE")
+            self._local.depth = getattr(self._local, "depth", 0) + 1
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._local.depth -= 1
             self._db.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('updated_at', ?)", (now_iso(),)
             )
@@ -221,12 +253,45 @@ class SessionStore:
         return self._tx()
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._mutex:
+        reader = self._reader()
+        if reader is not None:
+            try:
+                cursor = reader.db.execute(sql, params)
+            except sqlite3.ProgrammingError:  # closed by close() in another thread meanwhile
+                if self.closed:
+                    raise SessionError(f"session {self.path.stem} is closed") from None
+                raise
+        else:  # inside this thread's transaction (it sees its own writes), or a read-only store
+            with self._mutex:
+                if self._db is None:
+                    raise SessionError(f"session {self.path.stem} is closed")
+                cursor = self._db.execute(sql, params)
+                cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+                return cursor.fetchall()
+        cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+        return cursor.fetchall()
+
+    def _reader(self) -> _Reader | None:
+        """This thread's read connection; None inside its transaction or on a read-only store
+        (one connection, no writer to wait for)."""
+        if not self._lock_free_reads or getattr(self._local, "depth", 0):
+            return None
+        reader = getattr(self._local, "reader", None)
+        if reader is None or reader not in self._readers:  # none yet, or the store was closed
             if self._db is None:
                 raise SessionError(f"session {self.path.stem} is closed")
-            cursor = self._db.execute(sql, params)
-            cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
-            return cursor.fetchall()
+            try:  # not under the write mutex: another thread's transaction may hold it
+                reader = _Reader(connect(self.path, read_only=True))
+            except SessionError:  # the file went (deleted, moved): read as before it did
+                self._lock_free_reads = False
+                return None
+            with self._readers_lock:
+                if self._db is None:
+                    reader.close()
+                    raise SessionError(f"session {self.path.stem} is closed")
+                self._readers.add(reader)
+            self._local.reader = reader
+        return reader
 
     @staticmethod
     def _log(tx: sqlite3.Connection, actor: str, step: str, action: str, detail: str) -> None:

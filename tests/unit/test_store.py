@@ -16,6 +16,7 @@ from wizard.profile import example_profile
 from wizard.session import create_session, list_sessions, session_path
 from wizard.store import (
     SessionDamaged,
+    SessionError,
     SessionLocked,
     SessionStore,
     SessionTooNew,
@@ -188,3 +189,42 @@ def test_shared_locks_coexist_but_exclude_the_app() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_reads_do_not_wait_for_another_threads_transaction() -> None:
+    """A mailbox thread reads its ledger while another one holds a write transaction open: it
+    gets the last committed state at once, and the writer sees its own rows before it commits."""
+    import threading
+
+    store = _new()
+    store.set_note("1", "before", actor="alice")
+    inside = threading.Event()
+    release = threading.Event()
+    seen_inside: list[str] = []
+
+    def writer() -> None:
+        with store.transaction() as tx:
+            tx.execute("UPDATE notes SET text = 'during' WHERE step = '1'")
+            seen_inside.append(store.query("SELECT text FROM notes WHERE step = '1'")[0][0])
+            inside.set()
+            release.wait(30)
+
+    read: list[str] = []
+    writing = threading.Thread(target=writer)
+    writing.start()
+    assert inside.wait(10)
+    reading = threading.Thread(
+        target=lambda: read.append(store.query("SELECT text FROM notes WHERE step = '1'")[0][0])
+    )
+    reading.start()
+    reading.join(10)
+    finished_while_held = not reading.is_alive()
+    release.set()
+    writing.join(10)
+    reading.join(10)
+    assert finished_while_held, "the read waited for the other thread's transaction"
+    assert read == ["before"] and seen_inside == ["during"]
+    assert store.query("SELECT text FROM notes WHERE step = '1'")[0][0] == "during"
+    store.close()
+    with pytest.raises(SessionError, match="closed"):
+        store.query("SELECT 1")
