@@ -168,9 +168,9 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
     ]
     settings = CopySettings(
         concurrency=spec["concurrency"],
-        batch_bytes=int(spec.get("batch_mb", 4) * MB),
-        batch_messages=spec.get("batch_messages", 64),
-        memory_budget=int(spec.get("budget_mb", 32) * MB),
+        batch_bytes=int(spec["batch_mb"] * MB),
+        batch_messages=spec["batch_messages"],
+        memory_budget=int(spec["budget_mb"] * MB),
         mode=RunMode(spec.get("mode", "initial")),
     )
     started = time.monotonic()
@@ -416,9 +416,16 @@ def main() -> int:
     parser.add_argument("--mailboxes", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8, help="mailboxes at once (engine)")
-    parser.add_argument("--batch-mb", type=float, default=4.0, help="engine batch size")
-    parser.add_argument("--batch-messages", type=int, default=64)
-    parser.add_argument("--budget-mb", type=float, default=32.0, help="engine memory budget")
+    from wizard.copy.job import CopySettings
+
+    engine = CopySettings()  # the engine's own defaults, as `onboard copy` runs it
+    parser.add_argument(
+        "--batch-mb", type=float, default=engine.batch_bytes / MB, help="engine batch size"
+    )
+    parser.add_argument("--batch-messages", type=int, default=engine.batch_messages)
+    parser.add_argument(
+        "--budget-mb", type=float, default=engine.memory_budget / MB, help="engine memory budget"
+    )
     parser.add_argument("--big", type=int, default=2, help="messages over 10 MB per mailbox")
     parser.add_argument("--ews", action="store_true", help="also IMAP to the EWS stand-in")
     parser.add_argument("--skip-naive", action="store_true")

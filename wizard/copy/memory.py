@@ -15,7 +15,7 @@ _M_ARENA_MAX = -8
 _done = threading.Event()
 
 
-def return_big_buffers_to_the_os(threshold: int = 1024 * 1024, arenas: int = 2) -> bool:
+def return_big_buffers_to_the_os(threshold: int = 1024 * 1024, arenas: int = 1) -> bool:
     """glibc raises its mmap threshold each time a big buffer is freed (up to 32 MB), after which
     message-sized buffers are carved from per-thread arenas that keep their memory: RSS creeps up
     to threads x largest message. A fixed threshold makes every buffer over ``threshold`` a
