@@ -166,11 +166,12 @@ def child_engine(spec: dict) -> dict:  # type: ignore[type-arg]
         )
         for src, dst, dest in spec["pairs"]
     ]
+    engine = CopySettings()  # what a spec leaves out: the engine's defaults
     settings = CopySettings(
         concurrency=spec["concurrency"],
-        batch_bytes=int(spec["batch_mb"] * MB),
-        batch_messages=spec["batch_messages"],
-        memory_budget=int(spec["budget_mb"] * MB),
+        batch_bytes=int(spec["batch_mb"] * MB) if "batch_mb" in spec else engine.batch_bytes,
+        batch_messages=spec.get("batch_messages", engine.batch_messages),
+        memory_budget=int(spec["budget_mb"] * MB) if "budget_mb" in spec else engine.memory_budget,
         mode=RunMode(spec.get("mode", "initial")),
     )
     started = time.monotonic()
