@@ -32,6 +32,7 @@ import argparse
 import base64
 import json
 import math
+import os
 import random
 import resource
 import shutil
@@ -340,6 +341,10 @@ PROFILE: Path | None = None  # --profile DIR: each engine child sampled by py-sp
 
 
 def run_child(method: str, spec: dict, pair=None) -> dict:  # type: ignore[type-arg,no-untyped-def]
+    # Every method starts with nothing left to write back: without this the first round's engine
+    # shared the disk and the CPU with the kernel flushing the corpus just built (1.4 GB), and
+    # each later method with the writes of the one before.
+    os.sync()
     before = busy_seconds()
     servers = servers_cpu_seconds(pair) if pair is not None else (0.0, 0.0)
     command = [sys.executable, __file__, "--child", method]
