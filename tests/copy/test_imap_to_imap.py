@@ -18,7 +18,7 @@ from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore
 
-from .corpus import DEEP, NESTED, all_flags, bodies, message, populate, snapshot
+from .corpus import DEEP, NESTED, WHEN, all_flags, bodies, message, populate, snapshot
 
 # Source folder -> where the target (separator ".", its own special-use names) should hold it.
 EXPECTED = {
@@ -230,3 +230,40 @@ def test_a_failing_throughput_sample_cannot_leave_the_run_marked_running(
     assert copy_run.state is RunState.DONE and copy_run.finished_at
     assert copy_run.messages == result.copied
     assert any("throughput sample" in getattr(e, "message", "") for e in events)
+
+
+def test_messages_without_a_readable_date_are_copied_and_named(dovecots, users, store) -> None:
+    """A source that sends an INTERNALDATE no parser reads (the listing then has none): the
+    message is copied all the same, and the log names it and says what date it gets."""
+    import dataclasses
+
+    from wizard.copy.events import CopyLog
+
+    src, dst = dovecots
+    source = src.client(users[0])
+    for n in range(4):
+        source.append("INBOX", message(800 + n), msg_time=WHEN)
+    job = job_for(dovecots, users, PlanOptions())
+    real_factory = job.source
+
+    def unreadable_dates():  # type: ignore[no-untyped-def]
+        real = real_factory()
+        listed = real.list_messages
+
+        def list_messages(folder: str):  # type: ignore[no-untyped-def]
+            out = listed(folder)
+            return [
+                dataclasses.replace(m, internaldate=None) if m.uid in (2, 4) else m for m in out
+            ]
+
+        real.list_messages = list_messages  # type: ignore[method-assign]
+        return real
+
+    result, events = run(store, dataclasses.replace(job, source=unreadable_dates))
+
+    assert result.state is MailboxState.DONE and result.copied == 4
+    warnings = [e for e in events if isinstance(e, CopyLog) and e.event == "undated"]
+    assert len(warnings) == 1 and warnings[0].level == "warning"
+    assert "INBOX: 2 message(s) without a readable received date" in warnings[0].message
+    assert "UID 2, 4" in warnings[0].message and "day of the copy" in warnings[0].message
+    assert len(bodies(dst.client(users[1]), "INBOX")) == 4

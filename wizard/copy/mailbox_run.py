@@ -439,6 +439,7 @@ class MailboxRun:
                 )
                 work.todo.append(Todo(msg, lookup=looked, attempts=row.attempts if row else 0))
         self.works.append(work)
+        self.warn_undated(work)
         if self.settings.dry_run:
             return
         self.ledger.record(skipped)
@@ -451,6 +452,23 @@ class MailboxRun:
         )
         if flag_changes:
             self.sync_flags(work, flag_changes)
+
+    def warn_undated(self, work: FolderWork) -> None:
+        """Say which messages to copy came without a readable received date (INTERNALDATE
+        missing or in no form a parser knows): the target gives them the day of the copy."""
+        undated = [t.message.uid for t in work.todo if t.message.internaldate is None]
+        if not undated:
+            return
+        shown = ", ".join(map(str, undated[:10])) + (" …" if len(undated) > 10 else "")
+        self.log(
+            f"{work.plan.source}: {len(undated)} message(s) without a readable received date "
+            f"on the source (UID {shown}); the target dates them on arrival, so they sort by "
+            "the day of the copy",
+            "warning",
+            "undated",
+            folder=work.plan.source,
+            uids=undated,
+        )
 
     def sync_flags(
         self, work: FolderWork, changes: list[tuple[MessageRecord, SourceMessage]]
