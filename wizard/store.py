@@ -79,10 +79,17 @@ class _Reader:
         self.db = db
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
+        try:  # noqa: SIM105 - no module globals: this also runs as __del__ at interpreter exit
             self.db.close()
+        except Exception:  # noqa: BLE001 - closed already, or its thread gone
+            pass
 
     __del__ = close
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[sqlite3.Row]:
+    cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
+    return cursor.fetchall()
 
 
 class SessionStore:
@@ -254,22 +261,19 @@ class SessionStore:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         reader = self._reader()
-        if reader is not None:
-            try:
-                cursor = reader.db.execute(sql, params)
-            except sqlite3.ProgrammingError:  # closed by close() in another thread meanwhile
-                if self.closed:
-                    raise SessionError(f"session {self.path.stem} is closed") from None
-                raise
-        else:  # inside this thread's transaction (it sees its own writes), or a read-only store
+        if (
+            reader is None
+        ):  # inside this thread's transaction (it sees its own writes), or read-only
             with self._mutex:
                 if self._db is None:
                     raise SessionError(f"session {self.path.stem} is closed")
-                cursor = self._db.execute(sql, params)
-                cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
-                return cursor.fetchall()
-        cursor.row_factory = sqlite3.Row  # type: ignore[assignment]
-        return cursor.fetchall()
+                return _rows(self._db.execute(sql, params))
+        try:
+            return _rows(reader.db.execute(sql, params))
+        except sqlite3.ProgrammingError:  # closed by close() in another thread meanwhile
+            if self.closed:
+                raise SessionError(f"session {self.path.stem} is closed") from None
+            raise
 
     def _reader(self) -> _Reader | None:
         """This thread's read connection; None inside its transaction or on a read-only store
