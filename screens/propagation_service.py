@@ -19,7 +19,7 @@ from typing import Any
 from textual.app import App
 from textual.signal import Signal
 from textual.timer import Timer
-from textual.worker import Worker, get_current_worker
+from textual.worker import NoActiveWorker, Worker, get_current_worker
 
 from .messages import PollResult, PropagationRound
 
@@ -30,6 +30,15 @@ GROUP = "propagation"  # the App's worker group of the rounds
 
 def no_check() -> Any:
     raise RuntimeError("step 12 has not said what to check yet")
+
+
+def round_cancelled() -> bool:
+    """Whether the round asking now was called off (a check's ``cancelled``, asked from the
+    round's worker thread): a stop or a quit then never waits for a silent DNS server."""
+    try:
+        return get_current_worker().is_cancelled
+    except NoActiveWorker:
+        return False
 
 
 class PropagationWatch:

@@ -36,7 +36,7 @@ from wizard.session_records import when_short
 from wizard.steps.propagation import PropagationController, done_refusal, matrix_check
 
 from ..messages import PollResult
-from ..propagation_service import DEFAULT_INTERVAL, INTERVALS, PropagationWatch
+from ..propagation_service import DEFAULT_INTERVAL, INTERVALS, PropagationWatch, round_cancelled
 from ..services import session_work
 from .base import StepBody, register_body
 from .dns_view import FindingList
@@ -146,7 +146,7 @@ class PropagationBody(StepBody):
             saved = self.controller.watch().poll_seconds
             interval = DEFAULT_INTERVAL if saved is None else saved
             self._poller = session_work(self.app).propagation
-            self._poller.follow(matrix_check(self.store), interval)
+            self._poller.follow(matrix_check(self.store, round_cancelled), interval)
         return self._poller
 
     def on_mount(self) -> None:

@@ -151,3 +151,34 @@ def test_resolver_list_and_evidence_in_the_session(
         assert latest.data["cells"][0]["state"] == "agrees"
     finally:
         store.close()
+
+
+def test_a_round_called_off_stops_waiting_for_a_silent_server(
+    knot_factory: KnotFactory, silent_dns: SilentServer, profile: ProviderProfile
+) -> None:
+    """Quitting the app mid-round: the round stops within moments of being called off instead
+    of waiting out a server that never answers (here a 20 s timeout), and publishes nothing."""
+    import threading
+    import time
+
+    import pytest
+
+    from wizard.dns.propagation import RoundCancelled
+
+    answering = knot_factory({DOMAIN: ns_records("192.0.2.1", "192.0.2.2") + NEW})
+    called_off = threading.Event()
+    events: list[Event] = []
+    timer = threading.Timer(0.3, called_off.set)
+    timer.start()
+    began = time.monotonic()
+    with pytest.raises(RoundCancelled):
+        check_propagation(
+            mx_question(DOMAIN, profile),
+            [answering.server("answering"), silent_dns.server("silent")],
+            [],
+            timeout=20.0,
+            sink=events.append,
+            cancelled=called_off.is_set,
+        )
+    assert time.monotonic() - began < 5.0  # not the silent server's 20 s
+    assert not any(isinstance(e, Done) for e in events)  # no matrix from a called-off round

@@ -10,8 +10,9 @@ their own states and never count as a wrong record.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -369,32 +370,27 @@ def check_propagation(
     timeout: float = DEFAULT_TIMEOUT,
     authoritative_note: str = "",
     sink: EventSink = ignore,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> PropagationMatrix:
     """Ask every server at once; ``sink`` gets a ``Progress`` per finished cell (the cell in
-    ``extra["cell"]``) and a ``Done`` with the matrix."""
+    ``extra["cell"]``) and a ``Done`` with the matrix. Raises ``RoundCancelled`` soon after
+    ``cancelled()`` turns true, without waiting for the servers still asked."""
     jobs = [(s, Role.AUTHORITATIVE) for s in authoritative] + [
         (s, Role.RESOLVER) for s in resolvers
     ]
     sink(Started(q.name, detail=q.describe()))
     cells: dict[int, PropagationCell] = {}
-    if jobs:
-        with ThreadPoolExecutor(max_workers=min(16, len(jobs))) as pool:
-            futures = {
-                pool.submit(ask_cell, q, server, role, timeout=timeout): i
-                for i, (server, role) in enumerate(jobs)
-            }
-            for future in as_completed(futures):
-                cell = future.result()
-                cells[futures[future]] = cell
-                sink(
-                    Progress(
-                        cell.server.address,
-                        done=len(cells),
-                        total=len(jobs),
-                        detail=cell.state.label,
-                        extra={"cell": cell},
-                    )
-                )
+    for index, cell in _ask_all(q, jobs, timeout, cancelled):
+        cells[index] = cell
+        sink(
+            Progress(
+                cell.server.address,
+                done=len(cells),
+                total=len(jobs),
+                detail=cell.state.label,
+                extra={"cell": cell},
+            )
+        )
     matrix = PropagationMatrix(
         q,
         tuple(cells[i] for i in range(len(jobs))),
@@ -404,6 +400,56 @@ def check_propagation(
     )
     sink(Done(q.name, ok=matrix.complete, summary=matrix.summary, result=matrix))
     return matrix
+
+
+class RoundCancelled(Exception):
+    """A propagation round was called off before every server answered."""
+
+
+def _ask_all(
+    q: PropagationQuestion,
+    jobs: Sequence[tuple[NameServer, Role]],
+    timeout: float,
+    cancelled: Callable[[], bool],
+) -> Iterator[tuple[int, PropagationCell]]:
+    """Every cell asked at once (at most 16 servers at a time), yielded as each finishes.
+
+    On daemon threads, not a ThreadPoolExecutor's, which the interpreter joins at exit: quitting
+    the app during a round waited for its slowest silent server (up to two queries of
+    ``timeout``). Once ``cancelled()`` is true this stops waiting; a thread still asking a
+    server ends with its query, or with the process.
+    """
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(jobs)):
+        todo.put(index)
+    done: queue.SimpleQueue[tuple[int, PropagationCell | BaseException]] = queue.SimpleQueue()
+
+    def worker() -> None:
+        while True:
+            try:
+                index = todo.get_nowait()
+            except queue.Empty:
+                return
+            server, role = jobs[index]
+            try:
+                done.put((index, ask_cell(q, server, role, timeout=timeout)))
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                done.put((index, exc))
+
+    for n in range(min(16, len(jobs))):
+        threading.Thread(target=worker, name=f"dns-cell-{n}", daemon=True).start()
+    for _ in range(len(jobs)):
+        while True:
+            if cancelled():
+                raise RoundCancelled("the round was called off")
+            try:
+                index, cell = done.get(timeout=0.1)
+                break
+            except queue.Empty:
+                continue
+        if isinstance(cell, BaseException):
+            raise cell
+        yield index, cell
 
 
 # ----- session settings --------------------------------------------------------------------

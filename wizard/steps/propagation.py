@@ -46,9 +46,12 @@ class PropagationWatch:
     change_made_at: str  # ISO time the operator said the change was made, "" when not said
 
 
-def matrix_check(store: SessionStore) -> Callable[[], PropagationMatrix]:
+def matrix_check(
+    store: SessionStore, cancelled: Callable[[], bool] = lambda: False
+) -> Callable[[], PropagationMatrix]:
     """One round for the session: its resolvers, the domain's authoritative servers (fixed in
-    "dns.authoritative" or found through NS), asked for the domain's MX.
+    "dns.authoritative" or found through NS), asked for the domain's MX. The round stops
+    waiting for slow servers once ``cancelled()`` is true (``RoundCancelled``).
 
     Plain variant: every server must answer the profile's MX hosts. Filtering variant: MX stays
     on the filtering service, so every server must answer what the first authoritative server
@@ -74,6 +77,7 @@ def matrix_check(store: SessionStore) -> Callable[[], PropagationMatrix]:
             authoritative,
             required_share=required_share_from_store(store),
             authoritative_note=note,
+            cancelled=cancelled,
         )
 
     return check
