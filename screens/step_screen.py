@@ -80,6 +80,9 @@ class StepScreen(Screen[None]):
     # are cut off.
     NARROW_FOOTER_LAST = ("toggle_steps", "next_step", "previous_step")
     NARROW_FOOTER_HIDDEN = ("go_to_step", "export_report")
+    # The palette's key (the App's) goes last into the row, in place of the key Textual docks
+    # at the footer's right edge, which on 80 columns covered the keys under it.
+    NARROW_FOOTER_SHOWN = ("command_palette", "app.command_palette")
 
     def __init__(self, store: SessionStore, number: str) -> None:
         super().__init__(name=f"step-{number}")
@@ -231,21 +234,27 @@ class StepScreen(Screen[None]):
         bindings = super().active_bindings
         if not self.has_class("-narrow"):
             return bindings
-        own, way, app = {}, {}, {}
+        own, way, app, last = {}, {}, {}, {}
         for key, active in bindings.items():
             action = active.binding.action
             if action in self.NARROW_FOOTER_HIDDEN:
                 active = active._replace(binding=replace(active.binding, show=False))
+            if action in self.NARROW_FOOTER_SHOWN:
+                shown = replace(active.binding, show=True, description="Palette")
+                last[key] = active._replace(binding=shown)
+                continue
             group = way if action in self.NARROW_FOOTER_LAST else own
             (app if active.node is self.app else group)[key] = active
         order = self.NARROW_FOOTER_LAST
         way = dict(sorted(way.items(), key=lambda item: order.index(item[1].binding.action)))
-        return {**own, **way, **app}
+        return {**own, **way, **app, **last}
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = self.has_class("-narrow")
         if narrow != getattr(self, "_footer_narrow", None):  # the footer's order follows
             self._footer_narrow = narrow
+            # Narrow: the palette key goes into the row (see BINDINGS), not over its end.
+            self.query_one(Footer).show_command_palette = not narrow
             self.refresh_bindings()
 
     def action_toggle_steps(self) -> None:

@@ -57,3 +57,29 @@ async def test_at_80_columns_the_steps_own_keys_come_first_and_fit(store: Sessio
         await settle(pilot)
         names = [name for name, _fits in footer_keys(app)]
         assert names[0] == "Next" and "Go to" in names and "Report" in names
+        assert "Palette" not in names and docked_palette(app) is not None  # at the right edge
+
+
+def docked_palette(app: OnboardApp) -> FooterKey | None:
+    """The palette key Textual docks at the footer's right edge, if it is shown."""
+    keys = [
+        k for k in app.screen.query_one(Footer).query(FooterKey) if "-command-palette" in k.classes
+    ]
+    return keys[0] if keys and keys[0].region.width else None
+
+
+async def test_at_80_columns_the_palette_key_follows_the_others_instead_of_covering_them(
+    store: SessionStore,
+) -> None:
+    """Docked at the right edge, the palette key covered the last 12 columns of the row: on
+    the address-book step "Edit mailbox", on step 12 "Change made now". On 80 columns it is
+    the row's last key instead, and ctrl+p still opens the palette."""
+    app = OnboardApp(store=store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert docked_palette(app) is None
+        names = [name for name, _fits in footer_keys(app)]
+        assert names[-1] == "Palette" and names.index("Quit") < names.index("Palette"), names
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CommandPalette"
