@@ -423,9 +423,10 @@ def _ask_all(
     for index in range(len(jobs)):
         todo.put(index)
     done: queue.SimpleQueue[tuple[int, PropagationCell | BaseException]] = queue.SimpleQueue()
+    over = threading.Event()  # the round ended early (called off, or a cell raised)
 
     def worker() -> None:
-        while True:
+        while not over.is_set():
             try:
                 index = todo.get_nowait()
             except queue.Empty:
@@ -438,18 +439,21 @@ def _ask_all(
 
     for n in range(min(16, len(jobs))):
         threading.Thread(target=worker, name=f"dns-cell-{n}", daemon=True).start()
-    for _ in range(len(jobs)):
-        while True:
-            if cancelled():
-                raise RoundCancelled("the round was called off")
-            try:
-                index, cell = done.get(timeout=0.1)
-                break
-            except queue.Empty:
-                continue
-        if isinstance(cell, BaseException):
-            raise cell
-        yield index, cell
+    try:
+        for _ in range(len(jobs)):
+            while True:
+                if cancelled():
+                    raise RoundCancelled("the round was called off")
+                try:
+                    index, cell = done.get(timeout=0.1)
+                    break
+                except queue.Empty:
+                    continue
+            if isinstance(cell, BaseException):
+                raise cell
+            yield index, cell
+    finally:
+        over.set()  # the servers not asked yet are not asked any more
 
 
 # ----- session settings --------------------------------------------------------------------
