@@ -253,7 +253,7 @@ class StepScreen(Screen[None]):
         narrow = self.has_class("-narrow")
         if narrow != getattr(self, "_footer_narrow", None):  # the footer's order follows
             self._footer_narrow = narrow
-            # Narrow: the palette key goes into the row (see BINDINGS), not over its end.
+            # Narrow: the palette key goes into the row (NARROW_FOOTER_SHOWN), not over its end.
             self.query_one(Footer).show_command_palette = not narrow
             self.refresh_bindings()
 
