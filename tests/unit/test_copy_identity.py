@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -159,11 +160,22 @@ def test_four_thousand_messages_are_keyed_and_matched_well_under_a_second() -> N
         for uid in range(1, 4001)
     }
     # This thread's CPU time, not the wall clock: on three busy test workers the wall clock
-    # counted waits for the other workers (1.09 s once, against 0.1 s of work).
-    started = time.thread_time()
-    source = [identity_from_imap(uid, row) for uid, row in rows.items()]
-    target = [identity_from_imap(uid, row) for uid, row in rows.items()]
-    match = match_identities(source, list(reversed(target)))
-    elapsed = time.thread_time() - started
+    # counted waits for the other workers (1.09 s once, against 0.1 s of work). Even so a
+    # loaded CI run once counted 0.67 s of CPU for about 0.07 s of work, so the best of three
+    # is taken, with the collector off (a full collection walks every object the worker's
+    # earlier tests left, which is not the matching's cost).
+    timings = []
+    for _ in range(3):
+        gc.collect()
+        gc.disable()
+        try:
+            started = time.thread_time()
+            source = [identity_from_imap(uid, row) for uid, row in rows.items()]
+            target = [identity_from_imap(uid, row) for uid, row in rows.items()]
+            match = match_identities(source, list(reversed(target)))
+            timings.append(time.thread_time() - started)
+        finally:
+            gc.enable()
+    elapsed = min(timings)
     assert match.ok and len(match.matched) == 4000
     assert elapsed < 0.5, f"took {elapsed:.3f} s of CPU"
