@@ -17,8 +17,9 @@ Message-ID), then measures, each in a child process of its own so peak RSS is it
 
 The engine is one process copying all mailboxes at once (--concurrency, 8 by default), the way
 `onboard copy` runs them. After a warm-up round that is not counted (--no-warmup leaves it out),
-prints msgs/s, MB/s, peak RSS and CPU seconds per round and the median of the rounds: CPU of the method's own processes (ours), of the source and the target Dovecot
-(what the method made them do) and of the whole machine (other work included). After each copy
+prints msgs/s, MB/s, peak RSS and CPU seconds per round and the median of the rounds: CPU of the
+method's own processes (ours), of the source and the target Dovecot (what the method made them
+do) and of the whole machine (other work included). After each copy
 the target is checked byte-exact (every mailbox's messages hashed on both sides, as multisets).
 
     .venv/bin/python bench/copy.py --scale 0.2 --rounds 1     # a quick look
@@ -502,10 +503,6 @@ def main() -> int:
         for round_no in range(0 if args.warmup else 1, args.rounds + 1):
             label = f"round {round_no}" if round_no else "warm-up"
 
-            def record(method: str, result: dict, counted: bool = round_no > 0) -> None:  # type: ignore[type-arg]
-                if counted:
-                    results.setdefault(method, []).append(result)
-
             for method in methods:
                 dests = [f"r{round_no}{method[:2]}{method[-2:]}{u}" for u in users]
                 if method.startswith("ews"):
@@ -536,7 +533,8 @@ def main() -> int:
                     "expect_bytes": total,
                 }
                 result = run_child(method, spec, pair)
-                record(method, result)
+                if round_no:
+                    results.setdefault(method, []).append(result)
                 print(f"{label} {method:<12} {fmt(result)}")
                 if not method.startswith("ews"):  # the peer's count is checked, not taken
                     check_byte_exact(method, pair.target, dests, expected)
@@ -554,7 +552,8 @@ def main() -> int:
                                 f"of {messages} found already there"
                             )
                         result["messages"] = result.pop("already")  # looked at, none sent
-                        record(again, result)
+                        if round_no:
+                            results.setdefault(again, []).append(result)
                         print(f"{label} {again:<12} {fmt(result)}")
                     check_byte_exact("reconcile", pair.target, dests, expected)
                 for d in dests:  # keep the disk small between rounds
