@@ -261,9 +261,7 @@ class SessionStore:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         reader = self._reader()
-        if (
-            reader is None
-        ):  # inside this thread's transaction (it sees its own writes), or read-only
+        if reader is None:  # in this thread's transaction (it sees its own writes), or read-only
             with self._mutex:
                 if self._db is None:
                     raise SessionError(f"session {self.path.stem} is closed")
