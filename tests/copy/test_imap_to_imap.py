@@ -250,8 +250,8 @@ def test_messages_without_a_readable_date_are_copied_and_named(dovecots, users, 
         real = real_factory()
         listed = real.list_messages
 
-        def list_messages(folder: str):  # type: ignore[no-untyped-def]
-            out = listed(folder)
+        def list_messages(folder: str, **kwargs):  # type: ignore[no-untyped-def]
+            out = listed(folder, **kwargs)
             return [
                 dataclasses.replace(m, internaldate=None) if m.uid in (2, 4) else m for m in out
             ]

@@ -17,6 +17,8 @@ from wizard.copy.identity import (
     identity_from_imap,
     identity_key,
     match_identities,
+    message_id_and_hash,
+    raw_message_id_and_hash,
 )
 
 WHEN = datetime(2024, 3, 1, 9, 30, tzinfo=timezone(timedelta(hours=1)))
@@ -68,6 +70,15 @@ def test_folded_and_differently_spaced_headers_give_the_same_identity() -> None:
             one.header_hash,
         )
     )
+
+
+def test_a_whole_message_with_bare_lf_gives_its_headers_identity_not_its_bodys() -> None:
+    header = b"From: lf@example.org\nSubject: Hello\n"
+    raw = header + b"\nMessage-ID: <in-the-body@example.org>\n"
+    assert raw_message_id_and_hash(raw) == message_id_and_hash(header)
+    assert raw_message_id_and_hash(raw)[0] == ""
+    mixed = b"Message-ID: <a@x>\r\nSubject: Hi\n\r\nMessage-ID: <b@x>\r\n"
+    assert raw_message_id_and_hash(mixed)[0] == "<a@x>"
 
 
 def test_the_key_is_message_id_plus_size() -> None:

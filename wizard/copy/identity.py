@@ -5,7 +5,9 @@ A message is known from a bulk, body-less listing: on IMAP ``RFC822.SIZE``, ``IN
 item size and the received time. Its identity key is the Message-ID plus the size; a message
 without a Message-ID is known by a hash of Date, From, To and Subject plus the size (or, where the
 other side cannot give those headers, by its received time). Sizes are left out where one side's
-sizes are not the message's bytes (Exchange counts its own storage).
+sizes are not the message's bytes (Exchange counts its own storage). A copy lists a folder the
+ledger knows nothing of without those header fields and reads each identity from the message's
+own bytes as it copies it (``raw_message_id_and_hash``: the same fields, read the same way).
 
 Source and target listings are matched as multisets: two identical source messages need two on the
 target. What is left over is ``missing`` (on the source, not on the target), ``extra`` (on the
@@ -166,6 +168,25 @@ def message_id_and_hash(block: bytes | None) -> tuple[str, str]:
     return fields.get(b"message-id", b"").decode("utf-8", "replace"), header_hash(fields)
 
 
+# The lines of the header fields identity reads, with their continuation lines.
+_IDENTITY_LINES = re.compile(
+    rb"^(?:message-id|date|from|to|subject)[ \t]*:.*(?:\r?\n[ \t].*)*", re.I | re.M
+)
+
+
+def raw_message_id_and_hash(raw: bytes) -> tuple[str, str]:
+    """The Message-ID and header hash of a whole message's bytes, as :func:`message_id_and_hash`
+    gives them from a HEADER.FIELDS answer: the same fields of the header (up to the first
+    empty line, or all of a message without one), read the same way."""
+    if raw.startswith((b"\r\n", b"\n")):
+        head = b""
+    else:
+        ends = [at for at in (raw.find(b"\n\r\n"), raw.find(b"\n\n")) if at >= 0]
+        head = raw[: min(ends) + 1] if ends else raw
+    lines = b"\r\n".join(m.group(0) for m in _IDENTITY_LINES.finditer(head))
+    return message_id_and_hash(lines)
+
+
 def identity_from_headers(
     block: bytes | None, *, size: int | None, received: datetime | None = None, ref: str = ""
 ) -> MessageIdentity:
@@ -241,4 +262,5 @@ __all__ = [
     "list_imap_identities",
     "match_identities",
     "message_id_and_hash",
+    "raw_message_id_and_hash",
 ]

@@ -243,6 +243,15 @@ class CopyLedger:
         sql += " ORDER BY source_folder, uidvalidity, uid"
         return [_row_to_record(r) for r in self.store.query(sql, tuple(params))]
 
+    def knows_folder(self, mailbox: str, source_folder: str) -> bool:
+        """Whether any row of this source folder is in the ledger, of any UIDVALIDITY."""
+        return bool(
+            self.store.query(
+                "SELECT 1 FROM copy_messages WHERE mailbox = ? AND source_folder = ? LIMIT 1",
+                (mailbox, source_folder),
+            )
+        )
+
     def by_uid(
         self, mailbox: str, source_folder: str, uidvalidity: int
     ) -> dict[int, MessageRecord]:

@@ -388,7 +388,11 @@ class MailboxRun:
         source = self.source
         assert source is not None and self.plan is not None
         status = source.examine(folder.source)
-        listing = source.list_messages(folder.source)
+        # A folder the ledger knows nothing of has no earlier rows to pair its messages with:
+        # it is listed without headers, and each message's identity is read from its own bytes
+        # as it is copied (or from its headers, if the target folder turns out to hold mail).
+        known = self.ledger.knows_folder(self.mailbox, folder.source)
+        listing = source.list_messages(folder.source, headers=known)
         work = FolderWork(plan=folder, status=status)
         work.last_uid = max((m.uid for m in listing), default=0)
         if not self.settings.dry_run:

@@ -24,6 +24,7 @@ from .errors import CopyError, TransientError
 from .events import MailboxState
 from .ledger import MessageState
 from .rematch import find_on_target
+from .source import identified
 from .target import OutgoingMessage, WriteResult
 from .work import Batch, FolderWork, Todo, message_record
 
@@ -101,6 +102,9 @@ class Pipeline:
         run = self.run
         work = batch.work
         run.current = work.plan.source
+        for todo, raw in batch.items:  # listed without headers: identity from the bytes read
+            if not todo.message.identified:
+                todo.message = identified(todo.message, raw)
         # Content hashes only where identity needs them: messages without a Message-ID.
         hashes = {
             t.message.uid: hashlib.sha256(raw).hexdigest()

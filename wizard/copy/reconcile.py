@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..store import SessionStore, now_iso
 from .identity import IdentityRule, MessageIdentity, identity_key, match_identities
 from .ledger import CopyLedger, MessageRecord, MessageState
-from .source import SourceMessage
+from .source import CopySource, SourceMessage
 from .target import CopyTarget
 from .work import FolderWork, Todo, message_record
 
@@ -102,13 +102,16 @@ def reconcile_folder(
     work: FolderWork,
     copied: dict[int, tuple[MessageRecord, SourceMessage]],
     folder_identity: str | None,
+    listed: list[MessageIdentity] | None,
     *,
     replaced: bool = False,
 ) -> Reconciled:
     """Match ``work``'s messages (its to-do list and ``copied``: uid -> (row, message) of those
-    the ledger calls copied) with the target folder; updates ``work`` and the ledger.
+    the ledger calls copied) with ``listed``, the target folder's messages (None: it does not
+    exist); updates ``work`` and the ledger.
     ``replaced``: the folder the ledger wrote to is gone, so nothing it holds came from there."""
-    listed = target.identities(work.plan.target) if folder_identity is not None else None
+    if not listed and not copied and not any(t.lookup for t in work.todo):
+        return Reconciled(0, 0, 0)  # nothing on the target to find, nothing the ledger claims
     on_target = list(listed or ())
     others = _claimed_elsewhere(ledger, mailbox, work)
     if others:
@@ -198,18 +201,30 @@ def reconcile_works(run: MailboxRun) -> None:
         ):
             continue
         run.current = work.plan.source
-        found = run.retried_step(
-            f"reconciling with {target_folder}",
-            lambda w=work, n=now, m=mark: reconcile_folder(  # type: ignore[misc]
-                run.target,  # type: ignore[arg-type]
-                run.ledger,
-                run.mailbox,
-                w,
-                w.confirmed,
-                n,
-                replaced=m is not None and m != n,
-            ),
-            "target",
+        listed = (
+            run.retried_step(
+                f"reconciling with {target_folder}",
+                lambda f=target_folder: run.target.identities(f),  # type: ignore[union-attr,misc]
+                "target",
+            )
+            if now is not None
+            else None
+        )
+        if listed and any(not t.message.identified for t in work.todo):
+            run.retried_step(
+                f"reading the headers of {work.plan.source}",
+                lambda w=work: identify_todo(run.source, w),  # type: ignore[arg-type,misc]
+                "source",
+            )
+        found = reconcile_folder(
+            run.target,  # type: ignore[arg-type]
+            run.ledger,
+            run.mailbox,
+            work,
+            work.confirmed,
+            now,
+            listed,
+            replaced=mark is not None and mark != now,
         )
         run.log(
             found.describe(work.plan.source, target_folder),
@@ -219,6 +234,19 @@ def reconcile_works(run: MailboxRun) -> None:
             resend=found.resend,
         )
         run.emit()
+
+
+def identify_todo(source: CopySource, work: FolderWork) -> None:
+    """Read the headers of the messages to do that were listed without them, so they can be
+    matched with the target's (one still missing from the answer was expunged meanwhile)."""
+    pending = [t for t in work.todo if not t.message.identified]
+    found = source.identify(work.plan.source, [t.message.uid for t in pending])
+    for todo in pending:
+        if todo.message.uid in found:
+            message_id, hashed = found[todo.message.uid]
+            todo.message = replace(
+                todo.message, message_id=message_id, header_hash=hashed, identified=True
+            )
 
 
 def remember_target_folders(run: MailboxRun) -> None:
@@ -269,6 +297,7 @@ __all__ = [
     "TargetMarks",
     "needs_reconciling",
     "reconcile_folder",
+    "identify_todo",
     "reconcile_works",
     "remember_target_folders",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -17,11 +17,14 @@ from imapclient.exceptions import IMAPClientError
 
 from .folder_map import SourceFolder
 from .identity import (
+    HEADER_ITEM,
     IMAP_IDENTITY_ITEMS,
+    LIST_CHUNK,
     MessageIdentity,
     fetch_listing,
     header_block,
     message_id_and_hash,
+    raw_message_id_and_hash,
 )
 from .imaputil import imap_errors, quiet_imaplib, text_flags
 from .imapwire import examine, uid_fetch
@@ -45,6 +48,9 @@ class SourceMessage:
     internaldate: datetime | None = None
     message_id: str = ""
     header_hash: str = ""  # of Date, From, To and Subject (see identity.py)
+    # False: listed without its headers, so Message-ID and header hash are not known yet; they
+    # are read from the message's own bytes when its body is fetched (``identified``).
+    identified: bool = True
 
     @property
     def identity(self) -> MessageIdentity:
@@ -52,6 +58,15 @@ class SourceMessage:
         return MessageIdentity(
             self.message_id, self.size, self.header_hash, self.internaldate, str(self.uid)
         )
+
+
+def identified(message: SourceMessage, raw: bytes) -> SourceMessage:
+    """``message`` with the Message-ID and header hash of its own bytes, if it was listed
+    without them (what a header listing would have given: see identity.raw_message_id_and_hash)."""
+    if message.identified:
+        return message
+    message_id, hashed = raw_message_id_and_hash(raw)
+    return replace(message, message_id=message_id, header_hash=hashed, identified=True)
 
 
 class CopySource(Protocol):
@@ -63,7 +78,14 @@ class CopySource(Protocol):
 
     def examine(self, folder: str) -> FolderStatus: ...
 
-    def list_messages(self, folder: str) -> list[SourceMessage]: ...
+    def list_messages(self, folder: str, *, headers: bool = True) -> list[SourceMessage]:
+        """Every message of ``folder`` in UID order; ``headers=False`` leaves out the header
+        fields identity needs (a lighter listing: the messages come ``identified=False``)."""
+        ...
+
+    def identify(self, folder: str, uids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        """Message-ID and header hash of these messages of ``folder``, from their headers."""
+        ...
 
     def fetch(self, uids: Sequence[int]) -> dict[int, bytes]: ...
 
@@ -114,15 +136,16 @@ class ImapSource:
         )
         return self._status
 
-    def list_messages(self, folder: str) -> list[SourceMessage]:
+    def list_messages(self, folder: str, *, headers: bool = True) -> list[SourceMessage]:
         """Every message of the folder; EXAMINEs it unless it is the one examined last."""
         status = self._status if self._examined == folder else self.examine(folder)
+        items = IMAP_IDENTITY_ITEMS if headers else ("RFC822.SIZE", "INTERNALDATE")
         with imap_errors(self.host, f"FETCH listing of {folder}"):
-            data = fetch_listing(self.client, status.exists, ("FLAGS", *IMAP_IDENTITY_ITEMS))
+            data = fetch_listing(self.client, status.exists, ("FLAGS", *items))
         out: list[SourceMessage] = []
         for uid in sorted(data):
             item = data[uid]
-            message_id, hashed = message_id_and_hash(header_block(item))
+            message_id, hashed = message_id_and_hash(header_block(item)) if headers else ("", "")
             out.append(
                 SourceMessage(
                     uid=uid,
@@ -131,8 +154,22 @@ class ImapSource:
                     internaldate=item.get(b"INTERNALDATE"),
                     message_id=message_id,
                     header_hash=hashed,
+                    identified=headers,
                 )
             )
+        return out
+
+    def identify(self, folder: str, uids: Sequence[int]) -> dict[int, tuple[str, str]]:
+        if not uids:
+            return {}
+        if self._examined != folder:
+            self.examine(folder)
+        out: dict[int, tuple[str, str]] = {}
+        with imap_errors(self.host, f"FETCH headers in {folder}"):
+            for start in range(0, len(uids), LIST_CHUNK):
+                part = list(uids[start : start + LIST_CHUNK])
+                for uid, item in uid_fetch(self.client, part, f"UID {HEADER_ITEM}").items():
+                    out[uid] = message_id_and_hash(header_block(item))
         return out
 
     def fetch(self, uids: Sequence[int]) -> dict[int, bytes]:
