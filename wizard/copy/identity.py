@@ -168,9 +168,9 @@ def message_id_and_hash(block: bytes | None) -> tuple[str, str]:
     return fields.get(b"message-id", b"").decode("utf-8", "replace"), header_hash(fields)
 
 
-# The lines of the header fields identity reads, with their continuation lines.
-_IDENTITY_LINES = re.compile(
-    rb"^(?:message-id|date|from|to|subject)[ \t]*:.*(?:\r?\n[ \t].*)*", re.I | re.M
+# The header fields identity reads, each at the start of a line: name, value with its folds.
+_IDENTITY_FIELD = re.compile(
+    rb"(?:\A|\n)(message-id|date|from|to|subject)[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)", re.I
 )
 
 
@@ -181,10 +181,21 @@ def raw_message_id_and_hash(raw: bytes) -> tuple[str, str]:
     if raw.startswith((b"\r\n", b"\n")):
         head = b""
     else:
-        ends = [at for at in (raw.find(b"\n\r\n"), raw.find(b"\n\n")) if at >= 0]
-        head = raw[: min(ends) + 1] if ends else raw
-    lines = b"\r\n".join(m.group(0) for m in _IDENTITY_LINES.finditer(head))
-    return message_id_and_hash(lines)
+        crlf = raw.find(b"\n\r\n")  # the usual end; a bare-LF one can only come before it
+        lf = raw.find(b"\n\n", 0, crlf if crlf >= 0 else len(raw))
+        end = lf if lf >= 0 else crlf
+        head = raw[: end + 1] if end >= 0 else raw
+    fields: dict[bytes, bytes] = {}
+    for name, value in _IDENTITY_FIELD.findall(head):
+        key = name.lower()
+        if key in fields:
+            continue  # the first one counts, as in header_fields
+        if b"\n" in value:
+            value = _FOLD.sub(b"", value)
+        if b"\t" in value or b"  " in value:
+            value = _SPACE.sub(b" ", value)
+        fields[key] = value.strip()
+    return fields.get(b"message-id", b"").decode("utf-8", "replace"), header_hash(fields)
 
 
 def identity_from_headers(
