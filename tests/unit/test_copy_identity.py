@@ -53,23 +53,23 @@ def test_an_imap_row_gives_message_id_size_date_and_uid() -> None:
     }
     found = identity_from_imap(7, item)
     assert (found.message_id, found.size, found.received, found.ref) == ("<a@x>", 1234, WHEN, "7")
-    assert found.header_hash
+    assert found.header_hash == ""  # the key is the Message-ID: no header hash needed
+    without = identity_from_imap(
+        8, {**item, b"BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM TO SUBJECT)]": _block()}
+    )
+    assert without.message_id == "" and len(without.header_hash) == 24
 
 
 def test_folded_and_differently_spaced_headers_give_the_same_identity() -> None:
     folded = b"Message-ID:\r\n <a@x>\r\nSubject: Hello\r\n\tworld\r\n"
     plain = b"message-id: <a@x>\r\nsubject:   Hello world\r\n"
     assert header_fields(folded) == header_fields(plain)
-    one = identity_from_headers(folded, size=10)
-    two = identity_from_headers(plain, size=10)
-    assert (
-        (one.message_id, one.header_hash)
-        == (two.message_id, two.header_hash)
-        == (
-            "<a@x>",
-            one.header_hash,
-        )
-    )
+    assert identity_from_headers(folded, size=10) == identity_from_headers(plain, size=10)
+    assert identity_from_headers(folded, size=10).message_id == "<a@x>"
+    no_id = identity_from_headers(folded.split(b"\r\n", 2)[2], size=10)  # Subject only
+    assert no_id == identity_from_headers(plain.split(b"\r\n", 1)[1], size=10)
+    assert no_id.header_hash and no_id.message_id == ""
+    assert no_id.header_hash != identity_from_headers(b"Subject: Hello\r\n", size=10).header_hash
 
 
 def test_a_whole_message_with_bare_lf_gives_its_headers_identity_not_its_bodys() -> None:

@@ -337,3 +337,25 @@ def test_an_item_name_that_is_not_text_is_read_and_changes_nothing_after_it() ->
     found = uid_fetch(Client(wire), "1:*", "UID BODY.PEEK[]")
     assert found[5] == {b"UID": 5, b"BODY[\xff\xfe]": b"ab"}
     assert found[6] == {b"UID": 6, b"BODY[]": b"cd"}
+
+
+@pytest.mark.parametrize("minutes", [0, 60, -420, 330, -30, 765])
+def test_an_append_date_is_written_as_imapclient_writes_it(minutes: int) -> None:
+    from imapclient.datetime_util import datetime_to_INTERNALDATE
+
+    from wizard.copy.target import internaldate_bytes
+
+    rng = random.Random(minutes)
+    for _ in range(50):
+        when = datetime(
+            rng.randint(1990, 2030),
+            rng.randint(1, 12),
+            rng.randint(1, 28),
+            rng.randint(0, 23),
+            rng.randint(0, 59),
+            rng.randint(0, 59),
+            tzinfo=timezone(timedelta(minutes=minutes)),
+        )
+        expected = b' "' + datetime_to_INTERNALDATE(when).encode() + b'"'
+        assert internaldate_bytes(when) == expected
+        assert parse_internaldate(expected[2:-1]) == when

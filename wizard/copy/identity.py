@@ -45,7 +45,9 @@ class MessageIdentity:
 
     message_id: str = ""
     size: int | None = None
-    header_hash: str = ""  # of Date, From, To and Subject; "" where the side cannot give it
+    # Of Date, From, To and Subject, for a message without a Message-ID (the key then uses it);
+    # "" for one with a Message-ID and where the side cannot give those headers.
+    header_hash: str = ""
     received: datetime | None = None  # IMAP INTERNALDATE, EWS received time
     ref: str = ""  # the IMAP UID or the EWS item id
 
@@ -164,8 +166,13 @@ def header_hash(fields: Mapping[bytes, bytes]) -> str:
 
 def message_id_and_hash(block: bytes | None) -> tuple[str, str]:
     """The Message-ID and the header hash an identity takes from a header block."""
-    fields = header_fields(block)
-    return fields.get(b"message-id", b"").decode("utf-8", "replace"), header_hash(fields)
+    return _id_and_hash(header_fields(block))
+
+
+def _id_and_hash(fields: Mapping[bytes, bytes]) -> tuple[str, str]:
+    """The Message-ID, and the header hash only where there is none (the key uses it then)."""
+    message_id = fields.get(b"message-id", b"").decode("utf-8", "replace")
+    return message_id, "" if message_id else header_hash(fields)
 
 
 # The header fields identity reads, each at the start of a line: name, value with its folds.
@@ -195,7 +202,7 @@ def raw_message_id_and_hash(raw: bytes) -> tuple[str, str]:
         if b"\t" in value or b"  " in value:
             value = _SPACE.sub(b" ", value)
         fields[key] = value.strip()
-    return fields.get(b"message-id", b"").decode("utf-8", "replace"), header_hash(fields)
+    return _id_and_hash(fields)
 
 
 def identity_from_headers(

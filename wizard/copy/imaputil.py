@@ -8,6 +8,7 @@ import logging
 import re
 import ssl
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
@@ -47,6 +48,11 @@ def quiet_imaplib(client: object) -> None:
 
 def text_flags(flags: Sequence[bytes | str]) -> tuple[str, ...]:
     """Flags as text, without \\Recent (which only the server may set)."""
+    return _text_flags(flags if isinstance(flags, tuple) else tuple(flags))
+
+
+@lru_cache(maxsize=512)  # a mailbox's messages share a handful of flag sets
+def _text_flags(flags: tuple[bytes | str, ...]) -> tuple[str, ...]:
     out = []
     for flag in flags:
         value = flag.decode("utf-8", "replace") if isinstance(flag, bytes) else str(flag)

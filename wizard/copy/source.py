@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -66,7 +66,9 @@ def identified(message: SourceMessage, raw: bytes) -> SourceMessage:
     if message.identified:
         return message
     message_id, hashed = raw_message_id_and_hash(raw)
-    return replace(message, message_id=message_id, header_hash=hashed, identified=True)
+    return SourceMessage(  # not dataclasses.replace: a few times faster, once a message
+        message.uid, message.size, message.flags, message.internaldate, message_id, hashed
+    )
 
 
 class CopySource(Protocol):

@@ -15,6 +15,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Protocol
 
 from imapclient import IMAPClient
@@ -323,9 +324,9 @@ class ImapTarget:
         out = [tag + b" APPEND " + self.client._normalise_folder(folder)]  # noqa: SLF001
         pending = len(out[0])
         for message in messages:
-            head = b" " + seq_to_parenstr(_appendable(message.flags)).encode()
+            head = _append_flags(message.flags)
             if message.internaldate is not None:
-                head += b' "' + datetime_to_INTERNALDATE(message.internaldate).encode() + b'"'
+                head += internaldate_bytes(message.internaldate)
             if self.literal_plus:
                 out.append(head + b" {%d+}\r\n" % len(message.raw))
                 if len(message.raw) < _JOINED:
@@ -481,6 +482,37 @@ _JOINED = 256 * 1024  # bytes of small messages gathered into one write of an AP
 
 def _appendable(flags: Sequence[str]) -> tuple[str, ...]:
     return tuple(f for f in flags if f.lower() != "\\recent")
+
+
+@lru_cache(maxsize=512)  # a mailbox's messages share a handful of flag sets
+def _append_flags(flags: tuple[str, ...]) -> bytes:
+    """An APPEND's flag list, with the space before it."""
+    return b" " + seq_to_parenstr(_appendable(flags)).encode()
+
+
+_MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov")
+_MONTHS += (b"Dec",)
+
+
+def internaldate_bytes(when: datetime) -> bytes:
+    """An APPEND's date-time argument, quoted with the space before it, as imapclient writes it
+    (a date without a zone takes this machine's) but without strftime."""
+    if when.tzinfo is None or (offset := when.utcoffset()) is None:
+        return b' "' + datetime_to_INTERNALDATE(when).encode() + b'"'
+    minutes = int(offset.total_seconds()) // 60
+    sign = b"-" if minutes < 0 else b"+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return b' "%02d-%s-%04d %02d:%02d:%02d %s%02d%02d"' % (
+        when.day,
+        _MONTHS[when.month - 1],
+        when.year,
+        when.hour,
+        when.minute,
+        when.second,
+        sign,
+        hours,
+        minutes,
+    )
 
 
 def _date(value: datetime | None) -> dict[str, datetime]:
