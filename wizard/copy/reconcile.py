@@ -295,9 +295,9 @@ __all__ = [
     "FOUND_ON_TARGET",
     "Reconciled",
     "TargetMarks",
+    "identify_todo",
     "needs_reconciling",
     "reconcile_folder",
-    "identify_todo",
     "reconcile_works",
     "remember_target_folders",
 ]

@@ -47,7 +47,7 @@ class SourceMessage:
     flags: tuple[str, ...] = ()
     internaldate: datetime | None = None
     message_id: str = ""
-    header_hash: str = ""  # of Date, From, To and Subject (see identity.py)
+    header_hash: str = ""  # of Date, From, To and Subject, if no Message-ID (see identity.py)
     # False: listed without its headers, so Message-ID and header hash are not known yet; they
     # are read from the message's own bytes when its body is fetched (``identified``).
     identified: bool = True
@@ -67,7 +67,12 @@ def identified(message: SourceMessage, raw: bytes) -> SourceMessage:
         return message
     message_id, hashed = raw_message_id_and_hash(raw)
     return SourceMessage(  # not dataclasses.replace: a few times faster, once a message
-        message.uid, message.size, message.flags, message.internaldate, message_id, hashed
+        uid=message.uid,
+        size=message.size,
+        flags=message.flags,
+        internaldate=message.internaldate,
+        message_id=message_id,
+        header_hash=hashed,
     )
 
 
