@@ -60,12 +60,16 @@ class TargetMarks:
         )
         return str(rows[0]["identity"]) if rows else None
 
-    def set(self, mailbox: str, target_folder: str, identity: str) -> None:
+    def set(self, mailbox: str, marks: dict[str, str]) -> None:
+        """Remember these target folders' identities (folder -> identity), in one transaction."""
+        if not marks:
+            return
+        stamp = now_iso()
         with self.store.transaction() as tx:
-            tx.execute(
+            tx.executemany(
                 "INSERT OR REPLACE INTO copy_target_marks (mailbox, target_folder, identity, "
                 "updated_at) VALUES (?, ?, ?, ?)",
-                (mailbox, target_folder, identity, now_iso()),
+                [(mailbox, folder, identity, stamp) for folder, identity in marks.items()],
             )
 
 
@@ -253,10 +257,12 @@ def remember_target_folders(run: MailboxRun) -> None:
     """Which target folders the ledger now describes, so the next run can trust it."""
     marks = TargetMarks(run.ledger.store)
     try:
+        changed: dict[str, str] = {}
         for target_folder in dict.fromkeys(w.plan.target for w in run.works):
             now = run.target.folder_identity(target_folder)  # type: ignore[union-attr]
             if now is not None and marks.get(run.mailbox, target_folder) != now:
-                marks.set(run.mailbox, target_folder, now)
+                changed[target_folder] = now
+        marks.set(run.mailbox, changed)
     except Exception as exc:  # noqa: BLE001 - the next run reconciles once more, that is all
         run.log(f"could not note the target folders' identity ({exc})", "warning")
 
