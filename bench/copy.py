@@ -8,6 +8,8 @@ Message-ID), then measures, each in a child process of its own so peak RSS is it
   naive    a sequential imapclient loop: one FETCH, one APPEND at a time
   dsync    the peer: Dovecot's own `doveadm backup -R` with the imapc backend, one process per
            mailbox, all mailboxes at once, pulling over IMAP into the target's storage
+  floor    (with --floor) a bare-socket Python copier, one thread per mailbox, pipelined FETCH
+           and MULTIAPPEND with LITERAL+, nothing else: how fast Python copies IMAP to IMAP here
   differential  the engine again over the same session and target, nothing new on the source
            (what a differential pass costs when there is nothing to do)
   reconcile the engine with a new, empty session against the full target: every folder is
@@ -273,6 +275,112 @@ def child_dsync(spec: dict) -> dict:  # type: ignore[type-arg]
     }
 
 
+def child_floor(spec: dict) -> dict:  # type: ignore[type-arg]
+    """A floor, not a tool: the least a Python copier can do over IMAP, on bare sockets.
+
+    One thread per mailbox: LIST, then per folder EXAMINE, UID SEARCH, UID FETCH of FLAGS,
+    INTERNALDATE and BODY.PEEK[] for 64 UIDs at a time, and one MULTIAPPEND with LITERAL+ per
+    64 (cut at 8 MiB). No ledger, no identity, no retries, no folder mapping beyond the
+    separator, no error handling: what the engine costs on top of it is the engine's own.
+    """
+    import re
+    import socket
+    import threading
+
+    from wizard.endpoint import parse_endpoint
+
+    literal = re.compile(rb"\{(\d+)\}\r\n$")
+    listed = re.compile(rb'\* LIST \(([^)]*)\) "(.)" (.*)\r\n')
+    fetched = re.compile(rb"FLAGS \(([^)]*)\) INTERNALDATE (\"[^\"]+\")")
+
+    class Wire:
+        def __init__(self, url: str, password: str) -> None:
+            endpoint = parse_endpoint(url)
+            self.sock = socket.create_connection((endpoint.host, endpoint.port))
+            self.file = self.sock.makefile("rb", buffering=1 << 16)
+            self.file.readline()
+            self.n = 0
+            self.call(b"LOGIN %s %s" % (endpoint.user.encode(), password.encode()))
+
+        def call(self, line: bytes, on=None, body: bytes = b"") -> None:  # type: ignore[no-untyped-def]
+            self.n += 1
+            tag = b"F%d " % self.n
+            self.sock.sendall(tag + line + body + b"\r\n")
+            while not (answer := self.file.readline()).startswith(tag):
+                if match := literal.search(answer):
+                    data = self.file.read(int(match.group(1)))
+                    self.file.readline()
+                    on and on(answer, data)
+                elif on:
+                    on(answer, None)
+            if not answer.startswith(tag + b"OK"):
+                raise RuntimeError(answer.decode(errors="replace"))
+
+    counts: list[tuple[int, int]] = []
+
+    def one(src_url: str, dst_url: str) -> None:
+        source, target = Wire(src_url, spec["password"]), Wire(dst_url, spec["dest_password"])
+        folders: list[tuple[bytes, bytes]] = []
+        source.call(
+            b'LIST "" "*"',
+            lambda line, _d: (
+                (m := listed.match(line))
+                and b"Noselect" not in m.group(1)
+                and folders.append((m.group(3), m.group(2)))
+            ),
+        )
+        messages = total = 0
+        for name, delimiter in folders:
+            target_name = name.replace(delimiter, b".")
+            if target_name != b"INBOX":
+                target.call(b"CREATE " + target_name)
+            source.call(b"EXAMINE " + name)
+            uids: list[bytes] = []
+            source.call(
+                b"UID SEARCH ALL",
+                lambda line, _d, uids=uids: (
+                    line.startswith(b"* SEARCH") and uids.extend(line.split()[2:])
+                ),
+            )
+            for start in range(0, len(uids), 64):
+                got: list[tuple[bytes, bytes]] = []
+                source.call(
+                    b"UID FETCH %s (FLAGS INTERNALDATE BODY.PEEK[])"
+                    % b",".join(uids[start : start + 64]),
+                    lambda line, data, got=got: data is not None and got.append((line, data)),
+                )
+                while got:
+                    parts, size = [], 0
+                    while got and (not parts or size + len(got[0][1]) <= 8 * MB):
+                        line, data = got.pop(0)
+                        match = fetched.search(line)
+                        assert match is not None
+                        flags = match.group(1).replace(b"\\Recent", b"").strip()
+                        parts += [b" (%s) %s {%d+}\r\n" % (flags, match.group(2), len(data)), data]
+                        size += len(data)
+                        messages += 1
+                        total += len(data)
+                    target.call(b"APPEND " + target_name, body=b"".join(parts))
+        for wire in (source, target):
+            wire.call(b"LOGOUT")
+        counts.append((messages, total))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one, args=(src, dst)) for src, dst, _dest in spec["pairs"]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if len(counts) != len(threads):
+        raise RuntimeError("floor: a mailbox failed")
+    return {
+        "seconds": time.monotonic() - started,
+        "messages": sum(m for m, _ in counts),
+        "bytes": sum(b for _, b in counts),
+        "failed": 0,
+    }
+
+
 def child_ews_engine(spec: dict) -> dict:  # type: ignore[type-arg]
     return child_engine(spec)
 
@@ -333,6 +441,7 @@ CHILDREN = {
     "engine": child_engine,
     "naive": child_naive,
     "dsync": child_dsync,
+    "floor": child_floor,
     "ews-engine": child_ews_engine,
     "ews-bare": child_ews_bare,
 }
@@ -444,6 +553,11 @@ def main() -> int:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-dsync", action="store_true")
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also a bare-socket copier (no ledger, no identity, no retries): a floor",
+    )
+    parser.add_argument(
         "--skip-passes", action="store_true", help="no differential pass nor reconciliation"
     )
     parser.add_argument(
@@ -491,6 +605,7 @@ def main() -> int:
         results: dict[str, list[dict]] = {}  # type: ignore[type-arg]
         methods = ["engine"] + ([] if args.skip_dsync or not shutil.which("doveadm") else ["dsync"])
         methods += [] if args.skip_naive else ["naive"]
+        methods += ["floor"] if args.floor else []
         if args.ews:
             from wizard.devservers.ews import EWS_PATH, EwsSandbox
 
@@ -585,6 +700,15 @@ def main() -> int:
                 f"\nengine / dsync-imapc msgs/s: {rate['engine'] / rate['dsync']:.2f}x "
                 f"(target >= 1.0x); dsync peak RSS {medians['dsync']['peak_rss_mb']:.0f} MB "
                 "per process"
+            )
+        if "floor" in medians:
+            print(
+                f"engine / floor msgs/s: {rate['engine'] / rate['floor']:.2f}x"
+                + (
+                    f"; floor / dsync-imapc: {rate['floor'] / rate['dsync']:.2f}x"
+                    if "dsync" in rate
+                    else ""
+                )
             )
         for again, limit in (("differential", 2), ("reconcile", 5)):
             if again in medians:
