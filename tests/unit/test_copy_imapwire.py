@@ -359,3 +359,12 @@ def test_an_append_date_is_written_as_imapclient_writes_it(minutes: int) -> None
         expected = b' "' + datetime_to_INTERNALDATE(when).encode() + b'"'
         assert internaldate_bytes(when) == expected
         assert parse_internaldate(expected[2:-1]) == when
+
+
+def test_a_uid_list_goes_out_with_its_runs_as_ranges() -> None:
+    client = Client(b"A1 OK done\r\n")
+    uid_fetch(client, [9, 3, 4, 5, 6, 7, 12, 13, 3, 20], "UID BODY.PEEK[]")
+    assert client._imap.sent == [b"A1 UID FETCH 3:7,9,12:13,20 (UID BODY.PEEK[])\r\n"]
+    whole = Client(b"A1 OK done\r\n")
+    uid_fetch(whole, list(range(1, 100_001)), "UID RFC822.SIZE")
+    assert whole._imap.sent == [b"A1 UID FETCH 1:100000 (UID RFC822.SIZE)\r\n"]

@@ -105,7 +105,21 @@ def tokens(answer: Answer) -> Response:
 
 
 def _uid_set(uids: str | list[int]) -> bytes:
-    return uids.encode() if isinstance(uids, str) else b",".join(b"%d" % u for u in uids)
+    """A UID set as a command writes it, runs of consecutive UIDs as ranges ("3:7,9"), so that
+    a long listing stays within what a server takes on one line."""
+    if isinstance(uids, str):
+        return uids.encode()
+    parts: list[bytes] = []
+    ordered = sorted(set(uids))
+    at = 0
+    while at < len(ordered):
+        end = at
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        first, last = ordered[at], ordered[end]
+        parts.append(b"%d" % first if first == last else b"%d:%d" % (first, last))
+        at = end + 1
+    return b",".join(parts)
 
 
 def uid_fetch(client: Any, uids: str | list[int], items: str) -> dict[int, dict[bytes, Any]]:
