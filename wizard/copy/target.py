@@ -324,7 +324,7 @@ class ImapTarget:
         out = [tag + b" APPEND " + self.client._normalise_folder(folder)]  # noqa: SLF001
         pending = len(out[0])
         for message in messages:
-            head = _append_flags(message.flags)
+            head = _append_flags(tuple(message.flags))
             if message.internaldate is not None:
                 head += internaldate_bytes(message.internaldate)
             if self.literal_plus:
