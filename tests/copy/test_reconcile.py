@@ -129,3 +129,27 @@ def test_reconcile_on_request_sends_what_the_target_lost(dovecots, users, store)
     result, _ = run(store, job, reconcile=True)
     assert result.ok and result.copied == 5, result.error
     assert bodies(dst.client(users[1]), "INBOX") == bodies(src.client(users[0]), "INBOX")
+
+
+def test_an_empty_target_folder_is_listed_from_list_status_and_its_appends_are_seen(  # type: ignore[no-untyped-def]
+    dovecots, users
+) -> None:
+    from wizard.copy.connect import target_factory
+    from wizard.copy.target import OutgoingMessage
+    from wizard.endpoint import parse_endpoint
+
+    _src, dst = dovecots
+    target = target_factory(parse_endpoint(dst.url(users[1])), dst.password)(lambda _e: None)
+    try:
+        folder = target.ensure_folder(("Projekte", "2023"))
+        assert target.identities(folder) == []  # there, empty
+        assert target.identities("Nowhere") is None  # not there
+        sent = [OutgoingMessage(n, message(70_000 + n), internaldate=WHEN) for n in range(3)]
+        assert all(r.ok for r in target.append(folder, sent))
+        listed = target.identities(folder)  # not the count LIST-STATUS gave before the APPEND
+        assert listed is not None
+        assert sorted(m.message_id for m in listed) == [
+            f"<msg-{70_000 + n}@old.example>" for n in range(3)
+        ]
+    finally:
+        target.close()

@@ -9,7 +9,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from imapclient.exceptions import IMAPClientError
 
-from wizard.copy.imapwire import examine, list_uidvalidities, parse_internaldate, uid_fetch
+from wizard.copy.imapwire import (
+    examine,
+    list_statuses,
+    list_uidvalidities,
+    parse_internaldate,
+    uid_fetch,
+)
 
 
 class Wire:
@@ -132,13 +138,19 @@ def test_list_status_gives_every_selectable_folder_its_uidvalidity_by_decoded_na
         b'* LIST (\\HasNoChildren) "/" {%d}\r\n' % len(name) + name + b"\r\n"
         b"* STATUS {%d}\r\n" % len(name) + name + b" (UIDVALIDITY 7)\r\n"
         b'* STATUS "Sent Items" (UIDVALIDITY 9)\r\n'
+        b'* STATUS "Archiv" (MESSAGES 3 UIDVALIDITY 11)\r\n'
+        b'* STATUS "Odd" (MESSAGES 4)\r\n'  # no UIDVALIDITY: left out
         b"A1 OK List completed\r\n"
     )
     assert list_uidvalidities(Client(answer)) == {
         "INBOX": "5",
         "Kunden/Müller": "7",
         "Sent Items": "9",
+        "Archiv": "11",
     }
+    statuses = list_statuses(Client(answer))
+    assert statuses["Archiv"] == {b"MESSAGES": 3, b"UIDVALIDITY": 11}
+    assert statuses["INBOX"] == {b"UIDVALIDITY": 5} and "Odd" not in statuses
 
 
 def test_an_unusual_internaldate_falls_back_to_imapclients_parser() -> None:

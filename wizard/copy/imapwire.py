@@ -11,6 +11,7 @@ connection imaplib's abort, so ``imaputil.imap_errors`` classifies both as befor
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import re
 from datetime import datetime, timedelta, timezone
@@ -329,17 +330,28 @@ def examine(client: Any, folder: str, *, readonly: bool = True) -> dict[bytes, i
 
 def list_uidvalidities(client: Any) -> dict[str, str]:
     """Every folder's UIDVALIDITY in one LIST-STATUS command (RFC 5819), by decoded name."""
-    out: dict[str, str] = {}
-    for raw in command(client, "LIST", b'"" "*" RETURN (STATUS (UIDVALIDITY))'):
+    return {name: str(status[b"UIDVALIDITY"]) for name, status in list_statuses(client).items()}
+
+
+def list_statuses(client: Any) -> dict[str, dict[bytes, int]]:
+    """Every folder's UIDVALIDITY and, where the server gives it, MESSAGES, in one LIST-STATUS
+    command (RFC 5819), by decoded name; folders without a UIDVALIDITY are left out."""
+    out: dict[str, dict[bytes, int]] = {}
+    for raw in command(client, "LIST", b'"" "*" RETURN (STATUS (UIDVALIDITY MESSAGES))'):
         answer = tokens(raw)
         if len(answer) < 4 or answer[1] is None or answer[1].upper() != b"STATUS":
             continue
         items = answer[3]
         if not isinstance(items, list):
             continue
+        status: dict[bytes, int] = {}
         for at in range(0, len(items) - 1, 2):
-            if isinstance(items[at], bytes) and items[at].upper() == b"UIDVALIDITY":
-                out[folder_name(answer[2])] = str(int(items[at + 1]))
+            key, value = items[at], items[at + 1]
+            if isinstance(key, bytes) and key.upper() in (b"UIDVALIDITY", b"MESSAGES"):
+                with contextlib.suppress(TypeError, ValueError):
+                    status[key.upper()] = int(value)
+        if b"UIDVALIDITY" in status:
+            out[folder_name(answer[2])] = status
     return out
 
 
@@ -383,6 +395,7 @@ __all__ = [
     "command",
     "examine",
     "fetch_items",
+    "list_statuses",
     "list_uidvalidities",
     "parse_internaldate",
     "shaped_items",

@@ -28,7 +28,7 @@ from .errors import Throttled
 from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
-from .imapwire import examine, list_uidvalidities
+from .imapwire import examine, list_statuses
 from .message_summary import MessageSummary, imap_summaries
 
 
@@ -174,7 +174,7 @@ class ImapTarget:
         self.uidplus = b"UIDPLUS" in caps
         # LIST-STATUS: every folder's UIDVALIDITY in one command, not an EXAMINE per folder.
         self.list_status = b"LIST-STATUS" in caps
-        self._validities: dict[str, str] | None = None
+        self._validities: dict[str, dict[bytes, int]] | None = None
         for cap in caps:
             if cap.startswith(b"APPENDLIMIT="):
                 with contextlib.suppress(ValueError):
@@ -297,6 +297,7 @@ class ImapTarget:
     def append(self, folder: str, messages: Sequence[OutgoingMessage]) -> list[WriteResult]:
         if not messages:
             return []
+        self._validities = None  # the folder's message count changes
         if self.multiappend and len(messages) > 1:
             try:
                 with imap_errors(self.host, f"APPEND to {folder}"):
@@ -399,6 +400,8 @@ class ImapTarget:
         return [m.message_id for m in self.identities(folder) or ()]
 
     def identities(self, folder: str) -> list[MessageIdentity] | None:
+        if self.list_status and self._statuses().get(_key(folder), {}).get(b"MESSAGES") == 0:
+            return []  # there and empty, as LIST-STATUS said: nothing to EXAMINE and list
         exists = self._examine(folder)
         if exists is None:
             return None
@@ -416,10 +419,16 @@ class ImapTarget:
     def folder_identity(self, folder: str) -> str | None:
         if not self.list_status:
             return None if self._examine(folder) is None else str(self._validity)
+        validity = self._statuses().get(_key(folder), {}).get(b"UIDVALIDITY")
+        return str(validity) if validity is not None else None
+
+    def _statuses(self) -> dict[str, dict[bytes, int]]:
+        """Every folder's UIDVALIDITY and message count from one LIST-STATUS, kept until this
+        connection creates a folder or appends to one."""
         if self._validities is None:
             with imap_errors(self.host, "LIST-STATUS"):
-                self._validities = list_uidvalidities(self.client)
-        return self._validities.get("INBOX" if folder.upper() == "INBOX" else folder)
+                self._validities = list_statuses(self.client)
+        return self._validities
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         if not probes:
@@ -478,6 +487,11 @@ class ImapTarget:
 
 _NOT_THERE = {"\\noselect", "\\nonexistent"}  # listed, but no folder to write into
 _JOINED = 256 * 1024  # bytes of small messages gathered into one write of an APPEND
+
+
+def _key(folder: str) -> str:
+    """A folder's name as LIST-STATUS answers are keyed (INBOX in any case is INBOX)."""
+    return "INBOX" if folder.upper() == "INBOX" else folder
 
 
 def _appendable(flags: Sequence[str]) -> tuple[str, ...]:
