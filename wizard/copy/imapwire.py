@@ -328,11 +328,6 @@ def examine(client: Any, folder: str, *, readonly: bool = True) -> dict[bytes, i
     return info
 
 
-def list_uidvalidities(client: Any) -> dict[str, str]:
-    """Every folder's UIDVALIDITY in one LIST-STATUS command (RFC 5819), by decoded name."""
-    return {name: str(status[b"UIDVALIDITY"]) for name, status in list_statuses(client).items()}
-
-
 def list_statuses(client: Any) -> dict[str, dict[bytes, int]]:
     """Every folder's UIDVALIDITY and, where the server gives it, MESSAGES, in one LIST-STATUS
     command (RFC 5819), by decoded name; folders without a UIDVALIDITY are left out."""
@@ -396,7 +391,6 @@ __all__ = [
     "examine",
     "fetch_items",
     "list_statuses",
-    "list_uidvalidities",
     "parse_internaldate",
     "shaped_items",
     "token_items",

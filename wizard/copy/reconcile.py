@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..store import SessionStore, now_iso
 from .identity import IdentityRule, MessageIdentity, identity_key, match_identities
 from .ledger import CopyLedger, MessageRecord, MessageState
-from .source import CopySource, SourceMessage
+from .source import CopySource, SourceMessage, with_identity
 from .target import CopyTarget
 from .work import FolderWork, Todo, message_record
 
@@ -247,10 +247,7 @@ def identify_todo(source: CopySource, work: FolderWork) -> None:
     found = source.identify(work.plan.source, [t.message.uid for t in pending])
     for todo in pending:
         if todo.message.uid in found:
-            message_id, hashed = found[todo.message.uid]
-            todo.message = replace(
-                todo.message, message_id=message_id, header_hash=hashed, identified=True
-            )
+            todo.message = with_identity(todo.message, *found[todo.message.uid])
 
 
 def remember_target_folders(run: MailboxRun) -> None:

@@ -65,14 +65,18 @@ def identified(message: SourceMessage, raw: bytes) -> SourceMessage:
     without them (what a header listing would have given: see identity.raw_message_id_and_hash)."""
     if message.identified:
         return message
-    message_id, hashed = raw_message_id_and_hash(raw)
+    return with_identity(message, *raw_message_id_and_hash(raw))
+
+
+def with_identity(message: SourceMessage, message_id: str, header_hash: str) -> SourceMessage:
+    """``message`` identified: with this Message-ID and header hash."""
     return SourceMessage(  # not dataclasses.replace: a few times faster, once a message
         uid=message.uid,
         size=message.size,
         flags=message.flags,
         internaldate=message.internaldate,
         message_id=message_id,
-        header_hash=hashed,
+        header_hash=header_hash,
     )
 
 
