@@ -247,6 +247,35 @@ class StepScreen(Screen[None]):
             (app if active.node is self.app else group)[key] = active
         order = self.NARROW_FOOTER_LAST
         way = dict(sorted(way.items(), key=lambda item: order.index(item[1].binding.action)))
+        return self._fit_footer(own, way, app, last)
+
+    def _fit_footer(
+        self,
+        own: dict[str, ActiveBinding],
+        way: dict[str, ActiveBinding],
+        app: dict[str, ActiveBinding],
+        last: dict[str, ActiveBinding],
+    ) -> dict[str, ActiveBinding]:
+        """The narrow footer's keys, with those the row has no room for hidden: the app's first,
+        then the step's own from the last (they still work, and the palette's key list shows
+        them all). The way around and the palette's key always stay in the row, whole."""
+        width = self.size.width or self.app.size.width
+
+        def cost(keys: dict[str, ActiveBinding]) -> int:
+            shown = {a.binding.action: a.binding for a in keys.values() if a.binding.show}
+            # A footer key is the key and its description, padded: " ^n " "Next "
+            return sum(
+                len(self.app.get_key_display(b)) + len(b.description) + 3 for b in shown.values()
+            )
+
+        def hide(keys: dict[str, ActiveBinding], key: str) -> None:
+            keys[key] = keys[key]._replace(binding=replace(keys[key].binding, show=False))
+
+        for group in (app, own):
+            for key in reversed(list(group)):
+                if cost(own) + cost(way) + cost(app) + cost(last) <= width:
+                    return {**own, **way, **app, **last}
+                hide(group, key)
         return {**own, **way, **app, **last}
 
     def on_resize(self, event: events.Resize) -> None:

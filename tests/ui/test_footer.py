@@ -1,6 +1,8 @@
 """The footer at real terminal sizes: on 80 columns the step's own keys come first and fit whole,
 the way around (Steps, Next, Back) follows, then the app's keys, and go-to and report are left to
-the command palette; on a wide terminal every key is shown."""
+the command palette, as is whatever else the row has no room for (the app's keys first, then the
+step's own from the last), so that the way around and the palette's key are always there whole;
+on a wide terminal every key is shown."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from textual.widgets._footer import FooterKey
 
 from screens.app import OnboardApp
 from tests.ui.pilot_helpers import settle
-from wizard.playbook import Kind
+from wizard.playbook import Kind, default_playbook
 from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore, StepState
@@ -48,10 +50,11 @@ async def test_at_80_columns_the_steps_own_keys_come_first_and_fit(store: Sessio
         keys = footer_keys(app)
         names = [name for name, _fits in keys]
         assert names[:2] == ["Test all", "Retest failed"], names
-        assert all(fits for name, fits in keys if name in ("Test all", "Retest failed")), keys
+        assert all(fits for _name, fits in keys), keys  # every key shown is shown whole
         assert "Go to" not in names and "Report" not in names
         assert names.index("Retest failed") < names.index("Steps") < names.index("Next")
-        assert names.index("Next") < names.index("Quit")
+        assert names.index("Next") < names.index("Back") < names.index("Palette")
+        assert "Quit" not in names  # no room left for it: the palette's key list has it
 
         await pilot.resize_terminal(160, 48)
         await settle(pilot)
@@ -79,7 +82,38 @@ async def test_at_80_columns_the_palette_key_follows_the_others_instead_of_cover
         await settle(pilot)
         assert docked_palette(app) is None
         names = [name for name, _fits in footer_keys(app)]
-        assert names[-1] == "Palette" and names.index("Quit") < names.index("Palette"), names
+        assert names[-1] == "Palette" and names.index("Back") < names.index("Palette"), names
         await pilot.press("ctrl+p")
         await settle(pilot)
         assert type(app.screen).__name__ == "CommandPalette"
+
+
+@pytest.mark.parametrize("kind", [step.kind for step in default_playbook()], ids=str)
+async def test_at_80_columns_every_step_shows_the_way_around_and_the_palette_whole(
+    kind: Kind,
+) -> None:
+    store = create_session("Acme Corp", "acme.example", example_profile())
+    try:
+        store.add_mailboxes([("anna", "anna@acme.example", "Anna")])
+        for step in store.playbook:
+            if step.kind == kind:
+                store.set_current_step(step.number)
+                break
+            store.set_step_state(step.number, StepState.DONE)
+        app = OnboardApp(store=store)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            keys = footer_keys(app)
+            names = [name for name, _fits in keys]
+            assert all(fits for _name, fits in keys), keys
+            for name in ("Steps", "Next", "Back", "Palette"):
+                assert name in names, (name, names)
+            body = app.screen.body
+            own = [
+                bindings[0].description
+                for bindings in (body._bindings.key_to_bindings.values() if body else ())
+                if bindings[0].show
+            ]
+            assert not own or names[0] == own[0], (own, names)  # the step's first key leads
+    finally:
+        store.close()
