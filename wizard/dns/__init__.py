@@ -85,6 +85,7 @@ __getattr__, __all__ = lazy_exports(
             "check_propagation",
             "find_authoritative",
             "mx_question",
+            "never",
             "question",
             "required_share_from_store",
             "resolvers_from_store",

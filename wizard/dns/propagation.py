@@ -361,6 +361,11 @@ def find_authoritative(
     return servers, "; ".join(notes)
 
 
+def never() -> bool:
+    """The ``cancelled`` of a round nobody cancels."""
+    return False
+
+
 def check_propagation(
     q: PropagationQuestion,
     resolvers: Sequence[NameServer],
@@ -370,7 +375,7 @@ def check_propagation(
     timeout: float = DEFAULT_TIMEOUT,
     authoritative_note: str = "",
     sink: EventSink = ignore,
-    cancelled: Callable[[], bool] = lambda: False,
+    cancelled: Callable[[], bool] = never,
 ) -> PropagationMatrix:
     """Ask every server at once; ``sink`` gets a ``Progress`` per finished cell (the cell in
     ``extra["cell"]``) and a ``Done`` with the matrix. Raises ``RoundCancelled`` soon after

@@ -20,6 +20,7 @@ from ..dns import (
     check_propagation,
     find_authoritative,
     mx_question,
+    never,
     query_server,
     question,
     required_share_from_store,
@@ -47,7 +48,7 @@ class PropagationWatch:
 
 
 def matrix_check(
-    store: SessionStore, cancelled: Callable[[], bool] = lambda: False
+    store: SessionStore, cancelled: Callable[[], bool] = never
 ) -> Callable[[], PropagationMatrix]:
     """One round for the session: its resolvers, the domain's authoritative servers (fixed in
     "dns.authoritative" or found through NS), asked for the domain's MX. The round stops
