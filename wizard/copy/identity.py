@@ -149,10 +149,15 @@ def header_fields(block: bytes | None) -> dict[bytes, bytes]:
         name, colon, value = line.partition(b":")
         if not colon or not name or name[:1] in b" \t":
             continue
-        if b"\t" in value or b"  " in value:
-            value = _SPACE.sub(b" ", value)
-        out.setdefault(name.strip().lower(), value.strip())
+        out.setdefault(name.strip().lower(), _value(value))
     return out
+
+
+def _value(unfolded: bytes) -> bytes:
+    """An unfolded header value as identity compares it: runs of blanks as one space, trimmed."""
+    if b"\t" in unfolded or b"  " in unfolded:
+        unfolded = _SPACE.sub(b" ", unfolded)
+    return unfolded.strip()
 
 
 def header_hash(fields: Mapping[bytes, bytes]) -> str:
@@ -195,13 +200,8 @@ def raw_message_id_and_hash(raw: bytes) -> tuple[str, str]:
     fields: dict[bytes, bytes] = {}
     for name, value in _IDENTITY_FIELD.findall(head):
         key = name.lower()
-        if key in fields:
-            continue  # the first one counts, as in header_fields
-        if b"\n" in value:
-            value = _FOLD.sub(b"", value)
-        if b"\t" in value or b"  " in value:
-            value = _SPACE.sub(b" ", value)
-        fields[key] = value.strip()
+        if key not in fields:  # the first one counts, as in header_fields
+            fields[key] = _value(_FOLD.sub(b"", value) if b"\n" in value else value)
     return _id_and_hash(fields)
 
 
