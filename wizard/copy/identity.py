@@ -246,10 +246,18 @@ def fetch_listing(client: Any, exists: int, items: Sequence[str]) -> dict[int, M
     wanted = " ".join(("UID", *items))
     if exists <= LIST_CHUNK:
         return dict(uid_fetch(client, "1:*", wanted)) if exists else {}
-    uids = sorted(int(u) for u in client.search("ALL"))
+    return fetch_uids(client, sorted(int(u) for u in client.search("ALL")), items)
+
+
+def fetch_uids(
+    client: Any, uids: Sequence[int], items: Sequence[str]
+) -> dict[int, Mapping[bytes, Any]]:
+    """Body-less ``items`` of these messages of the EXAMINEd folder, per UID, a FETCH per
+    ``LIST_CHUNK`` UIDs (expunged ones are missing)."""
+    wanted = " ".join(("UID", *items))
     out: dict[int, Mapping[bytes, Any]] = {}
     for start in range(0, len(uids), LIST_CHUNK):
-        out.update(uid_fetch(client, uids[start : start + LIST_CHUNK], wanted))
+        out.update(uid_fetch(client, list(uids[start : start + LIST_CHUNK]), wanted))
     return out
 
 
@@ -277,6 +285,7 @@ __all__ = [
     "identity_from_imap",
     "identity_key",
     "fetch_listing",
+    "fetch_uids",
     "list_imap_identities",
     "match_identities",
     "message_id_and_hash",

@@ -19,9 +19,9 @@ from .folder_map import SourceFolder
 from .identity import (
     HEADER_ITEM,
     IMAP_IDENTITY_ITEMS,
-    LIST_CHUNK,
     MessageIdentity,
     fetch_listing,
+    fetch_uids,
     header_block,
     message_id_and_hash,
     raw_message_id_and_hash,
@@ -175,13 +175,9 @@ class ImapSource:
             return {}
         if self._examined != folder:
             self.examine(folder)
-        out: dict[int, tuple[str, str]] = {}
         with imap_errors(self.host, f"FETCH headers in {folder}"):
-            for start in range(0, len(uids), LIST_CHUNK):
-                part = list(uids[start : start + LIST_CHUNK])
-                for uid, item in uid_fetch(self.client, part, f"UID {HEADER_ITEM}").items():
-                    out[uid] = message_id_and_hash(header_block(item))
-        return out
+            data = fetch_uids(self.client, uids, (HEADER_ITEM,))
+        return {uid: message_id_and_hash(header_block(item)) for uid, item in data.items()}
 
     def fetch(self, uids: Sequence[int]) -> dict[int, bytes]:
         """Raw bytes of messages in the examined folder; expunged ones are missing."""
