@@ -354,7 +354,7 @@ def test_an_item_name_that_is_not_text_is_read_and_changes_nothing_after_it() ->
 def test_an_append_date_is_written_as_imapclient_writes_it(minutes: int) -> None:
     from imapclient.datetime_util import datetime_to_INTERNALDATE
 
-    from wizard.copy.target import internaldate_bytes
+    from wizard.copy.imapwire import internaldate_bytes
 
     rng = random.Random(minutes)
     for _ in range(50):

@@ -19,21 +19,16 @@ from functools import lru_cache
 from typing import Any
 
 from imapclient import imap_utf7
-from imapclient.datetime_util import parse_to_datetime
+from imapclient.datetime_util import datetime_to_INTERNALDATE, parse_to_datetime
 from imapclient.exceptions import IMAPClientError
 
 _LITERAL = re.compile(rb"\{(\d+)\+?\}\r\n\Z")
 _TOKEN = re.compile(rb'(\()|(\))|"((?:[^"\\]|\\.)*)"|([^ ()"\[\]]+(?:\[[^\]]*\](?:<[0-9.]+>)?)?)')
 _ESCAPE = re.compile(rb"\\(.)")
 _CODE = re.compile(rb"\[(UIDVALIDITY|UIDNEXT) (\d+)\]", re.I)
-_MONTHS = {
-    m: n
-    for n, m in enumerate(
-        (b"JAN", b"FEB", b"MAR", b"APR", b"MAY", b"JUN")
-        + (b"JUL", b"AUG", b"SEP", b"OCT", b"NOV", b"DEC"),
-        1,
-    )
-}
+_MONTH_NAMES = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun")
+_MONTH_NAMES += (b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec")
+_MONTHS = {name.upper(): n for n, name in enumerate(_MONTH_NAMES, 1)}
 
 
 Response = list[Any]  # one untagged answer as tokens: lists nested, strings as bytes
@@ -355,6 +350,28 @@ def folder_name(raw: bytes | None) -> str:
     return imap_utf7.decode(raw or b"")
 
 
+def internaldate_bytes(when: datetime) -> bytes:
+    """An APPEND's date-time argument, quoted with the space before it, as imapclient writes it
+    (a date without a zone takes this machine's) but without strftime; what
+    :func:`parse_internaldate` reads back."""
+    if when.tzinfo is None or (offset := when.utcoffset()) is None:
+        return b' "' + datetime_to_INTERNALDATE(when).encode() + b'"'
+    minutes = int(offset.total_seconds()) // 60
+    sign = b"-" if minutes < 0 else b"+"
+    hours, minutes = divmod(abs(minutes), 60)
+    return b' "%02d-%s-%04d %02d:%02d:%02d %s%02d%02d"' % (
+        when.day,
+        _MONTH_NAMES[when.month - 1],
+        when.year,
+        when.hour,
+        when.minute,
+        when.second,
+        sign,
+        hours,
+        minutes,
+    )
+
+
 @lru_cache(maxsize=64)
 def _zone(minutes: int) -> timezone:
     return timezone(timedelta(minutes=minutes))
@@ -390,6 +407,7 @@ __all__ = [
     "command",
     "examine",
     "fetch_items",
+    "internaldate_bytes",
     "list_statuses",
     "parse_internaldate",
     "shaped_items",

@@ -19,7 +19,6 @@ from functools import lru_cache
 from typing import Protocol
 
 from imapclient import IMAPClient
-from imapclient.datetime_util import datetime_to_INTERNALDATE
 from imapclient.exceptions import IMAPClientError
 from imapclient.imapclient import seq_to_parenstr
 
@@ -28,7 +27,7 @@ from .errors import Throttled
 from .folder_map import WELL_KNOWN_NAMES, Role, TargetLayout, split_path
 from .identity import IMAP_RULE, IdentityRule, MessageIdentity, list_imap_identities
 from .imaputil import imap_errors, parse_appenduid, quiet_imaplib, text_flags
-from .imapwire import examine, list_statuses
+from .imapwire import examine, internaldate_bytes, list_statuses
 from .message_summary import MessageSummary, imap_summaries
 
 
@@ -502,31 +501,6 @@ def _appendable(flags: Sequence[str]) -> tuple[str, ...]:
 def _append_flags(flags: tuple[str, ...]) -> bytes:
     """An APPEND's flag list, with the space before it."""
     return b" " + seq_to_parenstr(_appendable(flags)).encode()
-
-
-_MONTHS = (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov")
-_MONTHS += (b"Dec",)
-
-
-def internaldate_bytes(when: datetime) -> bytes:
-    """An APPEND's date-time argument, quoted with the space before it, as imapclient writes it
-    (a date without a zone takes this machine's) but without strftime."""
-    if when.tzinfo is None or (offset := when.utcoffset()) is None:
-        return b' "' + datetime_to_INTERNALDATE(when).encode() + b'"'
-    minutes = int(offset.total_seconds()) // 60
-    sign = b"-" if minutes < 0 else b"+"
-    hours, minutes = divmod(abs(minutes), 60)
-    return b' "%02d-%s-%04d %02d:%02d:%02d %s%02d%02d"' % (
-        when.day,
-        _MONTHS[when.month - 1],
-        when.year,
-        when.hour,
-        when.minute,
-        when.second,
-        sign,
-        hours,
-        minutes,
-    )
 
 
 def _date(value: datetime | None) -> dict[str, datetime]:
