@@ -171,9 +171,10 @@ class ImapTarget:
         self.multiappend = b"MULTIAPPEND" in caps
         self.literal_plus = b"LITERAL+" in caps
         self.uidplus = b"UIDPLUS" in caps
-        # LIST-STATUS: every folder's UIDVALIDITY in one command, not an EXAMINE per folder.
+        # LIST-STATUS: every folder's UIDVALIDITY and message count in one command, not an
+        # EXAMINE per folder.
         self.list_status = b"LIST-STATUS" in caps
-        self._validities: dict[str, dict[bytes, int]] | None = None
+        self._listed: dict[str, dict[bytes, int]] | None = None  # LIST-STATUS, per folder
         for cap in caps:
             if cap.startswith(b"APPENDLIMIT="):
                 with contextlib.suppress(ValueError):
@@ -257,7 +258,7 @@ class ImapTarget:
                     self.client.subscribe_folder(part)
                     self._note_subscription(part, True)
             self._existing.add(part)
-            self._validities = None  # a new folder, a new UIDVALIDITY
+            self._listed = None  # a new folder, a new UIDVALIDITY
         return name
 
     def set_subscribed(self, folder: str, subscribed: bool) -> bool:
@@ -296,7 +297,7 @@ class ImapTarget:
     def append(self, folder: str, messages: Sequence[OutgoingMessage]) -> list[WriteResult]:
         if not messages:
             return []
-        self._validities = None  # the folder's message count changes
+        self._listed = None  # the folder's message count changes
         if self.multiappend and len(messages) > 1:
             try:
                 with imap_errors(self.host, f"APPEND to {folder}"):
@@ -424,10 +425,10 @@ class ImapTarget:
     def _statuses(self) -> dict[str, dict[bytes, int]]:
         """Every folder's UIDVALIDITY and message count from one LIST-STATUS, kept until this
         connection creates a folder or appends to one."""
-        if self._validities is None:
+        if self._listed is None:
             with imap_errors(self.host, "LIST-STATUS"):
-                self._validities = list_statuses(self.client)
-        return self._validities
+                self._listed = list_statuses(self.client)
+        return self._listed
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         if not probes:
