@@ -81,6 +81,23 @@ def test_a_whole_message_with_bare_lf_gives_its_headers_identity_not_its_bodys()
     assert raw_message_id_and_hash(mixed)[0] == "<a@x>"
 
 
+def test_the_message_id_is_found_as_the_header_listing_finds_it() -> None:
+    received = b"".join(
+        b"Received: from mx%d.example.net\r\n\tby mail.example.com; Mon, 2 Jan 2023\r\n" % n
+        for n in range(6)
+    )
+    cases = [
+        received + b"X-Message-ID: <x@x>\r\nMessage-IDs: <s@x>\r\nmessage-id \t:\r\n <a@x>\r\n",
+        b"MESSAGE-ID:   <top@x>  \r\nSubject: a\r\n",
+        b"Message-ID:\r\nSubject: empty first\r\nMessage-ID: <second@x>\r\n",
+        b"Subject: none\r\n\tMessage-ID: <in-a-fold@x>\r\n",
+    ]
+    found = [raw_message_id_and_hash(h + b"\r\nMessage-ID: <body@x>\r\n") for h in cases]
+    assert found == [message_id_and_hash(h) for h in cases]
+    assert [f[0] for f in found] == ["<a@x>", "<top@x>", "", ""]
+    assert all(f[1] for f in found[2:])  # no Message-ID: the header hash is the key
+
+
 def test_the_key_is_message_id_plus_size() -> None:
     assert identity_key(_mid(1, 100)) == identity_key(_mid(1, 100))
     assert identity_key(_mid(1, 100)) != identity_key(_mid(1, 101))

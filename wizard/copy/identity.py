@@ -197,12 +197,37 @@ def raw_message_id_and_hash(raw: bytes) -> tuple[str, str]:
         lf = raw.find(b"\n\n", 0, crlf if crlf >= 0 else len(raw))
         end = lf if lf >= 0 else crlf
         head = raw[: end + 1] if end >= 0 else raw
+    if message_id := _first_message_id(head):
+        return message_id, ""  # what _id_and_hash gives when there is one: no hash needed
     fields: dict[bytes, bytes] = {}
     for name, value in _IDENTITY_FIELD.findall(head):
         key = name.lower()
         if key not in fields:  # the first one counts, as in header_fields
-            fields[key] = _value(_FOLD.sub(b"", value) if b"\n" in value else value)
+            fields[key] = _decoded_value(value)
     return _id_and_hash(fields)
+
+
+_MESSAGE_ID_LINE = b"\nmessage-id"
+_FIELD_REST = re.compile(rb"[ \t]*:([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)")  # as _IDENTITY_FIELD
+
+
+def _first_message_id(head: bytes) -> str:
+    """The value of the first Message-ID field of a header, as :data:`_IDENTITY_FIELD` reads
+    it ("" when there is none or it is empty). Found with ``bytes.find`` on the lower-cased
+    header, not by running the regular expression over every byte: a few times faster on the
+    long headers real mail has (Received, DKIM), where nearly every message has one."""
+    lowered = (b"\n" + head).lower()  # a line before the first; ASCII only, as re.I for bytes
+    at = lowered.find(_MESSAGE_ID_LINE)
+    while at >= 0:  # the field's name ends in head where the found line does in lowered
+        if match := _FIELD_REST.match(head, at + len(_MESSAGE_ID_LINE) - 1):
+            return _decoded_value(match.group(1)).decode("utf-8", "replace")
+        at = lowered.find(_MESSAGE_ID_LINE, at + 1)  # "Message-IDs: ..." is another field
+    return ""
+
+
+def _decoded_value(value: bytes) -> bytes:
+    """A field's value as read from a header: unfolded, blanks as :func:`_value` makes them."""
+    return _value(_FOLD.sub(b"", value) if b"\n" in value else value)
 
 
 def identity_from_headers(
