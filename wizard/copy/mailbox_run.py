@@ -166,7 +166,10 @@ class MailboxRun:
     def _open(self, which: str) -> CopySource | CopyTarget:
         if which == "source":
             return self.job.source()
-        return self.job.target(self.sink)
+        target = self.job.target(self.sink)
+        if held := getattr(target, "max_held_bytes", None):  # a stand-in may not say
+            self.engine.budget.cap(held)
+        return target
 
     def connect(self, which: str, *, first: bool = False) -> Any:
         """Open a connection with retries. The first one of a run gives up sooner: a server that

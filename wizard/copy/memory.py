@@ -62,6 +62,12 @@ class ByteBudget:
             self.peak = max(self.peak, self.used)
             return True
 
+    def cap(self, limit: int) -> None:
+        """Hold at most ``limit`` bytes from now on (a budget is never raised): what is held
+        already stays, new batches wait until the rest fits under it."""
+        with self._cond:
+            self.limit = max(1, min(self.limit, limit))
+
     def release(self, amount: int) -> None:
         with self._cond:
             self.used = max(0, self.used - amount)

@@ -74,6 +74,9 @@ class CopyTarget(Protocol):
     # What one ``append`` may carry (None: no limit of its own); the engine batches within it.
     max_batch_messages: int | None
     max_batch_bytes: int | None
+    # Message bytes a copy writing here holds at once, over all mailboxes, at most (None: the
+    # copy's own memory budget); the engine lowers its budget to it once such a target connects.
+    max_held_bytes: int | None
 
     def layout(self) -> TargetLayout: ...
 
@@ -151,6 +154,7 @@ class ImapTarget:
     identity_rule = IMAP_RULE
     max_batch_messages: int | None = None
     max_batch_bytes: int | None = None
+    max_held_bytes: int | None = None
 
     def __init__(
         self, client: IMAPClient, host: str = "", *, max_message_size: int | None = None
