@@ -23,6 +23,8 @@ from wizard.activity import ActivityRecord, LogTail, log_files, log_path, read_l
 from wizard.report.bundle import bundle_filename, write_bundle
 from wizard.session import exports_dir
 
+from .footer_fit import FittedFooter
+
 if TYPE_CHECKING:
     from wizard.store import SessionStore
 
@@ -57,7 +59,7 @@ def log_line(record: ActivityRecord) -> Text:
     return line
 
 
-class LogScreen(Screen[None]):
+class LogScreen(FittedFooter, Screen[None]):
     """The activity log of one session, tailed live."""
 
     CSS_PATH = "log_screen.tcss"
@@ -69,6 +71,7 @@ class LogScreen(Screen[None]):
         Binding("end", "follow", "Follow"),
         Binding("b", "bundle", "Bundle for a colleague"),
     ]
+    FOOTER_KEPT = ("close",)
 
     def __init__(self, store: SessionStore) -> None:
         super().__init__(name="activity-log")

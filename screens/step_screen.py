@@ -25,6 +25,7 @@ from wizard.session_records import StepRecord, StepState
 from wizard.steps import controller_for
 
 from .dialogs import ReasonDialog
+from .footer_fit import fit_footer, hidden
 from .steps.base import StepBody, body_for
 from .text import OWNER_STYLE, STATE_ICON, STATE_STYLE, owner_badge, step_text, when
 from .widgets.checklist import Checklist
@@ -238,7 +239,7 @@ class StepScreen(Screen[None]):
         for key, active in bindings.items():
             action = active.binding.action
             if action in self.NARROW_FOOTER_HIDDEN:
-                active = active._replace(binding=replace(active.binding, show=False))
+                active = hidden(active)
             if action in self.NARROW_FOOTER_SHOWN:
                 shown = replace(active.binding, show=True, description="Palette")
                 last[key] = active._replace(binding=shown)
@@ -259,23 +260,7 @@ class StepScreen(Screen[None]):
         """The narrow footer's keys, with those the row has no room for hidden: the app's first,
         then the step's own from the last (they still work, and the palette's key list shows
         them all). The way around and the palette's key always stay in the row, whole."""
-        width = self.size.width or self.app.size.width
-
-        def cost(keys: dict[str, ActiveBinding]) -> int:
-            shown = {a.binding.action: a.binding for a in keys.values() if a.binding.show}
-            # A footer key is the key and its description, padded: " ^n " "Next "
-            return sum(
-                len(self.app.get_key_display(b)) + len(b.description) + 3 for b in shown.values()
-            )
-
-        def hide(keys: dict[str, ActiveBinding], key: str) -> None:
-            keys[key] = keys[key]._replace(binding=replace(keys[key].binding, show=False))
-
-        for group in (app, own):
-            for key in reversed(list(group)):
-                if cost(own) + cost(way) + cost(app) + cost(last) <= width:
-                    return {**own, **way, **app, **last}
-                hide(group, key)
+        fit_footer(self.app, self.size.width or self.app.size.width, [way, last], [app, own])
         return {**own, **way, **app, **last}
 
     def on_resize(self, event: events.Resize) -> None:

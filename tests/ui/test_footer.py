@@ -117,3 +117,33 @@ async def test_at_80_columns_every_step_shows_the_way_around_and_the_palette_who
             assert not own or names[0] == own[0], (own, names)  # the step's first key leads
     finally:
         store.close()
+
+
+async def test_at_80_columns_the_log_screens_keys_stop_before_the_palette_key(
+    store: SessionStore,
+) -> None:
+    """The activity log keeps the palette's key docked at the row's end; its own keys and the
+    app's ran under it ("^l Log" half covered). On 80 columns the app's keys the row has no
+    room for are left to the palette (ctrl+l still works), and Back always stays."""
+    app = OnboardApp(store=store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "LogScreen"
+        palette = docked_palette(app)
+        assert palette is not None
+        shown = [
+            k
+            for k in app.screen.query_one(Footer).query(FooterKey)
+            if "-command-palette" not in k.classes and k.region.width
+        ]
+        names = [k.description for k in shown]
+        assert names[:2] == ["Back", "Mailbox"] and "Bundle for a colleague" in names, names
+        assert all(k.region.right <= palette.region.x for k in shown), names
+        assert "Log" not in names
+
+        await pilot.resize_terminal(160, 48)
+        await settle(pilot)
+        names = [name for name, _fits in footer_keys(app)]
+        assert "Log" in names and "Quit" in names, names  # room for every key
