@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from wizard.copy.imaputil import parse_appenduid, parse_message_id, parse_uid_set
-from wizard.copy.ledger import CopyLedger, MessageRecord, MessageState, RunMode, RunState
+from wizard.copy.ledger import (
+    CopyLedger,
+    InFlight,
+    MessageRecord,
+    MessageState,
+    RunMode,
+    RunState,
+)
 from wizard.profile import example_profile
 from wizard.session import create_session
 from wizard.store import SessionStore
@@ -23,16 +30,28 @@ def record(uid: int, state: MessageState, **extra: object) -> MessageRecord:
     )
 
 
+def in_flight(ledger: CopyLedger, *uids: int, sha256: str = "") -> None:
+    """Mark messages of INBOX (UIDVALIDITY 7) in flight, as the copy does before a batch."""
+    ledger.mark_in_flight(
+        "a@new.example",
+        "INBOX",
+        7,
+        "INBOX",
+        [
+            InFlight(uid, f"<{uid}@x>", 100 + uid, sha256 if uid == 1 else "", "", ("\\Seen",))
+            for uid in uids
+        ],
+    )
+
+
 def test_in_flight_then_outcome_counts_attempts_and_keeps_the_hash() -> None:
     store = create_session("Ledger", "ledger.example", example_profile())
     ledger = CopyLedger(store)
-    ledger.mark_in_flight(
-        [record(1, MessageState.IN_FLIGHT, sha256="ab"), record(2, MessageState.IN_FLIGHT)]
-    )
+    in_flight(ledger, 1, 2, sha256="ab")
     assert ledger.totals("a@new.example").in_flight == 2
     ledger.record([record(1, MessageState.COPIED, target_id="7:1", attempts=1)])
     ledger.record([record(2, MessageState.FAILED, reason="refused", attempts=1)])
-    ledger.mark_in_flight([record(2, MessageState.IN_FLIGHT)])
+    in_flight(ledger, 2)
     rows = ledger.by_uid("a@new.example", "INBOX", 7)
     assert rows[1].state is MessageState.COPIED and rows[1].sha256 == "ab"  # kept from in-flight
     assert rows[2].state is MessageState.IN_FLIGHT and rows[2].attempts == 2
@@ -106,9 +125,7 @@ def test_a_confirmed_batch_reads_back_as_whole_rows_and_an_unknown_row_writes_no
     store = create_session("Confirm", "confirm.example", example_profile())
     ledger = CopyLedger(store)
     remember_in_use("Confirm-Secret-9")
-    ledger.mark_in_flight(
-        [record(1, MessageState.IN_FLIGHT, sha256="ab"), record(2, MessageState.IN_FLIGHT)]
-    )
+    in_flight(ledger, 1, 2, sha256="ab")
     refused = "refused: login Confirm-Secret-9 is over quota"
     outcomes = [(1, MessageState.COPIED, "7:11", "", 1), (2, MessageState.FAILED, "", refused, 1)]
     assert ledger.confirm("a@new.example", "INBOX", 7, outcomes)
@@ -118,7 +135,7 @@ def test_a_confirmed_batch_reads_back_as_whole_rows_and_an_unknown_row_writes_no
     assert rows[2].state is MessageState.FAILED and "Confirm-Secret-9" not in rows[2].reason
     assert ledger.totals("a@new.example").copied == 1
 
-    ledger.mark_in_flight([record(2, MessageState.IN_FLIGHT)])
+    in_flight(ledger, 2)
     assert not ledger.confirm(
         "a@new.example",
         "INBOX",

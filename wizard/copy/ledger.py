@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from ..redaction import redact_in_use
 from ..store import SessionStore, now_iso
@@ -61,6 +62,18 @@ class MessageRecord:
     attempts: int = 0
     created_at: str = ""
     updated_at: str = ""
+
+
+class InFlight(NamedTuple):
+    """One message of a batch about to be sent, as :meth:`CopyLedger.mark_in_flight` writes
+    it (a plain tuple: a batch's rows cost a tenth of whole ``MessageRecord`` objects)."""
+
+    uid: int
+    message_id: str
+    size: int
+    sha256: str  # of the raw bytes, for messages without a Message-ID
+    internaldate: str  # ISO 8601, "" when the source gave none
+    flags: tuple[str, ...]
 
 
 def _redacted(reasons: Iterable[str]) -> dict[str, str]:
@@ -258,11 +271,20 @@ class CopyLedger:
         """Every row of one folder generation, keyed by source UID."""
         return {r.uid: r for r in self.messages(mailbox, source_folder, uidvalidity=uidvalidity)}
 
-    def mark_in_flight(self, records: Sequence[MessageRecord]) -> None:
-        """Before a batch goes to the target: one transaction, each row's attempts counted up."""
-        if not records:
+    def mark_in_flight(
+        self,
+        mailbox: str,
+        source_folder: str,
+        uidvalidity: int,
+        target_folder: str,
+        messages: Sequence[InFlight],
+    ) -> None:
+        """Before a batch of one folder generation goes to ``target_folder``: one transaction,
+        each row's attempts counted up."""
+        if not messages:
             return
         stamp = now_iso()
+        state = MessageState.IN_FLIGHT.value
         with self.store.transaction() as tx:
             tx.executemany(
                 f"INSERT INTO copy_messages ({_COLUMNS}) "
@@ -275,21 +297,21 @@ class CopyLedger:
                 "updated_at = excluded.updated_at",
                 [
                     (
-                        r.mailbox,
-                        r.source_folder,
-                        r.uidvalidity,
-                        r.uid,
-                        r.target_folder,
-                        r.message_id,
-                        r.size,
-                        r.sha256,
-                        r.internaldate,
-                        dump_flags(r.flags),
-                        MessageState.IN_FLIGHT.value,
+                        mailbox,
+                        source_folder,
+                        uidvalidity,
+                        m.uid,
+                        target_folder,
+                        m.message_id,
+                        m.size,
+                        m.sha256,
+                        m.internaldate,
+                        dump_flags(m.flags),
+                        state,
                         stamp,
                         stamp,
                     )
-                    for r in records
+                    for m in messages
                 ],
             )
 
@@ -526,6 +548,7 @@ __all__ = [
     "CopyLedger",
     "CopyRun",
     "FolderMark",
+    "InFlight",
     "LedgerTotals",
     "MessageRecord",
     "MessageState",

@@ -22,11 +22,11 @@ from ..events import Failure
 from ..retry import Retryable, RetryCancelled, Wait
 from .errors import CopyError, TransientError
 from .events import MailboxState
-from .ledger import MessageState
+from .ledger import InFlight, MessageState
 from .rematch import find_on_target
 from .source import identified
 from .target import OutgoingMessage, WriteResult
-from .work import Batch, FolderWork, Todo, message_record
+from .work import Batch, FolderWork, Todo, iso, message_record
 
 if TYPE_CHECKING:
     from .mailbox_run import MailboxRun
@@ -112,16 +112,21 @@ class Pipeline:
             if not t.message.message_id
         }
         run.ledger.mark_in_flight(
+            run.mailbox,
+            work.plan.source,
+            work.status.uidvalidity,
+            work.plan.target,
             [
-                message_record(
-                    run.mailbox,
-                    work,
-                    t.message,
-                    MessageState.IN_FLIGHT,
-                    sha256=hashes.get(t.message.uid, ""),
+                InFlight(
+                    t.message.uid,
+                    t.message.message_id,
+                    t.message.size,
+                    hashes.get(t.message.uid, ""),
+                    iso(t.message.internaldate),
+                    t.message.flags,
                 )
                 for t, _ in batch.items
-            ]
+            ],
         )
         pending = list(batch.items)
         results: list[WriteResult] = []

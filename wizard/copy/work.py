@@ -101,4 +101,4 @@ def iso(value: datetime | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
-__all__ = ["Batch", "FolderWork", "Todo", "message_record"]
+__all__ = ["Batch", "FolderWork", "Todo", "iso", "message_record"]
