@@ -76,7 +76,11 @@ class Pipeline:
                     ok = self.upload(item)
                     failed_in_row = 0 if ok else failed_in_row + 1
                 finally:
-                    self.budget.release(item.reserved)
+                    # The batch's bytes go before the budget says they have: kept until the next
+                    # batch arrived, each mailbox held one batch (up to 8 MiB) over the budget.
+                    reserved = item.reserved
+                    del item
+                    self.budget.release(reserved)
                 if failed_in_row >= self.settings.max_failed_batches:
                     host = run.target.host if run.target else "?"
                     raise CopyError(
@@ -319,6 +323,7 @@ class Pipeline:
                 if todo.message.uid not in bodies:  # expunged on the source since the listing
                     work.total -= 1
                     work.total_bytes -= todo.message.size
+            del bodies  # from here only the batch holds the bytes, so they go once it is sent
             while True:
                 try:
                     batches.put(Batch(work, items, reserved), timeout=0.2)
@@ -327,6 +332,7 @@ class Pipeline:
                     if self._abort_fetch or run.stopped():
                         self.budget.release(reserved)
                         return
+            del items  # not kept while the next batch is read: the budget counts it as given back
 
     def batch_groups(self, todo: list[Todo]) -> Iterator[list[Todo]]:
         """Batches within the copy's limits and what one write to the target may carry."""
