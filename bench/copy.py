@@ -22,7 +22,8 @@ The engine is one process copying all mailboxes at once (--concurrency, 8 by def
 prints msgs/s, MB/s, peak RSS and CPU seconds per round and the median of the rounds: CPU of the
 method's own processes (ours; "copy": the same over the copy alone, without imports and
 start-up), of the source and the target Dovecot (what the method made them do) and of the whole
-machine (other work included). After each copy the target is checked byte-exact (every mailbox's messages hashed on both sides, as multisets).
+machine (other work included). After each copy the target is checked byte-exact (every
+mailbox's messages hashed on both sides, as multisets).
 
     .venv/bin/python bench/copy.py --scale 0.2 --rounds 1     # a quick look
     .venv/bin/python bench/copy.py                            # the full run (median of 3)
@@ -534,7 +535,8 @@ def fmt(r: dict) -> str:  # type: ignore[type-arg]
         f"{r['messages']:>5} msgs {r['bytes'] / MB:8.1f} MB {r['seconds']:7.1f} s  "
         f"{mps:7.1f} msgs/s {mbs:7.1f} MB/s  peak RSS {r['peak_rss_mb']:6.1f} MB"
         + (
-            f"  CPU: ours {r['cpu_seconds']:.1f} s (copy {r.get('copy_cpu_seconds', 0):.2f} s), source {r.get('source_cpu_seconds', 0):.1f} s, "
+            f"  CPU: ours {r['cpu_seconds']:.1f} s (copy {r.get('copy_cpu_seconds', 0):.2f} s), "
+            f"source {r.get('source_cpu_seconds', 0):.1f} s, "
             f"target {r.get('target_cpu_seconds', 0):.1f} s, machine {r['machine_cpu_seconds']:.1f} s"
             if "cpu_seconds" in r
             else ""

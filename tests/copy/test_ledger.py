@@ -30,15 +30,16 @@ def record(uid: int, state: MessageState, **extra: object) -> MessageRecord:
     )
 
 
-def in_flight(ledger: CopyLedger, *uids: int, sha256: str = "") -> None:
-    """Mark messages of INBOX (UIDVALIDITY 7) in flight, as the copy does before a batch."""
+def in_flight(ledger: CopyLedger, *uids: int, sha256: dict[int, str] | None = None) -> None:
+    """Mark messages of INBOX (UIDVALIDITY 7) in flight, as the copy does before a batch;
+    ``sha256`` gives the content hash of those sent without a Message-ID."""
     ledger.mark_in_flight(
         "a@new.example",
         "INBOX",
         7,
         "INBOX",
         [
-            InFlight(uid, f"<{uid}@x>", 100 + uid, sha256 if uid == 1 else "", "", ("\\Seen",))
+            InFlight(uid, f"<{uid}@x>", 100 + uid, (sha256 or {}).get(uid, ""), "", ("\\Seen",))
             for uid in uids
         ],
     )
@@ -47,7 +48,7 @@ def in_flight(ledger: CopyLedger, *uids: int, sha256: str = "") -> None:
 def test_in_flight_then_outcome_counts_attempts_and_keeps_the_hash() -> None:
     store = create_session("Ledger", "ledger.example", example_profile())
     ledger = CopyLedger(store)
-    in_flight(ledger, 1, 2, sha256="ab")
+    in_flight(ledger, 1, 2, sha256={1: "ab"})
     assert ledger.totals("a@new.example").in_flight == 2
     ledger.record([record(1, MessageState.COPIED, target_id="7:1", attempts=1)])
     ledger.record([record(2, MessageState.FAILED, reason="refused", attempts=1)])
@@ -125,7 +126,7 @@ def test_a_confirmed_batch_reads_back_as_whole_rows_and_an_unknown_row_writes_no
     store = create_session("Confirm", "confirm.example", example_profile())
     ledger = CopyLedger(store)
     remember_in_use("Confirm-Secret-9")
-    in_flight(ledger, 1, 2, sha256="ab")
+    in_flight(ledger, 1, 2, sha256={1: "ab"})
     refused = "refused: login Confirm-Secret-9 is over quota"
     outcomes = [(1, MessageState.COPIED, "7:11", "", 1), (2, MessageState.FAILED, "", refused, 1)]
     assert ledger.confirm("a@new.example", "INBOX", 7, outcomes)
