@@ -1,6 +1,10 @@
-"""TEMPORARY: two scratch Dovecots for the copy tests and the bench, until the shared fixture of
-tests/servers/dovecot.py lands. Any user name logs in with the password "secret", so each test
-uses fresh user names instead of a fresh server."""
+"""Two scratch Dovecots for the copy tests and the bench: a source ("/" separator) and a target
+("." separator, Exchange-like special folder names), in the storage format asked for.
+
+Kept beside the shared server of tests/servers/dovecot.py for what that one does not do: any user
+name logs in with the password "secret" (a static passdb), so each copy test and each bench round
+uses fresh user names instead of a fresh server or a passwd-file entry, and ``config`` gives the
+configuration file ``doveadm`` needs for the bench's dsync."""
 
 from __future__ import annotations
 
