@@ -248,15 +248,21 @@ def test_messages_without_a_readable_date_are_copied_and_named(dovecots, users, 
 
     def unreadable_dates():  # type: ignore[no-untyped-def]
         real = real_factory()
-        listed = real.list_messages
+        listed, listed_ahead = real.list_messages, real.list_ahead
 
-        def list_messages(folder: str, **kwargs):  # type: ignore[no-untyped-def]
-            out = listed(folder, **kwargs)
+        def undated(out):  # type: ignore[no-untyped-def]
             return [
                 dataclasses.replace(m, internaldate=None) if m.uid in (2, 4) else m for m in out
             ]
 
+        def list_messages(folder: str, **kwargs):  # type: ignore[no-untyped-def]
+            return undated(listed(folder, **kwargs))
+
+        def list_ahead(folders):  # type: ignore[no-untyped-def]
+            return {name: (st, undated(out)) for name, (st, out) in listed_ahead(folders).items()}
+
         real.list_messages = list_messages  # type: ignore[method-assign]
+        real.list_ahead = list_ahead  # type: ignore[method-assign]
         return real
 
     result, events = run(store, dataclasses.replace(job, source=unreadable_dates))

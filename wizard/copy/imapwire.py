@@ -46,6 +46,32 @@ def command(client: Any, name: str, arguments: bytes) -> list[Answer]:
         imap.tagged_commands.pop(tag, None)
 
 
+def pipelined(client: Any, commands: list[tuple[str, bytes]]) -> list[list[Answer] | Exception]:
+    """Send ``commands`` (name, arguments) in one write and read their answers in order: per
+    command its untagged answers, or the IMAPClientError of its NO or BAD (the next commands'
+    answers are still read). A dropped connection raises, as :func:`command` does. Keep the
+    commands' text small (a few KB): the server stops reading while its answers wait."""
+    imap = client._imap  # noqa: SLF001
+    tags = [imap._new_tag() for _ in commands]  # noqa: SLF001
+    out: list[list[Answer] | Exception] = []
+    try:
+        imap.send(
+            b"".join(
+                b"%s %s %s\r\n" % (tag, name.encode(), arguments)
+                for tag, (name, arguments) in zip(tags, commands, strict=True)
+            )
+        )
+        for tag, (name, _arguments) in zip(tags, commands, strict=True):
+            try:
+                out.append(_answers(imap, tag, name))
+            except IMAPClientError as exc:
+                out.append(exc)
+        return out
+    finally:
+        for tag in tags:
+            imap.tagged_commands.pop(tag, None)
+
+
 def _answers(imap: Any, tag: bytes, name: str) -> list[Answer]:
     out: list[Answer] = []
     done = tag + b" "
@@ -122,9 +148,17 @@ def uid_fetch(client: Any, uids: str | list[int], items: str) -> dict[int, dict[
     """``UID FETCH uids (items)`` in the selected folder: per UID its items, named as the server
     answers them (``BODY.PEEK[]`` comes back as ``BODY[]``). UID and RFC822.SIZE are ints,
     INTERNALDATE a datetime with its offset, FLAGS a tuple of bytes, bodies bytes."""
+    return fetched_items(
+        command(client, "UID", b"FETCH %s (%s)" % (_uid_set(uids), items.encode())), items
+    )
+
+
+def fetched_items(answers: list[Answer], items: str) -> dict[int, dict[bytes, Any]]:
+    """The items per UID of the answers to a ``UID FETCH`` of ``items``, as :func:`uid_fetch`
+    gives them."""
     out: dict[int, dict[bytes, Any]] = {}
     order = items  # the order this server names the items in, once an answer showed it
-    for raw in command(client, "UID", b"FETCH %s (%s)" % (_uid_set(uids), items.encode())):
+    for raw in answers:
         if b"FETCH" not in raw[0][0][:40].upper():
             continue
         item = shaped_items(raw, order)
@@ -312,6 +346,11 @@ def examine(client: Any, folder: str, *, readonly: bool = True) -> dict[bytes, i
         imap.state = "AUTH"  # as imaplib's own select: no folder is selected any more
         raise
     imap.state = "SELECTED"
+    return examined_info(answers)
+
+
+def examined_info(answers: list[Answer]) -> dict[bytes, int]:
+    """EXISTS, UIDVALIDITY and UIDNEXT from the answers to an EXAMINE or SELECT."""
     info: dict[bytes, int] = {}
     for pieces, _literals in answers:
         words = pieces[0].split(None, 3)
@@ -406,10 +445,13 @@ __all__ = [
     "as_asked",
     "command",
     "examine",
+    "examined_info",
     "fetch_items",
+    "fetched_items",
     "internaldate_bytes",
     "list_statuses",
     "parse_internaldate",
+    "pipelined",
     "shaped_items",
     "token_items",
     "tokens",

@@ -31,7 +31,7 @@ from .pipeline import Pipeline
 from .reconcile import reconcile_works, remember_target_folders
 from .rematch import find_on_target, rematch_generation
 from .reporting import RunReporter
-from .source import CopySource, SourceMessage
+from .source import CopySource, FolderStatus, SourceMessage
 from .target import CopyTarget
 from .work import FolderWork, Todo, message_record
 
@@ -75,6 +75,8 @@ class MailboxRun:
         self.source: CopySource | None = None
         self.target: CopyTarget | None = None
         self.plan: MailboxPlan | None = None
+        # Folder -> (status, listing, with headers) read ahead by list_ahead, for scan_folder.
+        self._ahead: dict[str, tuple[FolderStatus, list[SourceMessage], bool]] = {}
         self._folders_made: dict[tuple[str, ...], str] = {}
 
     # ----- steering and telling -------------------------------------------------------------
@@ -376,6 +378,7 @@ class MailboxRun:
         self.plan = plan_mailbox(self.mailbox, folders, layout, self.job.options)
         for excluded in self.plan.excluded:
             self.log(f"folder {excluded.source!r} left out: {excluded.excluded}")
+        self._ahead = self.list_ahead()
         for folder in self.plan.included:
             if self.stopped():
                 return
@@ -386,16 +389,43 @@ class MailboxRun:
                 lambda folder=folder: self.scan_folder(folder),  # type: ignore[misc]
                 "source",
             )
+        self._ahead = {}
+
+    def list_ahead(self) -> dict[str, tuple[FolderStatus, list[SourceMessage], bool]]:
+        """Every included folder's status and listing, read with commands sent ahead where the
+        source can (``ImapSource.list_ahead``): a few round trips for the mailbox instead of two
+        per folder. Empty when it cannot; a folder left out is read by ``scan_folder``."""
+        source = self.source
+        list_ahead = getattr(source, "list_ahead", None)
+        assert self.plan is not None
+        folders = [
+            (f.source, self.ledger.knows_folder(self.mailbox, f.source)) for f in self.plan.included
+        ]
+        if list_ahead is None or len(folders) < 2 or self.stopped():
+            return {}
+        try:
+            listed = list_ahead(folders)
+        except TransientError as exc:  # the folders are then listed one by one, with retries
+            self.log(f"listing the folders ahead failed ({exc}); listing them one by one")
+            return {}
+        known = dict(folders)
+        return {name: (status, listing, known[name]) for name, (status, listing) in listed.items()}
 
     def scan_folder(self, folder: FolderPlan) -> None:
         source = self.source
         assert source is not None and self.plan is not None
-        status = source.examine(folder.source)
         # A folder the ledger knows nothing of has no earlier rows to pair its messages with:
         # it is listed without headers, and each message's identity is read from its own bytes
         # as it is copied (or from its headers, if the target folder turns out to hold mail).
         known = self.ledger.knows_folder(self.mailbox, folder.source)
-        listing = source.list_messages(folder.source, headers=known)
+        ahead = self._ahead.pop(folder.source, None)
+        fetch = source.fetch
+        if ahead is not None and ahead[2] == known:
+            status, listing = ahead[0], ahead[1]
+            fetch = self._fetch_in(folder.source, status)  # another folder may be open
+        else:
+            status = source.examine(folder.source)
+            listing = source.list_messages(folder.source, headers=known)
         work = FolderWork(plan=folder, status=status)
         work.last_uid = max((m.uid for m in listing), default=0)
         if not self.settings.dry_run:
@@ -405,7 +435,7 @@ class MailboxRun:
                 folder,
                 status,
                 listing,
-                source.fetch,
+                fetch,
                 self.settings.batch_messages,
             ):
                 self.log(line, "warning")
@@ -459,6 +489,27 @@ class MailboxRun:
         )
         if flag_changes:
             self.sync_flags(work, flag_changes)
+
+    def _fetch_in(
+        self, folder: str, status: FolderStatus
+    ) -> Callable[[list[int]], dict[int, bytes]]:
+        """``source.fetch`` for a folder listed ahead: EXAMINEs it first (once), and refuses if
+        its UIDVALIDITY changed since the listing (its UIDs would name other messages)."""
+        source = self.source
+        assert source is not None
+        opened = [False]
+
+        def fetch(uids: list[int]) -> dict[int, bytes]:
+            if not opened[0]:
+                if source.examine(folder).uidvalidity != status.uidvalidity:
+                    raise CopyError(
+                        f"folder {folder!r} changed its UIDVALIDITY while it was listed; run "
+                        "the copy again to re-match it"
+                    )
+                opened[0] = True
+            return source.fetch(uids)
+
+        return fetch
 
     def warn_undated(self, work: FolderWork) -> None:
         """Say which messages to copy came without a readable received date (INTERNALDATE

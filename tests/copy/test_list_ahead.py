@@ -1,0 +1,139 @@
+"""A mailbox's folders are listed with commands sent ahead, not one round trip per folder.
+
+Over a WAN every command that waits for its answer costs a round trip: a mailbox of 200 folders
+listed one folder at a time (EXAMINE, then the listing FETCH) waits some 400 round trips before
+its first message is read. Against a real Dovecot: the folders' listings read ahead are the
+ones read one at a time, they take a few writes to the server, and folders the server refuses,
+empty ones and ones too large for one answer are left to the usual path, which still reads
+them right.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import wizard.copy.source as source_module
+from wizard.copy.connect import source_factory
+from wizard.endpoint import parse_endpoint
+
+from .corpus import WHEN, message
+from .test_imap_to_imap import job_for, run, store  # noqa: F401 - the fixture
+
+FOLDERS = [f"Projekte/P{n:02d}" for n in range(6)] + ["Leer"]
+FOLDERS += [f"Projekte/P{n:02d}" for n in range(6, 12)] + ["Kunden/M\u00fcller & S\u00f6hne"]
+
+
+def seed(server, user: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Folders with 1 to 3 messages each (flags and all) and an empty one, as a count per
+    folder."""
+    client = server.client(user)
+    counts = {}
+    try:
+        for n, name in enumerate(FOLDERS):
+            client.create_folder(name)
+            count = 0 if name == "Leer" else n % 3 + 1
+            for m in range(count):
+                flags = ("\\Seen",) if m % 2 else ("\\Flagged", "$Label1")
+                client.append(name, message(100 * n + m), flags=flags, msg_time=WHEN)
+            counts[name] = count
+        client.append("INBOX", message(9999), msg_time=WHEN)
+        counts["INBOX"] = 1
+    finally:
+        client.logout()
+    return counts
+
+
+def count_writes(source):  # type: ignore[no-untyped-def]
+    """How many times the source's connection writes to the server from now on (each write
+    that waits for an answer is a round trip)."""
+    imap = source.client._imap  # noqa: SLF001
+    writes = [0]
+    real_send = imap.send
+
+    def send(data: bytes) -> None:
+        writes[0] += 1
+        real_send(data)
+
+    imap.send = send
+    return writes
+
+
+@pytest.mark.parametrize("headers", [False, True])
+def test_listings_read_ahead_are_the_ones_read_one_by_one(dovecots, users, headers) -> None:  # type: ignore[no-untyped-def]
+    src, _dst = dovecots
+    counts = seed(src, users[0])
+    source = source_factory(parse_endpoint(src.url(users[0])), src.password)()
+    try:
+        names = ["INBOX", *FOLDERS]
+        one_by_one = {}
+        for name in names:
+            status = source.examine(name)
+            one_by_one[name] = (status, source.list_messages(name, headers=headers))
+        writes = count_writes(source)
+        ahead = source.list_ahead([(name, headers) for name in names])
+        assert writes[0] == 2  # the STATUS of every folder, then every EXAMINE and FETCH
+        # The connection is left in the last folder, as examine() would have left it.
+        last = source.list_messages(names[-1], headers=headers)
+        assert writes[0] == 3
+    finally:
+        source.close()
+    assert ahead == one_by_one
+    assert {name: len(listing) for name, (_status, listing) in ahead.items()} == counts
+    assert last == one_by_one[names[-1]][1]
+    assert ahead["Leer"][1] == [] and ahead["Leer"][0].uidvalidity > 0
+
+
+def test_refused_and_large_folders_are_left_to_the_usual_listing(
+    dovecots, users, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    src, _dst = dovecots
+    counts = seed(src, users[0])
+    monkeypatch.setattr(source_module, "LIST_CHUNK", 2)  # folders of 3 are "too large"
+    source = source_factory(parse_endpoint(src.url(users[0])), src.password)()
+    try:
+        asked = [(name, False) for name in ["Gibt es nicht", *FOLDERS, "Auch weg"]]
+        ahead = source.list_ahead(asked)
+        # What was left out is listed the usual way, on the same connection, and right.
+        large = [name for name in FOLDERS if counts[name] > 2]
+        listed = {name: len(source.list_messages(name, headers=False)) for name in large}
+        with pytest.raises(Exception, match="Gibt es nicht|doesn't exist|NONEXISTENT"):
+            source.examine("Gibt es nicht")
+    finally:
+        source.close()
+    assert set(ahead) == {name for name in FOLDERS if counts[name] <= 2}
+    assert listed == {name: counts[name] for name in large} and large
+
+
+def test_a_copy_lists_its_folders_ahead_and_copies_all(dovecots, users, store) -> None:  # noqa: F811
+    import dataclasses
+
+    src, dst = dovecots
+    counts = seed(src, users[0])
+    job = job_for(dovecots, users)
+    real_factory = job.source
+    writes_during_scan: list[int] = []
+
+    def counted():  # type: ignore[no-untyped-def]
+        real = real_factory()
+        writes = count_writes(real)
+        real_ahead = real.list_ahead
+
+        def list_ahead(folders):  # type: ignore[no-untyped-def]
+            before = writes[0]
+            out = real_ahead(folders)
+            writes_during_scan.append(writes[0] - before)
+            return out
+
+        real.list_ahead = list_ahead  # type: ignore[method-assign]
+        return real
+
+    result, _events = run(store, dataclasses.replace(job, source=counted))
+    assert result.state.value == "done" and result.copied == sum(counts.values()), result.error
+    assert writes_during_scan == [2]
+    target = dst.client(users[1])
+    try:
+        for name, count in counts.items():
+            shown = name.replace("/", ".")
+            assert target.select_folder(shown, readonly=True)[b"EXISTS"] == count, name
+    finally:
+        target.logout()
