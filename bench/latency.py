@@ -4,8 +4,13 @@ Builds one mailbox of --folders folders with --per-folder small messages each in
 Dovecot, puts a delaying proxy on loopback in front of the source (each byte arrives --rtt / 2
 milliseconds after it was sent, each way; pipelined commands are not held up one by one) and
 times, in this process, the copy engine's initial copy and a differential pass with nothing new,
-with the folders listed ahead (``ImapSource.list_ahead``: a few round trips for the mailbox) and
-one folder at a time (two round trips per folder), each on a fresh target mailbox and ledger.
+each on a fresh target mailbox and ledger, two ways:
+
+  commands sent ahead   the folders listed ahead (``ImapSource.list_ahead``: a few round trips
+                        for the mailbox) and each folder opened with its first batch's FETCH in
+                        one write (``ImapSource.open_and_fetch``)
+  each command waits    both left out: EXAMINE and listing FETCH, then EXAMINE again and the
+                        bodies' FETCH, each waiting for the answer before the next
 
     .venv/bin/python bench/latency.py                        # 100 folders, 30 ms
     .venv/bin/python bench/latency.py --folders 200 --rtt 50 --json
@@ -142,6 +147,7 @@ def main() -> None:
     from tests.copy.dovecot_dev import DovecotPair
     from wizard.copy.source import ImapSource
 
+    ahead = {name: getattr(ImapSource, name) for name in ("list_ahead", "open_and_fetch")}
     pair = DovecotPair("mdbox")
     work = Path(tempfile.mkdtemp(prefix="onboard-latency-"))
     results: dict[str, dict[str, float]] = {}
@@ -149,12 +155,12 @@ def main() -> None:
         messages = build(pair.source, "wan", args.folders, args.per_folder)
         proxy = DelayProxy((pair.source.host, pair.source.port), args.rtt / 2000)
         url = f"imap://wan@127.0.0.1:{proxy.port}?tls=none"
-        ahead = ImapSource.list_ahead
-        for label in ("one folder at a time", "listed ahead"):
-            if label == "listed ahead":
-                ImapSource.list_ahead = ahead  # type: ignore[method-assign]
-            else:
-                del ImapSource.list_ahead  # the engine then lists folder by folder
+        for label in ("each command waits", "commands sent ahead"):
+            for name, method in ahead.items():
+                if label == "commands sent ahead":
+                    setattr(ImapSource, name, method)
+                else:
+                    delattr(ImapSource, name)  # the engine then waits for each answer
             dest = f"t{len(results)}"
             ledger = work / f"{dest}.onboard"
             initial = copy(url, pair.target.url(dest), pair.source.password, ledger, "initial")
@@ -166,8 +172,9 @@ def main() -> None:
                 "initial": initial["seconds"],
                 "differential": differential["seconds"],
             }
-        ImapSource.list_ahead = ahead  # type: ignore[method-assign]
     finally:
+        for name, method in ahead.items():
+            setattr(ImapSource, name, method)
         pair.stop()
         shutil.rmtree(work, ignore_errors=True)
     if args.json:

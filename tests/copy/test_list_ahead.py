@@ -137,3 +137,80 @@ def test_a_copy_lists_its_folders_ahead_and_copies_all(dovecots, users, store) -
             assert target.select_folder(shown, readonly=True)[b"EXISTS"] == count, name
     finally:
         target.logout()
+
+
+def test_a_folder_is_opened_with_its_first_fetch_in_one_write(dovecots, users) -> None:  # type: ignore[no-untyped-def]
+    src, _dst = dovecots
+    seed(src, users[0])
+    name = FOLDERS[2]  # three messages
+    source = source_factory(parse_endpoint(src.url(users[0])), src.password)()
+    try:
+        expected_status = source.examine(name)
+        uids = [m.uid for m in source.list_messages(name, headers=False)]
+        expected = source.fetch(uids)
+        source.examine("INBOX")
+        writes = count_writes(source)
+        status, bodies = source.open_and_fetch(name, uids[:2])
+        assert writes[0] == 1
+        assert source.fetch(uids[2:]) == {uids[2]: expected[uids[2]]}  # it stays open
+        # A folder the server refuses: the same error as examine(), nothing read, and the
+        # connection goes on working.
+        with pytest.raises(Exception, match="doesn't exist|NONEXISTENT|Gibt es nicht"):
+            source.open_and_fetch("Gibt es nicht", uids)
+        assert source.open_and_fetch(name, uids)[1] == expected
+    finally:
+        source.close()
+    assert status == expected_status
+    assert bodies == {uid: expected[uid] for uid in uids[:2]}
+
+
+def test_a_folder_made_anew_between_listing_and_reading_is_not_copied(
+    dovecots,
+    users,
+    store,  # noqa: F811
+) -> None:
+    """The folder's messages of the new generation have UIDs the listing gave to other
+    messages: the copy stops that mailbox with a message, and copies none of them."""
+    import dataclasses
+
+    src, dst = dovecots
+    seed(src, users[0])
+    name = FOLDERS[2]
+    job = job_for(dovecots, users)
+    real_factory = job.source
+    remade = []
+
+    def remaking():  # type: ignore[no-untyped-def]
+        real = real_factory()
+        real_open = real.open_and_fetch
+
+        def open_and_fetch(folder, uids):  # type: ignore[no-untyped-def]
+            if folder == name and not remade:
+                other = src.client(users[0])
+                try:
+                    other.delete_folder(name)
+                    other.create_folder(name)
+                    for m in range(3):
+                        other.append(name, message(7000 + m), msg_time=WHEN)
+                finally:
+                    other.logout()
+                remade.append(folder)
+            return real_open(folder, uids)
+
+        real.open_and_fetch = open_and_fetch  # type: ignore[method-assign]
+        return real
+
+    result, _events = run(store, dataclasses.replace(job, source=remaking))
+    assert remade == [name]
+    assert "changed its UIDVALIDITY during the copy" in result.error, result.error
+    target = dst.client(users[1])
+    try:
+        shown = name.replace("/", ".")
+        held = (
+            target.select_folder(shown, readonly=True)[b"EXISTS"]
+            if target.folder_exists(shown)
+            else 0
+        )
+    finally:
+        target.logout()
+    assert held == 0

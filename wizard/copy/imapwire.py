@@ -126,7 +126,7 @@ def tokens(answer: Answer) -> Response:
     return root
 
 
-def _uid_set(uids: str | list[int]) -> bytes:
+def uid_set(uids: str | list[int]) -> bytes:
     """A UID set as a command writes it, runs of consecutive UIDs as ranges ("3:7,9"), so that
     a long listing stays within what a server takes on one line."""
     if isinstance(uids, str):
@@ -149,7 +149,7 @@ def uid_fetch(client: Any, uids: str | list[int], items: str) -> dict[int, dict[
     answers them (``BODY.PEEK[]`` comes back as ``BODY[]``). UID and RFC822.SIZE are ints,
     INTERNALDATE a datetime with its offset, FLAGS a tuple of bytes, bodies bytes."""
     return fetched_items(
-        command(client, "UID", b"FETCH %s (%s)" % (_uid_set(uids), items.encode())), items
+        command(client, "UID", b"FETCH %s (%s)" % (uid_set(uids), items.encode())), items
     )
 
 
@@ -456,4 +456,5 @@ __all__ = [
     "token_items",
     "tokens",
     "uid_fetch",
+    "uid_set",
 ]

@@ -24,7 +24,7 @@ from .errors import CopyError, TransientError
 from .events import MailboxState
 from .ledger import InFlight, MessageState
 from .rematch import find_on_target
-from .source import identified
+from .source import FolderStatus, identified
 from .target import OutgoingMessage, WriteResult
 from .work import Batch, FolderWork, Todo, iso, message_record
 
@@ -306,7 +306,11 @@ class Pipeline:
     def fetch_folder(self, work: FolderWork, batches: queue.Queue[object]) -> None:
         run = self.run
         run.current = work.plan.source
-        run.retried_step(f"opening {work.plan.source}", lambda: self.reexamine(work), "source")
+        # Where the source can, the folder is opened with its first batch's FETCH in the same
+        # write (one round trip for both); else here, on its own.
+        opened = [getattr(run.source, "open_and_fetch", None) is None]
+        if opened[0]:
+            run.retried_step(f"opening {work.plan.source}", lambda: self.reexamine(work), "source")
         for group in self.batch_groups(work.todo):
             if self._abort_fetch or not run.wait_running():
                 return
@@ -314,7 +318,7 @@ class Pipeline:
             if not self.budget.acquire(reserved, lambda: run.stopped() or self._abort_fetch):
                 return
             try:
-                bodies = self.fetch(work, [t.message.uid for t in group])
+                bodies = self.fetch(work, [t.message.uid for t in group], opened)
             except BaseException:
                 self.budget.release(reserved)
                 raise
@@ -359,24 +363,39 @@ class Pipeline:
     def reexamine(self, work: FolderWork) -> None:
         source = self.run.source
         assert source is not None
-        status = source.examine(work.plan.source)
+        self.same_generation(work, source.examine(work.plan.source))
+
+    @staticmethod
+    def same_generation(work: FolderWork, status: FolderStatus) -> None:
         if status.uidvalidity != work.status.uidvalidity:
             raise CopyError(
                 f"folder {work.plan.source!r} changed its UIDVALIDITY during the copy; run the "
                 "copy again to re-match it"
             )
 
-    def fetch(self, work: FolderWork, uids: list[int]) -> dict[int, bytes]:
+    def fetch(self, work: FolderWork, uids: list[int], opened: list[bool]) -> dict[int, bytes]:
+        """The bytes of ``uids``; opens the folder first unless ``opened[0]`` (then set)."""
         run = self.run
 
         def recover(_why: Retryable) -> None:
             run.reopen("source")
             self.reexamine(work)
+            opened[0] = True
+
+        def read() -> dict[int, bytes]:
+            source = run.source
+            assert source is not None
+            if opened[0]:
+                return source.fetch(uids)
+            status, bodies = source.open_and_fetch(work.plan.source, uids)  # type: ignore[attr-defined]
+            self.same_generation(work, status)  # else the UIDs name other messages: dropped
+            opened[0] = True
+            return bodies
 
         try:
             return run.retrying(
                 f"reading {work.plan.source}",
-                lambda: run.source.fetch(uids),  # type: ignore[union-attr]
+                read,
                 side="source",
                 recover=recover,
             )
