@@ -214,3 +214,54 @@ def test_a_folder_made_anew_between_listing_and_reading_is_not_copied(
     finally:
         target.logout()
     assert held == 0
+
+
+def test_a_connection_cut_while_the_folders_are_listed_ahead_loses_nothing(
+    dovecots,
+    users,
+    store,  # noqa: F811
+    monkeypatch,
+) -> None:
+    """Cut with the answers half read: a new connection, the folders listed again, every
+    message copied once."""
+    import dataclasses
+    import socket
+
+    from wizard.copy import imapwire
+
+    src, dst = dovecots
+    counts = seed(src, users[0])
+    cuts: list[str] = []
+
+    def cut_halfway(client, commands):  # type: ignore[no-untyped-def]
+        if commands[0][0] != "EXAMINE" or cuts:
+            return imapwire.pipelined(client, commands)
+        imap = client._imap  # noqa: SLF001
+        real_answers = imapwire._answers  # noqa: SLF001
+        read = [0]
+
+        def answers(imap_, tag, name):  # type: ignore[no-untyped-def]
+            read[0] += 1
+            if read[0] == len(commands) // 2:  # the server's answers half read
+                imap.sock.shutdown(socket.SHUT_RDWR)
+                cuts.append(name)
+            return real_answers(imap_, tag, name)
+
+        monkeypatch.setattr(imapwire, "_answers", answers)
+        try:
+            return imapwire.pipelined(client, commands)
+        finally:
+            monkeypatch.setattr(imapwire, "_answers", real_answers)
+
+    monkeypatch.setattr(source_module, "pipelined", cut_halfway)
+    job = job_for(dovecots, users)
+    result, events = run(store, dataclasses.replace(job, options=job.options))
+    assert cuts, "the connection should have been cut while the folders were listed ahead"
+    assert result.failed == 0 and result.copied == sum(counts.values()), result.error
+    assert sum("connected to the source" in getattr(e, "message", "") for e in events) == 2
+    target = dst.client(users[1])
+    try:
+        for name, count in counts.items():
+            assert target.select_folder(name.replace("/", "."), readonly=True)[b"EXISTS"] == count
+    finally:
+        target.logout()

@@ -395,19 +395,18 @@ class MailboxRun:
         """Every included folder's status and listing, read with commands sent ahead where the
         source can (``ImapSource.list_ahead``): a few round trips for the mailbox instead of two
         per folder. Empty when it cannot; a folder left out is read by ``scan_folder``."""
-        source = self.source
-        list_ahead = getattr(source, "list_ahead", None)
         assert self.plan is not None
         folders = [
             (f.source, self.ledger.knows_folder(self.mailbox, f.source)) for f in self.plan.included
         ]
-        if list_ahead is None or len(folders) < 2 or self.stopped():
+        if getattr(self.source, "list_ahead", None) is None or len(folders) < 2 or self.stopped():
             return {}
-        try:
-            listed = list_ahead(folders)
-        except TransientError as exc:  # the folders are then listed one by one, with retries
-            self.log(f"listing the folders ahead failed ({exc}); listing them one by one")
-            return {}
+        # After a drop (its answers then half read), a new connection and all of it again.
+        listed = self.retried_step(
+            "listing the folders",
+            lambda: self.source.list_ahead(folders),  # type: ignore[union-attr]
+            "source",
+        )
         known = dict(folders)
         return {name: (status, listing, known[name]) for name, (status, listing) in listed.items()}
 
