@@ -265,3 +265,37 @@ def test_a_connection_cut_while_the_folders_are_listed_ahead_loses_nothing(
             assert target.select_folder(name.replace("/", "."), readonly=True)[b"EXISTS"] == count
     finally:
         target.logout()
+
+
+def test_verification_lists_the_folders_ahead_and_finds_the_same(
+    dovecots,
+    users,
+    store,  # noqa: F811
+    monkeypatch,
+) -> None:
+    import dataclasses
+
+    from wizard.copy.ledger import CopyLedger
+    from wizard.copy.verify import verify_mailbox
+
+    src, _dst = dovecots
+    counts = seed(src, users[0])
+    job = job_for(dovecots, users)
+    result, _events = run(store, job)
+    assert result.copied == sum(counts.values()), result.error
+    writes: list[list[int]] = []
+
+    def counted():  # type: ignore[no-untyped-def]
+        source = job.source()
+        writes.append(count_writes(source))
+        return source
+
+    ahead = verify_mailbox(dataclasses.replace(job, source=counted), CopyLedger(store))
+    monkeypatch.delattr(source_module.ImapSource, "list_ahead")
+    one_by_one = verify_mailbox(dataclasses.replace(job, source=counted), CopyLedger(store))
+    assert ahead == one_by_one and not ahead.error
+    found = {f.source_folder: f.source_count for f in ahead.folders}
+    assert {name: found[name] for name in counts} == counts
+    assert all(f.missing_count == 0 and f.extra_count == 0 for f in ahead.folders)
+    # LIST, LSUB, the folders ahead (two writes) and LOGOUT, against one or two per folder.
+    assert writes[0][0] <= 6 < len(found) <= writes[1][0], writes

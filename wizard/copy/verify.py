@@ -248,9 +248,16 @@ def _compare(
     written: dict[str, set[int]] = {}  # UIDs the ledger has a row for in this UIDVALIDITY
     known: dict[str, set[int]] = {}  # UIDs the ledger skipped or failed in this UIDVALIDITY
     left: dict[str, set[int]] = {}  # UIDs the copy leaves on the source (too large, \Deleted)
+    # Listed with commands sent ahead where the source can (see ImapSource.list_ahead); a
+    # folder it leaves out is listed here on its own.
+    list_ahead = getattr(source, "list_ahead", None)
+    ahead = list_ahead([(f.source, True) for f in plan.included]) if list_ahead else {}
     for folder in plan.included:
-        status = source.examine(folder.source)
-        messages = source.list_messages(folder.source)
+        if folder.source in ahead:
+            status, messages = ahead.pop(folder.source)
+        else:
+            status = source.examine(folder.source)
+            messages = source.list_messages(folder.source)
         listed[folder.source] = [m.identity for m in messages]
         left[folder.source] = {m.uid for m in messages if plan.skip_reason(m.size, m.flags)}
         known[folder.source] = left[folder.source] | {
