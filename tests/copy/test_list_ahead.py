@@ -299,3 +299,38 @@ def test_verification_lists_the_folders_ahead_and_finds_the_same(
     assert all(f.missing_count == 0 and f.extra_count == 0 for f in ahead.folders)
     # LIST, LSUB, the folders ahead (two writes) and LOGOUT, against one or two per folder.
     assert writes[0][0] <= 6 < len(found) <= writes[1][0], writes
+
+
+def test_a_server_that_fails_commands_sent_ahead_is_listed_one_folder_at_a_time(
+    dovecots,
+    users,
+    store,  # noqa: F811
+    monkeypatch,
+) -> None:
+    """A server that garbles or drops every listing sent ahead: the copy says so, lists each
+    folder on its own and copies everything; verification does the same."""
+    from wizard.copy.errors import TransientError
+    from wizard.copy.events import CopyLog
+    from wizard.copy.ledger import CopyLedger
+    from wizard.copy.verify import verify_mailbox
+    from wizard.retry import RetryPolicy
+
+    src, _dst = dovecots
+    counts = seed(src, users[0])
+    tries: list[int] = []
+
+    def fails(self, folders):  # type: ignore[no-untyped-def]
+        tries.append(len(folders))
+        raise TransientError(f"{self.host}: an answer of no shape during the listing")
+
+    monkeypatch.setattr(source_module.ImapSource, "list_ahead", fails)
+    job = job_for(dovecots, users)
+    result, events = run(store, job, retries=2, backoff_initial=0.01)
+    assert result.failed == 0 and result.copied == sum(counts.values()), result.error
+    warned = [e.message for e in events if isinstance(e, CopyLog) and e.level == "warning"]
+    assert any("listing them one at a time" in line for line in warned), warned
+    copy_tries = len(tries)
+    assert copy_tries >= 2  # retried on a new connection before giving up on it
+    check = verify_mailbox(job, CopyLedger(store), RetryPolicy(attempts=3, initial=0.01))
+    assert not check.error and all(f.missing_count == 0 for f in check.folders)
+    assert len(tries) == copy_tries + 1  # verification: the second try lists one at a time

@@ -401,12 +401,20 @@ class MailboxRun:
         ]
         if getattr(self.source, "list_ahead", None) is None or len(folders) < 2 or self.stopped():
             return {}
-        # After a drop (its answers then half read), a new connection and all of it again.
-        listed = self.retried_step(
-            "listing the folders",
-            lambda: self.source.list_ahead(folders),  # type: ignore[union-attr]
-            "source",
-        )
+        # After a drop (its answers then half read), a new connection and all of it again; if
+        # that keeps failing (a server that mishandles commands sent ahead), one at a time.
+        try:
+            listed = self.retried_step(
+                "listing the folders ahead",
+                lambda: self.source.list_ahead(folders),  # type: ignore[union-attr]
+                "source",
+            )
+        except CopyError as exc:
+            if self.stopped():
+                return {}
+            self.log(f"{exc}; listing them one at a time", "warning")
+            self.retried_step("reconnecting", lambda: self.reopen("source"), "source")
+            return {}
         known = dict(folders)
         return {name: (status, listing, known[name]) for name, (status, listing) in listed.items()}
 

@@ -27,7 +27,7 @@ from ..events import Done, EventSink, Started, ignore
 from ..formatting import plural
 from ..retry import RetryPolicy, retry_call
 from ..store import Evidence, SessionStore, now_iso
-from .errors import copy_retryable
+from .errors import TransientError, copy_retryable
 from .folder_map import MailboxPlan, plan_mailbox
 from .identity import MessageIdentity, match_identities
 from .job import MailboxJob
@@ -212,6 +212,8 @@ def verify_mailbox(
     """Compare one mailbox's source and target folder by folder (read-only on both). A busy or
     dropped server is waited for under the one retry policy, each try on new connections."""
 
+    ahead = [True]  # list the source's folders ahead (see _compare) until that fails once
+
     def look() -> MailboxCheck:
         with both_sides(job) as (source, target):
             plan = plan_mailbox(job.mailbox, source.folders(), target.layout(), job.options)
@@ -224,7 +226,8 @@ def verify_mailbox(
                     return set()  # an ad-hoc check without a ledger: nothing was recorded
                 return set(ledger.by_uid(job.mailbox, folder, uidvalidity))
 
-            return MailboxCheck(job.mailbox, _compare(plan, source, target, problems, recorded))
+            checks = _compare(plan, source, target, problems, recorded, ahead)
+            return MailboxCheck(job.mailbox, checks)
 
     try:
         return retry_call(
@@ -243,18 +246,24 @@ def _compare(
     target: CopyTarget,
     problems: dict[str, list[MessageRecord]],
     recorded: Callable[[str, int], set[int]],
+    ahead: list[bool],
 ) -> tuple[FolderCheck, ...]:
     listed: dict[str, list[MessageIdentity]] = {}
     written: dict[str, set[int]] = {}  # UIDs the ledger has a row for in this UIDVALIDITY
     known: dict[str, set[int]] = {}  # UIDs the ledger skipped or failed in this UIDVALIDITY
     left: dict[str, set[int]] = {}  # UIDs the copy leaves on the source (too large, \Deleted)
     # Listed with commands sent ahead where the source can (see ImapSource.list_ahead); a
-    # folder it leaves out is listed here on its own.
-    list_ahead = getattr(source, "list_ahead", None)
-    ahead = list_ahead([(f.source, True) for f in plan.included]) if list_ahead else {}
+    # folder it leaves out is listed here on its own. If that fails (dropped, or a server that
+    # mishandles commands sent ahead), the next try lists every folder on its own.
+    list_ahead = getattr(source, "list_ahead", None) if ahead[0] else None
+    try:
+        read = list_ahead([(f.source, True) for f in plan.included]) if list_ahead else {}
+    except TransientError:
+        ahead[0] = False
+        raise
     for folder in plan.included:
-        if folder.source in ahead:
-            status, messages = ahead.pop(folder.source)
+        if folder.source in read:
+            status, messages = read.pop(folder.source)
         else:
             status = source.examine(folder.source)
             messages = source.list_messages(folder.source)
