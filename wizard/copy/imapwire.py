@@ -367,21 +367,28 @@ def list_statuses(client: Any) -> dict[str, dict[bytes, int]]:
     command (RFC 5819), by decoded name; folders without a UIDVALIDITY are left out."""
     out: dict[str, dict[bytes, int]] = {}
     for raw in command(client, "LIST", b'"" "*" RETURN (STATUS (UIDVALIDITY MESSAGES))'):
-        answer = tokens(raw)
-        if len(answer) < 4 or answer[1] is None or answer[1].upper() != b"STATUS":
-            continue
-        items = answer[3]
-        if not isinstance(items, list):
-            continue
-        status: dict[bytes, int] = {}
-        for at in range(0, len(items) - 1, 2):
-            key, value = items[at], items[at + 1]
-            if isinstance(key, bytes) and key.upper() in (b"UIDVALIDITY", b"MESSAGES"):
-                with contextlib.suppress(TypeError, ValueError):
-                    status[key.upper()] = int(value)
-        if b"UIDVALIDITY" in status:
-            out[folder_name(answer[2])] = status
+        named = status_items(raw)
+        if named is not None and b"UIDVALIDITY" in named[1]:
+            out[folder_name(named[0])] = named[1]
     return out
+
+
+def status_items(raw: Answer) -> tuple[bytes | None, dict[bytes, int]] | None:
+    """The folder name (as sent) and the numbers (UIDVALIDITY, MESSAGES) of one untagged
+    STATUS answer; None for any other answer."""
+    answer = tokens(raw)
+    if len(answer) < 4 or answer[1] is None or answer[1].upper() != b"STATUS":
+        return None
+    items = answer[3]
+    if not isinstance(items, list):
+        return None
+    status: dict[bytes, int] = {}
+    for at in range(0, len(items) - 1, 2):
+        key, value = items[at], items[at + 1]
+        if isinstance(key, bytes) and key.upper() in (b"UIDVALIDITY", b"MESSAGES"):
+            with contextlib.suppress(TypeError, ValueError):
+                status[key.upper()] = int(value)
+    return answer[2], status
 
 
 def folder_name(raw: bytes | None) -> str:
@@ -453,6 +460,7 @@ __all__ = [
     "parse_internaldate",
     "pipelined",
     "shaped_items",
+    "status_items",
     "token_items",
     "tokens",
     "uid_fetch",

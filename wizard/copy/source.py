@@ -7,7 +7,6 @@ so the copy never sets \\Seen or changes anything else on the customer's server.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +28,15 @@ from .identity import (
     raw_message_id_and_hash,
 )
 from .imaputil import imap_errors, quiet_imaplib, text_flags
-from .imapwire import examine, examined_info, fetched_items, pipelined, uid_fetch, uid_set
+from .imapwire import (
+    examine,
+    examined_info,
+    fetched_items,
+    pipelined,
+    status_items,
+    uid_fetch,
+    uid_set,
+)
 from .message_summary import MessageSummary, imap_summaries
 
 
@@ -182,8 +189,7 @@ class ImapSource:
             commands: list[tuple[str, bytes]] = []
             for name, headers in listed:
                 commands.append(("EXAMINE", self._folder_arg(name)))
-                wanted = " ".join(("UID", *_listing_items(headers)))
-                commands.append(("UID", b"FETCH 1:* (%s)" % wanted.encode()))
+                commands.append(("UID", b"FETCH 1:* (%s)" % _wanted(headers).encode()))
             if not commands:
                 continue
             self._examined = None  # whatever happens below, which folder is open is not known
@@ -196,8 +202,8 @@ class ImapSource:
                 info = examined_info(opened)
                 status = _folder_status(info)
                 if not isinstance(fetched, Exception):
-                    wanted = " ".join(("UID", *_listing_items(headers)))
-                    out[name] = (status, _listing(fetched_items(fetched, wanted), headers))
+                    listing = _listing(fetched_items(fetched, _wanted(headers)), headers)
+                    out[name] = (status, listing)
                 elif not status.exists:  # "1:*" of an empty folder may be refused: none
                     out[name] = (status, [])
                 # else refused for a folder with mail: left for list_messages to read
@@ -230,7 +236,7 @@ class ImapSource:
             return {}
         with imap_errors(self.host, f"FETCH from {self._examined}"):
             data = uid_fetch(self.client, list(uids), "UID BODY.PEEK[]")
-        return {uid: item[b"BODY[]"] for uid, item in data.items() if b"BODY[]" in item}
+        return _bodies(data)
 
     def open_and_fetch(
         self, folder: str, uids: Sequence[int]
@@ -257,8 +263,7 @@ class ImapSource:
             self.client._imap.state = "SELECTED"  # noqa: SLF001
             if isinstance(fetched, Exception):
                 raise fetched
-        data = fetched_items(fetched, "UID BODY.PEEK[]")
-        return self._status, {u: item[b"BODY[]"] for u, item in data.items() if b"BODY[]" in item}
+        return self._status, _bodies(fetched_items(fetched, "UID BODY.PEEK[]"))
 
     def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
         if not messages:
@@ -286,8 +291,18 @@ def _folder_status(info: Mapping[bytes, int]) -> FolderStatus:
     )
 
 
+def _bodies(data: Mapping[int, Mapping[bytes, Any]]) -> dict[int, bytes]:
+    """Per UID the message bytes of a ``UID FETCH (UID BODY.PEEK[])``; expunged ones missing."""
+    return {uid: item[b"BODY[]"] for uid, item in data.items() if b"BODY[]" in item}
+
+
 def _listing_items(headers: bool) -> tuple[str, ...]:
     return ("FLAGS", *(IMAP_IDENTITY_ITEMS if headers else ("RFC822.SIZE", "INTERNALDATE")))
+
+
+def _wanted(headers: bool) -> str:
+    """The items of a listing FETCH, as ``identity.fetch_listing`` asks for them."""
+    return " ".join(("UID", *_listing_items(headers)))
 
 
 def _listing(data: Mapping[int, Mapping[bytes, Any]], headers: bool) -> list[SourceMessage]:
@@ -314,14 +329,11 @@ def _status_messages(answers: list[Any] | Exception) -> int:
     """MESSAGES from the answers to a STATUS; -1 when it was refused or names no count."""
     if isinstance(answers, Exception):
         return -1
-    for pieces, _literals in answers:
-        match = _STATUS_MESSAGES.search(b" ".join(pieces))
-        if match is not None:
-            return int(match.group(1))
+    for raw in answers:
+        named = status_items(raw)
+        if named is not None and b"MESSAGES" in named[1]:
+            return named[1][b"MESSAGES"]
     return -1
-
-
-_STATUS_MESSAGES = re.compile(rb"^\* STATUS .*[( ]MESSAGES (\d+)[ )]", re.I | re.S)
 
 
 def _text(name: bytes | str) -> str:
