@@ -7,8 +7,9 @@ times, in this process, the copy engine's initial copy and a differential pass w
 each on a fresh target mailbox and ledger, two ways:
 
   commands sent ahead   the folders listed ahead (``ImapSource.list_ahead``: a few round trips
-                        for the mailbox) and each folder opened with its first batch's FETCH in
-                        one write (``ImapSource.open_and_fetch``)
+                        for the mailbox), each folder opened with its first batch's FETCH in
+                        one write (``ImapSource.open_and_fetch``) and small folders read
+                        several to a write (``ImapSource.open_and_fetch_many``)
   each command waits    both left out: EXAMINE and listing FETCH, then EXAMINE again and the
                         bodies' FETCH, each waiting for the answer before the next
 
@@ -147,7 +148,8 @@ def main() -> None:
     from tests.copy.dovecot_dev import DovecotPair
     from wizard.copy.source import ImapSource
 
-    ahead = {name: getattr(ImapSource, name) for name in ("list_ahead", "open_and_fetch")}
+    sent_ahead = ("list_ahead", "open_and_fetch", "open_and_fetch_many")
+    ahead = {name: getattr(ImapSource, name) for name in sent_ahead}
     pair = DovecotPair("mdbox")
     work = Path(tempfile.mkdtemp(prefix="onboard-latency-"))
     results: dict[str, dict[str, float]] = {}

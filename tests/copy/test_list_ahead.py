@@ -182,10 +182,10 @@ def test_a_folder_made_anew_between_listing_and_reading_is_not_copied(
 
     def remaking():  # type: ignore[no-untyped-def]
         real = real_factory()
-        real_open = real.open_and_fetch
+        real_open = real.open_and_fetch_many
 
-        def open_and_fetch(folder, uids):  # type: ignore[no-untyped-def]
-            if folder == name and not remade:
+        def open_and_fetch_many(reads):  # type: ignore[no-untyped-def]
+            if name in (folder for folder, _uids in reads) and not remade:
                 other = src.client(users[0])
                 try:
                     other.delete_folder(name)
@@ -194,10 +194,10 @@ def test_a_folder_made_anew_between_listing_and_reading_is_not_copied(
                         other.append(name, message(7000 + m), msg_time=WHEN)
                 finally:
                     other.logout()
-                remade.append(folder)
-            return real_open(folder, uids)
+                remade.append(name)
+            return real_open(reads)
 
-        real.open_and_fetch = open_and_fetch  # type: ignore[method-assign]
+        real.open_and_fetch_many = open_and_fetch_many  # type: ignore[method-assign]
         return real
 
     result, _events = run(store, dataclasses.replace(job, source=remaking))
@@ -334,3 +334,94 @@ def test_a_server_that_fails_commands_sent_ahead_is_listed_one_folder_at_a_time(
     check = verify_mailbox(job, CopyLedger(store), RetryPolicy(attempts=3, initial=0.01))
     assert not check.error and all(f.missing_count == 0 for f in check.folders)
     assert len(tries) == copy_tries + 1  # verification: the second try lists one at a time
+
+
+def test_small_folders_are_read_several_to_a_write(dovecots, users, store) -> None:  # noqa: F811
+    import dataclasses
+
+    src, dst = dovecots
+    counts = seed(src, users[0])
+    job = job_for(dovecots, users)  # batches of 5 messages (run's settings)
+    real_factory = job.source
+    reads: list[list[str]] = []
+
+    def counted():  # type: ignore[no-untyped-def]
+        real = real_factory()
+        real_many = real.open_and_fetch_many
+
+        def open_and_fetch_many(wanted):  # type: ignore[no-untyped-def]
+            reads.append([folder for folder, _uids in wanted])
+            return real_many(wanted)
+
+        real.open_and_fetch_many = open_and_fetch_many  # type: ignore[method-assign]
+        return real
+
+    result, _events = run(store, dataclasses.replace(job, source=counted))
+    assert result.failed == 0 and result.copied == sum(counts.values()), result.error
+    with_mail = [name for name, count in counts.items() if count]
+    assert sorted(f for read in reads for f in read) == sorted(with_mail)  # each read once
+    assert max(len(read) for read in reads) >= 2
+    assert len(reads) < len(with_mail)
+    target = dst.client(users[1])
+    try:
+        for name, count in counts.items():
+            assert target.select_folder(name.replace("/", "."), readonly=True)[b"EXISTS"] == count
+    finally:
+        target.logout()
+
+
+def test_a_folder_deleted_before_it_is_read_fails_the_same_either_way(
+    dovecots,
+    users,
+    store,  # noqa: F811
+    monkeypatch,
+) -> None:
+    """Read with other small folders in one write or on its own, a folder the source no longer
+    has ends the mailbox the same way, with the same messages copied."""
+    import dataclasses
+
+    src, dst = dovecots
+    gone = FOLDERS[3]
+
+    def copy_with(pair: tuple[str, str]):  # type: ignore[no-untyped-def]
+        seed(src, pair[0])
+        job = job_for(dovecots, pair)
+        real_factory = job.source
+
+        def deleting():  # type: ignore[no-untyped-def]
+            real = real_factory()
+            real_ahead = real.list_ahead
+
+            def list_ahead(folders):  # type: ignore[no-untyped-def]
+                out = real_ahead(folders)
+                other = src.client(pair[0])
+                try:
+                    other.delete_folder(gone)  # listed, then gone before it is read
+                finally:
+                    other.logout()
+                return out
+
+            real.list_ahead = list_ahead  # type: ignore[method-assign]
+            return real
+
+        result, _events = run(store, dataclasses.replace(job, source=deleting))
+        target = dst.client(pair[1])
+        try:
+            held = {
+                name: target.select_folder(name, readonly=True)[b"EXISTS"]
+                for _flags, _sep, name in target.list_folders()
+            }
+        finally:
+            target.logout()
+        return result.error.replace(pair[0], "USER"), result.copied, held
+
+    grouped = copy_with(users)
+    monkeypatch.delattr(source_module.ImapSource, "open_and_fetch_many")
+    monkeypatch.setattr(
+        source_module.ImapSource,
+        "open_and_fetch",
+        lambda self, folder, uids: (self.examine(folder), self.fetch(uids)),
+    )
+    alone = copy_with((users[0] + "x", users[1] + "x"))
+    assert "doesn't exist" in grouped[0] or gone in grouped[0], grouped[0]
+    assert grouped == alone

@@ -24,7 +24,7 @@ from .errors import CopyError, TransientError
 from .events import MailboxState
 from .ledger import InFlight, MessageState
 from .rematch import find_on_target
-from .source import FolderStatus, identified
+from .source import PIPELINE_FOLDERS, FolderStatus, identified
 from .target import OutgoingMessage, WriteResult
 from .work import Batch, FolderWork, Todo, iso, message_record
 
@@ -295,13 +295,81 @@ class Pipeline:
 
     def fetch_loop(self, works: list[FolderWork], batches: queue.Queue[object]) -> None:
         try:
-            for work in works:
+            at = 0
+            while at < len(works):
                 if self.run.stopped() or self._abort_fetch:
                     break
-                self.fetch_folder(work, batches)
+                small = self.small_folders(works, at)
+                handled = self.fetch_folders(small, batches) if len(small) > 1 else 0
+                at += handled
+                if handled and handled == len(small):
+                    continue
+                if self.run.stopped() or self._abort_fetch:
+                    break
+                self.fetch_folder(works[at], batches)  # on its own: what the group stopped at
+                at += 1
             batches.put(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the mailbox thread
             batches.put(exc)
+
+    def small_folders(self, works: list[FolderWork], at: int) -> list[FolderWork]:
+        """The folders from ``at`` on whose messages all fit in one batch together (at most
+        PIPELINE_FOLDERS): read with one write for all where the source can."""
+        if getattr(self.run.source, "open_and_fetch_many", None) is None:
+            return []
+        max_count, max_bytes = self.batch_limits()
+        out: list[FolderWork] = []
+        count = size = 0
+        for work in works[at : at + PIPELINE_FOLDERS]:
+            count += len(work.todo)
+            size += sum(t.message.size for t in work.todo)
+            if count > max_count or size > max_bytes:
+                break
+            out.append(work)
+        return out
+
+    def fetch_folders(self, group: list[FolderWork], batches: queue.Queue[object]) -> int:
+        """Open and read every folder of ``group`` (each one batch) in one write, and hand over
+        one batch per folder. Returns how many folders were handled; the caller reads the next
+        one on its own (a folder the server refused or whose UIDVALIDITY changed then fails or
+        is retried as it would have been, and after a drop nothing of the group was used)."""
+        run = self.run
+        source = run.source
+        assert source is not None
+        if self._abort_fetch or not run.wait_running():
+            return 0
+        run.current = group[0].plan.source
+        sizes = [sum(t.message.size for t in work.todo) for work in group]
+        held = sum(sizes)
+        if not self.budget.acquire(held, lambda: run.stopped() or self._abort_fetch):
+            return 0
+        try:
+            read = source.open_and_fetch_many(  # type: ignore[attr-defined]
+                [(work.plan.source, [t.message.uid for t in work.todo]) for work in group]
+            )
+        except TransientError:  # answers half read: a new connection, then folder by folder
+            self.budget.release(held)
+            run.retried_step("reconnecting", lambda: run.reopen("source"), "source")
+            return 0
+        except BaseException:
+            self.budget.release(held)
+            raise
+        handled = 0
+        try:
+            for work, size, (status, bodies) in zip(group, sizes, read, strict=True):
+                if isinstance(status, Exception) or isinstance(bodies, Exception):
+                    break
+                if status.uidvalidity != work.status.uidvalidity:
+                    break
+                run.current = work.plan.source
+                held -= size
+                if not self.hand_over(work, work.todo, bodies, size, batches):
+                    break
+                handled += 1
+            del read, bodies
+        finally:
+            self.budget.release(held)
+        return handled
 
     def fetch_folder(self, work: FolderWork, batches: queue.Queue[object]) -> None:
         run = self.run
@@ -322,24 +390,38 @@ class Pipeline:
             except BaseException:
                 self.budget.release(reserved)
                 raise
-            items = [(t, bodies[t.message.uid]) for t in group if t.message.uid in bodies]
-            for todo in group:
-                if todo.message.uid not in bodies:  # expunged on the source since the listing
-                    work.total -= 1
-                    work.total_bytes -= todo.message.size
-            del bodies  # from here only the batch holds the bytes, so they go once it is sent
-            while True:
-                try:
-                    batches.put(Batch(work, items, reserved), timeout=0.2)
-                    break
-                except queue.Full:
-                    if self._abort_fetch or run.stopped():
-                        self.budget.release(reserved)
-                        return
-            del items  # not kept while the next batch is read: the budget counts it as given back
+            if not self.hand_over(work, group, bodies, reserved, batches):
+                return
+            del bodies  # not kept while the next batch is read: the budget counts it as given back
 
-    def batch_groups(self, todo: list[Todo]) -> Iterator[list[Todo]]:
-        """Batches within the copy's limits and what one write to the target may carry."""
+    def hand_over(
+        self,
+        work: FolderWork,
+        group: list[Todo],
+        bodies: dict[int, bytes],
+        reserved: int,
+        batches: queue.Queue[object],
+    ) -> bool:
+        """Queue the batch of ``group`` for the mailbox thread, which gives back ``reserved``
+        once it is sent; False (``reserved`` given back here) when the copy stopped first."""
+        run = self.run
+        items = [(t, bodies[t.message.uid]) for t in group if t.message.uid in bodies]
+        for todo in group:
+            if todo.message.uid not in bodies:  # expunged on the source since the listing
+                work.total -= 1
+                work.total_bytes -= todo.message.size
+        bodies.clear()  # from here only the batch holds the bytes, so they go once it is sent
+        while True:
+            try:
+                batches.put(Batch(work, items, reserved), timeout=0.2)
+                return True
+            except queue.Full:
+                if self._abort_fetch or run.stopped():
+                    self.budget.release(reserved)
+                    return False
+
+    def batch_limits(self) -> tuple[int, int]:
+        """Messages and bytes one batch may carry: the copy's limits and the target's."""
         target = self.run.target
         max_count = min(
             self.settings.batch_messages,
@@ -349,6 +431,11 @@ class Pipeline:
             self.settings.batch_bytes,
             getattr(target, "max_batch_bytes", None) or self.settings.batch_bytes,
         )
+        return max_count, max_bytes
+
+    def batch_groups(self, todo: list[Todo]) -> Iterator[list[Todo]]:
+        """Batches within the copy's limits and what one write to the target may carry."""
+        max_count, max_bytes = self.batch_limits()
         group: list[Todo] = []
         size = 0
         for item in todo:

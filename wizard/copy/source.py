@@ -247,23 +247,48 @@ class ImapSource:
         would answer the FETCH from that one); the caller compares the UIDVALIDITY."""
         if not uids:
             return self.examine(folder), {}
-        with imap_errors(self.host, f"EXAMINE {folder} and FETCH from it"):
-            opened, fetched = pipelined(
-                self.client,
-                [
-                    ("EXAMINE", self._folder_arg(folder)),
-                    ("UID", b"FETCH %s (UID BODY.PEEK[])" % uid_set(list(uids))),
-                ],
-            )
+        ((status, bodies),) = self.open_and_fetch_many([(folder, uids)])
+        if isinstance(status, Exception):
+            with imap_errors(self.host, f"EXAMINE {folder}"):
+                raise status
+        if isinstance(bodies, Exception):
+            with imap_errors(self.host, f"FETCH from {folder}"):
+                raise bodies
+        return status, bodies
+
+    def open_and_fetch_many(
+        self, reads: Sequence[tuple[str, Sequence[int]]]
+    ) -> list[tuple[FolderStatus | Exception, dict[int, bytes] | Exception]]:
+        """:meth:`open_and_fetch` for several folders (name, UIDs; at most PIPELINE_FOLDERS),
+        every command in one write: one round trip for all of them. Per folder its status and
+        bytes, or the IMAPClientError the server answered for either; a folder whose EXAMINE
+        was refused gets that error for its bytes too. The connection is left in the last
+        folder. A dropped connection raises TransientError."""
+        commands: list[tuple[str, bytes]] = []
+        for folder, uids in reads:
+            commands.append(("EXAMINE", self._folder_arg(folder)))
+            commands.append(("UID", b"FETCH %s (UID BODY.PEEK[])" % uid_set(list(uids))))
+        self._examined = None  # whatever happens below, which folder is open is not known
+        with imap_errors(self.host, "EXAMINE and FETCH of the folders"):
+            answers = pipelined(self.client, commands)
+        out: list[tuple[FolderStatus | Exception, dict[int, bytes] | Exception]] = []
+        for at in range(len(reads)):
+            opened, fetched = answers[2 * at], answers[2 * at + 1]
             if isinstance(opened, Exception):
-                self._examined = None
-                self.client._imap.state = "AUTH"  # noqa: SLF001 - as imapwire.examine
-                raise opened
-            self._examined, self._status = folder, _folder_status(examined_info(opened))
-            self.client._imap.state = "SELECTED"  # noqa: SLF001
+                out.append((opened, opened))
+                continue
+            status = _folder_status(examined_info(opened))
             if isinstance(fetched, Exception):
-                raise fetched
-        return self._status, _bodies(fetched_items(fetched, "UID BODY.PEEK[]"))
+                out.append((status, fetched))
+            else:
+                out.append((status, _bodies(fetched_items(fetched, "UID BODY.PEEK[]"))))
+        imap = self.client._imap  # noqa: SLF001 - its state as imapwire.examine keeps it
+        if out and isinstance(out[-1][0], FolderStatus):
+            self._examined, self._status = reads[-1][0], out[-1][0]
+            imap.state = "SELECTED"
+        elif out:
+            imap.state = "AUTH"
+        return out
 
     def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
         if not messages:
