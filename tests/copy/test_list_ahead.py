@@ -43,6 +43,18 @@ def seed(server, user: str) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return counts
 
 
+def held_on_target(server, user: str, counts: dict[str, int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """How many messages the target holds in each source folder's counterpart."""
+    target = server.client(user)
+    try:
+        return {
+            name: target.select_folder(name.replace("/", "."), readonly=True)[b"EXISTS"]
+            for name in counts
+        }
+    finally:
+        target.logout()
+
+
 def count_writes(source):  # type: ignore[no-untyped-def]
     """How many times the source's connection writes to the server from now on (each write
     that waits for an answer is a round trip)."""
@@ -130,13 +142,7 @@ def test_a_copy_lists_its_folders_ahead_and_copies_all(dovecots, users, store) -
     result, _events = run(store, dataclasses.replace(job, source=counted))
     assert result.state.value == "done" and result.copied == sum(counts.values()), result.error
     assert writes_during_scan == [2]
-    target = dst.client(users[1])
-    try:
-        for name, count in counts.items():
-            shown = name.replace("/", ".")
-            assert target.select_folder(shown, readonly=True)[b"EXISTS"] == count, name
-    finally:
-        target.logout()
+    assert held_on_target(dst, users[1], counts) == counts
 
 
 def test_a_folder_is_opened_with_its_first_fetch_in_one_write(dovecots, users) -> None:  # type: ignore[no-untyped-def]
@@ -259,12 +265,7 @@ def test_a_connection_cut_while_the_folders_are_listed_ahead_loses_nothing(
     assert cuts, "the connection should have been cut while the folders were listed ahead"
     assert result.failed == 0 and result.copied == sum(counts.values()), result.error
     assert sum("connected to the source" in getattr(e, "message", "") for e in events) == 2
-    target = dst.client(users[1])
-    try:
-        for name, count in counts.items():
-            assert target.select_folder(name.replace("/", "."), readonly=True)[b"EXISTS"] == count
-    finally:
-        target.logout()
+    assert held_on_target(dst, users[1], counts) == counts
 
 
 def test_verification_lists_the_folders_ahead_and_finds_the_same(
@@ -362,12 +363,7 @@ def test_small_folders_are_read_several_to_a_write(dovecots, users, store) -> No
     assert sorted(f for read in reads for f in read) == sorted(with_mail)  # each read once
     assert max(len(read) for read in reads) >= 2
     assert len(reads) < len(with_mail)
-    target = dst.client(users[1])
-    try:
-        for name, count in counts.items():
-            assert target.select_folder(name.replace("/", "."), readonly=True)[b"EXISTS"] == count
-    finally:
-        target.logout()
+    assert held_on_target(dst, users[1], counts) == counts
 
 
 def test_a_folder_deleted_before_it_is_read_fails_the_same_either_way(
