@@ -222,14 +222,16 @@ def test_a_folder_made_anew_between_listing_and_reading_is_not_copied(
     assert held == 0
 
 
-def test_a_connection_cut_while_the_folders_are_listed_ahead_loses_nothing(
+@pytest.mark.parametrize("cut", ["listing", "bodies"])
+def test_a_connection_cut_with_answers_sent_ahead_half_read_loses_nothing(
     dovecots,
     users,
     store,  # noqa: F811
     monkeypatch,
+    cut,
 ) -> None:
-    """Cut with the answers half read: a new connection, the folders listed again, every
-    message copied once."""
+    """Cut with the answers half read (of the listing, or of several folders' bodies): a new
+    connection, that part read again, every message copied once."""
     import dataclasses
     import socket
 
@@ -240,7 +242,8 @@ def test_a_connection_cut_while_the_folders_are_listed_ahead_loses_nothing(
     cuts: list[str] = []
 
     def cut_halfway(client, commands):  # type: ignore[no-untyped-def]
-        if commands[0][0] != "EXAMINE" or cuts:
+        bodies = b"BODY.PEEK[]" in commands[1][1] if len(commands) > 2 else None
+        if commands[0][0] != "EXAMINE" or cuts or bodies is not (cut == "bodies"):
             return imapwire.pipelined(client, commands)
         imap = client._imap  # noqa: SLF001
         real_answers = imapwire._answers  # noqa: SLF001
@@ -262,7 +265,7 @@ def test_a_connection_cut_while_the_folders_are_listed_ahead_loses_nothing(
     monkeypatch.setattr(source_module, "pipelined", cut_halfway)
     job = job_for(dovecots, users)
     result, events = run(store, dataclasses.replace(job, options=job.options))
-    assert cuts, "the connection should have been cut while the folders were listed ahead"
+    assert cuts, f"the connection should have been cut while the {cut} were read"
     assert result.failed == 0 and result.copied == sum(counts.values()), result.error
     assert sum("connected to the source" in getattr(e, "message", "") for e in events) == 2
     assert held_on_target(dst, users[1], counts) == counts

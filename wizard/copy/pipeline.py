@@ -355,6 +355,7 @@ class Pipeline:
             self.budget.release(held)
             raise
         handled = 0
+        bodies: dict[int, bytes] | Exception = {}
         try:
             for work, size, (status, bodies) in zip(group, sizes, read, strict=True):
                 if isinstance(status, Exception) or isinstance(bodies, Exception):
@@ -366,8 +367,10 @@ class Pipeline:
                 if not self.hand_over(work, work.todo, bodies, size, batches):
                     break
                 handled += 1
-            del read, bodies
         finally:
+            # The bytes of folders not handed over go before the budget says they have.
+            read.clear()
+            bodies = {}
             self.budget.release(held)
         return handled
 
