@@ -207,16 +207,23 @@ class ImapSource:
                 elif not status.exists:  # "1:*" of an empty folder may be refused: none
                     out[name] = (status, [])
                 # else refused for a folder with mail: left for list_messages to read
-            # The connection is left in the folder of the last EXAMINE, or none if it failed.
-            last_opened = answers[-2]
-            if isinstance(last_opened, Exception):
-                self.client._imap.state = "AUTH"  # noqa: SLF001 - as imapwire.examine
-            else:
-                info = examined_info(last_opened)
-                self._examined = listed[-1][0]
-                self._status = _folder_status(info)
-                self.client._imap.state = "SELECTED"  # noqa: SLF001
+            last = answers[-2]
+            self._left_in(
+                listed[-1][0],
+                last if isinstance(last, Exception) else _folder_status(examined_info(last)),
+            )
         return out
+
+    def _left_in(self, folder: str, opened: FolderStatus | Exception) -> None:
+        """After commands sent ahead: the connection is in ``folder``, the last one EXAMINEd,
+        or in none if that EXAMINE failed (imaplib's state kept as imapwire.examine keeps it)."""
+        imap = self.client._imap  # noqa: SLF001
+        if isinstance(opened, Exception):
+            self._examined = None
+            imap.state = "AUTH"
+        else:
+            self._examined, self._status = folder, opened
+            imap.state = "SELECTED"
 
     def _folder_arg(self, name: str) -> bytes:
         return self.client._normalise_folder(name)  # noqa: SLF001 - quoted, modified UTF-7
@@ -282,12 +289,8 @@ class ImapSource:
                 out.append((status, fetched))
             else:
                 out.append((status, _bodies(fetched_items(fetched, "UID BODY.PEEK[]"))))
-        imap = self.client._imap  # noqa: SLF001 - its state as imapwire.examine keeps it
-        if out and isinstance(out[-1][0], FolderStatus):
-            self._examined, self._status = reads[-1][0], out[-1][0]
-            imap.state = "SELECTED"
-        elif out:
-            imap.state = "AUTH"
+        if out:
+            self._left_in(reads[-1][0], out[-1][0])
         return out
 
     def summaries(self, folder: str, messages: Sequence[MessageIdentity]) -> list[MessageSummary]:
