@@ -312,23 +312,26 @@ class Pipeline:
         except BaseException as exc:  # noqa: BLE001 - handed to the mailbox thread
             batches.put(exc)
 
-    def small_folders(self, works: list[FolderWork], at: int) -> list[FolderWork]:
+    def small_folders(self, works: list[FolderWork], at: int) -> list[tuple[FolderWork, int]]:
         """The folders from ``at`` on whose messages all fit in one batch together (at most
-        PIPELINE_FOLDERS): read with one write for all where the source can."""
+        PIPELINE_FOLDERS), each with its messages' bytes: read with one write for all where the
+        source can."""
         if getattr(self.run.source, "open_and_fetch_many", None) is None:
             return []
         max_count, max_bytes = self.batch_limits()
-        out: list[FolderWork] = []
-        count = size = 0
+        out: list[tuple[FolderWork, int]] = []
+        count = total = 0
         for work in works[at : at + PIPELINE_FOLDERS]:
-            count += len(work.todo)
-            size += sum(t.message.size for t in work.todo)
-            if count > max_count or size > max_bytes:
+            size = sum(t.message.size for t in work.todo)
+            count, total = count + len(work.todo), total + size
+            if count > max_count or total > max_bytes:
                 break
-            out.append(work)
+            out.append((work, size))
         return out
 
-    def fetch_folders(self, group: list[FolderWork], batches: queue.Queue[object]) -> int:
+    def fetch_folders(
+        self, group: list[tuple[FolderWork, int]], batches: queue.Queue[object]
+    ) -> int:
         """Open and read every folder of ``group`` (each one batch) in one write, and hand over
         one batch per folder. Returns how many folders were handled; the caller reads the next
         one on its own (a folder the server refused or whose UIDVALIDITY changed then fails or
@@ -338,14 +341,13 @@ class Pipeline:
         assert source is not None
         if self._abort_fetch or not run.wait_running():
             return 0
-        run.current = group[0].plan.source
-        sizes = [sum(t.message.size for t in work.todo) for work in group]
-        held = sum(sizes)
+        run.current = group[0][0].plan.source
+        held = sum(size for _work, size in group)
         if not self.budget.acquire(held, lambda: run.stopped() or self._abort_fetch):
             return 0
         try:
             read = source.open_and_fetch_many(  # type: ignore[attr-defined]
-                [(work.plan.source, [t.message.uid for t in work.todo]) for work in group]
+                [(work.plan.source, [t.message.uid for t in work.todo]) for work, _ in group]
             )
         except TransientError:  # answers half read: a new connection, then folder by folder
             self.budget.release(held)
@@ -357,10 +359,10 @@ class Pipeline:
         handled = 0
         bodies: dict[int, bytes] | Exception = {}
         try:
-            for work, size, (status, bodies) in zip(group, sizes, read, strict=True):
+            for (work, size), (status, bodies) in zip(group, read, strict=True):
                 if isinstance(status, Exception) or isinstance(bodies, Exception):
                     break
-                if status.uidvalidity != work.status.uidvalidity:
+                if self.changed(work, status):
                     break
                 run.current = work.plan.source
                 held -= size
@@ -456,8 +458,14 @@ class Pipeline:
         self.same_generation(work, source.examine(work.plan.source))
 
     @staticmethod
-    def same_generation(work: FolderWork, status: FolderStatus) -> None:
-        if status.uidvalidity != work.status.uidvalidity:
+    def changed(work: FolderWork, status: FolderStatus) -> bool:
+        """Whether the folder has another UIDVALIDITY than when it was listed: its UIDs then
+        name other messages."""
+        return status.uidvalidity != work.status.uidvalidity
+
+    @classmethod
+    def same_generation(cls, work: FolderWork, status: FolderStatus) -> None:
+        if cls.changed(work, status):
             raise CopyError(
                 f"folder {work.plan.source!r} changed its UIDVALIDITY during the copy; run the "
                 "copy again to re-match it"
