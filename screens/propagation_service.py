@@ -88,6 +88,11 @@ class PropagationWatch:
     def watching(self) -> bool:
         return self._timer is not None
 
+    @property
+    def rounds_begun(self) -> int:
+        """Rounds started so far, a round still in flight included."""
+        return self._rounds
+
     def start(self) -> None:
         """Start watching with a first round at once (just that round if it watches already)."""
         if not self.watching:
