@@ -1,11 +1,14 @@
-"""A TCP proxy on 127.0.0.1 that cuts connections after a number of bytes, to test reconnects."""
+"""TCP proxies on 127.0.0.1: one cuts connections after a number of bytes (to test reconnects),
+one delivers large writes late (to test a batch that lands after its sender was killed)."""
 
 from __future__ import annotations
 
 import contextlib
+import queue
 import random
 import socket
 import threading
+import time
 
 
 class DroppingProxy:
@@ -75,5 +78,85 @@ class DroppingProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    s.close()
+
+
+class LaggingProxy:
+    """Forwards to ``upstream`` like a link where large writes are slow to arrive: each chunk of
+    at least ``big`` bytes the client sends (a message's bytes, not a command line) reaches the
+    server ``lag`` seconds after the client sent it, in order. When the client goes away (killed),
+    what it had sent still arrives, then the server sees the connection close: a batch on its way
+    lands after its sender is gone. ``held`` is the number of bytes on their way now."""
+
+    def __init__(self, upstream: tuple[str, int], *, lag: float, big: int = 16384) -> None:
+        self.upstream = upstream
+        self.lag, self.big = lag, big
+        self.held = 0
+        self.delivered = 0  # big chunks that reached the server
+        self._lock = threading.Lock()
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.server.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            line: queue.Queue[tuple[float, bytes, bool] | None] = queue.Queue()
+            threading.Thread(target=self._read_up, args=(client, line), daemon=True).start()
+            threading.Thread(target=self._deliver, args=(line, upstream), daemon=True).start()
+            threading.Thread(target=self._down, args=(upstream, client), daemon=True).start()
+
+    def _read_up(self, client: socket.socket, line: queue.Queue) -> None:  # type: ignore[type-arg]
+        due = 0.0
+        try:
+            while data := client.recv(65536):
+                slow = len(data) >= self.big
+                due = max(due, time.monotonic() + (self.lag if slow else 0.0))
+                with self._lock:
+                    self.held += len(data)
+                line.put((due, data, slow))
+        except OSError:
+            pass
+        line.put(None)
+
+    def _deliver(self, line: queue.Queue, upstream: socket.socket) -> None:  # type: ignore[type-arg]
+        try:
+            while (item := line.get()) is not None:
+                due, data, slow = item
+                time.sleep(max(0.0, due - time.monotonic()))
+                upstream.sendall(data)
+                with self._lock:
+                    self.held -= len(data)
+                    self.delivered += slow
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                upstream.shutdown(socket.SHUT_WR)
+
+    def _down(self, upstream: socket.socket, client: socket.socket) -> None:
+        # The server's answers to a client that is gone are read and dropped: the server goes on
+        # until what was on its way has arrived and it sees the connection close.
+        gone = False
+        try:
+            while data := upstream.recv(65536):
+                if not gone:
+                    try:
+                        client.sendall(data)
+                    except OSError:
+                        gone = True
+        except OSError:
+            pass
+        finally:
+            for s in (upstream, client):
                 with contextlib.suppress(OSError):
                     s.close()

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from .corpus import WHEN, bodies, message
+from .proxy import LaggingProxy
 
 FOLDERS = ("INBOX", "Projekte/2023", "Sent")
 TARGET = {"INBOX": "INBOX", "Projekte/2023": "Projekte.2023", "Sent": "Sent Items"}
@@ -54,7 +55,7 @@ def copied_so_far(ledger: Path) -> int:
             return 0
 
 
-def copy_command(dovecots, users, ledger: Path) -> list[str]:  # type: ignore[no-untyped-def]
+def copy_command(dovecots, users, ledger: Path, dest: str = "") -> list[str]:  # type: ignore[no-untyped-def]
     src, dst = dovecots
     return [
         sys.executable,
@@ -64,7 +65,7 @@ def copy_command(dovecots, users, ledger: Path) -> list[str]:  # type: ignore[no
         "--source",
         src.url(users[0]),
         "--dest",
-        dst.url(users[1]),
+        dest or dst.url(users[1]),
         "--ledger",
         str(ledger),
         "--json",
@@ -119,3 +120,44 @@ def test_kill_at_random_moments_then_rerun(dovecots, users, tmp_path: Path) -> N
         ours = bodies(target, TARGET[folder])
         assert sum(ours.values()) == sum(theirs.values()), folder
         assert ours == theirs, f"{folder}: missing or duplicated messages"
+
+
+def test_a_batch_that_lands_after_its_sender_was_killed_is_not_copied_again(
+    dovecots, users, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The first batch is on its way to the target (a slow link) when the copy is killed; it
+    lands seconds later. The rerun, started at once, must not take "not found yet" for "never
+    arrived": it waits for what the killed run sent to land, then finds it there."""
+    src, dst = dovecots
+    fill(src.client(users[0]), 30)
+    proxy = LaggingProxy((dst.host, dst.port), lag=3.0)
+    ledger = tmp_path / "ledger.onboard"
+    env = {
+        **os.environ,
+        "ONBOARD_SOURCE_PASSWORD": src.password,
+        "ONBOARD_DEST_PASSWORD": dst.password,
+    }
+    command = copy_command(
+        dovecots, users, ledger, f"imap://{users[1]}@127.0.0.1:{proxy.port}?tls=none"
+    )
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while proxy.held == 0 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # the whole batch is with the link now
+    assert first.poll() is None and proxy.held > 0, "the first batch never went out"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert proxy.delivered == 0, "the batch landed before the kill; make the lag longer"
+
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    deadline = time.monotonic() + 30
+    while proxy.held and time.monotonic() < deadline:  # anything still on its way has landed
+        time.sleep(0.05)
+    proxy.close()
+    source, target = src.client(users[0]), dst.client(users[1])
+    for folder in FOLDERS:
+        assert bodies(target, TARGET[folder]) == bodies(source, folder), folder
+    # The operator is told why the rerun paused before it went on.
+    assert "interrupted run sent" in second.stderr and "waiting" in second.stderr, second.stderr

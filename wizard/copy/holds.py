@@ -78,12 +78,20 @@ class MailboxHold:
     ``release``. ``on_lost`` is called (once) if another copy took it over meanwhile."""
 
     def __init__(
-        self, store: SessionStore, holder: MailboxHolder, token: str, on_lost: Callable[[], None]
+        self,
+        store: SessionStore,
+        holder: MailboxHolder,
+        token: str,
+        on_lost: Callable[[], None],
+        replaced: MailboxHolder | None = None,
     ) -> None:
         self.store = store
         self.holder = holder
         self.token = token
         self.on_lost = on_lost
+        # The hold this one took over: a copy that was killed or went silent, whose last sends
+        # may still be on their way to the target (its heartbeat says when it was last alive).
+        self.replaced = replaced
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._beat, name=f"hold-{holder.mailbox}", daemon=True
@@ -121,6 +129,7 @@ def take_hold(
     host = socket.gethostname()
     token = uuid.uuid4().hex
     me = MailboxHolder(mailbox, host, os.getpid(), default_actor(), now_iso(), time.time())
+    other: MailboxHolder | None = None
     with store.transaction() as tx:
         tx.execute(_TABLE)
         row = tx.execute(
@@ -138,7 +147,7 @@ def take_hold(
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (mailbox, token, me.host, me.pid, me.user, me.since, me.heartbeat),
         )
-    return MailboxHold(store, me, token, on_lost)
+    return MailboxHold(store, me, token, on_lost, replaced=other)
 
 
 def holders(store: SessionStore) -> list[MailboxHolder]:

@@ -15,6 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..events import Done, Failure, Started
@@ -23,7 +24,7 @@ from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
 from .folder_map import FolderPlan, MailboxPlan, plan_mailbox
 from .folder_tree import make_tree
-from .holds import MailboxHeld, take_hold
+from .holds import MailboxHeld, MailboxHolder, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
@@ -39,6 +40,13 @@ if TYPE_CHECKING:
     from .engine import CopyEngine
 
 T = TypeVar("T")
+
+# How long what a run sent may still be landing on the target after the run was last seen alive:
+# a copy killed just after sending a batch leaves it in the sockets and on the way (a killed
+# client's whole MULTIAPPEND lands ~0.5 s later on loopback, longer over a slow link), and the
+# heartbeat of its hold is up to 5 s old when it dies. A rerun within this time waits before it
+# looks those messages up, or it would take "not there yet" for "never arrived" and copy them twice.
+LANDING_SECONDS = 10.0
 
 
 class MailboxControl:
@@ -78,6 +86,7 @@ class MailboxRun:
         # Folder -> (status, listing, with headers) read ahead by list_ahead, for scan_folder.
         self._ahead: dict[str, tuple[FolderStatus, list[SourceMessage], bool]] = {}
         self._folders_made: dict[tuple[str, ...], str] = {}
+        self.took_over: MailboxHolder | None = None  # the hold of a copy that is gone
 
     # ----- steering and telling -------------------------------------------------------------
 
@@ -222,6 +231,11 @@ class MailboxRun:
                 hold = take_hold(self.ledger.store, self.mailbox, on_lost=self.lost_hold)
             except MailboxHeld as exc:
                 return self.refused(exc)
+            self.took_over = hold.replaced
+            if hold.replaced is not None:
+                self.log(
+                    f"took over the mailbox from a copy that is gone: {hold.replaced.describe()}"
+                )
         try:
             return self.run_held()
         finally:
@@ -260,7 +274,7 @@ class MailboxRun:
             self.state = MailboxState.SCANNING
             self.emit(force=True)
             self.scan()
-            if not self.settings.dry_run and not self.stopped():
+            if not self.settings.dry_run and self.await_landing():
                 reconcile_works(self)
                 self.repair()
                 make_tree(self)
@@ -602,6 +616,37 @@ class MailboxRun:
                     "on the target"
                 )
 
+    def await_landing(self) -> bool:
+        """Before anything is looked up on the target (reconciled or repaired): wait until what
+        an interrupted run sent has had ``LANDING_SECONDS`` to land there since that run was last
+        seen alive; False if cancelled meanwhile."""
+        sent: list[MessageRecord] = []
+        for work in self.works:
+            uids = {t.message.uid for t in work.todo if t.lookup}
+            if uids:
+                rows = self.ledger.by_uid(self.mailbox, work.plan.source, work.status.uidvalidity)
+                sent += [rows[uid] for uid in uids if uid in rows]
+        if not sent:
+            return not self.stopped()
+        alive = [stamp for r in sent if (stamp := _timestamp(r.updated_at)) is not None]
+        if self.took_over is not None:
+            alive.append(self.took_over.heartbeat)
+        if not alive:
+            return not self.stopped()
+        ago = time.time() - max(alive)
+        wait = min(LANDING_SECONDS, LANDING_SECONDS - ago)  # a clock ahead cannot make it longer
+        if wait <= 0:
+            return not self.stopped()
+        self.log(
+            f"{len(sent)} messages an interrupted run sent {max(ago, 0):.0f}s ago may still be "
+            f"on their way to the target; waiting {wait:.0f}s for them to land before looking "
+            "them up",
+            "warning",
+            "landing",
+            seconds=wait,
+        )
+        return self.sleep(wait)
+
     def confirm_found(self, work: FolderWork, found: list[tuple[Todo, str]], reason: str) -> None:
         records = []
         for todo, target_id in found:
@@ -621,4 +666,11 @@ class MailboxRun:
         self.emit()
 
 
-__all__ = ["MailboxControl", "MailboxRun"]
+def _timestamp(iso: str) -> float | None:
+    try:
+        return datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return None
+
+
+__all__ = ["LANDING_SECONDS", "MailboxControl", "MailboxRun"]
