@@ -73,10 +73,13 @@ async def test_copy_goes_on_while_on_other_steps_and_quit_asks(dovecots, users, 
     app = OnboardApp(store=store, copy_service=HeldCopy)
 
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: app.copy.service is not None, what="for the copy service")
         service = app.copy.service
         assert isinstance(service, HeldCopy)
         held, release = service.held, service.release
+        await wait_until(
+            pilot, lambda: bool(app.screen.query("#copy-table")), what="for the copy table"
+        )
         app.screen.query_one("#copy-table", DataTable).focus()  # as after tabbing to the table
         await pilot.press("s")
         await wait_until(pilot, held.is_set, what="for the copy to get going")
@@ -89,23 +92,35 @@ async def test_copy_goes_on_while_on_other_steps_and_quit_asks(dovecots, users, 
         )
         assert service.running, (service.error, service.latest)
         app.goto_step("10")
-        await pilot.pause(0.2)
+        await wait_until(
+            pilot, lambda: not app.screen.query("#copy-table"), what="for step 10's screen"
+        )
         assert service.running  # the copy did not stop with the step screen
         await pilot.press("ctrl+q")
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, ConfirmDialog)  # quitting during a copy asks first
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, ConfirmDialog),
+            what="quitting during a copy to ask first",
+        )
         assert "copy is running" in app.screen.title_text
         await pilot.press("n")
-        await pilot.pause(0.2)
+        await wait_until(
+            pilot, lambda: not isinstance(app.screen, ConfirmDialog), what="the question to close"
+        )
         assert app.is_running and service.running
         app.goto_step("9")
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: bool(app.screen.query("#copy-table")), what="step 9")
         table = app.screen.query_one("#copy-table", DataTable)
-        assert table.get_cell(address, "state") == "paused"
+        await wait_until(
+            pilot,
+            lambda: table.get_cell(address, "state") == "paused",
+            what="the mailbox to show paused on step 9 again",
+        )
         table.focus()
         await pilot.press("p")  # resume all
         assert service.wait(120)
-        await pilot.pause(0.6)
-        assert table.get_cell(address, "state") == "done"
+        await wait_until(
+            pilot, lambda: table.get_cell(address, "state") == "done", what="the mailbox done"
+        )
         assert "100%" in str(table.get_cell(address, "bar"))
     assert bodies(dst.client(address), "INBOX") == bodies(src.client(users[0]), "INBOX")
