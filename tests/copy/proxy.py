@@ -87,13 +87,14 @@ class LaggingProxy:
     at least ``big`` bytes the client sends (a message's bytes, not a command line) reaches the
     server ``lag`` seconds after the client sent it, in order. When the client goes away (killed),
     what it had sent still arrives, then the server sees the connection close: a batch on its way
-    lands after its sender is gone. ``held`` is the number of bytes on their way now."""
+    lands after its sender is gone. ``held`` is the number of bytes held back now, ``delivered``
+    the number of writes held back that reached the server."""
 
     def __init__(self, upstream: tuple[str, int], *, lag: float, big: int = 16384) -> None:
         self.upstream = upstream
         self.lag, self.big = lag, big
         self.held = 0
-        self.delivered = 0  # big chunks that reached the server
+        self.delivered = 0
         self._lock = threading.Lock()
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
@@ -119,11 +120,13 @@ class LaggingProxy:
         due = 0.0
         try:
             while data := client.recv(65536):
-                slow = len(data) >= self.big
-                due = max(due, time.monotonic() + (self.lag if slow else 0.0))
-                with self._lock:
-                    self.held += len(data)
-                line.put((due, data, slow))
+                now = time.monotonic()
+                due = max(due, now + (self.lag if len(data) >= self.big else 0.0))
+                late = due > now  # a large write, or what queues behind one
+                if late:
+                    with self._lock:
+                        self.held += len(data)
+                line.put((due, data, late))
         except OSError:
             pass
         line.put(None)
@@ -131,12 +134,13 @@ class LaggingProxy:
     def _deliver(self, line: queue.Queue, upstream: socket.socket) -> None:  # type: ignore[type-arg]
         try:
             while (item := line.get()) is not None:
-                due, data, slow = item
+                due, data, late = item
                 time.sleep(max(0.0, due - time.monotonic()))
                 upstream.sendall(data)
-                with self._lock:
-                    self.held -= len(data)
-                    self.delivered += slow
+                if late:
+                    with self._lock:
+                        self.held -= len(data)
+                        self.delivered += 1
         except OSError:
             pass
         finally:
