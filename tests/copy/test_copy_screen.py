@@ -151,7 +151,8 @@ async def test_bars_advance_complete_and_survive_leaving_the_step(dovecots, user
             assert table(app).get_cell(mailbox, "state") == "done"
         totals = str(app.screen.query_one("#copy-totals", Static).render())
         assert "2/2 mailboxes done" in totals and "240/240 messages" in totals
-        assert store.latest_evidence("9", "copy") is not None
+        # The copy's evidence is written as its run ends, a moment after the last progress.
+        await wait_until(pilot, lambda: store.latest_evidence("9", "copy") is not None)
 
 
 async def test_pause_all_holds_the_copy_and_resume_finishes_it(dovecots, users, store) -> None:

@@ -471,6 +471,8 @@ async def test_fresh_session_walks_every_step(
         await wait_until(
             pilot, lambda: f"2/2 mailboxes done · {first}/{first} messages" in shown(totals)
         )
+        # The copy's evidence is written as its run ends, a moment after the last progress.
+        await wait_until(pilot, lambda: store.latest_evidence("9", "copy") is not None)
         evidence = store.latest_evidence("9", "copy")
         assert evidence is not None and evidence.ok
         resumed = {m["mailbox"]: m for m in evidence.data["mailboxes"]}
@@ -708,6 +710,8 @@ async def test_initial_copy_killed_mid_way_is_finished_in_the_app(
         await pilot.press("s")  # start / resume
         await wait_until(pilot, lambda: cell(table, ews.USER, "state") == "done", timeout=60)
         assert "100%" in cell(table, ews.USER, "bar")
+        # The copy's evidence is written as its run ends, a moment after the last progress.
+        await wait_until(pilot, lambda: store.latest_evidence("9", "copy") is not None)
         evidence = store.latest_evidence("9", "copy")
         assert evidence is not None
         resumed = evidence.data["mailboxes"][0]

@@ -93,18 +93,26 @@ class MailboxRun:
     def stopped(self) -> bool:
         return self.control.cancelled.is_set() or self.engine.all.cancelled.is_set()
 
-    def wait_running(self) -> bool:
-        """Block while paused; False once cancelled."""
+    def paused(self) -> bool:
+        return not (self.control.running.is_set() and self.engine.all.running.is_set())
+
+    def wait_running(self, *, announce: bool = True) -> bool:
+        """Block while paused; False once cancelled. Only the mailbox thread, which writes to the
+        target, ``announce``s it: a mailbox shows "paused" once nothing of it is being written
+        (its fetch thread waits without a word while a batch may still be going out)."""
         was = self.state
-        while not (self.control.running.is_set() and self.engine.all.running.is_set()):
+        while self.paused():
             if self.stopped():
                 return False
+            if not announce:
+                time.sleep(0.1)
+                continue
             if self.state is not MailboxState.PAUSED:
                 self.state = MailboxState.PAUSED
                 self.emit(force=True)
                 self.log("paused")
             time.sleep(0.1)
-        if self.state is MailboxState.PAUSED:
+        if announce and self.state is MailboxState.PAUSED:
             self.state = was if was is not MailboxState.PAUSED else MailboxState.COPYING
             self.log("resumed")
             self.emit(force=True)

@@ -64,7 +64,7 @@ class Pipeline:
         failed_in_row = 0
         try:
             while True:
-                item = batches.get()
+                item = self.next_batch(batches)
                 if item is _END:
                     break
                 if isinstance(item, BaseException):
@@ -90,6 +90,16 @@ class Pipeline:
         finally:
             self._abort_fetch = True
             self._drain(batches, fetcher)
+
+    def next_batch(self, batches: queue.Queue[object]) -> object:
+        """The next batch from the fetch thread; while paused with none to send, the mailbox
+        shows paused (its fetch thread is holding still too)."""
+        while True:
+            try:
+                return batches.get(timeout=0.1)
+            except queue.Empty:
+                if self.run.paused():
+                    self.run.wait_running()
 
     def _drain(self, batches: queue.Queue[object], fetcher: threading.Thread) -> None:
         """Stop the fetch thread and give back the memory of batches never sent."""
@@ -339,7 +349,7 @@ class Pipeline:
         run = self.run
         source = run.source
         assert source is not None
-        if self._abort_fetch or not run.wait_running():
+        if self._abort_fetch or not run.wait_running(announce=False):
             return 0
         run.current = group[0][0].plan.source
         held = sum(size for _work, size in group)
@@ -385,7 +395,7 @@ class Pipeline:
         if opened[0]:
             run.retried_step(f"opening {work.plan.source}", lambda: self.reexamine(work), "source")
         for group in self.batch_groups(work.todo):
-            if self._abort_fetch or not run.wait_running():
+            if self._abort_fetch or not run.wait_running(announce=False):
                 return
             reserved = sum(t.message.size for t in group)
             if not self.budget.acquire(reserved, lambda: run.stopped() or self._abort_fetch):
