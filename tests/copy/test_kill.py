@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import signal
@@ -127,16 +128,13 @@ def test_kill_at_random_moments_then_rerun(dovecots, users, tmp_path: Path) -> N
     assert any(0 < n < total for n in partial), f"no kill hit the middle of the copy: {partial}"
 
 
-def test_a_batch_that_lands_after_its_sender_was_killed_is_not_copied_again(
-    dovecots, users, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    """The first batch is on its way to the target (a slow link) when the copy is killed; it
-    lands seconds later. The rerun, started at once, must not take "not found yet" for "never
-    arrived": it waits for what the killed run sent to land, then finds it there."""
+def killed_with_a_batch_on_its_way(dovecots, users, ledger: Path):  # type: ignore[no-untyped-def]
+    """Start a copy through a slow link (LaggingProxy) and kill it while its first batch is on
+    its way: that batch lands about 3 s after the kill. Returns the command (through the same
+    link), its environment and the proxy."""
     src, dst = dovecots
     fill(src.client(users[0]), 30)
     proxy = LaggingProxy((dst.host, dst.port), lag=3.0)
-    ledger = tmp_path / "ledger.onboard"
     env = {
         **os.environ,
         "ONBOARD_SOURCE_PASSWORD": src.password,
@@ -154,15 +152,56 @@ def test_a_batch_that_lands_after_its_sender_was_killed_is_not_copied_again(
     first.send_signal(signal.SIGKILL)
     first.wait()
     assert proxy.delivered == 0, "the batch landed before the kill; make the lag longer"
+    return command, env, proxy
 
+
+def landed(proxy: LaggingProxy) -> None:
+    deadline = time.monotonic() + 30
+    while proxy.held and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not proxy.held
+    proxy.close()
+
+
+def test_a_batch_that_lands_after_its_sender_was_killed_is_not_copied_again(
+    dovecots, users, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The first batch is on its way to the target (a slow link) when the copy is killed; it
+    lands seconds later. The rerun, started at once, must not take "not found yet" for "never
+    arrived": it waits for what the killed run sent to land, then finds it there."""
+    src, dst = dovecots
+    command, env, proxy = killed_with_a_batch_on_its_way(dovecots, users, tmp_path / "l.onboard")
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
-    deadline = time.monotonic() + 30
-    while proxy.held and time.monotonic() < deadline:  # anything still on its way has landed
-        time.sleep(0.05)
-    proxy.close()
+    landed(proxy)  # anything still on its way has arrived: nothing more can come
     source, target = src.client(users[0]), dst.client(users[1])
     for folder in FOLDERS:
         assert bodies(target, TARGET[folder]) == bodies(source, folder), folder
     # The operator is told why the rerun paused before it went on.
     assert "interrupted run sent" in second.stderr and "waiting" in second.stderr, second.stderr
+
+
+def test_a_rerun_long_after_the_kill_does_not_wait(dovecots, users, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same kill, the rerun a minute later (the ledger's rows and the dead copy's hold made
+    older by a minute): it goes straight on, finds the batch that landed and sends the rest."""
+    src, dst = dovecots
+    ledger = tmp_path / "l.onboard"
+    command, env, proxy = killed_with_a_batch_on_its_way(dovecots, users, ledger)
+    landed(proxy)
+    with contextlib.closing(sqlite3.connect(ledger)) as db, db:
+        db.execute(
+            "UPDATE copy_messages SET updated_at = "
+            "strftime('%Y-%m-%dT%H:%M:%S+00:00', updated_at, '-60 seconds')"
+        )
+        db.execute("UPDATE copy_holds SET heartbeat = heartbeat - 60")
+    rerun = copy_command(dovecots, users, ledger)  # the link is fine again
+    started = time.monotonic()
+    second = subprocess.run(rerun, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert "waiting" not in second.stderr, second.stderr
+    assert time.monotonic() - started < 8, "the rerun waited"
+    source, target = src.client(users[0]), dst.client(users[1])
+    for folder in FOLDERS:
+        assert bodies(target, TARGET[folder]) == bodies(source, folder), folder
+    data = json.loads(second.stdout)
+    assert data["mailboxes"][0]["already"] > 0  # the batch that landed, found, not sent again
