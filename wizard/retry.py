@@ -53,6 +53,7 @@ class Retryable:
     hint: float = 0.0  # seconds the server asked us to wait (0: none given)
     throttled: bool = False  # the server asked us to slow down (bounded by max_wait only)
     dropped: bool = False  # the connection dropped: part of a write may have landed
+    unanswered: bool = False  # no answer in time: the server may still be at the write
 
 
 @dataclass(frozen=True)

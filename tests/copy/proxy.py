@@ -87,12 +87,16 @@ class LaggingProxy:
     at least ``big`` bytes the client sends (a message's bytes, not a command line) reaches the
     server ``lag`` seconds after the client sent it, in order. When the client goes away (killed),
     what it had sent still arrives, then the server sees the connection close: a batch on its way
-    lands after its sender is gone. ``held`` is the number of bytes held back now, ``delivered``
-    the number of writes held back that reached the server."""
+    lands after its sender is gone. Only the first ``connections`` connections lag (0: all).
+    ``held`` is the number of bytes held back now, ``delivered`` the number of writes held back
+    that reached the server."""
 
-    def __init__(self, upstream: tuple[str, int], *, lag: float, big: int = 16384) -> None:
+    def __init__(
+        self, upstream: tuple[str, int], *, lag: float, big: int = 16384, connections: int = 0
+    ) -> None:
         self.upstream = upstream
         self.lag, self.big = lag, big
+        self.slow_left = connections or -1  # how many connections lag (0: all of them)
         self.held = 0
         self.delivered = 0
         self._lock = threading.Lock()
@@ -112,16 +116,18 @@ class LaggingProxy:
                 return
             upstream = socket.create_connection(self.upstream)
             line: queue.Queue[tuple[float, bytes, bool] | None] = queue.Queue()
-            threading.Thread(target=self._read_up, args=(client, line), daemon=True).start()
+            lag = self.lag if self.slow_left != 0 else 0.0
+            self.slow_left -= self.slow_left > 0
+            threading.Thread(target=self._read_up, args=(client, line, lag), daemon=True).start()
             threading.Thread(target=self._deliver, args=(line, upstream), daemon=True).start()
             threading.Thread(target=self._down, args=(upstream, client), daemon=True).start()
 
-    def _read_up(self, client: socket.socket, line: queue.Queue) -> None:  # type: ignore[type-arg]
+    def _read_up(self, client: socket.socket, line: queue.Queue, lag: float) -> None:  # type: ignore[type-arg]
         due = 0.0
         try:
             while data := client.recv(65536):
                 now = time.monotonic()
-                due = max(due, now + (self.lag if len(data) >= self.big else 0.0))
+                due = max(due, now + (lag if len(data) >= self.big else 0.0))
                 late = due > now  # a large write, or what queues behind one
                 if late:
                     with self._lock:

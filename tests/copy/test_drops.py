@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from wizard.copy.connect import source_factory, target_factory
+from wizard.copy.connect import imap_client, source_factory, target_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+from wizard.copy.events import CopyLog
 from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import CopyLedger
+from wizard.copy.target import ImapTarget
 from wizard.endpoint import parse_endpoint
 from wizard.profile import example_profile
 from wizard.session import create_session
 
 from .corpus import WHEN, bodies, message
-from .proxy import DroppingProxy
+from .proxy import DroppingProxy, LaggingProxy
+from .test_kill import landed
 
 
 @pytest.mark.parametrize("side", ["target", "source"])
@@ -62,3 +65,51 @@ def test_dropped_connections_lose_and_duplicate_nothing(dovecots, users, side: s
     assert result.failed == 0, result.error
     assert bodies(dst.client(users[1]), "INBOX") == bodies(source, "INBOX")
     store.close()
+
+
+def test_a_batch_the_target_did_not_answer_in_time_is_not_sent_twice(dovecots, users) -> None:  # type: ignore[no-untyped-def]
+    """The first batch reaches the target 3 s late (a slow link), after the copy's 1 s timeout:
+    the copy reconnects and finds nothing yet. It must not send the batch again at once (the
+    server was still going to store it): it waits, looks again, finds it, and goes on."""
+    src, dst = dovecots
+    source = src.client(users[0])
+    source.multiappend(
+        "INBOX",
+        [
+            {"msg": message(n, message_id=n % 6 != 0, size=3000 + 97 * n), "date": WHEN}
+            for n in range(40)
+        ],
+    )
+    proxy = LaggingProxy((dst.host, dst.port), lag=3.0, connections=1)
+    target = parse_endpoint(
+        dst.url(users[1]).replace(f"{dst.host}:{dst.port}", f"127.0.0.1:{proxy.port}")
+    )
+
+    def slow_target(_sink):  # type: ignore[no-untyped-def]
+        client = imap_client(target, dst.password, timeout=1.0, side="target")
+        return ImapTarget(client, target.host)
+
+    logs: list[str] = []
+    job = MailboxJob(
+        mailbox="late@new.example",
+        source=source_factory(parse_endpoint(src.url(users[0])), src.password),
+        target=slow_target,
+        options=PlanOptions(),
+    )
+    store = create_session("Late", "late.example", example_profile())
+    engine = CopyEngine(
+        CopyLedger(store),
+        [job],
+        CopySettings(backoff_initial=0.05),
+        sink=lambda e: logs.append(e.message) if isinstance(e, CopyLog) else None,
+    )
+    try:
+        result = engine.run().mailboxes[0]
+        landed(proxy)  # what was held back has arrived: nothing more can come
+    finally:
+        proxy.close()
+        store.close()
+    assert proxy.delivered > 0, "the first batch was never held back"
+    assert result.failed == 0, result.error
+    assert bodies(dst.client(users[1]), "INBOX") == bodies(source, "INBOX")
+    assert any("did not answer in time" in line for line in logs), logs

@@ -13,6 +13,10 @@ class TransientError(CopyError):
     """The connection dropped or the server is busy: reconnect, wait and try again."""
 
 
+class NoAnswer(TransientError):
+    """The server did not answer in time: what was sent may still be carried out there."""
+
+
 class Throttled(TransientError):
     """The server asked us to slow down; ``retry_after`` is its hint in seconds (0 = none)."""
 
@@ -34,5 +38,5 @@ def copy_retryable(exc: Exception) -> Retryable | None:
     if isinstance(exc, Throttled):
         return Retryable(str(exc), hint=exc.retry_after, throttled=True)
     if isinstance(exc, TransientError):
-        return Retryable(str(exc), dropped=True)
+        return Retryable(str(exc), dropped=True, unanswered=isinstance(exc, NoAnswer))
     return None

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from .errors import Throttled, TransientError
+from .errors import NoAnswer, Throttled, TransientError
 
 _BUSY_CODES = ("[UNAVAILABLE]", "[LIMIT]", "[INUSE]", "[SERVERBUG]")
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.I)
@@ -27,7 +27,7 @@ def imap_errors(host: str, what: str) -> Iterator[None]:
     except (IMAPClientAbortError, imaplib.IMAP4.abort) as exc:
         raise TransientError(f"{host}: the connection dropped during {what} ({exc})") from exc
     except TimeoutError as exc:
-        raise TransientError(f"{host}: no answer during {what} (timed out)") from exc
+        raise NoAnswer(f"{host}: no answer during {what} (timed out)") from exc
     except (ssl.SSLError, OSError, EOFError) as exc:
         raise TransientError(f"{host}: the connection failed during {what} ({exc})") from exc
     except (IMAPClientError, imaplib.IMAP4.error) as exc:

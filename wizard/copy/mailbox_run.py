@@ -28,7 +28,7 @@ from .holds import MailboxHeld, MailboxHolder, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
-from .pipeline import Pipeline
+from .pipeline import LANDING_SECONDS, Pipeline
 from .reconcile import reconcile_works, remember_target_folders
 from .rematch import find_on_target, rematch_generation
 from .reporting import RunReporter
@@ -40,13 +40,6 @@ if TYPE_CHECKING:
     from .engine import CopyEngine
 
 T = TypeVar("T")
-
-# How long what a run sent may still be landing on the target after the run was last seen alive:
-# a copy killed just after sending a batch leaves it in the sockets and on the way (a killed
-# client's whole MULTIAPPEND lands ~0.5 s later on loopback, longer over a slow link), and the
-# heartbeat of its hold is up to 5 s old when it dies. A rerun within this time waits before it
-# looks those messages up, or it would take "not there yet" for "never arrived" and copy them twice.
-LANDING_SECONDS = 10.0
 
 
 class MailboxControl:
@@ -681,4 +674,4 @@ def _timestamp(iso: str) -> float | None:
         return None
 
 
-__all__ = ["LANDING_SECONDS", "MailboxControl", "MailboxRun"]
+__all__ = ["MailboxControl", "MailboxRun"]

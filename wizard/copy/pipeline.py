@@ -33,6 +33,13 @@ if TYPE_CHECKING:
 
 _END = object()
 
+# How long what was sent may still be landing on the target after its sender was last seen
+# alive, or after the target stopped answering: a copy killed just after sending a batch leaves
+# it in the sockets and on the way (a killed client's whole MULTIAPPEND lands ~0.5 s later on
+# loopback, later over a slow link), and the heartbeat of its hold is up to 5 s old when it dies.
+# Looked up sooner, "not there yet" would read as "never arrived" and the batch be sent twice.
+LANDING_SECONDS = 10.0
+
 
 class _FolderRefused(Exception):
     """The target refused to create a folder: its messages fail, the mailbox goes on."""
@@ -171,9 +178,7 @@ class Pipeline:
             results.extend(run.target.append(folder, outgoing))  # type: ignore[union-attr]
             pending.clear()
 
-        def recover(_why: Retryable) -> None:
-            run.reopen("target")
-            # Some of the batch may have landed before the connection dropped.
+        def look_up() -> None:
             found = find_on_target(
                 run.target,  # type: ignore[arg-type]
                 run.ledger,
@@ -188,6 +193,24 @@ class Pipeline:
                 if t.message.uid in landed
             )
             pending[:] = [(t, raw) for t, raw in pending if t.message.uid not in landed]
+
+        def recover(why: Retryable) -> None:
+            run.reopen("target")
+            look_up()  # some of the batch may have landed before the connection dropped
+            if why.unanswered and pending:
+                # No answer is not a refusal: the server may still be storing the batch it
+                # read on the old connection. Sent again now, it would be there twice.
+                run.log(
+                    f"{work.plan.target}: the target did not answer in time and may still be "
+                    f"storing {len(pending)} messages sent before; waiting "
+                    f"{LANDING_SECONDS:.0f}s before looking for them again",
+                    "warning",
+                    "landing",
+                    seconds=LANDING_SECONDS,
+                )
+                if not run.sleep(LANDING_SECONDS):
+                    raise RetryCancelled(f"writing to {work.plan.target}")
+                look_up()
 
         attempts = [0]
 
