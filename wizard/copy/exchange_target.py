@@ -29,7 +29,7 @@ from ..exchange.mailbox import (
 )
 from ..exchange.settings import Access, AuthType, ExchangeSettings
 from ..retry import NO_RETRY
-from .errors import ConnectFailed, Throttled, TransientError
+from .errors import ConnectFailed, NoAnswer, Throttled, TransientError
 from .folder_map import Role, TargetLayout
 from .identity import EWS_RULE, MessageIdentity, identity_from_ews
 from .message_summary import MessageSummary, summary_from_ews
@@ -60,6 +60,8 @@ def _copy_errors() -> Iterator[None]:
             # One busy answer in a copy: say what the server said, not "it kept answering".
             message = f"{failure.host}: Exchange is busy ({cause})" if cause else failure.message
             raise Throttled(message, retry_after=hint) from exc
+        if failure.code is FailureCode.TIMEOUT:  # the server may still be at what was sent
+            raise NoAnswer(failure.message) from exc
         if failure.code in _RETRYABLE:
             raise TransientError(failure.message) from exc
         raise ConnectFailed(failure.message) from exc
