@@ -108,6 +108,15 @@ class LaggingProxy:
         with contextlib.suppress(OSError):
             self.server.close()
 
+    def drain(self, timeout: float = 30.0) -> None:
+        """Wait until everything held back has reached the server (nothing more can land), then
+        take no more connections."""
+        deadline = time.monotonic() + timeout
+        while self.held and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not self.held, f"{self.held} bytes still held back after {timeout:.0f} s"
+        self.close()
+
     def _accept(self) -> None:
         while True:
             try:

@@ -16,7 +16,6 @@ from wizard.session import create_session
 
 from .corpus import WHEN, bodies, message
 from .proxy import DroppingProxy, LaggingProxy
-from .test_kill import landed
 
 
 @pytest.mark.parametrize("side", ["target", "source"])
@@ -105,7 +104,7 @@ def test_a_batch_the_target_did_not_answer_in_time_is_not_sent_twice(dovecots, u
     )
     try:
         result = engine.run().mailboxes[0]
-        landed(proxy)  # what was held back has arrived: nothing more can come
+        proxy.drain()  # what was held back has arrived: nothing more can come
     finally:
         proxy.close()
         store.close()

@@ -155,14 +155,6 @@ def killed_with_a_batch_on_its_way(dovecots, users, ledger: Path):  # type: igno
     return command, env, proxy
 
 
-def landed(proxy: LaggingProxy) -> None:
-    deadline = time.monotonic() + 30
-    while proxy.held and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not proxy.held
-    proxy.close()
-
-
 def test_a_batch_that_lands_after_its_sender_was_killed_is_not_copied_again(
     dovecots, users, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -173,7 +165,7 @@ def test_a_batch_that_lands_after_its_sender_was_killed_is_not_copied_again(
     command, env, proxy = killed_with_a_batch_on_its_way(dovecots, users, tmp_path / "l.onboard")
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
-    landed(proxy)  # anything still on its way has arrived: nothing more can come
+    proxy.drain()  # anything still on its way has arrived: nothing more can come
     source, target = src.client(users[0]), dst.client(users[1])
     for folder in FOLDERS:
         assert bodies(target, TARGET[folder]) == bodies(source, folder), folder
@@ -187,7 +179,7 @@ def test_a_rerun_long_after_the_kill_does_not_wait(dovecots, users, tmp_path: Pa
     src, dst = dovecots
     ledger = tmp_path / "l.onboard"
     command, env, proxy = killed_with_a_batch_on_its_way(dovecots, users, ledger)
-    landed(proxy)
+    proxy.drain()
     with contextlib.closing(sqlite3.connect(ledger)) as db, db:
         db.execute(
             "UPDATE copy_messages SET updated_at = "
