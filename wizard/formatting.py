@@ -20,6 +20,14 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
+def epoch_of(stamp: str) -> float | None:
+    """A stamp ``now_iso`` wrote as seconds since the epoch; None for text that is not one."""
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None
+
+
 def format_bytes(count: float) -> str:
     """``512 B``, ``2.5 MiB``, ``3.0 GiB`` (never above TiB)."""
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -88,6 +96,7 @@ def text_table(rows: Sequence[Sequence[str]]) -> str:
 
 __all__ = [
     "UNKNOWN",
+    "epoch_of",
     "format_bytes",
     "format_duration",
     "format_time",

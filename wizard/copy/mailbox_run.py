@@ -15,10 +15,10 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..events import Done, Failure, Started
+from ..formatting import epoch_of
 from ..retry import Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
 from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
@@ -629,7 +629,7 @@ class MailboxRun:
                 sent += [rows[uid] for uid in uids if uid in rows]
         if not sent:
             return not self.stopped()
-        alive = [stamp for r in sent if (stamp := _timestamp(r.updated_at)) is not None]
+        alive = [stamp for r in sent if (stamp := epoch_of(r.updated_at)) is not None]
         if self.took_over is not None:
             alive.append(self.took_over.heartbeat)
         if not alive:
@@ -665,13 +665,6 @@ class MailboxRun:
             work.count_already(todo.message)
         self.ledger.record(records)
         self.emit()
-
-
-def _timestamp(iso: str) -> float | None:
-    try:
-        return datetime.fromisoformat(iso).timestamp()
-    except ValueError:
-        return None
 
 
 __all__ = ["MailboxControl", "MailboxRun"]
