@@ -7,14 +7,25 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from tests.copy.corpus import WHEN, message
 from tests.copy.test_kill import kill_at_random_moments
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage
+from wizard.copy.connect import source_factory
+from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
+from wizard.copy.events import CopyLog
+from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
+from wizard.copy.folder_map import PlanOptions
+from wizard.copy.ledger import CopyLedger
 from wizard.devservers.ews import EWS_PATH, EwsSandbox
+from wizard.endpoint import parse_endpoint
+from wizard.profile import example_profile
+from wizard.session import create_session
 
 # Source folder -> the Exchange folder it lands in.
 FOLDERS = {"INBOX": "Inbox", "Projekte/2023": "Projekte/2023", "Sent": "Sent Items"}
@@ -78,3 +89,45 @@ def test_kill_an_exchange_copy_at_random_moments_then_rerun(
     assert len(unread) == sum(1 for n in range(120) if n % 3 == 0) + sum(
         1 for n in range(120) if n % 3 == 0 and n % 10 == 0
     )
+
+
+def test_a_batch_exchange_did_not_answer_in_time_is_not_sent_twice(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox
+) -> None:
+    """Exchange stores the first batch 3 s late, after the copy's 1 s timeout: the copy
+    reconnects and finds nothing yet. It must not send the batch again at once: it waits, looks
+    again, finds it, and goes on."""
+    source = dovecot.add_user()
+    seeded = fill(dovecot, source.login, 20)
+    endpoint = parse_endpoint(f"ews://{ews.USER}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none")
+    settings = replace(settings_from_endpoint(endpoint), timeout=1.0)
+    ews_sandbox.faults.slow(3.0, operation="CreateItem", times=1)
+    logs: list[str] = []
+    job = MailboxJob(
+        mailbox=ews.USER,
+        source=source_factory(
+            parse_endpoint(f"imap://{source.login}@127.0.0.1:{dovecot.imap_port}?tls=none"),
+            source.password,
+        ),
+        target=exchange_target_factory(settings, ews.USER, ews.PASSWORD),
+        options=PlanOptions(),
+    )
+    store = create_session("Late", "late.example", example_profile())
+    engine = CopyEngine(
+        CopyLedger(store),
+        [job],
+        CopySettings(backoff_initial=0.05),
+        sink=lambda e: logs.append(e.message) if isinstance(e, CopyLog) else None,
+    )
+    started = time.monotonic()
+    try:
+        result = engine.run().mailboxes[0]
+    finally:
+        store.close()
+    time.sleep(max(0.0, started + 3.5 - time.monotonic()))  # the slow request has been stored
+    assert result.failed == 0, result.error
+    box = ews_sandbox.mailbox(ews.USER)
+    for folder, target in FOLDERS.items():
+        landed = Counter(item.mime for item in box.items_in(target))
+        assert landed == seeded[folder], f"{folder}: missing or duplicated messages"
+    assert any("did not answer in time" in line for line in logs), logs
