@@ -6,7 +6,6 @@ import pytest
 
 from wizard.copy.connect import imap_client, source_factory, target_factory
 from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
-from wizard.copy.events import CopyLog
 from wizard.copy.folder_map import PlanOptions
 from wizard.copy.ledger import CopyLedger
 from wizard.copy.target import ImapTarget
@@ -15,6 +14,7 @@ from wizard.profile import example_profile
 from wizard.session import create_session
 
 from .corpus import WHEN, bodies, message
+from .one_run import copy_one
 from .proxy import DroppingProxy, LaggingProxy
 
 
@@ -88,26 +88,16 @@ def test_a_batch_the_target_did_not_answer_in_time_is_not_sent_twice(dovecots, u
         client = imap_client(target, dst.password, timeout=1.0, side="target")
         return ImapTarget(client, target.host)
 
-    logs: list[str] = []
-    job = MailboxJob(
-        mailbox="late@new.example",
-        source=source_factory(parse_endpoint(src.url(users[0])), src.password),
-        target=slow_target,
-        options=PlanOptions(),
-    )
-    store = create_session("Late", "late.example", example_profile())
-    engine = CopyEngine(
-        CopyLedger(store),
-        [job],
-        CopySettings(backoff_initial=0.05),
-        sink=lambda e: logs.append(e.message) if isinstance(e, CopyLog) else None,
-    )
     try:
-        result = engine.run().mailboxes[0]
+        result, logs = copy_one(
+            "late@new.example",
+            source_factory(parse_endpoint(src.url(users[0])), src.password),
+            slow_target,
+            backoff_initial=0.05,
+        )
         proxy.drain()  # what was held back has arrived: nothing more can come
     finally:
         proxy.close()
-        store.close()
     assert proxy.delivered > 0, "the first batch was never held back"
     assert result.failed == 0, result.error
     assert bodies(dst.client(users[1]), "INBOX") == bodies(source, "INBOX")

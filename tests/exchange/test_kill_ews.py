@@ -13,19 +13,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from tests.copy.corpus import WHEN, message
+from tests.copy.one_run import copy_one
 from tests.copy.test_kill import kill_at_random_moments
 from tests.servers import ews
 from tests.servers.dovecot import DovecotServer, SeedMessage
 from wizard.copy.connect import source_factory
-from wizard.copy.engine import CopyEngine, CopySettings, MailboxJob
-from wizard.copy.events import CopyLog
 from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
-from wizard.copy.folder_map import PlanOptions
-from wizard.copy.ledger import CopyLedger
 from wizard.devservers.ews import EWS_PATH, EwsSandbox
 from wizard.endpoint import parse_endpoint
-from wizard.profile import example_profile
-from wizard.session import create_session
 
 # Source folder -> the Exchange folder it lands in.
 FOLDERS = {"INBOX": "Inbox", "Projekte/2023": "Projekte/2023", "Sent": "Sent Items"}
@@ -102,28 +97,16 @@ def test_a_batch_exchange_did_not_answer_in_time_is_not_sent_twice(
     endpoint = parse_endpoint(f"ews://{ews.USER}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none")
     settings = replace(settings_from_endpoint(endpoint), timeout=1.0)
     ews_sandbox.faults.slow(3.0, operation="CreateItem", times=1)
-    logs: list[str] = []
-    job = MailboxJob(
-        mailbox=ews.USER,
-        source=source_factory(
+    started = time.monotonic()
+    result, logs = copy_one(
+        ews.USER,
+        source_factory(
             parse_endpoint(f"imap://{source.login}@127.0.0.1:{dovecot.imap_port}?tls=none"),
             source.password,
         ),
-        target=exchange_target_factory(settings, ews.USER, ews.PASSWORD),
-        options=PlanOptions(),
+        exchange_target_factory(settings, ews.USER, ews.PASSWORD),
+        backoff_initial=0.05,
     )
-    store = create_session("Late", "late.example", example_profile())
-    engine = CopyEngine(
-        CopyLedger(store),
-        [job],
-        CopySettings(backoff_initial=0.05),
-        sink=lambda e: logs.append(e.message) if isinstance(e, CopyLog) else None,
-    )
-    started = time.monotonic()
-    try:
-        result = engine.run().mailboxes[0]
-    finally:
-        store.close()
     time.sleep(max(0.0, started + 3.5 - time.monotonic()))  # the slow request has been stored
     assert result.failed == 0, result.error
     box = ews_sandbox.mailbox(ews.USER)
