@@ -44,6 +44,13 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(attempts=0, max_wait=0.0)  # one try: the caller retries around it
 
+# How long what was sent may still be landing on the target after its sender was last seen
+# alive, or after the target stopped answering: a copy killed just after sending a batch leaves
+# it in the sockets and on the way (a killed client's whole MULTIAPPEND lands ~0.5 s later on
+# loopback, later over a slow link), and the heartbeat of its hold is up to 5 s old when it dies.
+# Looked up sooner, "not there yet" would read as "never arrived" and the batch be sent twice.
+LANDING_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class Retryable:
@@ -132,6 +139,7 @@ def retry_call(
 
 
 __all__ = [
+    "LANDING_SECONDS",
     "NO_RETRY",
     "RetryCancelled",
     "RetryPolicy",

@@ -319,21 +319,38 @@ def test_a_batch_saved_before_the_link_dropped_is_not_written_twice(
     assert any(isinstance(e, Waiting) and "dropped" in e.reason for e in events)
 
 
-def test_a_slow_answer_times_out_and_is_retried(
+def test_a_batch_exchange_answers_late_is_looked_for_again_not_written_twice(
     ews_sandbox: EwsSandbox, events: list[Event]
 ) -> None:
     settings = delegate_settings(ews_sandbox, timeout=1.0)
     with ExchangeMailbox.open(settings, ews.USER, ews.PASSWORD, sink=events.append) as mailbox:
-        mailbox.sleep = lambda _s: None
+        mailbox.landing_seconds = 2.0
         ref = mailbox.ensure_folder(("Langsam",))
+        # Stored 2 s after it was sent: the client gives up after 1 s, the batch lands later.
         ews_sandbox.faults.slow(2.0, operation="CreateItem", times=1)
-        started = time.monotonic()
         outcomes = mailbox.write(ref, [make_message(i) for i in range(5)])
-        assert time.monotonic() - started < 2.0  # gave up on the slow answer after 1 s
         assert all(o.ok and o.item_id for o in outcomes)
-    assert any(isinstance(e, Waiting) and "dropped" in e.reason for e in events)
-    stored = {i.internet_message_id for i in ews_sandbox.mailbox(ews.USER).items_in("Langsam")}
-    assert stored == {f"<msg-{i}@example.org>" for i in range(5)}
+    time.sleep(2.5)  # anything sent twice would have landed by now
+    items = ews_sandbox.mailbox(ews.USER).items_in("Langsam")
+    assert sorted(i.internet_message_id for i in items) == [
+        f"<msg-{i}@example.org>" for i in range(5)
+    ]
+    assert sorted(o.item_id for o in outcomes) == sorted(i.item_id for i in items)
+    reasons = [e.reason for e in events if isinstance(e, Waiting)]
+    assert any("did not answer in time" in r for r in reasons), reasons
+
+
+def test_a_server_that_takes_the_request_but_never_answers_reads_as_a_timeout(
+    ews_sandbox: EwsSandbox,
+) -> None:
+    ews_sandbox.faults.slow(3.0, times=None)
+    try:
+        checked = check_mailbox(delegate_settings(ews_sandbox, timeout=1.0), ews.USER, ews.PASSWORD)
+    finally:
+        ews_sandbox.faults.clear()
+    assert checked.state == "error" and checked.failure is not None
+    assert checked.failure.code is FailureCode.TIMEOUT
+    assert "did not answer within 1 s" in checked.failure.message, checked.failure.message
 
 
 def test_ntlm_service_account_impersonates(ews_sandbox: EwsSandbox) -> None:

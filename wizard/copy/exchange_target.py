@@ -60,22 +60,11 @@ def _copy_errors() -> Iterator[None]:
             # One busy answer in a copy: say what the server said, not "it kept answering".
             message = f"{failure.host}: Exchange is busy ({cause})" if cause else failure.message
             raise Throttled(message, retry_after=hint) from exc
-        if failure.code is FailureCode.TIMEOUT or _read_timed_out(exc):
+        if failure.code is FailureCode.TIMEOUT:
             raise NoAnswer(failure.message) from exc  # the server may still be at what was sent
         if failure.code in _RETRYABLE:
             raise TransientError(failure.message) from exc
         raise ConnectFailed(failure.message) from exc
-
-
-def _read_timed_out(exc: BaseException) -> bool:
-    """A request sent whose answer never came: exchangelib reports requests' ReadTimeout as a
-    TransportError "Reraised from ReadTimeout(...)", which reads as a lost connection."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, TimeoutError) or "ReadTimeout" in f"{type(seen).__name__} {seen}":
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 class ExchangeCopyTarget:

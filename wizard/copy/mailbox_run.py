@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..events import Done, Failure, Started
 from ..formatting import epoch_of
-from ..retry import Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
+from ..retry import LANDING_SECONDS, Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
 from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
 from .folder_map import FolderPlan, MailboxPlan, plan_mailbox
@@ -28,7 +28,7 @@ from .holds import MailboxHeld, MailboxHolder, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
-from .pipeline import LANDING_SECONDS, Pipeline
+from .pipeline import Pipeline
 from .reconcile import reconcile_works, remember_target_folders
 from .rematch import find_on_target, rematch_generation
 from .reporting import RunReporter

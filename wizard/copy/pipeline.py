@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from ..events import Failure
-from ..retry import Retryable, RetryCancelled, Wait
+from ..retry import LANDING_SECONDS, Retryable, RetryCancelled, Wait
 from .errors import CopyError, TransientError
 from .events import MailboxState
 from .ledger import InFlight, MessageState
@@ -32,13 +32,6 @@ if TYPE_CHECKING:
     from .mailbox_run import MailboxRun
 
 _END = object()
-
-# How long what was sent may still be landing on the target after its sender was last seen
-# alive, or after the target stopped answering: a copy killed just after sending a batch leaves
-# it in the sockets and on the way (a killed client's whole MULTIAPPEND lands ~0.5 s later on
-# loopback, later over a slow link), and the heartbeat of its hold is up to 5 s old when it dies.
-# Looked up sooner, "not there yet" would read as "never arrived" and the batch be sent twice.
-LANDING_SECONDS = 10.0
 
 
 class _FolderRefused(Exception):

@@ -44,6 +44,7 @@ __all__ = [
     "ExchangeFailure",
     "FailureCode",
     "classify",
+    "read_timed_out",
 ]
 
 UNREACHABLE_CODES = frozenset(
@@ -107,6 +108,18 @@ _MISSING = ("ErrorNonExistentMailbox", "ErrorMailboxMoveInProgress", "ErrorMailb
 _IMPERSONATION = ("ErrorImpersonateUserDenied", "ErrorImpersonationDenied")
 _ACCESS = ("ErrorAccessDenied", "ErrorFolderNotFound")
 _BUSY = ("ErrorServerBusy", "ErrorTooManyObjectsOpened", "ErrorInternalServerTransientError")
+
+
+def read_timed_out(exc: BaseException) -> bool:
+    """Whether a request was sent and its answer never came in time, so the server may still be
+    carrying it out: exchangelib reports requests' ReadTimeout as ErrorTimeoutExpired "Reraised
+    from ReadTimeout(...)", which otherwise reads as a lost connection."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if "ReadTimeout" in f"{type(seen).__name__} {seen}":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def classify(
@@ -196,6 +209,12 @@ def classify(
             FailureCode.THROTTLED,
             f"{host} kept answering that it is busy ({text}). Wait a few minutes and try again, "
             "with fewer mailboxes at once.",
+        )
+    if read_timed_out(exc):
+        return make(
+            FailureCode.TIMEOUT,
+            f"{where} took the request but did not answer within {settings.timeout:.0f} s. "
+            "The server may be overloaded: try again later, or allow it longer (--timeout).",
         )
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return make(

@@ -20,7 +20,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from ..events import EventSink, Failure, Progress, ignore
-from ..retry import Retryable, RetryPolicy, Wait, Waiting, retry_call
+from ..retry import (
+    LANDING_SECONDS,
+    Retryable,
+    RetryCancelled,
+    RetryPolicy,
+    Wait,
+    Waiting,
+    retry_call,
+)
 from .connection import close_account, open_account
 from .errors import ExchangeError, ExchangeFailure, FailureCode, classify
 from .folders import (
@@ -47,7 +55,12 @@ from .messages import (
     register_properties,
     sent_time_of,
 )
-from .retrying import exchange_policy, exchange_retryable, reporting_retry_policy
+from .retrying import (
+    CHECK_RETRIES,
+    exchange_policy,
+    exchange_retryable,
+    reporting_retry_policy,
+)
 from .settings import ExchangeSettings
 from .streamed_create import streamed_create_item
 
@@ -74,6 +87,9 @@ class ExchangeMailbox:
         self.limits = limits or WriteLimits()
         self.sleep = sleep
         self.retry = retry  # None: wait as long as limits.max_wait allows (see exchange_policy)
+        # After a request Exchange did not answer in time, how long what it was sent may still
+        # be being stored before a lookup can tell "not there" from "not there yet".
+        self.landing_seconds = LANDING_SECONDS
         self._folders: dict[str, Any] = {}  # EWS folder id -> exchangelib folder
         self._paths: dict[tuple[str, ...], FolderRef] = {}  # casefolded path -> ref
         account.protocol.config.retry_policy = reporting_retry_policy()
@@ -116,13 +132,28 @@ class ExchangeMailbox:
     # ----- retrying ---------------------------------------------------------------------
 
     def _retry(
-        self, what: str, call: Callable[[], T], *, on_interrupt: Callable[[], None] | None = None
+        self, what: str, call: Callable[[], T], *, on_interrupt: Callable[[], int] | None = None
     ) -> T:
         """Run ``call`` under this mailbox's retry policy, each wait reported as ``Waiting``;
-        ``on_interrupt`` runs before a retry after a dropped connection (part may have landed)."""
+        ``on_interrupt`` runs before a retry after a dropped connection (part may have landed)
+        and returns how many of what was sent it did not find; after a request that was not
+        answered in time, what it did not find is looked for again once it had time to land."""
 
         def recover(why: Retryable) -> None:
-            if why.dropped and on_interrupt is not None:
+            if not why.dropped or on_interrupt is None:
+                return
+            missing = on_interrupt()
+            if why.unanswered and missing:
+                self.sink(
+                    Waiting(
+                        self.address,
+                        seconds=self.landing_seconds,
+                        reason=f"Exchange may still be storing {missing} messages sent before "
+                        f"it stopped answering; looking for them again before {what}",
+                    )
+                )
+                if self.sleep(self.landing_seconds) is False:
+                    raise RetryCancelled(what)
                 on_interrupt()
 
         def give_up(exc: Exception, wait: Wait) -> ExchangeError:
@@ -501,9 +532,9 @@ class ExchangeMailbox:
         return [next(refused) if id(m) in too_large else next(sent) for m in messages]
 
     def _write_batch(self, ref: FolderRef, batch: list[MimeMessage]) -> list[WriteOutcome]:
+        """One CreateItem request per attempt; what the server answered for stays answered."""
         if not batch:
             return []
-        """One CreateItem request per attempt; what the server answered for stays answered."""
         folder = self.folder(ref)
         results: dict[int, WriteOutcome] = {}
         pending = list(range(len(batch)))
@@ -545,7 +576,7 @@ class ExchangeMailbox:
                     pending.remove(i)
                 raise
 
-        def reconcile() -> None:
+        def reconcile() -> int:
             # The request may have been stored before the link dropped: do not write twice.
             ids = {i: batch[i].message_id or message_id_of(batch[i].raw) for i in pending}
             found = self._by_message_id(ref, [m for m in ids.values() if m], retried=False)
@@ -553,6 +584,7 @@ class ExchangeMailbox:
                 if mid and found.get(mid):
                     results[i] = WriteOutcome(batch[i].key, True, item_id=found[mid][0])
             pending[:] = [i for i in pending if i not in results]
+            return len(pending)
 
         def attempt() -> None:
             if pending:
@@ -568,7 +600,10 @@ def check_mailbox(
     """Does ``mailbox`` exist and open; its folders with counts. A missing mailbox or a refusal
     is a result (state "missing"/"error" with the classified failure), never an exception."""
     try:
-        with ExchangeMailbox.open(settings, mailbox, password, check=check_transport) as opened:
+        retry = exchange_policy(WriteLimits().max_wait, CHECK_RETRIES)
+        with ExchangeMailbox.open(
+            settings, mailbox, password, check=check_transport, retry=retry
+        ) as opened:
             return opened.check()
     except ExchangeError as exc:
         state = "missing" if exc.failure.code is FailureCode.MAILBOX_MISSING else "error"

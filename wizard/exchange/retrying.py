@@ -11,16 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from ..retry import Retryable, RetryPolicy
+from .errors import read_timed_out
 
 TRANSIENT_BACK_OFF = 1.0  # first wait after a 503 without Retry-After or a dropped connection
 MAX_TRANSIENT_BACK_OFF = 30.0
 
 
-def exchange_policy(max_wait: float) -> RetryPolicy:
-    """How a mailbox used on its own (checks, verification) waits: as long as ``max_wait``
-    allows, without jitter, so a server's own hint is obeyed to the millisecond."""
+DROPPED_RETRIES = 4  # a mailbox used on its own: tries again 4 times after a drop or a timeout
+CHECK_RETRIES = 1  # a check: once, so a server that never answers is reported in two timeouts
+
+
+def exchange_policy(max_wait: float, attempts: int = DROPPED_RETRIES) -> RetryPolicy:
+    """How a mailbox used on its own (checks, verification) waits: throttling as long as
+    ``max_wait`` allows, without jitter, so a server's own hint is obeyed to the millisecond; a
+    dropped connection or a request not answered in time ``attempts`` more times."""
     return RetryPolicy(
-        attempts=None,
+        attempts=attempts,
         initial=TRANSIENT_BACK_OFF,
         ceiling=MAX_TRANSIENT_BACK_OFF,
         max_wait=max_wait,
@@ -38,6 +44,12 @@ def exchange_retryable(what: str, exc: Exception) -> Retryable | None:
         TransportError,
     )
 
+    if read_timed_out(exc):
+        return Retryable(
+            f"Exchange did not answer in time during {what}; trying again",
+            dropped=True,
+            unanswered=True,
+        )
     if isinstance(exc, (ErrorServerBusy, ErrorTooManyObjectsOpened, ErrorTimeoutExpired)):
         text = str(exc)
         if isinstance(exc, ErrorTimeoutExpired) or "Reraised from" in text:
