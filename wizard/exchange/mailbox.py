@@ -4,9 +4,11 @@
 shared between threads here). Failures are retried under the one retry policy (wizard.retry, with
 Exchange's failures told apart in ``retrying.py``), never by exchangelib, so that every wait is
 reported as a ``Waiting`` event. On its own (checks, verification) a mailbox waits out throttling
-for up to ``WriteLimits.max_wait``; in a copy it is opened with ``NO_RETRY`` and the copy engine's
-retry, the only one, takes over. A standalone ``write`` interrupted after the server may have
-stored part of a batch is reconciled by Message-ID before the rest is sent again. Per-item errors
+for up to ``WriteLimits.max_wait`` and tries again a few times after a drop or a timeout (a check
+once); in a copy it is opened with ``NO_RETRY`` and the copy engine's retry, the only one, takes
+over. A standalone ``write`` interrupted after the server may have stored part of a batch is
+reconciled by Message-ID before the rest is sent again, and after a request Exchange did not
+answer in time, what was not found is looked for again once it had time to land. Per-item errors
 come back per item; nothing is dropped without an outcome.
 """
 
