@@ -366,3 +366,15 @@ def test_ntlm_service_account_impersonates(ews_sandbox: EwsSandbox) -> None:
     assert check_mailbox(settings, ews.USER, "pw-ntlm").state == "exists"
     refused = check_mailbox(settings, ews.USER, "wrong")
     assert refused.failure and refused.failure.code is FailureCode.AUTH_REJECTED
+
+
+def test_a_folder_created_before_the_link_dropped_is_found_not_created_twice(
+    anna: ExchangeMailbox, ews_sandbox: EwsSandbox
+) -> None:
+    anna.sleep = lambda _s: None
+    ews_sandbox.faults.drop_connection(operation="CreateFolder", times=1, after_processing=True)
+    # The drop hits the first CreateFolder (Kunden), carried out before the link went.
+    ref = anna.ensure_folder(("Kunden", "Müller"))
+    paths = [p for p in ews_sandbox.mailbox(ews.USER).folder_paths() if "Kunden" in p]
+    assert sorted(paths) == ["Kunden", "Kunden/Müller"], paths
+    assert ref == anna.ensure_folder(("kunden", "müller"))

@@ -248,6 +248,31 @@ class ExchangeMailbox:
 
         return self._retry(f"looking for the folder {name!r}", look)
 
+    def _create_folder(self, parent: Any, name: str, path: Sequence[str]) -> Any:
+        """CreateFolder under the retry policy. After a drop or a timeout the server may have
+        made the folder before the link went: it is looked for (in a fresh folder listing)
+        before it is created again, which Exchange would refuse (ErrorFolderExists)."""
+        from exchangelib import Folder
+
+        found: list[Any] = []
+
+        def look_again() -> int:
+            self.account.root.clear_cache()  # the listing cached before the drop lacks it
+            wanted = name.casefold()
+            found[:] = [c for c in parent.children if str(c.name).casefold() == wanted][:1]
+            return 0 if found else 1
+
+        def create() -> Any:
+            if found:
+                return found[0]
+            made = Folder(parent=parent, name=name, folder_class="IPF.Note")
+            made.save()
+            return made
+
+        return self._retry(
+            f"creating the folder {'/'.join(path)!r}", create, on_interrupt=look_again
+        )
+
     def ensure_folder(self, path: Sequence[str], role: str = "") -> FolderRef:
         """Find or create a folder path (any depth, any Unicode) under the top of the store.
         With a special-use ``role`` the mailbox's own folder is used instead of ``path``."""
@@ -259,8 +284,6 @@ class ExchangeMailbox:
         key = tuple(p.casefold() for p in parts)
         if key in self._paths:
             return self._paths[key]
-        from exchangelib import Folder
-
         parent = self._root()
         ref: FolderRef | None = None
         for cut in range(1, len(parts) + 1):
@@ -271,8 +294,7 @@ class ExchangeMailbox:
             name = parts[cut - 1]
             child = self._child(parent, name)
             if child is None:
-                child = Folder(parent=parent, name=name, folder_class="IPF.Note")
-                self._retry(f"creating the folder {'/'.join(parts[:cut])!r}", child.save)
+                child = self._create_folder(parent, name, parts[:cut])
             ref = self._remember(child, parts[:cut])
             parent = child
         assert ref is not None
