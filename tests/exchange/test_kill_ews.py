@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from tests.copy.corpus import WHEN, message
 from tests.copy.one_run import copy_one
 from tests.copy.test_kill import kill_at_random_moments
@@ -114,3 +116,38 @@ def test_a_batch_exchange_did_not_answer_in_time_is_not_sent_twice(
         landed = Counter(item.mime for item in box.items_in(target))
         assert landed == seeded[folder], f"{folder}: missing or duplicated messages"
     assert any("did not answer in time" in line for line in logs), logs
+
+
+@pytest.mark.parametrize("fault", ["dropped", "late"])
+def test_a_folder_exchange_created_without_saying_so_is_used_not_made_twice(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox, fault: str
+) -> None:
+    """The first CreateFolder is carried out but its answer is lost (the link drops after it)
+    or comes after the copy's 1 s timeout: the copy finds the folder and fills it."""
+    source = dovecot.add_user()
+    seeded = fill(dovecot, source.login, 5)
+    endpoint = parse_endpoint(f"ews://{ews.USER}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none")
+    settings = replace(settings_from_endpoint(endpoint), timeout=1.0)
+    if fault == "dropped":
+        ews_sandbox.faults.drop_connection(operation="CreateFolder", after_processing=True)
+    else:
+        ews_sandbox.faults.slow(2.0, operation="CreateFolder")
+    result, logs = copy_one(
+        ews.USER,
+        source_factory(
+            parse_endpoint(f"imap://{source.login}@127.0.0.1:{dovecot.imap_port}?tls=none"),
+            source.password,
+        ),
+        exchange_target_factory(settings, ews.USER, ews.PASSWORD),
+        backoff_initial=0.05,
+    )
+    assert result.failed == 0, (result.error, logs)
+    assert any("creating the target folder" in line and "retrying" in line for line in logs)
+    box = ews_sandbox.mailbox(ews.USER)
+    assert [p for p in box.folder_paths() if p.startswith("Projekte")] == [
+        "Projekte",
+        "Projekte/2023",
+    ]
+    for folder, target in FOLDERS.items():
+        landed = Counter(item.mime for item in box.items_in(target))
+        assert landed == seeded[folder], f"{folder}: missing or duplicated messages"
