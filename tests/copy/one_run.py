@@ -15,15 +15,24 @@ from wizard.copy.source import CopySource
 from wizard.copy.target import TargetFactory
 from wizard.profile import example_profile
 from wizard.session import create_session
+from wizard.store import SessionStore
 
 
 def copy_one(
-    mailbox: str, source: Callable[[], CopySource], target: TargetFactory, **settings: Any
+    mailbox: str,
+    source: Callable[[], CopySource],
+    target: TargetFactory,
+    *,
+    store: SessionStore | None = None,
+    **settings: Any,
 ) -> tuple[MailboxResult, list[str]]:
-    """Copy one mailbox into a new session; its result and every log line of the copy."""
+    """Copy one mailbox into a new session (or into ``store``, left open for a rerun); its
+    result and every log line of the copy."""
     logs: list[str] = []
     job = MailboxJob(mailbox=mailbox, source=source, target=target, options=PlanOptions())
-    store = create_session("One run", "one-run.example", example_profile())
+    own = store is None
+    if store is None:
+        store = create_session("One run", "one-run.example", example_profile())
     engine = CopyEngine(
         CopyLedger(store),
         [job],
@@ -33,4 +42,5 @@ def copy_one(
     try:
         return engine.run().mailboxes[0], logs
     finally:
-        store.close()
+        if own:
+            store.close()

@@ -23,6 +23,7 @@ import contextlib
 import datetime as dt
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -235,6 +236,19 @@ namespace inbox {{
 }}
 """
 
+# A storage quota for every user (``quota="200K"``), answered with NO [OVERQUOTA] once full.
+QUOTA = """
+mail_plugins = $mail_plugins quota
+protocol imap {{
+  mail_plugins = $mail_plugins quota imap_quota
+}}
+plugin {{
+  quota = count:User quota
+  quota_rule = *:storage={rule}
+  quota_vsizes = yes
+}}
+"""
+
 
 class DovecotServer:
     """One running Dovecot. Create with ``DovecotServer.start()``; ``stop()`` ends it."""
@@ -265,6 +279,7 @@ class DovecotServer:
         special_folders: dict[str, str] | None = None,
         storage: str = "maildir",
         parent: Path | None = None,
+        quota: str = "",
     ) -> DovecotServer:
         """Start a new server. ``special_use=False`` creates the same folders without the
         SPECIAL-USE attributes, like an old server (clients must fall back to names)."""
@@ -312,6 +327,7 @@ class DovecotServer:
                 chroot="" if os.geteuid() == 0 else "chroot =",
                 **ids,
             )
+            + (QUOTA.format(rule=quota) if quota else "")
         )
         # Output to a file, not a pipe: the daemon inherits it and a pipe would never close.
         with (d / "start.out").open("w") as out:
@@ -344,6 +360,19 @@ class DovecotServer:
                         f"dovecot is not listening on {port}:\n{self.log()}"
                     ) from exc
                 time.sleep(0.05)
+
+    def set_quota(self, rule: str) -> None:
+        """Change the storage quota of a server started with one (``quota=``); connections
+        made after this have it (the provider raised the customer's quota)."""
+        conf = self.directory / "dovecot.conf"
+        text = conf.read_text()
+        if "quota_rule = " not in text:
+            raise ValueError("this server was started without a quota")
+        conf.write_text(
+            re.sub(r"quota_rule = \*:storage=\S+", f"quota_rule = *:storage={rule}", text)
+        )
+        subprocess.run([DOVECOT, "-c", str(conf), "reload"], check=True, capture_output=True)
+        time.sleep(0.2)  # the master re-reads its configuration
 
     def log(self) -> str:
         path = self.directory / "dovecot.log"

@@ -25,6 +25,10 @@ class Throttled(TransientError):
         self.retry_after = retry_after
 
 
+class TargetFull(CopyError):
+    """The target mailbox refused messages for its quota: nothing more fits until it is raised."""
+
+
 class ConnectFailed(CopyError):
     """A server could not be reached or refused the login; retrying will not help soon."""
 

@@ -133,7 +133,16 @@ class ExchangeCopyTarget:
         ]
         with _copy_errors():
             outcomes = self.mailbox.write_batch(ref, batch)
-        return [WriteResult(o.key, o.ok, target_id=o.item_id, reason=o.reason) for o in outcomes]
+        return [
+            WriteResult(
+                o.key,
+                o.ok,
+                target_id=o.item_id,
+                reason=o.reason,
+                full=o.code == "ErrorQuotaExceeded",
+            )
+            for o in outcomes
+        ]
 
     def find(self, folder: str, probes: Sequence[Probe]) -> list[list[str]]:
         ref = self._ref(folder)

@@ -28,7 +28,7 @@ from .holds import MailboxHeld, MailboxHolder, take_hold
 from .job import MailboxJob
 from .ledger import MessageRecord, MessageState, RunMode, RunState
 from .outcome import FolderResult, MailboxResult
-from .pipeline import Pipeline
+from .pipeline import UNCONFIRMED, Pipeline
 from .reconcile import reconcile_works, remember_target_folders
 from .rematch import find_on_target, rematch_generation
 from .reporting import RunReporter
@@ -49,6 +49,14 @@ class MailboxControl:
         self.running = threading.Event()
         self.running.set()
         self.cancelled = threading.Event()
+
+
+def may_be_landing(row: MessageRecord) -> bool:
+    """Whether a message a run sent may still land on the target: in flight when that run
+    ended or died, or out of retries without an answer (not refused: the target answered that)."""
+    if row.state is MessageState.IN_FLIGHT:
+        return True
+    return row.state is MessageState.FAILED and row.reason.startswith(UNCONFIRMED)
 
 
 class MailboxRun:
@@ -619,14 +627,15 @@ class MailboxRun:
 
     def await_landing(self) -> bool:
         """Before anything is looked up on the target (reconciled or repaired): wait until what
-        an interrupted run sent has had ``LANDING_SECONDS`` to land there since that run was last
-        seen alive; False if cancelled meanwhile."""
+        an interrupted run sent, or sent without an answer, has had ``LANDING_SECONDS`` to land
+        there since that run was last seen alive; False if cancelled meanwhile."""
         sent: list[MessageRecord] = []
         for work in self.works:
             uids = {t.message.uid for t in work.todo if t.lookup}
             if uids:
                 rows = self.ledger.by_uid(self.mailbox, work.plan.source, work.status.uidvalidity)
-                sent += [rows[uid] for uid in uids if uid in rows]
+                # Not what the target refused (it answered): only what may be on its way.
+                sent += [rows[uid] for uid in uids if uid in rows and may_be_landing(rows[uid])]
         if not sent:
             return not self.stopped()
         alive = [stamp for r in sent if (stamp := epoch_of(r.updated_at)) is not None]

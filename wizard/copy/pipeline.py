@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..events import Failure
 from ..retry import LANDING_SECONDS, Retryable, RetryCancelled, Wait
-from .errors import CopyError, TransientError
+from .errors import CopyError, TargetFull, TransientError
 from .events import MailboxState
 from .ledger import InFlight, MessageState
 from .rematch import find_on_target
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from .mailbox_run import MailboxRun
 
 _END = object()
+
+# The reason of a message whose sending ran out of retries without an answer: unlike a refusal,
+# it may still have landed (or be landing), so a rerun looks for it first and gives it time.
+UNCONFIRMED = "not confirmed by the target"
 
 
 class _FolderRefused(Exception):
@@ -228,7 +232,7 @@ class Pipeline:
             self.record_results(work, batch, results, hashes)
             return False
         except TransientError as exc:
-            reason = f"not confirmed by the target after {attempts[0] + 1} attempts: {exc}"
+            reason = f"{UNCONFIRMED} after {attempts[0] + 1} attempts: {exc}"
             results.extend(WriteResult(t.message.uid, False, reason=reason) for t, _ in pending)
             self.record_results(work, batch, results, hashes)
             run.log(
@@ -242,6 +246,14 @@ class Pipeline:
             if run.state is MailboxState.RETRYING:
                 run.state = MailboxState.COPYING
         self.record_results(work, batch, results, hashes)
+        full = [r for r in results if r.full]
+        if full:  # nothing more fits: the rest of the mailbox is not tried message by message
+            host = run.target.host if run.target else "?"
+            raise TargetFull(
+                f"the target mailbox is full: {host} refused {len(full)} messages of "
+                f"{work.plan.source} ({full[0].reason}). Raise its quota or make room, then run "
+                "the copy again: it goes on from here and sends what was refused"
+            )
         copied = {r.uid for r in results if r.ok}
         run.log(
             f"{work.plan.source}: batch of {len(copied)} messages copied to {work.plan.target!r}"

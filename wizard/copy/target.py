@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,7 @@ class WriteResult:
     ok: bool
     target_id: str = ""
     reason: str = ""
+    full: bool = False  # refused because the target mailbox is over its quota
 
 
 @dataclass(frozen=True)
@@ -310,8 +312,17 @@ class ImapTarget:
                 typ, data = "NO", [str(exc).encode()]
             if typ == "OK":
                 return self._results(messages, data[0] if data else b"")
+            reason = _text_of(data, typ)
+            if over_quota(reason):  # nothing of the batch fits: none is tried on its own
+                return [_full(m, reason) for m in messages]
             # MULTIAPPEND is all or nothing: send one by one to learn which message was refused.
-        return [self._append_one(folder, m) for m in messages]
+        results: list[WriteResult] = []
+        for at, message in enumerate(messages):
+            results.append(self._append_one(folder, message))
+            if results[-1].full:  # the mailbox is full: the rest would be refused the same way
+                results += [_full(m, results[-1].reason) for m in messages[at + 1 :]]
+                break
+        return results
 
     def _append_raw(
         self, folder: str, messages: Sequence[OutgoingMessage]
@@ -361,7 +372,9 @@ class ImapTarget:
             except IMAPClientError as exc:
                 typ, data = "NO", [str(exc).encode()]
         if typ != "OK":
-            reason = (data[0] or b"").decode("utf-8", "replace") if data else typ
+            reason = _text_of(data, typ)
+            if over_quota(reason):
+                return _full(message, reason)
             if any(code in reason.upper() for code in ("[UNAVAILABLE]", "[LIMIT]", "[INUSE]")):
                 raise Throttled(f"{self.host}: the server is busy ({reason})")
             return WriteResult(message.uid, False, reason=f"the target refused it: {reason}")
@@ -491,6 +504,32 @@ class ImapTarget:
 
 _NOT_THERE = {"\\noselect", "\\nonexistent"}  # listed, but no folder to write into
 _JOINED = 256 * 1024  # bytes of small messages gathered into one write of an APPEND
+
+
+# RFC 5530's response code (Dovecot, Cyrus), and the words servers without it use.
+_OVER_QUOTA = re.compile(r"\[OVERQUOTA\]|quota|mailbox (is )?full", re.IGNORECASE)
+
+
+def over_quota(reason: str) -> bool:
+    """Whether a refusal says the mailbox is over its quota (full), not that a message is bad."""
+    return bool(_OVER_QUOTA.search(reason))
+
+
+def _text_of(data: Sequence[bytes | str] | None, typ: str) -> str:
+    first = data[0] if data else None
+    if not first:
+        return typ
+    return first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
+
+
+_TIMING = re.compile(r"\s*\([\d.]+( \+ [\d.]+)* secs\)\.?\s*$")  # Dovecot's "(0.003 + 0.000 secs)."
+
+
+def _full(message: OutgoingMessage, reason: str) -> WriteResult:
+    said = _TIMING.sub("", reason.strip())
+    return WriteResult(
+        message.uid, False, reason=f"the mailbox is over its quota: {said}", full=True
+    )
 
 
 def _key(folder: str) -> str:

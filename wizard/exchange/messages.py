@@ -237,6 +237,10 @@ def outcome_of(message: MimeMessage, result: Any) -> WriteOutcome:
                 code=code,
                 reason=f"Exchange refused it as too large ({result})",
             )
+        if code == "ErrorQuotaExceeded":
+            return WriteOutcome(
+                message.key, False, code=code, reason=f"the mailbox is over its quota: {result}"
+            )
         return WriteOutcome(
             message.key, False, code=code, reason=f"Exchange refused it: {code}: {result}"
         )

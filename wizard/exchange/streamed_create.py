@@ -150,12 +150,17 @@ def streamed_create_item(account: Any, messages: Sequence[MimeMessage]) -> Any:
 
 @cache
 def _service_class() -> type:
+    from exchangelib.errors import ErrorQuotaExceeded
     from exchangelib.services import CreateItem  # loaded with the first message written
     from exchangelib.services.common import folder_ids_element
     from exchangelib.util import create_element
 
     class StreamedCreateItem(CreateItem):  # type: ignore[misc]
         """CreateItem with the messages built directly and their MIME streamed."""
+
+        # A full mailbox refuses items one by one, as Exchange answers it: exchangelib would
+        # raise for the whole request instead, and the answers for the other items be lost.
+        ERRORS_TO_CATCH_IN_RESPONSE = (*CreateItem.ERRORS_TO_CATCH_IN_RESPONSE, ErrorQuotaExceeded)
 
         def __init__(self, *args: Any, messages: Sequence[MimeMessage], **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)

@@ -1,0 +1,118 @@
+"""A target mailbox that fills up during the copy: the copy of that mailbox stops at once with a
+message that says so and what to do; once the quota is raised, the rerun sends the rest, each
+message exactly once. For Dovecot (NO [OVERQUOTA]) and Exchange (ErrorQuotaExceeded)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from tests.copy.corpus import WHEN, message
+from tests.copy.one_run import copy_one
+from tests.servers.dovecot import DovecotFactory, DovecotServer, SeedMessage
+from wizard.copy.connect import source_factory, target_factory
+from wizard.copy.events import MailboxState
+from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
+from wizard.devservers.ews import EWS_PATH, EwsSandbox
+from wizard.endpoint import parse_endpoint
+from wizard.profile import example_profile
+from wizard.session import create_session
+
+SIZE = 10_000
+
+
+def seed(dovecot: DovecotServer) -> tuple[str, str, Counter[bytes]]:
+    """A source mailbox of 40 messages of 10 KB in two folders (about 400 KB)."""
+    user = dovecot.add_user()
+    raws = [message(n, size=SIZE) for n in range(40)]
+    dovecot.seed(user.login, "INBOX", [SeedMessage(r, (), WHEN) for r in raws[:30]])
+    dovecot.seed(user.login, "Archiv", [SeedMessage(r, (), WHEN) for r in raws[30:]])
+    return user.login, user.password, Counter(raws)
+
+
+def source_of(dovecot: DovecotServer, login: str, password: str):  # type: ignore[no-untyped-def]
+    endpoint = parse_endpoint(f"imap://{login}@127.0.0.1:{dovecot.imap_port}?tls=none")
+    return source_factory(endpoint, password)
+
+
+def assert_stopped_full(result, logs: list[str]) -> None:  # type: ignore[no-untyped-def]
+    assert result.state is MailboxState.FAILED
+    assert result.error.startswith("the target mailbox is full"), result.error
+    assert "Raise its quota" in result.error and "run the copy again" in result.error
+    # It stopped at the first refused batch instead of trying every message one by one.
+    assert result.failed <= 5, (result.failed, logs)
+    assert result.copied + result.failed < 40
+
+
+def test_a_full_imap_target_stops_the_mailbox_and_the_rerun_sends_the_rest(
+    dovecot: DovecotServer, dovecot_factory: DovecotFactory
+) -> None:
+    login, password, seeded = seed(dovecot)
+    target = dovecot_factory(quota="100K")
+    dest = target.add_user()
+    endpoint = parse_endpoint(f"imap://{dest.login}@127.0.0.1:{target.imap_port}?tls=none")
+    store = create_session("Full", "full.example", example_profile())
+    try:
+        result, logs = copy_one(
+            dest.login,
+            source_of(dovecot, login, password),
+            target_factory(endpoint, dest.password),
+            store=store,
+            batch_messages=5,
+        )
+        assert_stopped_full(result, logs)
+        assert "[OVERQUOTA]" in result.error and "secs)" not in result.error
+        assert 0 < result.copied < 40
+
+        target.set_quota("10M")  # the provider raised it
+        again, logs = copy_one(
+            dest.login,
+            source_of(dovecot, login, password),
+            target_factory(endpoint, dest.password),
+            store=store,
+            batch_messages=5,
+        )
+    finally:
+        store.close()
+    assert again.state is MailboxState.DONE, (again.error, logs)
+    assert again.copied == 40 - result.copied
+    landed = Counter(
+        m.raw for folder in ("INBOX", "Archiv") for m in target.read(dest.login, folder)
+    )
+    assert landed == seeded
+
+
+def test_a_full_exchange_mailbox_stops_the_copy_and_the_rerun_sends_the_rest(
+    dovecot: DovecotServer, ews_sandbox: EwsSandbox
+) -> None:
+    login, password, seeded = seed(dovecot)
+    address = "full@example.test"
+    ews_sandbox.add_mailbox(address, "pw-full", quota_bytes=100_000)
+    endpoint = parse_endpoint(f"ews://{address}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none")
+    settings = settings_from_endpoint(endpoint)
+    store = create_session("Full", "full.example", example_profile())
+    try:
+        result, logs = copy_one(
+            address,
+            source_of(dovecot, login, password),
+            exchange_target_factory(settings, address, "pw-full"),
+            store=store,
+            batch_messages=5,
+        )
+        assert_stopped_full(result, logs)
+        assert "quota" in result.error
+        assert 0 < result.copied < 40
+
+        ews_sandbox.mailbox(address).quota_bytes = None  # the provider raised it
+        again, logs = copy_one(
+            address,
+            source_of(dovecot, login, password),
+            exchange_target_factory(settings, address, "pw-full"),
+            store=store,
+            batch_messages=5,
+        )
+    finally:
+        store.close()
+    assert again.state is MailboxState.DONE, (again.error, logs)
+    box = ews_sandbox.mailbox(address)
+    landed = Counter(item.mime for folder in ("Inbox", "Archiv") for item in box.items_in(folder))
+    assert landed == seeded
