@@ -4,6 +4,7 @@ message exactly once. For Dovecot (NO [OVERQUOTA]) and Exchange (ErrorQuotaExcee
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from tests.copy.corpus import WHEN, message
@@ -12,6 +13,7 @@ from tests.servers.dovecot import DovecotFactory, DovecotServer, SeedMessage
 from wizard.copy.connect import source_factory, target_factory
 from wizard.copy.events import MailboxState
 from wizard.copy.exchange_target import exchange_target_factory, settings_from_endpoint
+from wizard.copy.ledger import CopyLedger, MessageState
 from wizard.devservers.ews import EWS_PATH, EwsSandbox
 from wizard.endpoint import parse_endpoint
 from wizard.profile import example_profile
@@ -118,3 +120,38 @@ def test_a_full_exchange_mailbox_stops_the_copy_and_the_rerun_sends_the_rest(
     box = ews_sandbox.mailbox(address)
     landed = Counter(item.mime for folder in ("Inbox", "Archiv") for item in box.items_in(folder))
     assert landed == seeded
+
+
+def test_a_message_too_large_for_the_imap_target_fails_alone_at_once(
+    dovecot: DovecotServer, dovecot_factory: DovecotFactory
+) -> None:
+    """Dovecot refuses a message over its size limit with NO [LIMIT]: that message fails with a
+    reason that says so, the others are copied, and nothing waits for the server to "recover"."""
+    user = dovecot.add_user()
+    raws = [message(n, size=50_000 if n == 3 else 5_000) for n in range(8)]
+    dovecot.seed(user.login, "INBOX", [SeedMessage(r, (), WHEN) for r in raws])
+    target = dovecot_factory(quota="10M", max_mail_size="20k")
+    dest = target.add_user()
+    endpoint = parse_endpoint(f"imap://{dest.login}@127.0.0.1:{target.imap_port}?tls=none")
+    store = create_session("Too large", "large.example", example_profile())
+    started = time.monotonic()
+    try:
+        result, logs = copy_one(
+            dest.login,
+            source_of(dovecot, user.login, user.password),
+            target_factory(endpoint, dest.password),
+            store=store,
+        )
+        assert time.monotonic() - started < 5, logs  # no back-off: the refusal is final
+        problems = CopyLedger(store).problems(dest.login)
+    finally:
+        store.close()
+    assert [(p.uid, p.state) for p in problems] == [(4, MessageState.FAILED)]
+    assert problems[0].reason.startswith("too large for the target"), problems[0].reason
+    assert "Mail size is larger" in problems[0].reason
+    assert result.state is MailboxState.DONE, (result.error, logs)
+    assert (result.copied, result.failed) == (7, 1)
+    assert Counter(m.raw for m in target.read(dest.login, "INBOX")) == Counter(
+        r for n, r in enumerate(raws) if n != 3
+    )
+    assert not [line for line in logs if "busy" in line], logs

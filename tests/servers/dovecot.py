@@ -236,7 +236,8 @@ namespace inbox {{
 }}
 """
 
-# A storage quota for every user (``quota="200K"``), answered with NO [OVERQUOTA] once full.
+# A storage quota for every user (``quota="200K"``), answered with NO [OVERQUOTA] once full,
+# and a largest message (``max_mail_size="20k"``, 0: none), answered with NO [LIMIT].
 QUOTA = """
 mail_plugins = $mail_plugins quota
 protocol imap {{
@@ -246,6 +247,7 @@ plugin {{
   quota = count:User quota
   quota_rule = *:storage={rule}
   quota_vsizes = yes
+  quota_max_mail_size = {max_mail_size}
 }}
 """
 
@@ -280,6 +282,7 @@ class DovecotServer:
         storage: str = "maildir",
         parent: Path | None = None,
         quota: str = "",
+        max_mail_size: str = "0",
     ) -> DovecotServer:
         """Start a new server. ``special_use=False`` creates the same folders without the
         SPECIAL-USE attributes, like an old server (clients must fall back to names)."""
@@ -327,7 +330,7 @@ class DovecotServer:
                 chroot="" if os.geteuid() == 0 else "chroot =",
                 **ids,
             )
-            + (QUOTA.format(rule=quota) if quota else "")
+            + (QUOTA.format(rule=quota, max_mail_size=max_mail_size) if quota else "")
         )
         # Output to a file, not a pipe: the daemon inherits it and a pipe would never close.
         with (d / "start.out").open("w") as out:

@@ -14,7 +14,9 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from .errors import NoAnswer, Throttled, TransientError
 
-_BUSY_CODES = ("[UNAVAILABLE]", "[LIMIT]", "[INUSE]", "[SERVERBUG]")
+# Not [LIMIT]: that is a limit of the command itself (a message too large, too many messages
+# in one command, RFC 5530 and 9738), refused again however long one waits.
+_BUSY_CODES = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]")
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.I)
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*?)\r?\n(?![ \t])", re.I | re.M | re.S)
 

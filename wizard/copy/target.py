@@ -375,9 +375,16 @@ class ImapTarget:
             reason = _text_of(data, typ)
             if over_quota(reason):
                 return _full(message, reason)
-            if any(code in reason.upper() for code in ("[UNAVAILABLE]", "[LIMIT]", "[INUSE]")):
+            if any(code in reason.upper() for code in ("[UNAVAILABLE]", "[INUSE]")):
                 raise Throttled(f"{self.host}: the server is busy ({reason})")
-            return WriteResult(message.uid, False, reason=f"the target refused it: {reason}")
+            said = _TIMING.sub("", reason.strip())
+            if _TOO_LARGE.search(said):  # refused again whenever it is sent: not worth a wait
+                return WriteResult(
+                    message.uid,
+                    False,
+                    reason=f"too large for the target ({len(message.raw):,} bytes): {said}",
+                )
+            return WriteResult(message.uid, False, reason=f"the target refused it: {said}")
         return self._results([message], data[0] if data else b"")[0]
 
     def _results(
@@ -522,6 +529,8 @@ def _text_of(data: Sequence[bytes | str] | None, typ: str) -> str:
     return first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
 
 
+# RFC 7889's response code, and a [LIMIT] (RFC 5530) that names the message's size.
+_TOO_LARGE = re.compile(r"\[TOOBIG\]|\[LIMIT\].*\b(size|large|big)", re.IGNORECASE)
 _TIMING = re.compile(r"\s*\([\d.]+( \+ [\d.]+)* secs\)\.?\s*$")  # Dovecot's "(0.003 + 0.000 secs)."
 
 
