@@ -17,6 +17,11 @@ class NoAnswer(TransientError):
     """The server did not answer in time: what was sent may still be carried out there."""
 
 
+class ServerHungUp(TransientError):
+    """The server itself ended the connection (BYE) in the middle of a command: for a FETCH of
+    bodies, Dovecot's answer to a message it cannot read."""
+
+
 class Throttled(TransientError):
     """The server asked us to slow down; ``retry_after`` is its hint in seconds (0 = none)."""
 

@@ -12,7 +12,8 @@ from functools import lru_cache
 
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from .errors import NoAnswer, Throttled, TransientError
+from .errors import NoAnswer, ServerHungUp, Throttled, TransientError
+from .imapwire import ServerBye
 
 # Not [LIMIT]: that is a limit of the command itself (a message too large, too many messages
 # in one command, RFC 5530 and 9738), refused again however long one waits.
@@ -26,6 +27,8 @@ def imap_errors(host: str, what: str) -> Iterator[None]:
     """Turn dropped connections and busy answers into TransientError / Throttled."""
     try:
         yield
+    except ServerBye as exc:
+        raise ServerHungUp(f"{host}: the server hung up during {what} ({exc})") from exc
     except (IMAPClientAbortError, imaplib.IMAP4.abort) as exc:
         raise TransientError(f"{host}: the connection dropped during {what} ({exc})") from exc
     except TimeoutError as exc:

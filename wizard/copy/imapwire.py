@@ -97,8 +97,12 @@ def _answers(imap: Any, tag: bytes, name: str) -> list[Answer]:
                 raise imaplib.IMAP4.abort(f"socket error: EOF during {name}")
         pieces.append(line.rstrip(b"\r\n"))
         if pieces[0][2:5].upper() == b"BYE":
-            raise imaplib.IMAP4.abort(f"the server closed the connection: {line[:200]!r}")
+            raise ServerBye(f"the server closed the connection: {line[:200]!r}")
         out.append((pieces, literals))
+
+
+class ServerBye(imaplib.IMAP4.abort):
+    """The server answered BYE in the middle of a command: it hung up itself."""
 
 
 def tokens(answer: Answer) -> Response:

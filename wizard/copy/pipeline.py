@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..events import Failure
 from ..retry import LANDING_SECONDS, Retryable, RetryCancelled, Wait
-from .errors import CopyError, TargetFull, TransientError
+from .errors import CopyError, ServerHungUp, TargetFull, TransientError
 from .events import MailboxState
 from .ledger import InFlight, MessageState
 from .rematch import find_on_target
@@ -120,6 +120,10 @@ class Pipeline:
         run = self.run
         work = batch.work
         run.current = work.plan.source
+        if batch.unreadable:
+            self.record_unreadable(work, batch.unreadable)
+            if not batch.items:
+                return True
         for todo, raw in batch.items:  # listed without headers: identity from the bytes read
             if not todo.message.identified:
                 todo.message = identified(todo.message, raw)
@@ -266,6 +270,48 @@ class Pipeline:
             bytes=sum(len(raw) for t, raw in batch.items if t.message.uid in copied),
         )
         return True
+
+    def record_unreadable(self, work: FolderWork, failed: list[tuple[Todo, str]]) -> None:
+        """Messages the source could not read: failed, with the source's words; a rerun tries
+        them again."""
+        run = self.run
+        run.ledger.record(
+            [
+                message_record(
+                    run.mailbox,
+                    work,
+                    todo.message,
+                    MessageState.FAILED,
+                    f"the source could not read it: {why}",
+                    attempts=todo.attempts + 1,
+                )
+                for todo, why in failed
+            ]
+        )
+        for todo, why in failed:
+            msg = todo.message
+            work.failed += 1
+            run.log(
+                f"{work.plan.source} UID {msg.uid}: the source could not read it ({why}); "
+                "the rest of the folder goes on",
+                "error",
+                "failure",
+                folder=work.plan.source,
+            )
+            run.sink(
+                Failure(
+                    subject=run.mailbox,
+                    reason=f"the source could not read it: {why}",
+                    code="message",
+                    detail={
+                        "folder": work.plan.source,
+                        "uid": msg.uid,
+                        "message_id": msg.message_id,
+                        "size": msg.size,
+                    },
+                )
+            )
+        run.emit()
 
     def record_results(
         self,
@@ -429,11 +475,11 @@ class Pipeline:
             if not self.budget.acquire(reserved, lambda: run.stopped() or self._abort_fetch):
                 return
             try:
-                bodies = self.fetch(work, [t.message.uid for t in group], opened)
+                bodies, unreadable = self.fetch(work, [t.message.uid for t in group], opened)
             except BaseException:
                 self.budget.release(reserved)
                 raise
-            if not self.hand_over(work, group, bodies, reserved, batches):
+            if not self.hand_over(work, group, bodies, reserved, batches, unreadable):
                 return
             del bodies  # not kept while the next batch is read: the budget counts it as given back
 
@@ -444,19 +490,23 @@ class Pipeline:
         bodies: dict[int, bytes],
         reserved: int,
         batches: queue.Queue[object],
+        unreadable: dict[int, str] | None = None,
     ) -> bool:
         """Queue the batch of ``group`` for the mailbox thread, which gives back ``reserved``
         once it is sent; False (``reserved`` given back here) when the copy stopped first."""
         run = self.run
+        unreadable = unreadable or {}
         items = [(t, bodies[t.message.uid]) for t in group if t.message.uid in bodies]
+        failed = [(t, unreadable[t.message.uid]) for t in group if t.message.uid in unreadable]
         for todo in group:
-            if todo.message.uid not in bodies:  # expunged on the source since the listing
+            uid = todo.message.uid
+            if uid not in bodies and uid not in unreadable:  # expunged since the listing
                 work.total -= 1
                 work.total_bytes -= todo.message.size
         bodies.clear()  # from here only the batch holds the bytes, so they go once it is sent
         while True:
             try:
-                batches.put(Batch(work, items, reserved), timeout=0.2)
+                batches.put(Batch(work, items, reserved, failed), timeout=0.2)
                 return True
             except queue.Full:
                 if self._abort_fetch or run.stopped():
@@ -509,36 +559,96 @@ class Pipeline:
                 "copy again to re-match it"
             )
 
-    def fetch(self, work: FolderWork, uids: list[int], opened: list[bool]) -> dict[int, bytes]:
-        """The bytes of ``uids``; opens the folder first unless ``opened[0]`` (then set)."""
+    def fetch(
+        self, work: FolderWork, uids: list[int], opened: list[bool]
+    ) -> tuple[dict[int, bytes], dict[int, str]]:
+        """The bytes of ``uids`` (opening the folder first unless ``opened[0]``, then set), and
+        those the source could not read, with why. When the source hangs up on the batch twice
+        (Dovecot's answer to a message it cannot read) or keeps failing on it, the batch is read
+        in halves on new connections to find the messages it fails on: those fail alone, the
+        rest is copied. A source that cannot be reached again stops the mailbox."""
         run = self.run
-
-        def recover(_why: Retryable) -> None:
-            run.reopen("source")
-            self.reexamine(work)
-            opened[0] = True
+        hung_up = [0]
 
         def read() -> dict[int, bytes]:
-            source = run.source
-            assert source is not None
-            if opened[0]:
-                return source.fetch(uids)
-            status, bodies = source.open_and_fetch(work.plan.source, uids)  # type: ignore[attr-defined]
-            self.same_generation(work, status)  # else the UIDs name other messages: dropped
-            opened[0] = True
-            return bodies
+            try:
+                return self._read_once(work, uids, opened)
+            except ServerHungUp as exc:
+                hung_up[0] += 1
+                if hung_up[0] >= 2 and len(uids) > 1:
+                    raise _ReadInParts(str(exc)) from exc
+                raise
+
+        def recover(_why: Retryable) -> None:
+            self._reconnect(work, opened)
 
         try:
             return run.retrying(
-                f"reading {work.plan.source}",
-                read,
-                side="source",
-                recover=recover,
-            )
-        except TransientError as exc:
-            raise CopyError(f"the source kept failing: {exc}") from exc
+                f"reading {work.plan.source}", read, side="source", recover=recover
+            ), {}
         except RetryCancelled as exc:
             raise CopyError("cancelled") from exc
+        except (TransientError, _ReadInParts) as exc:
+            why = str(exc)
+        run.log(
+            f"{work.plan.source}: the source keeps failing on a batch of {len(uids)} messages "
+            f"({why}); reading it in parts to find the messages it cannot read",
+            "warning",
+            "isolating",
+            folder=work.plan.source,
+        )
+        bodies: dict[int, bytes] = {}
+        unreadable: dict[int, str] = {}
+
+        def attempt(part: list[int]) -> str:
+            """Read ``part``; on failure a new connection for the next part, and why."""
+            if run.stopped():
+                raise CopyError("cancelled")
+            try:
+                bodies.update(self._read_once(work, part, opened))
+                return ""
+            except TransientError as exc:
+                self._reconnect(work, opened, stop=True)
+                return str(exc)
+
+        def halves(part: list[int]) -> None:
+            middle = len(part) // 2
+            for half in (part[:middle], part[middle:]) if len(part) > 1 else (part,):
+                failure = attempt(half)
+                if failure and len(half) > 1:
+                    halves(half)
+                elif failure and (failure := attempt(half)):  # alone: once more, then give up
+                    unreadable[half[0]] = failure
+
+        self._reconnect(work, opened, stop=True)  # the connection the batch failed on is gone
+        halves(uids)
+        return bodies, unreadable
+
+    def _read_once(self, work: FolderWork, uids: list[int], opened: list[bool]) -> dict[int, bytes]:
+        source = self.run.source
+        assert source is not None
+        if opened[0]:
+            return source.fetch(uids)
+        status, bodies = source.open_and_fetch(work.plan.source, uids)  # type: ignore[attr-defined]
+        self.same_generation(work, status)  # else the UIDs name other messages: dropped
+        opened[0] = True
+        return bodies
+
+    def _reconnect(self, work: FolderWork, opened: list[bool], *, stop: bool = False) -> None:
+        """A new source connection with the folder open again; with ``stop`` (reading a batch in
+        parts) a source that cannot be reached stops the mailbox: its messages are not to blame."""
+        try:
+            self.run.reopen("source")
+            self.reexamine(work)
+        except TransientError as exc:
+            if not stop:
+                raise
+            raise CopyError(f"the source kept failing: {exc}") from exc
+        opened[0] = True
+
+
+class _ReadInParts(Exception):
+    """The source hung up on a batch twice: read it in parts instead of waiting to try again."""
 
 
 __all__ = ["Pipeline"]

@@ -65,6 +65,8 @@ class Batch:
     work: FolderWork
     items: list[tuple[Todo, bytes]]
     reserved: int
+    # Messages of the batch the source could not read (it failed on each alone), with why.
+    unreadable: list[tuple[Todo, str]] = field(default_factory=list)
 
 
 def message_record(
