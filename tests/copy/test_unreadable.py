@@ -11,6 +11,7 @@ from collections import Counter
 from tests.copy.corpus import WHEN, message
 from tests.copy.one_run import copy_one
 from tests.servers.dovecot import DovecotFactory, DovecotServer, SeedMessage
+from wizard.copy.bulk import mailbox_verdict
 from wizard.copy.connect import source_factory, target_factory
 from wizard.copy.events import MailboxState
 from wizard.copy.ledger import CopyLedger, MessageState
@@ -69,3 +70,48 @@ def test_a_message_the_source_cannot_read_fails_alone_and_the_rerun_copies_it(
     assert again.state is MailboxState.DONE, (again.error, logs)
     assert (again.copied, again.failed) == (1, 0)
     assert Counter(m.raw for m in target.read(dest.login, "INBOX")) == Counter(raws)
+
+
+def test_a_folder_the_source_cannot_open_fails_alone_and_the_others_are_copied(
+    dovecot: DovecotServer, dovecot_factory: DovecotFactory
+) -> None:
+    """Dovecot answers NO [SERVERBUG] for a folder it cannot open: retried a few times (not
+    waited out for 15 minutes like a busy server), then reported; the other folders are copied
+    and the mailbox is not called ok. Once it opens again, the rerun copies it."""
+    user = dovecot.add_user()
+    raws = {
+        name: [message(base + n, size=3_000) for n in range(5)]
+        for name, base in (("INBOX", 0), ("Archiv", 10), ("Kunden", 20))
+    }
+    for name, folder_raws in raws.items():
+        dovecot.seed(user.login, name, [SeedMessage(r, (), WHEN) for r in folder_raws])
+    folder_dir = dovecot.home(user.login) / "mail" / ".Archiv"
+    mode = folder_dir.stat().st_mode
+    os.chmod(folder_dir, 0)
+    target = dovecot_factory()
+    dest = target.add_user()
+    source = source_factory(
+        parse_endpoint(f"imap://{user.login}@127.0.0.1:{dovecot.imap_port}?tls=none"),
+        user.password,
+    )
+    dest_of = target_factory(
+        parse_endpoint(f"imap://{dest.login}@127.0.0.1:{target.imap_port}?tls=none"),
+        dest.password,
+    )
+    store = create_session("Unopened", "unopened.example", example_profile())
+    try:
+        result, logs = copy_one(dest.login, source, dest_of, store=store, backoff_initial=0.05)
+        os.chmod(folder_dir, mode)  # repaired on the server
+        again, _ = copy_one(dest.login, source, dest_of, store=store, backoff_initial=0.05)
+    finally:
+        store.close()
+    assert result.state is MailboxState.DONE and not result.ok, (result.error, logs)
+    assert result.copied == 10
+    (unopened,) = [f for f in result.folders if f.error]
+    assert unopened.folder == "Archiv" and "[SERVERBUG]" in unopened.error
+    assert mailbox_verdict(result) == "CHECK: the source could not open Archiv"
+    assert "the source could not open Archiv" in logs[-1], logs[-1]
+    for name in ("INBOX", "Kunden"):
+        assert Counter(m.raw for m in target.read(dest.login, name)) == Counter(raws[name])
+    assert again.ok and again.copied == 5, again
+    assert Counter(m.raw for m in target.read(dest.login, "Archiv")) == Counter(raws["Archiv"])

@@ -172,6 +172,10 @@ def mailbox_verdict(m: MailboxResult) -> str:
         return "cancelled"
     if m.error:
         return f"FAILED: {m.error}"
+    unopened = [f.folder for f in m.folders if f.error]
+    if unopened:
+        failed = f", {plural(m.failed, 'message')} failed" if m.failed else ""
+        return f"CHECK: the source could not open {', '.join(unopened)}{failed}"
     if m.failed:
         return f"CHECK: {plural(m.failed, 'message')} failed"
     return "ok" if m.ok else m.state.value

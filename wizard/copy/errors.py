@@ -22,6 +22,11 @@ class ServerHungUp(TransientError):
     bodies, Dovecot's answer to a message it cannot read."""
 
 
+class ServerFailed(TransientError):
+    """The server answered that it failed itself ([SERVERBUG]: a mail file or folder it cannot
+    open, a lock it could not take): tried again a few times, never waited out like throttling."""
+
+
 class Throttled(TransientError):
     """The server asked us to slow down; ``retry_after`` is its hint in seconds (0 = none)."""
 

@@ -12,12 +12,14 @@ from functools import lru_cache
 
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from .errors import NoAnswer, ServerHungUp, Throttled, TransientError
+from .errors import NoAnswer, ServerFailed, ServerHungUp, Throttled, TransientError
 from .imapwire import ServerBye
 
 # Not [LIMIT]: that is a limit of the command itself (a message too large, too many messages
-# in one command, RFC 5530 and 9738), refused again however long one waits.
-_BUSY_CODES = ("[UNAVAILABLE]", "[INUSE]", "[SERVERBUG]")
+# in one command, RFC 5530 and 9738), refused again however long one waits. Nor [SERVERBUG]:
+# the server failed at something (ServerFailed), which waiting out like throttling (up to
+# 15 minutes) does not mend.
+_BUSY_CODES = ("[UNAVAILABLE]", "[INUSE]")
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) ([0-9:,]+)\]", re.I)
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(.*?)\r?\n(?![ \t])", re.I | re.M | re.S)
 
@@ -39,6 +41,8 @@ def imap_errors(host: str, what: str) -> Iterator[None]:
         text = str(exc)
         if any(code in text.upper() for code in _BUSY_CODES):
             raise Throttled(f"{host}: the server is busy during {what} ({text})") from exc
+        if "[SERVERBUG]" in text.upper():
+            raise ServerFailed(f"{host}: the server failed during {what} ({text})") from exc
         raise
 
 

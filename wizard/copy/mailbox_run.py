@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..events import Done, Failure, Started
 from ..formatting import epoch_of
 from ..retry import LANDING_SECONDS, Retryable, RetryCancelled, RetryPolicy, Wait, retry_call
-from .errors import ConnectFailed, CopyError, TransientError, copy_retryable
+from .errors import ConnectFailed, CopyError, ServerFailed, TransientError, copy_retryable
 from .events import FlagsChanged, MailboxState
 from .folder_map import FolderPlan, MailboxPlan, plan_mailbox
 from .folder_tree import make_tree
@@ -74,6 +74,7 @@ class MailboxRun:
         self.report = RunReporter(self.mailbox, self.sink, self.settings, self.ledger)
         self.state = MailboxState.CONNECTING
         self.works: list[FolderWork] = []
+        self.unopened: list[tuple[FolderPlan, str]] = []  # folders the source failed to open
         self.current = ""
         self.started = time.monotonic()
         self.copied = 0
@@ -322,6 +323,9 @@ class MailboxRun:
                 f", {self.flag_changes} flag changes on the source "
                 f"({self.flags_applied} applied on the target)"
             )
+        if self.unopened:
+            names = ", ".join(f.source for f, _why in self.unopened)
+            summary += f"; the source could not open {names}"
         if self.settings.dry_run:
             summary = f"dry run: {result.messages_total - result.already - result.skipped} to copy"
         self.log(f"{self.state.value}: {summary}")
@@ -361,6 +365,10 @@ class MailboxRun:
                 bytes_copied=w.copied_bytes,
             )
             for w in self.works
+        )
+        folders += tuple(
+            FolderResult(f.source, f.target, 0, 0, 0, 0, 0, 0, error=why)
+            for f, why in self.unopened
         )
         if self.plan is not None:
             folders += tuple(
@@ -407,12 +415,37 @@ class MailboxRun:
                 return
             self.current = folder.source
             self.emit()
-            self.retried_step(
-                f"listing {folder.source}",
-                lambda folder=folder: self.scan_folder(folder),  # type: ignore[misc]
-                "source",
-            )
+            try:
+                self.retried_step(
+                    f"listing {folder.source}",
+                    lambda folder=folder: self.scan_folder(folder),  # type: ignore[misc]
+                    "source",
+                )
+            except CopyError as exc:
+                if self.stopped() or not isinstance(exc.__cause__, ServerFailed):
+                    raise
+                self.folder_unopened(folder, str(exc.__cause__))
         self._ahead = {}
+
+    def folder_unopened(self, folder: FolderPlan, why: str) -> None:
+        """A folder the source kept failing to open (it answered, the others open): its
+        messages are not copied this time, the other folders are; a rerun tries it again."""
+        self.unopened.append((folder, why))
+        self.log(
+            f"{folder.source}: the source could not open it ({why}); none of its messages is "
+            "copied, the other folders go on",
+            "error",
+            "failure",
+            folder=folder.source,
+        )
+        self.sink(
+            Failure(
+                subject=self.mailbox,
+                reason=f"the source could not open the folder {folder.source!r}: {why}",
+                code="folder",
+                detail={"folder": folder.source},
+            )
+        )
 
     def list_ahead(self) -> dict[str, tuple[FolderStatus, list[SourceMessage], bool]]:
         """Every included folder's status and listing, read with commands sent ahead where the

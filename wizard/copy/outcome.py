@@ -19,6 +19,7 @@ class FolderResult:
     failed: int
     bytes_copied: int
     excluded: str = ""
+    error: str = ""  # the source could not open the folder: none of its messages was copied
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,11 @@ class MailboxResult:
 
     @property
     def ok(self) -> bool:
-        return self.state is MailboxState.DONE and self.failed == 0
+        return (
+            self.state is MailboxState.DONE
+            and self.failed == 0
+            and not any(f.error for f in self.folders)
+        )
 
 
 @dataclass(frozen=True)
