@@ -36,6 +36,18 @@ def source_of(dovecot: DovecotServer, login: str, password: str):  # type: ignor
     return source_factory(endpoint, password)
 
 
+def copy_then_again(mailbox: str, source, target, between) -> tuple:  # type: ignore[no-untyped-def,type-arg]
+    """Copy into a new session, run ``between`` (the quota raised), copy again into it; the
+    two results with their log lines. Batches of 5, so the first stops part of the way."""
+    store = create_session("Full", "full.example", example_profile())
+    try:
+        first = copy_one(mailbox, source, target, store=store, batch_messages=5)
+        between()
+        return first, copy_one(mailbox, source, target, store=store, batch_messages=5)
+    finally:
+        store.close()
+
+
 def assert_stopped_full(result, logs: list[str]) -> None:  # type: ignore[no-untyped-def]
     assert result.state is MailboxState.FAILED
     assert result.error.startswith("the target mailbox is full"), result.error
@@ -52,29 +64,15 @@ def test_a_full_imap_target_stops_the_mailbox_and_the_rerun_sends_the_rest(
     target = dovecot_factory(quota="100K")
     dest = target.add_user()
     endpoint = parse_endpoint(f"imap://{dest.login}@127.0.0.1:{target.imap_port}?tls=none")
-    store = create_session("Full", "full.example", example_profile())
-    try:
-        result, logs = copy_one(
-            dest.login,
-            source_of(dovecot, login, password),
-            target_factory(endpoint, dest.password),
-            store=store,
-            batch_messages=5,
-        )
-        assert_stopped_full(result, logs)
-        assert "[OVERQUOTA]" in result.error and "secs)" not in result.error
-        assert 0 < result.copied < 40
-
-        target.set_quota("10M")  # the provider raised it
-        again, logs = copy_one(
-            dest.login,
-            source_of(dovecot, login, password),
-            target_factory(endpoint, dest.password),
-            store=store,
-            batch_messages=5,
-        )
-    finally:
-        store.close()
+    (result, first_logs), (again, logs) = copy_then_again(
+        dest.login,
+        source_of(dovecot, login, password),
+        target_factory(endpoint, dest.password),
+        lambda: target.set_quota("10M"),  # the provider raised it
+    )
+    assert_stopped_full(result, first_logs)
+    assert "[OVERQUOTA]" in result.error and "secs)" not in result.error
+    assert 0 < result.copied < 40
     assert again.state is MailboxState.DONE, (again.error, logs)
     assert again.copied == 40 - result.copied
     # What the target refused was answered: nothing of it can still be on its way, no wait.
@@ -93,29 +91,15 @@ def test_a_full_exchange_mailbox_stops_the_copy_and_the_rerun_sends_the_rest(
     ews_sandbox.add_mailbox(address, "pw-full", quota_bytes=100_000)
     endpoint = parse_endpoint(f"ews://{address}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none")
     settings = settings_from_endpoint(endpoint)
-    store = create_session("Full", "full.example", example_profile())
-    try:
-        result, logs = copy_one(
-            address,
-            source_of(dovecot, login, password),
-            exchange_target_factory(settings, address, "pw-full"),
-            store=store,
-            batch_messages=5,
-        )
-        assert_stopped_full(result, logs)
-        assert "quota" in result.error
-        assert 0 < result.copied < 40
-
-        ews_sandbox.mailbox(address).quota_bytes = None  # the provider raised it
-        again, logs = copy_one(
-            address,
-            source_of(dovecot, login, password),
-            exchange_target_factory(settings, address, "pw-full"),
-            store=store,
-            batch_messages=5,
-        )
-    finally:
-        store.close()
+    (result, first_logs), (again, logs) = copy_then_again(
+        address,
+        source_of(dovecot, login, password),
+        exchange_target_factory(settings, address, "pw-full"),
+        lambda: setattr(ews_sandbox.mailbox(address), "quota_bytes", None),  # raised
+    )
+    assert_stopped_full(result, first_logs)
+    assert "quota" in result.error
+    assert 0 < result.copied < 40
     assert again.state is MailboxState.DONE, (again.error, logs)
     box = ews_sandbox.mailbox(address)
     landed = Counter(item.mime for folder in ("Inbox", "Archiv") for item in box.items_in(folder))

@@ -45,6 +45,22 @@ def fill(dovecot: DovecotServer, login: str, per_folder: int) -> dict[str, Count
     return seeded
 
 
+def copy_with_short_timeout(dovecot: DovecotServer, source, ews_sandbox: EwsSandbox):  # type: ignore[no-untyped-def]
+    """Copy the Dovecot user ``source`` into the stand-in's mailbox in this process, with a 1 s
+    timeout per request; the result and the copy's log lines."""
+    endpoint = parse_endpoint(f"ews://{ews.USER}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none")
+    settings = replace(settings_from_endpoint(endpoint), timeout=1.0)
+    return copy_one(
+        ews.USER,
+        source_factory(
+            parse_endpoint(f"imap://{source.login}@127.0.0.1:{dovecot.imap_port}?tls=none"),
+            source.password,
+        ),
+        exchange_target_factory(settings, ews.USER, ews.PASSWORD),
+        backoff_initial=0.05,
+    )
+
+
 def test_kill_an_exchange_copy_at_random_moments_then_rerun(
     dovecot: DovecotServer, ews_sandbox: EwsSandbox, tmp_path: Path
 ) -> None:
@@ -96,19 +112,9 @@ def test_a_batch_exchange_did_not_answer_in_time_is_not_sent_twice(
     again, finds it, and goes on."""
     source = dovecot.add_user()
     seeded = fill(dovecot, source.login, 20)
-    endpoint = parse_endpoint(f"ews://{ews.USER}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none")
-    settings = replace(settings_from_endpoint(endpoint), timeout=1.0)
     ews_sandbox.faults.slow(3.0, operation="CreateItem", times=1)
     started = time.monotonic()
-    result, logs = copy_one(
-        ews.USER,
-        source_factory(
-            parse_endpoint(f"imap://{source.login}@127.0.0.1:{dovecot.imap_port}?tls=none"),
-            source.password,
-        ),
-        exchange_target_factory(settings, ews.USER, ews.PASSWORD),
-        backoff_initial=0.05,
-    )
+    result, logs = copy_with_short_timeout(dovecot, source, ews_sandbox)
     time.sleep(max(0.0, started + 3.5 - time.monotonic()))  # the slow request has been stored
     assert result.failed == 0, result.error
     box = ews_sandbox.mailbox(ews.USER)
@@ -126,21 +132,11 @@ def test_a_folder_exchange_created_without_saying_so_is_used_not_made_twice(
     or comes after the copy's 1 s timeout: the copy finds the folder and fills it."""
     source = dovecot.add_user()
     seeded = fill(dovecot, source.login, 5)
-    endpoint = parse_endpoint(f"ews://{ews.USER}@127.0.0.1:{ews_sandbox.port}{EWS_PATH}?tls=none")
-    settings = replace(settings_from_endpoint(endpoint), timeout=1.0)
     if fault == "dropped":
         ews_sandbox.faults.drop_connection(operation="CreateFolder", after_processing=True)
     else:
         ews_sandbox.faults.slow(2.0, operation="CreateFolder")
-    result, logs = copy_one(
-        ews.USER,
-        source_factory(
-            parse_endpoint(f"imap://{source.login}@127.0.0.1:{dovecot.imap_port}?tls=none"),
-            source.password,
-        ),
-        exchange_target_factory(settings, ews.USER, ews.PASSWORD),
-        backoff_initial=0.05,
-    )
+    result, logs = copy_with_short_timeout(dovecot, source, ews_sandbox)
     assert result.failed == 0, (result.error, logs)
     assert any("creating the target folder" in line and "retrying" in line for line in logs)
     box = ews_sandbox.mailbox(ews.USER)

@@ -24,7 +24,7 @@ from .errors import CopyError, ServerHungUp, TargetFull, TransientError
 from .events import MailboxState
 from .ledger import InFlight, MessageState
 from .rematch import find_on_target
-from .source import PIPELINE_FOLDERS, FolderStatus, identified
+from .source import PIPELINE_FOLDERS, FolderStatus, SourceMessage, identified
 from .target import OutgoingMessage, WriteResult
 from .work import Batch, FolderWork, Todo, iso, message_record
 
@@ -298,20 +298,24 @@ class Pipeline:
                 "failure",
                 folder=work.plan.source,
             )
-            run.sink(
-                Failure(
-                    subject=run.mailbox,
-                    reason=f"the source could not read it: {why}",
-                    code="message",
-                    detail={
-                        "folder": work.plan.source,
-                        "uid": msg.uid,
-                        "message_id": msg.message_id,
-                        "size": msg.size,
-                    },
-                )
-            )
+            self.message_failed(work, msg, f"the source could not read it: {why}")
         run.emit()
+
+    def message_failed(self, work: FolderWork, msg: SourceMessage, reason: str) -> None:
+        """One message not copied, for the operator: a Failure event with its folder and UID."""
+        self.run.sink(
+            Failure(
+                subject=self.run.mailbox,
+                reason=reason,
+                code="message",
+                detail={
+                    "folder": work.plan.source,
+                    "uid": msg.uid,
+                    "message_id": msg.message_id,
+                    "size": msg.size,
+                },
+            )
+        )
 
     def record_results(
         self,
@@ -360,19 +364,7 @@ class Pipeline:
                 run.copied_bytes += msg.size
             else:
                 work.failed += 1
-                run.sink(
-                    Failure(
-                        subject=run.mailbox,
-                        reason=result.reason,
-                        code="message",
-                        detail={
-                            "folder": work.plan.source,
-                            "uid": msg.uid,
-                            "message_id": msg.message_id,
-                            "size": msg.size,
-                        },
-                    )
-                )
+                self.message_failed(work, msg, result.reason)
         run.emit()
 
     # ----- the fetch thread ---------------------------------------------------------------------
