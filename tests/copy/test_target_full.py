@@ -52,6 +52,7 @@ def assert_stopped_full(result, logs: list[str]) -> None:  # type: ignore[no-unt
     assert result.state is MailboxState.FAILED
     assert result.error.startswith("the target mailbox is full"), result.error
     assert "Raise its quota" in result.error and "run the copy again" in result.error
+    assert result.error.count("over its quota") == 1, result.error
     # It stopped at the first refused batch instead of trying every message one by one.
     assert result.failed <= 5, (result.failed, logs)
     assert result.copied + result.failed < 40

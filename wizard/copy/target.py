@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Protocol
@@ -320,7 +320,7 @@ class ImapTarget:
         for at, message in enumerate(messages):
             results.append(self._append_one(folder, message))
             if results[-1].full:  # the mailbox is full: the rest would be refused the same way
-                results += [_full(m, results[-1].reason) for m in messages[at + 1 :]]
+                results += [replace(results[-1], uid=m.uid) for m in messages[at + 1 :]]
                 break
         return results
 
